@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import { pino, type Logger } from 'pino';
+import { buildApp } from '../http/app.ts';
+import { openServices } from '../services.ts';
+import { configFrom, type CliIO } from './context.ts';
+import { seedDemo } from './demo.ts';
+
+const BANNER_RULE = '!'.repeat(78);
+
+/** pino on stdout; paths that could hold a secret are censored even if someone logs them. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.refresh',
+        'req.headers["refresh-token"]',
+        'req.headers["access-token"]',
+        'req.headers["secret-key"]',
+        'req.headers.cookie',
+        '*.password',
+        '*.secretKey',
+        '*.refreshToken',
+        '*.accessToken',
+        '*.token',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export function registerServe(program: Command, io: CliIO): void {
+  program
+    .command('serve')
+    .description('Run the HTTP service')
+    .option('--port <port>', 'TCP port (TOKEND_PORT, default 8080)')
+    .option('--host <host>', 'bind address (TOKEND_HOST, default 127.0.0.1)')
+    .option('--data-dir <dir>', 'data directory for SQLite and generated files (TOKEND_DATA_DIR, default ./data)')
+    .option('--database-url <url>', 'postgres://… to use PostgreSQL (TOKEND_DATABASE_URL)')
+    .option('--demo', 'seed and announce the demo sandbox (TOKEND_DEMO)')
+    .action(async (o: { port?: string; host?: string; dataDir?: string; databaseUrl?: string; demo?: boolean }) => {
+      const config = configFrom(io, { port: o.port, host: o.host, dataDir: o.dataDir, databaseUrl: o.databaseUrl, demo: o.demo });
+      const logger = createLogger(config.logLevel);
+      const services = await openServices(config, { logger });
+      const { core } = services;
+      let demoLines: string[] = [];
+      if (config.demo) demoLines = (await seedDemo(core)).lines;
+      const app = await buildApp({ core, logger });
+      const purge = setInterval(() => {
+        core.store.counters.purgeExpired(core.clock.now()).catch((err: unknown) => logger.warn({ err }, 'counter purge failed'));
+      }, 10 * 60_000);
+      purge.unref();
+
+      const address = await app.listen({ port: config.port, host: config.host });
+      const port = (app.server.address() as { port: number }).port;
+      io.out(`tokend listening on ${address} (database: ${core.store.kind})`);
+      if (config.demo) {
+        const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+        io.err(BANNER_RULE);
+        io.err('!! DEMO MODE: well-known sandbox credentials are active. Never use this in production.');
+        io.err(BANNER_RULE);
+        for (const line of demoLines) io.out(line);
+        io.out('');
+        io.out('  try it:');
+        io.out(`  curl -s -X POST ${base}/v1/tokens -H 'Content-Type: application/json' \\`);
+        io.out(`       -d '{"email":"demo@tokend.dev","password":"demo-password","appId":"app_demo"}'`);
+      }
+
+      let closing = false;
+      const shutdown = (signal: string): void => {
+        if (closing) return;
+        closing = true;
+        logger.info({ signal }, 'shutting down');
+        clearInterval(purge);
+        app
+          .close()
+          .then(() => services.close())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              logger.error({ err }, 'error during shutdown');
+              process.exit(1);
+            },
+          );
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+
+  program
+    .command('migrate')
+    .description('Apply database migrations and exit (serve also applies them at start)')
+    .option('--data-dir <dir>', 'data directory (TOKEND_DATA_DIR)')
+    .option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)')
+    .action(async (o: { dataDir?: string; databaseUrl?: string }) => {
+      const services = await openServices(configFrom(io, o), { migrate: false });
+      try {
+        const applied = await services.db.migrate();
+        io.out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await services.close();
+      }
+    });
+}

@@ -1,0 +1,142 @@
+/** Accounts, their apps, and password login (the ChatApp `tokens.make`). */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { PasswordHasher } from '../secrets/password.ts';
+import { audit, type AuditContext } from './audit.ts';
+import type { Clock } from './clock.ts';
+import { InvalidInputError } from './errors.ts';
+import { LoginGuard, takeDailyQuota } from './limits.ts';
+import type { Account, App } from './model.ts';
+import type { Store } from './ports.ts';
+import type { SessionService, TokenPair } from './sessions.ts';
+
+/** Emails are compared trimmed, Unicode-normalised and lower-cased (SPEC 1). */
+export function normalizeEmail(email: string): string {
+  return email.normalize('NFC').trim().toLowerCase();
+}
+
+const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 1024;
+
+export type LoginFailure = 'invalid_credentials' | 'too_many_attempts' | 'quota_exceeded' | 'account_disabled' | 'app_not_found';
+
+export type LoginOutcome =
+  | { ok: true; account: Account; pair: TokenPair }
+  | { ok: false; code: LoginFailure; retryAfterSeconds?: number };
+
+export interface AccountServiceDeps {
+  store: Store;
+  clock: Clock;
+  hasher: PasswordHasher;
+  sessions: SessionService;
+  loginGuard: LoginGuard;
+  dailyMakeLimit: number;
+}
+
+export class AccountService {
+  readonly #d: AccountServiceDeps;
+
+  constructor(deps: AccountServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Creates an account; throws InvalidInputError on a bad email, a weak password or a taken email. */
+  async create(
+    input: { email: string; password: string; name?: string | null; isDemo?: boolean; id?: number; uid?: string },
+    ctx: AuditContext,
+  ): Promise<Account> {
+    const email = normalizeEmail(input.email);
+    if (!EMAIL_RE.test(email) || email.length > 254) throw new InvalidInputError('email', 'must be an email address');
+    if (input.password.length < PASSWORD_MIN || input.password.length > PASSWORD_MAX) {
+      throw new InvalidInputError('password', `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`);
+    }
+    const passwordHash = await this.#d.hasher.hash(input.password);
+    const { store, clock } = this.#d;
+    const account = await store.transaction(async (tx) => {
+      const created = await tx.accounts.insert({
+        ...(input.id !== undefined ? { id: input.id } : {}),
+        uid: input.uid ?? randomUUID(),
+        email,
+        passwordHash,
+        name: input.name ?? null,
+        isDemo: input.isDemo ?? false,
+        createdAt: clock.now(),
+      });
+      if (created) await audit(tx.audit, clock, ctx, { type: 'account.created', accountId: created.id, detail: { email } });
+      return created;
+    });
+    if (!account) throw new InvalidInputError('email', 'an account with this email already exists');
+    return account;
+  }
+
+  async get(id: number): Promise<Account | null> {
+    return this.#d.store.accounts.findById(id);
+  }
+
+  async findByEmail(email: string): Promise<Account | null> {
+    return this.#d.store.accounts.findByEmail(normalizeEmail(email));
+  }
+
+  /** Registers an app of an account; `appId` may be given (demo seed), else one is generated. */
+  async createApp(input: { accountId: number; name: string; appId?: string }, ctx: AuditContext): Promise<App> {
+    const { store, clock } = this.#d;
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 200) throw new InvalidInputError('name', 'must be 1 to 200 characters long');
+    const account = await store.accounts.findById(input.accountId);
+    if (!account) throw new InvalidInputError('account', 'no such account');
+    const appId = input.appId ?? `app_${input.accountId}_${randomBytes(4).toString('hex')}`;
+    const app = await store.transaction(async (tx) => {
+      const created = await tx.apps.insert({ appId, accountId: input.accountId, name, createdAt: clock.now() });
+      if (created) await audit(tx.audit, clock, ctx, { type: 'app.created', accountId: input.accountId, detail: { appId, name } });
+      return created;
+    });
+    if (!app) throw new InvalidInputError('appId', 'this appId is taken');
+    return app;
+  }
+
+  async listApps(accountId: number): Promise<App[]> {
+    return this.#d.store.apps.listByAccount(accountId);
+  }
+
+  /**
+   * Checks email + password (argon2id; an unknown email verifies a dummy hash, so it costs the
+   * same and answers the same), then takes one unit of the daily quota of (email, appId) and
+   * starts a session, in one transaction: a failure after the quota gives the unit back.
+   */
+  async passwordLogin(input: { email: string; password: string; appId: string }, ctx: AuditContext): Promise<LoginOutcome> {
+    const { store, clock, hasher, loginGuard, sessions } = this.#d;
+    const email = normalizeEmail(input.email);
+    const blocked = await loginGuard.blockedFor(email, ctx.address);
+    if (blocked !== null) {
+      await audit(store.audit, clock, ctx, { type: 'login.throttled', detail: { email } });
+      return { ok: false, code: 'too_many_attempts', retryAfterSeconds: blocked };
+    }
+    const account = await store.accounts.findByEmail(email);
+    const ok = await hasher.verify(account?.passwordHash ?? null, input.password);
+    if (!account || !ok) {
+      await loginGuard.recordFailure(email, ctx.address);
+      await audit(store.audit, clock, ctx, { type: 'login.failed', accountId: account?.id ?? null, detail: { email } });
+      return { ok: false, code: 'invalid_credentials' };
+    }
+    if (account.status !== 'active') return { ok: false, code: 'account_disabled' };
+    const app = await store.apps.findByAppId(input.appId);
+    if (!app || app.accountId !== account.id) return { ok: false, code: 'app_not_found' };
+
+    const { passwordHash: _omit, ...publicAccount } = account;
+    return store.transaction(async (tx): Promise<LoginOutcome> => {
+      const quota = await takeDailyQuota(tx.counters, clock, `make:${email}:${app.appId}`, this.#d.dailyMakeLimit);
+      if (!quota.ok) {
+        await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });
+        return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
+      }
+      const pair = await sessions.start(tx, { kind: 'chatapp', accountId: account.id, clientId: app.appId, scope: '' });
+      await audit(tx.audit, clock, ctx, {
+        type: 'login.succeeded',
+        accountId: account.id,
+        sessionId: pair.session.id,
+        detail: { appId: app.appId, quotaUsed: quota.count },
+      });
+      return { ok: true, account: publicAccount, pair };
+    });
+  }
+}

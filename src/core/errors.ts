@@ -1,0 +1,27 @@
+/**
+ * Failures (as opposed to expected outcomes, which are values). Each has a stable `code`;
+ * src/http maps them to a status and a dialect envelope in one place.
+ */
+export class TokendError extends Error {
+  readonly code: string = 'ERR_TOKEND';
+}
+
+/** The database cannot be reached or cannot take writes right now: 503 with Retry-After. */
+export class StoreUnavailableError extends TokendError {
+  override readonly code = 'ERR_STORE_UNAVAILABLE';
+  constructor(cause: unknown) {
+    super('the database is unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A request that core rejects as malformed even though the wire layer let it through. */
+export class InvalidInputError extends TokendError {
+  override readonly code = 'ERR_INVALID_INPUT';
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.name = 'InvalidInputError';
+    this.field = field;
+  }
+}

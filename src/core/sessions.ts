@@ -1,0 +1,214 @@
+/**
+ * Sessions (token families) and their rotation: one mechanism for every scheme (SPEC 4).
+ *
+ * A session has a generation. Each pair is issued for the current generation; a refresh claims
+ * its refresh token (the single atomic arbiter: exactly one of N concurrent refreshes wins) and
+ * moves the session to the next generation, which kills the previous access token at once with
+ * no write per token. A rotated refresh token presented again after the grace period is a replay
+ * (RFC 9700 4.14.2): the whole session is revoked and an audit event written.
+ *
+ * What differs per scheme is only the shape of the access token (opaque `tda_…` for ChatApp, a
+ * signed JWT for service accounts) and its lifetimes: an AccessTokenMinter and a policy per kind.
+ */
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '../secrets/hash.ts';
+import { isNativeToken, MAX_TOKEN_LENGTH, newToken } from '../secrets/tokens.ts';
+import { audit, type AuditContext } from './audit.ts';
+import type { Clock } from './clock.ts';
+import type { Session, SessionKind } from './model.ts';
+import type { AccessLookup, Repos, Store } from './ports.ts';
+
+export interface MintedAccessToken {
+  token: string;
+}
+
+/** Produces the access token of a session generation: opaque or JWT. */
+export interface AccessTokenMinter {
+  mint(session: Session, times: { issuedAt: number; expiresAt: number }): Promise<MintedAccessToken>;
+}
+
+export interface SessionPolicy {
+  accessTtlMs: number;
+  refreshTtlMs: number;
+  minter: AccessTokenMinter;
+  /**
+   * Extra conditions for a refresh to go ahead (service sessions: the key and the service account
+   * must still be usable). Returns a failure code, or null to allow.
+   */
+  canRefresh?(session: Session, tx: Repos): Promise<RefreshFailure | null>;
+}
+
+export interface TokenPair {
+  session: Session;
+  accessToken: string;
+  accessExpiresAt: number;
+  refreshToken: string;
+  refreshExpiresAt: number;
+}
+
+export type RefreshFailure =
+  | 'invalid_refresh_token'
+  | 'refresh_token_expired'
+  | 'refresh_token_reused'
+  | 'account_disabled'
+  | 'client_revoked'
+  | 'client_expired';
+
+export type RefreshOutcome = { ok: true; pair: TokenPair } | { ok: false; code: RefreshFailure; session?: Session };
+
+export type AccessFailure = 'invalid_token' | 'token_expired';
+
+export type AccessOutcome = { ok: true; session: Session; expiresAt: number; issuedAt: number } | { ok: false; code: AccessFailure };
+
+export interface SessionEvents {
+  /**
+   * Called after a commit that revoked sessions or moved them to a new generation (which kills
+   * their previous access token), so verification caches drop them: on this node at once, on
+   * other nodes through the store's notifications.
+   */
+  onSessionsChanged(sessionIds: string[]): void;
+}
+
+export interface SessionServiceDeps {
+  store: Store;
+  clock: Clock;
+  maxLifetimeMs: number;
+  reuseGraceMs: number;
+  policies: Partial<Record<SessionKind, SessionPolicy>>;
+  events?: SessionEvents;
+}
+
+export const opaqueAccessTokens: AccessTokenMinter = {
+  async mint() {
+    return { token: newToken('access').token };
+  },
+};
+
+export class SessionService {
+  readonly #d: SessionServiceDeps;
+
+  constructor(deps: SessionServiceDeps) {
+    this.#d = deps;
+  }
+
+  #policy(kind: SessionKind): SessionPolicy {
+    const p = this.#d.policies[kind];
+    if (!p) throw new Error(`no session policy for ${kind}`);
+    return p;
+  }
+
+  /** Starts a session inside the caller's transaction and issues its first pair. */
+  async start(
+    tx: Repos,
+    input: { kind: SessionKind; accountId: number; clientId: string; scope: string; notAfter?: number },
+  ): Promise<TokenPair> {
+    const now = this.#d.clock.now();
+    const expiresAt = Math.min(now + this.#d.maxLifetimeMs, input.notAfter ?? Number.MAX_SAFE_INTEGER);
+    const session = await tx.sessions.insert({
+      id: randomUUID(),
+      accountId: input.accountId,
+      kind: input.kind,
+      clientId: input.clientId,
+      scope: input.scope,
+      createdAt: now,
+      expiresAt,
+    });
+    return this.#issue(tx, session, now);
+  }
+
+  async #issue(tx: Repos, session: Session, now: number): Promise<TokenPair> {
+    const policy = this.#policy(session.kind);
+    const accessExpiresAt = Math.min(now + policy.accessTtlMs, session.expiresAt);
+    const refreshExpiresAt = Math.min(now + policy.refreshTtlMs, session.expiresAt);
+    const access = await policy.minter.mint(session, { issuedAt: now, expiresAt: accessExpiresAt });
+    const refresh = newToken('refresh');
+    const base = { sessionId: session.id, generation: session.generation, createdAt: now };
+    await tx.sessions.insertAccessToken({ ...base, hash: sha256Hex(access.token), expiresAt: accessExpiresAt });
+    await tx.sessions.insertRefreshToken({ ...base, hash: refresh.hash, expiresAt: refreshExpiresAt });
+    return { session, accessToken: access.token, accessExpiresAt, refreshToken: refresh.token, refreshExpiresAt };
+  }
+
+  /** Rotates a pair: the presented refresh token and its access token stop working at once. */
+  async refresh(refreshToken: string, kind: SessionKind, ctx: AuditContext): Promise<RefreshOutcome> {
+    // Shape and checksum first: a malformed token never reaches storage.
+    if (!isNativeToken(refreshToken, 'refresh')) return { ok: false, code: 'invalid_refresh_token' };
+    const hash = sha256Hex(refreshToken);
+    const { clock, reuseGraceMs } = this.#d;
+    const changed: string[] = [];
+    const outcome = await this.#d.store.transaction(async (tx): Promise<RefreshOutcome> => {
+      changed.length = 0;
+      const now = clock.now();
+      const found = await tx.sessions.findRefresh(hash);
+      if (!found || found.session.kind !== kind) return { ok: false, code: 'invalid_refresh_token' };
+      const { token, session } = found;
+      if (session.revokedAt !== null) return { ok: false, code: 'invalid_refresh_token', session };
+      if (token.rotatedAt !== null) {
+        if (now - token.rotatedAt <= reuseGraceMs) return { ok: false, code: 'invalid_refresh_token', session };
+        if (await tx.sessions.revoke(session.id, now, 'refresh_token_reuse')) changed.push(session.id);
+        await audit(tx.audit, clock, ctx, {
+          type: 'session.reuse_detected',
+          accountId: session.accountId,
+          sessionId: session.id,
+          detail: { kind, generation: token.generation, rotatedAt: token.rotatedAt },
+        });
+        return { ok: false, code: 'refresh_token_reused', session };
+      }
+      if (token.expiresAt <= now || session.expiresAt <= now) return { ok: false, code: 'refresh_token_expired', session };
+      if (found.accountStatus !== 'active') return { ok: false, code: 'account_disabled', session };
+      const extra = await this.#policy(kind).canRefresh?.(session, tx);
+      if (extra) return { ok: false, code: extra, session };
+      // The arbiter: of N concurrent refreshes with this token, one claims it; the rest see it rotated.
+      if (!(await tx.sessions.claimRefresh(hash, now))) return { ok: false, code: 'invalid_refresh_token', session };
+      if (!(await tx.sessions.advance(session.id, token.generation))) return { ok: false, code: 'invalid_refresh_token', session };
+      const pair = await this.#issue(tx, { ...session, generation: token.generation + 1 }, now);
+      changed.push(session.id);
+      await audit(tx.audit, clock, ctx, {
+        type: 'session.refreshed',
+        accountId: session.accountId,
+        sessionId: session.id,
+        detail: { kind, generation: token.generation + 1 },
+      });
+      return { ok: true, pair };
+    });
+    if (changed.length) this.#d.events?.onSessionsChanged(changed);
+    return outcome;
+  }
+
+  /** Looks an access token up by hash: one indexed read, no write. */
+  async lookupAccess(token: string): Promise<AccessLookup | null> {
+    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
+    return this.#d.store.sessions.findAccess(sha256Hex(token));
+  }
+
+  /** Judges a looked-up access token against the clock: current generation, not revoked or expired. */
+  judgeAccess(found: AccessLookup | null): AccessOutcome {
+    if (!found) return { ok: false, code: 'invalid_token' };
+    const { token, session, accountStatus } = found;
+    if (session.revokedAt !== null || token.generation !== session.generation || accountStatus !== 'active') {
+      return { ok: false, code: 'invalid_token' };
+    }
+    const now = this.#d.clock.now();
+    if (token.expiresAt <= now || session.expiresAt <= now) return { ok: false, code: 'token_expired' };
+    return { ok: true, session, expiresAt: token.expiresAt, issuedAt: token.createdAt };
+  }
+
+  /** Checks an opaque (`tda_…`) access token of the given kind. */
+  async verifyOpaqueAccess(token: string, kind: SessionKind): Promise<AccessOutcome> {
+    if (!isNativeToken(token, 'access')) return { ok: false, code: 'invalid_token' };
+    const outcome = this.judgeAccess(await this.lookupAccess(token));
+    if (outcome.ok && outcome.session.kind !== kind) return { ok: false, code: 'invalid_token' };
+    return outcome;
+  }
+
+  async revoke(sessionId: string, ctx: AuditContext, reason: string): Promise<boolean> {
+    const { clock } = this.#d;
+    const done = await this.#d.store.transaction(async (tx) => {
+      const now = clock.now();
+      const ok = await tx.sessions.revoke(sessionId, now, reason);
+      if (ok) await audit(tx.audit, clock, ctx, { type: 'session.revoked', sessionId, detail: { reason } });
+      return ok;
+    });
+    if (done) this.#d.events?.onSessionsChanged([sessionId]);
+    return done;
+  }
+}

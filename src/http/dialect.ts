@@ -1,0 +1,50 @@
+/**
+ * What a wire dialect is: a folder under src/http/dialects with its routes, its error codes and
+ * its envelope. Adding a dialect means adding a folder and one line in src/http/dialects/index.ts.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../core/tokend.ts';
+import type { GenericFailure } from './failures.ts';
+import type { Lang } from './lang.ts';
+
+export interface WireReply {
+  status: number;
+  /** An object is sent as JSON; a string is sent as is, with `application/json`. */
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One entry of a dialect's public error-code list (docs/errors.md is checked against these). */
+export interface ErrorCodeSpec {
+  status: number;
+  en: string;
+  ru: string;
+  /** When a client sees it; the docs repeat this. */
+  when: string;
+}
+
+export interface DialectContext {
+  core: Core;
+}
+
+export interface WireDialect {
+  readonly name: string;
+  /** Path prefixes this dialect owns: its envelope is used for 404s and early errors there. */
+  readonly prefixes: readonly string[];
+  /** Public error codes of the dialect. */
+  readonly codes: Readonly<Record<string, ErrorCodeSpec>>;
+  renderFailure(failure: GenericFailure, lang: Lang, retryAfterSeconds?: number): WireReply;
+  register(app: FastifyInstance, ctx: DialectContext): Promise<void>;
+}
+
+export function sendWire(reply: FastifyReply, wire: WireReply): FastifyReply {
+  reply.code(wire.status);
+  for (const [k, v] of Object.entries(wire.headers ?? {})) reply.header(k, v);
+  if (typeof wire.body === 'string') reply.type('application/json; charset=utf-8');
+  return reply.send(wire.body);
+}
+
+/** The client address the limits and the audit log see (after trusted-proxy handling). */
+export function clientAddress(request: FastifyRequest): string {
+  return request.ip;
+}

@@ -1,0 +1,141 @@
+/**
+ * ChatApp dialect (seed 000, SPEC 3.1): tokens.make, tokens.refresh, tokens.check.
+ * Parses the wire, calls core, writes the wire; nothing else.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { LoginFailure } from '../../../core/accounts.ts';
+import { toUnixSeconds } from '../../../core/clock.ts';
+import type { RefreshFailure } from '../../../core/sessions.ts';
+import { clientAddress, sendWire, type DialectContext, type WireDialect } from '../../dialect.ts';
+import { headerValue, pickLang } from '../../lang.ts';
+import { CHATAPP_CODES, type ChatappCode } from './codes.ts';
+import { chatappError, chatappFailure, chatappOk } from './envelope.ts';
+
+const MakeBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 254, examples: ['demo@tokend.dev'] }),
+    password: Type.String({ minLength: 1, maxLength: 1024, examples: ['demo-password'] }),
+    appId: Type.String({ minLength: 1, maxLength: 128, examples: ['app_demo'] }),
+  },
+  // Clients in the wild add fields of their own: ignored, not rejected (SPEC 8).
+  { additionalProperties: true },
+);
+
+const LOGIN_FAILURES: Record<LoginFailure, ChatappCode> = {
+  invalid_credentials: 'ApiInvalidCredentialsError',
+  too_many_attempts: 'ApiTooManyAttemptsError',
+  quota_exceeded: 'ApiTokensLimitError',
+  account_disabled: 'ApiAccountDisabledError',
+  app_not_found: 'ApiAppNotFoundError',
+};
+
+const REFRESH_FAILURES: Record<RefreshFailure, ChatappCode> = {
+  invalid_refresh_token: 'ApiInvalidRefreshTokenError',
+  refresh_token_reused: 'ApiInvalidRefreshTokenError',
+  refresh_token_expired: 'ApiRefreshTokenExpiredError',
+  account_disabled: 'ApiAccountDisabledError',
+  client_revoked: 'ApiInvalidRefreshTokenError',
+  client_expired: 'ApiRefreshTokenExpiredError',
+};
+
+/** `Authorization: <token>` raw, as ChatApp documents it; `Bearer <token>` is accepted too. */
+function accessTokenOf(request: FastifyRequest): string | null {
+  const raw = headerValue(request.headers.authorization)?.trim();
+  if (!raw) return null;
+  return /^bearer\s+/i.test(raw) ? raw.replace(/^bearer\s+/i, '').trim() : raw;
+}
+
+async function register(app: FastifyInstance, { core }: DialectContext): Promise<void> {
+  app.register(async (make) => {
+    // tokens.make takes JSON or a form (SPEC 3.1); anything else is 415, not a guess.
+    make.removeContentTypeParser('text/plain');
+    make.post(
+      '/v1/tokens',
+      {
+        schema: {
+          tags: ['chatapp'],
+          summary: 'tokens.make: email + password + appId -> access/refresh pair',
+          body: MakeBody,
+        },
+      },
+      async (request, reply) => {
+        const body = request.body as { email: string; password: string; appId: string };
+        const lang = pickLang(request.headers);
+        const outcome = await core.accounts.passwordLogin(body, { address: clientAddress(request) });
+        if (!outcome.ok) {
+          const extra = outcome.retryAfterSeconds !== undefined ? { retryAfterSeconds: outcome.retryAfterSeconds } : {};
+          return sendWire(reply, chatappError(LOGIN_FAILURES[outcome.code], lang, extra));
+        }
+        const { pair, account } = outcome;
+        return sendWire(
+          reply,
+          chatappOk({
+            cabinetUserId: account.id,
+            accessToken: pair.accessToken,
+            accessTokenEndTime: toUnixSeconds(pair.accessExpiresAt),
+            refreshToken: pair.refreshToken,
+            refreshTokenEndTime: toUnixSeconds(pair.refreshExpiresAt),
+          }),
+        );
+      },
+    );
+  });
+
+  app.register(async (refresh) => {
+    // The refresh body is ignored, whatever it is (clients send none, an empty form, or `[]` as JSON):
+    // read it only to enforce the size limit, never parse it.
+    refresh.removeAllContentTypeParsers();
+    refresh.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
+    refresh.post(
+      '/v1/tokens/refresh',
+      { schema: { tags: ['chatapp'], summary: 'tokens.refresh: Refresh header -> a new pair (both rotate)' } },
+      async (request, reply) => {
+        const lang = pickLang(request.headers);
+        const token = headerValue(request.headers['refresh'])?.trim();
+        if (!token) return sendWire(reply, chatappError('ApiInvalidRefreshTokenError', lang));
+        const outcome = await core.sessions.refresh(token, 'chatapp', { address: clientAddress(request) });
+        if (!outcome.ok) return sendWire(reply, chatappError(REFRESH_FAILURES[outcome.code], lang));
+        const { pair } = outcome;
+        return sendWire(
+          reply,
+          chatappOk({
+            cabinetUserId: pair.session.accountId,
+            accessToken: pair.accessToken,
+            accessTokenEndTime: toUnixSeconds(pair.accessExpiresAt),
+            refreshToken: pair.refreshToken,
+            refreshTokenEndTime: toUnixSeconds(pair.refreshExpiresAt),
+          }),
+        );
+      },
+    );
+  });
+
+  app.get(
+    '/v1/tokens/check',
+    { schema: { tags: ['chatapp'], summary: 'tokens.check: is this access token good?' } },
+    async (request, reply) => {
+      const lang = pickLang(request.headers);
+      const token = accessTokenOf(request);
+      if (!token) return sendWire(reply, chatappError('ApiInvalidTokenError', lang));
+      const outcome = await core.sessions.verifyOpaqueAccess(token, 'chatapp');
+      if (!outcome.ok) return sendWire(reply, chatappError('ApiInvalidTokenError', lang));
+      return sendWire(
+        reply,
+        chatappOk({
+          cabinetUserId: outcome.session.accountId,
+          appId: outcome.session.clientId,
+          accessTokenEndTime: toUnixSeconds(outcome.expiresAt),
+        }),
+      );
+    },
+  );
+}
+
+export const chatappDialect: WireDialect = {
+  name: 'chatapp',
+  prefixes: ['/v1/'],
+  codes: CHATAPP_CODES,
+  renderFailure: chatappFailure,
+  register,
+};

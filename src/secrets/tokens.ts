@@ -1,0 +1,99 @@
+/**
+ * Native token format (SPEC 2): `<prefix>_<random base62><6-char base62 CRC32>`.
+ *
+ * 160 random bits (27 base62 characters) from the CSPRNG, then a CRC32 of everything before it,
+ * so that a typo or a truncated paste is rejected before any storage lookup, and secret scanners
+ * can tell a real tokend secret from a look-alike without calling the server.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { sha256Hex } from './hash.ts';
+
+/** The prefix of every kind of secret tokend issues. Public API: scanners match on these. */
+export const TOKEN_PREFIXES = {
+  access: 'tda',
+  refresh: 'tdr',
+  secretKey: 'tds',
+  apiToken: 'tdo',
+  admin: 'tdm',
+  resourceServer: 'tdx',
+} as const;
+
+export type TokenKind = keyof typeof TOKEN_PREFIXES;
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const RANDOM_BYTES = 20;
+const RANDOM_CHARS = 27; // ceil(160 / log2(62))
+const CHECKSUM_CHARS = 6; // ceil(32 / log2(62))
+const BODY_RE = /^[0-9A-Za-z]+$/;
+
+function base62(value: bigint, width: number): string {
+  let out = '';
+  let v = value;
+  while (v > 0n) {
+    out = ALPHABET[Number(v % 62n)] + out;
+    v /= 62n;
+  }
+  return out.padStart(width, '0');
+}
+
+function checksum(text: string): string {
+  return base62(BigInt(crc32(text)), CHECKSUM_CHARS);
+}
+
+export interface NewToken {
+  /** The secret itself: shown once, never stored. */
+  token: string;
+  /** SHA-256 (hex) of the token: what storage keeps. */
+  hash: string;
+  /** A display form that is safe to list: prefix and a few characters, then the last 4. */
+  hint: string;
+}
+
+/** Generates a fresh native token of the given kind. */
+export function newToken(kind: TokenKind): NewToken {
+  const random = base62(BigInt('0x' + randomBytes(RANDOM_BYTES).toString('hex')), RANDOM_CHARS);
+  const head = `${TOKEN_PREFIXES[kind]}_${random}`;
+  const token = head + checksum(head);
+  return { token, hash: sha256Hex(token), hint: tokenHint(token) };
+}
+
+/** `tdo_AbC…wxyz`: enough to recognise a token in a list, far too little to use it. */
+export function tokenHint(token: string): string {
+  const start = token.includes('_') ? token.slice(0, token.indexOf('_') + 4) : token.slice(0, 4);
+  return `${start}…${token.slice(-4)}`;
+}
+
+/** The longest token any tokend route looks at; longer input is rejected without hashing it. */
+export const MAX_TOKEN_LENGTH = 4096;
+
+/**
+ * Checks shape and checksum of a candidate native token offline, without storage.
+ * Returns the kind, or null when the candidate is not a well-formed tokend token.
+ * Exported for secret scanners (docs/secret-scanning.md).
+ */
+export function parseNativeToken(candidate: string): TokenKind | null {
+  if (candidate.length !== 4 + RANDOM_CHARS + CHECKSUM_CHARS) return null;
+  const prefix = candidate.slice(0, 3);
+  const kind = (Object.keys(TOKEN_PREFIXES) as TokenKind[]).find((k) => TOKEN_PREFIXES[k] === prefix);
+  if (kind === undefined || candidate[3] !== '_') return null;
+  const body = candidate.slice(4);
+  if (!BODY_RE.test(body)) return null;
+  const head = candidate.slice(0, candidate.length - CHECKSUM_CHARS);
+  return checksum(head) === candidate.slice(-CHECKSUM_CHARS) ? kind : null;
+}
+
+/** True when the candidate is a well-formed native token of exactly this kind. */
+export function isNativeToken(candidate: string, kind: TokenKind): boolean {
+  return parseNativeToken(candidate) === kind;
+}
+
+/** A random public identifier (not a secret): UUID v4. */
+export function newUuid(): string {
+  return randomUUID();
+}
+
+/** 32 lower-case hex characters: the v3 / l3 API-token body (128 bits). */
+export function newHex128(): string {
+  return randomBytes(16).toString('hex');
+}

@@ -1,0 +1,162 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { AccountStatus, Session, SessionKind } from '../core/model.ts';
+import type { SessionRepo } from '../core/ports.ts';
+import type { DB, SessionsTable } from './schema.ts';
+
+function toSession(r: Selectable<SessionsTable>): Session {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    kind: r.kind as SessionKind,
+    clientId: r.client_id,
+    scope: r.scope,
+    generation: r.generation,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+const SESSION_COLUMNS = [
+  's.id',
+  's.account_id',
+  's.kind',
+  's.client_id',
+  's.scope',
+  's.generation',
+  's.created_at',
+  's.expires_at',
+  's.revoked_at',
+  's.revoke_reason',
+] as const;
+
+export function sessionRepo(db: Kysely<DB>): SessionRepo {
+  async function revokeWhere(column: 'account_id' | 'client_id', value: number | string, now: number, reason: string): Promise<string[]> {
+    const rows = await db
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoke_reason: reason })
+      .where(column, '=', value as never)
+      .where('revoked_at', 'is', null)
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  return {
+    async insert(s) {
+      const row = {
+        id: s.id,
+        account_id: s.accountId,
+        kind: s.kind,
+        client_id: s.clientId,
+        scope: s.scope,
+        generation: 1,
+        created_at: s.createdAt,
+        expires_at: s.expiresAt,
+        revoked_at: null,
+        revoke_reason: null,
+      };
+      await db.insertInto('sessions').values(row).execute();
+      return toSession(row);
+    },
+    async insertAccessToken(t) {
+      await db
+        .insertInto('access_tokens')
+        .values({ hash: t.hash, session_id: t.sessionId, generation: t.generation, created_at: t.createdAt, expires_at: t.expiresAt })
+        .execute();
+    },
+    async insertRefreshToken(t) {
+      await db
+        .insertInto('refresh_tokens')
+        .values({ hash: t.hash, session_id: t.sessionId, generation: t.generation, created_at: t.createdAt, expires_at: t.expiresAt, rotated_at: null })
+        .execute();
+    },
+    async findAccess(hash) {
+      const r = await db
+        .selectFrom('access_tokens as t')
+        .innerJoin('sessions as s', 's.id', 't.session_id')
+        .innerJoin('accounts as a', 'a.id', 's.account_id')
+        .select(['t.hash', 't.generation as t_generation', 't.created_at as t_created_at', 't.expires_at as t_expires_at', 'a.status as account_status'])
+        .select(SESSION_COLUMNS)
+        .where('t.hash', '=', hash)
+        .executeTakeFirst();
+      if (!r) return null;
+      return {
+        token: { hash: r.hash, sessionId: r.id, generation: r.t_generation, createdAt: r.t_created_at, expiresAt: r.t_expires_at },
+        session: toSession(r),
+        accountStatus: r.account_status as AccountStatus,
+      };
+    },
+    async findRefresh(hash) {
+      const r = await db
+        .selectFrom('refresh_tokens as t')
+        .innerJoin('sessions as s', 's.id', 't.session_id')
+        .innerJoin('accounts as a', 'a.id', 's.account_id')
+        .select([
+          't.hash',
+          't.generation as t_generation',
+          't.created_at as t_created_at',
+          't.expires_at as t_expires_at',
+          't.rotated_at',
+          'a.status as account_status',
+        ])
+        .select(SESSION_COLUMNS)
+        .where('t.hash', '=', hash)
+        .executeTakeFirst();
+      if (!r) return null;
+      return {
+        token: {
+          hash: r.hash,
+          sessionId: r.id,
+          generation: r.t_generation,
+          createdAt: r.t_created_at,
+          expiresAt: r.t_expires_at,
+          rotatedAt: r.rotated_at,
+        },
+        session: toSession(r),
+        accountStatus: r.account_status as AccountStatus,
+      };
+    },
+    async claimRefresh(hash, now) {
+      const r = await db
+        .updateTable('refresh_tokens')
+        .set({ rotated_at: now })
+        .where('hash', '=', hash)
+        .where('rotated_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async advance(sessionId, fromGeneration) {
+      const r = await db
+        .updateTable('sessions')
+        .set({ generation: fromGeneration + 1 })
+        .where('id', '=', sessionId)
+        .where('generation', '=', fromGeneration)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async revoke(sessionId, now, reason) {
+      const r = await db
+        .updateTable('sessions')
+        .set({ revoked_at: now, revoke_reason: reason })
+        .where('id', '=', sessionId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    revokeByAccount: (accountId, now, reason) => revokeWhere('account_id', accountId, now, reason),
+    revokeByClient: (clientId, now, reason) => revokeWhere('client_id', clientId, now, reason),
+    async listActiveByAccount(accountId, now) {
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map(toSession);
+    },
+  };
+}
