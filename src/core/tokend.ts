@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccountService } from './accounts.ts';
+import { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { LoginGuard } from './limits.ts';
 import type { Store } from './ports.ts';
@@ -20,16 +21,16 @@ export interface Core {
   readonly clock: Clock;
   readonly accounts: AccountService;
   readonly sessions: SessionService;
-  /** Listeners for session changes (verification caches subscribe here). */
-  readonly sessionListeners: Set<(sessionIds: string[]) => void>;
+  /** Revocations and rotations, for verification caches (this node, and others through the store). */
+  readonly changes: ChangeBus;
 }
 
 export function createCore(deps: CoreDeps): Core {
   const { config, store, clock, hasher } = deps;
-  const sessionListeners = new Set<(ids: string[]) => void>();
+  const changes = new ChangeBus();
   const events: SessionEvents = {
     onSessionsChanged(ids) {
-      for (const l of sessionListeners) l(ids);
+      changes.publish({ kind: 'session', ids });
     },
   };
   const sessions = new SessionService({
@@ -48,5 +49,5 @@ export function createCore(deps: CoreDeps): Core {
     windowMs: config.loginFailureWindow,
   });
   const accounts = new AccountService({ store, clock, hasher, sessions, loginGuard, dailyMakeLimit: config.chatappDailyMakeLimit });
-  return { config, store, clock, accounts, sessions, sessionListeners };
+  return { config, store, clock, accounts, sessions, changes };
 }
