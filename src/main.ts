@@ -3,8 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from './config/load.ts';
 import { InvalidInputError, StoreUnavailableError } from './core/errors.ts';
 import { registerAccountCommands } from './cli/accounts.ts';
+import { registerApiTokenCommands } from './cli/api-tokens.ts';
 import { UsageError, type CliIO } from './cli/context.ts';
 import { registerServe } from './cli/serve.ts';
+import { registerServiceAccountCommands } from './cli/service-accounts.ts';
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command('tokend')
@@ -14,6 +16,8 @@ export function buildProgram(io: CliIO): Command {
     .showHelpAfterError();
   registerServe(program, io);
   registerAccountCommands(program, io);
+  registerApiTokenCommands(program, io);
+  registerServiceAccountCommands(program, io);
   return program;
 }
 

@@ -4,8 +4,8 @@ import type { PasswordHasher } from '../secrets/password.ts';
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import { LoginGuard, takeDailyQuota } from './limits.ts';
-import type { Account, App } from './model.ts';
+import { dailyQuotaUsed, LoginGuard, takeDailyQuota } from './limits.ts';
+import type { Account, AccountStatus, App } from './model.ts';
 import type { Store } from './ports.ts';
 import type { SessionService, TokenPair } from './sessions.ts';
 
@@ -17,6 +17,11 @@ export function normalizeEmail(email: string): string {
 const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
+
+/** The counter of the daily `make` quota of (normalised email, appId) (SPEC 3.1). */
+export function makeQuotaScope(email: string, appId: string): string {
+  return `make:${email}:${appId}`;
+}
 
 export type LoginFailure = 'invalid_credentials' | 'too_many_attempts' | 'quota_exceeded' | 'account_disabled' | 'app_not_found';
 
@@ -31,6 +36,8 @@ export interface AccountServiceDeps {
   sessions: SessionService;
   loginGuard: LoginGuard;
   dailyMakeLimit: number;
+  /** Called after an account's status changed, so verification caches drop what they hold for it. */
+  onAccountChanged?: (accountId: number) => void;
 }
 
 export class AccountService {
@@ -98,6 +105,35 @@ export class AccountService {
     return this.#d.store.apps.listByAccount(accountId);
   }
 
+  /** Successful `tokens.make` today (UTC) for the account's email and this app, and the limit. */
+  async makesToday(account: Account, appId: string): Promise<{ used: number; limit: number }> {
+    const used = await dailyQuotaUsed(this.#d.store.counters, this.#d.clock, makeQuotaScope(account.email, appId));
+    return { used, limit: this.#d.dailyMakeLimit };
+  }
+
+  async list(filter: { limit: number; beforeId?: number; emailContains?: string }): Promise<Account[]> {
+    return this.#d.store.accounts.list(filter);
+  }
+
+  /**
+   * Disables or re-enables an account. A disabled account cannot log in, refresh or pass a check
+   * (every lookup joins its status), and its console sign-ins end. Returns null for no such account.
+   */
+  async setStatus(id: number, status: AccountStatus, ctx: AuditContext): Promise<Account | null> {
+    const { store, clock } = this.#d;
+    const changed = await store.transaction(async (tx) => {
+      const before = await tx.accounts.findById(id);
+      if (!before) return null;
+      if (before.status === status) return { account: before, changed: false };
+      await tx.accounts.setStatus(id, status);
+      if (status === 'disabled') await tx.consoleSessions.revokeByAccount(id, clock.now());
+      await audit(tx.audit, clock, ctx, { type: status === 'disabled' ? 'account.disabled' : 'account.enabled', accountId: id });
+      return { account: { ...before, status }, changed: true };
+    });
+    if (changed?.changed) this.#d.onAccountChanged?.(id);
+    return changed?.account ?? null;
+  }
+
   /**
    * Checks email + password (argon2id; an unknown email verifies a dummy hash, so it costs the
    * same and answers the same), then takes one unit of the daily quota of (email, appId) and
@@ -106,25 +142,30 @@ export class AccountService {
   async passwordLogin(input: { email: string; password: string; appId: string }, ctx: AuditContext): Promise<LoginOutcome> {
     const { store, clock, hasher, loginGuard, sessions } = this.#d;
     const email = normalizeEmail(input.email);
-    const blocked = await loginGuard.blockedFor(email, ctx.address);
-    if (blocked !== null) {
+    // Exact also for a burst of concurrent guesses spread over several nodes (LoginGuard.begin).
+    const attempt = await loginGuard.begin(email, ctx.address);
+    if (!attempt.ok) {
       await audit(store.audit, clock, ctx, { type: 'login.throttled', detail: { email } });
-      return { ok: false, code: 'too_many_attempts', retryAfterSeconds: blocked };
+      return { ok: false, code: 'too_many_attempts', retryAfterSeconds: attempt.retryAfterSeconds };
     }
     const account = await store.accounts.findByEmail(email);
     const ok = await hasher.verify(account?.passwordHash ?? null, input.password);
     if (!account || !ok) {
-      await loginGuard.recordFailure(email, ctx.address);
       await audit(store.audit, clock, ctx, { type: 'login.failed', accountId: account?.id ?? null, detail: { email } });
+      // Past the limit (other guesses got there first), the outcome of this guess is not told.
+      const throttled = await attempt.failed();
+      if (throttled !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttled };
       return { ok: false, code: 'invalid_credentials' };
     }
+    const throttledNow = await attempt.succeeded();
+    if (throttledNow !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttledNow };
     if (account.status !== 'active') return { ok: false, code: 'account_disabled' };
     const app = await store.apps.findByAppId(input.appId);
     if (!app || app.accountId !== account.id) return { ok: false, code: 'app_not_found' };
 
     const { passwordHash: _omit, ...publicAccount } = account;
     return store.transaction(async (tx): Promise<LoginOutcome> => {
-      const quota = await takeDailyQuota(tx.counters, clock, `make:${email}:${app.appId}`, this.#d.dailyMakeLimit);
+      const quota = await takeDailyQuota(tx.counters, clock, makeQuotaScope(email, app.appId), this.#d.dailyMakeLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });
         return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };

@@ -72,4 +72,47 @@ export class LoginGuard {
     await this.#counters.increment(`login-fail:subject:${subject}`, w.start, w.end);
     if (address) await this.#counters.increment(`login-fail:addr:${address}`, w.start, w.end);
   }
+
+  /**
+   * A password attempt under the limits, exact also for a burst of guesses sent at once to one
+   * node or spread over several. `blockedFor` then `recordFailure` is a check-then-act: N guesses
+   * in flight together all pass the check before any failure is recorded, and each would learn
+   * whether its password was right. Here the check before the (costly) password verification
+   * stays, and the outcome is settled atomically afterwards:
+   * - a wrong password takes one unit of each failure counter in one statement that stops at the
+   *   limit (`incrementBelow`, as the daily quota); when none is left the attempt is answered as
+   *   throttled, so the guesses beyond the limit learn nothing;
+   * - a right password counts nothing (only failures count) but is answered as throttled too when
+   *   the limit was reached meanwhile, so a burst cannot reveal a password found past the limit.
+   * Correct logins never take units, so any number of them may run at once.
+   */
+  async begin(subject: string, address: string | null): Promise<LoginAttempt> {
+    const now = this.#clock.now();
+    const w = windowOf(now, this.#options.windowMs);
+    const blocked = await this.blockedFor(subject, address);
+    if (blocked !== null) return { ok: false, retryAfterSeconds: blocked };
+    const subjectScope = `login-fail:subject:${subject}`;
+    const addressScope = address ? `login-fail:addr:${address}` : null;
+    const throttled = (): number => secondsUntil(w.end, this.#clock.now());
+    return {
+      ok: true,
+      failed: async () => {
+        const bySubject = await this.#counters.incrementBelow(subjectScope, w.start, this.#options.maxFailuresPerAccount, w.end);
+        const byAddress = addressScope
+          ? await this.#counters.incrementBelow(addressScope, w.start, this.#options.maxFailuresPerAddress, w.end)
+          : 0;
+        return bySubject === null || byAddress === null ? throttled() : null;
+      },
+      succeeded: async () => this.blockedFor(subject, address),
+    };
+  }
 }
+
+/**
+ * A password attempt under the login limits: refused up front, or admitted. Once the password is
+ * verified, call `failed()` or `succeeded()`; each returns null to answer with the outcome, or
+ * the seconds until attempts are accepted again to answer "too many attempts" instead.
+ */
+export type LoginAttempt =
+  | { ok: false; retryAfterSeconds: number }
+  | { ok: true; failed(): Promise<number | null>; succeeded(): Promise<number | null> };

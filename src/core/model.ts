@@ -60,4 +60,111 @@ export type AuditType =
   | 'quota.exceeded'
   | 'session.refreshed'
   | 'session.reuse_detected'
-  | 'session.revoked';
+  | 'session.revoked'
+  | 'api_token.created'
+  | 'api_token.rotated'
+  | 'api_token.revoked'
+  | 'resource_server.created'
+  | 'resource_server.revoked'
+  | 'admin_token.generated'
+  | 'service_account.created'
+  | 'service_account.disabled'
+  | 'service_account.enabled'
+  | 'service_key.created'
+  | 'service_key.revoked'
+  | 'service_token.created'
+  | 'signing_key.created'
+  | 'signing_key.rotated'
+  | 'console.signed_in'
+  | 'console.sign_in_failed'
+  | 'console.signed_out';
+
+/** Who a console sign-in belongs to: an account (the personal cabinet) or the operator (admin token). */
+export type ConsoleSessionKind = 'account' | 'operator';
+
+/** A console sign-in. `id` is the SHA-256 of the cookie's token, never the token. */
+export interface ConsoleSession {
+  id: string;
+  kind: ConsoleSessionKind;
+  accountId: number | null;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Absolute end: no activity extends a sign-in past it. */
+  expiresAt: number;
+  revokedAt: number | null;
+  address: string | null;
+  userAgent: string | null;
+}
+
+/** The wire formats of an organisation API token (SPEC 2): v3 hex, l3 `<account id>-API:<hex>`, native `tdo_…`. */
+export type ApiTokenFormat = 'v3' | 'l3' | 'native';
+
+/** An API token as listed: never the token itself, only a hint (start and last 4). */
+export interface ApiToken {
+  id: string;
+  accountId: number;
+  format: ApiTokenFormat;
+  hint: string;
+  label: string | null;
+  createdAt: number;
+  /** Null: no expiry. During a rotation grace period, the end of the grace. */
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+  /** Set once rotated: the id of the token that replaced this one. */
+  replacedBy: string | null;
+}
+
+/** A credential the operator gives a resource server so it may call introspection and revocation. */
+export interface ResourceServer {
+  id: string;
+  name: string;
+  hint: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export type ServiceAccountStatus = 'active' | 'disabled';
+
+/** A machine identity of an account (SPEC 1): what its keys may do is its list of actions. */
+export interface ServiceAccount {
+  id: number;
+  accountId: number;
+  name: string;
+  /** Allowed actions (`dns_orders_list`, …): the `scope` of every token its keys create. */
+  actions: string[];
+  status: ServiceAccountStatus;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** An Access Key / Secret Key pair as listed: never the secret, only its hint (start and last 4). */
+export interface ServiceKey {
+  id: number;
+  serviceAccountId: number;
+  /** Public identifier, sent as the `Access-Key` header. */
+  accessKey: string;
+  secretHint: string;
+  createdAt: number;
+  /** Null: no expiry. Every session started with the key ends no later than this. */
+  expiresAt: number | null;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+export type JwtAlgorithm = 'EdDSA' | 'ES256';
+
+/** A JWT signing key as stored: the private JWK only sealed (AES-256-GCM under the master key). */
+export interface SigningKeyRecord {
+  kid: string;
+  alg: JwtAlgorithm;
+  /** Public JWK (JSON), published in /.well-known/jwks.json while the key may verify a live token. */
+  publicJwk: string;
+  /** Sealed private JWK: `v1.<iv>.<tag>.<ciphertext>`, base64url, the kid as associated data. */
+  privateJwkSealed: string;
+  createdAt: number;
+  /** From this instant the key signs (and its predecessor stops signing). Published before it. */
+  activatesAt: number;
+  /** Longest access-token lifetime any node signs with this key: it stays published that long after it stops signing. */
+  maxTokenTtlMs: number;
+}

@@ -3,7 +3,22 @@
  * semantics are spelled out here. src/store implements them over Kysely for SQLite and
  * PostgreSQL; test/store.conformance.test.ts holds both to the same contract.
  */
-import type { Account, AccountStatus, App, AuditEvent, Session, SessionKind } from './model.ts';
+import type {
+  Account,
+  AccountStatus,
+  ApiToken,
+  ApiTokenFormat,
+  App,
+  AuditEvent,
+  ConsoleSession,
+  ResourceServer,
+  ServiceAccount,
+  ServiceAccountStatus,
+  ServiceKey,
+  Session,
+  SessionKind,
+  SigningKeyRecord,
+} from './model.ts';
 
 export interface NewAccount {
   /** Only the demo seed picks its numeric id (SPEC 3.4: the l3 demo token names account 29078). */
@@ -22,6 +37,8 @@ export interface AccountRepo {
   findById(id: number): Promise<Account | null>;
   findByEmail(email: string): Promise<(Account & { passwordHash: string }) | null>;
   setStatus(id: number, status: AccountStatus): Promise<boolean>;
+  /** Newest first; `beforeId` pages; `emailContains` filters (lower-case substring). */
+  list(filter: { limit: number; beforeId?: number; emailContains?: string }): Promise<Account[]>;
 }
 
 export interface AppRepo {
@@ -79,6 +96,7 @@ export interface SessionRepo {
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
   revokeByClient(clientId: string, now: number, reason: string): Promise<string[]>;
   listActiveByAccount(accountId: number, now: number): Promise<Session[]>;
+  findById(sessionId: string): Promise<Session | null>;
 }
 
 export interface CounterRepo {
@@ -90,6 +108,10 @@ export interface CounterRepo {
   /** Adds one unconditionally; returns the new count. */
   increment(scope: string, windowStart: number, expiresAt: number): Promise<number>;
   get(scope: string, windowStart: number): Promise<number>;
+  /** Adds `amount` unconditionally (batched counts flushed from memory); returns the new count. */
+  add(scope: string, windowStart: number, amount: number, expiresAt: number): Promise<number>;
+  /** Every window of `scope` starting at or after `fromWindowStart`, oldest first. */
+  series(scope: string, fromWindowStart: number): Promise<{ windowStart: number; count: number }[]>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -105,12 +127,147 @@ export interface AuditRepo {
   list(filter: AuditFilter): Promise<AuditEvent[]>;
 }
 
+export interface ConsoleSessionRepo {
+  insert(session: ConsoleSession): Promise<void>;
+  /** By SHA-256 of the cookie token. */
+  find(id: string): Promise<ConsoleSession | null>;
+  /** Records activity (for the idle timeout); callers throttle it, it is not a write per request. */
+  touch(id: string, now: number): Promise<void>;
+  revoke(id: string, now: number): Promise<boolean>;
+  revokeByAccount(accountId: number, now: number): Promise<number>;
+  purgeExpired(now: number): Promise<number>;
+}
+
+export interface NewApiToken {
+  id: string;
+  accountId: number;
+  format: ApiTokenFormat;
+  /** SHA-256 (hex) of the whole token as the client sends it; the token itself is never stored. */
+  hash: string;
+  hint: string;
+  label: string | null;
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+/** What a token check needs, in one indexed read: the token by hash with its account. */
+export interface ApiTokenLookup {
+  token: ApiToken;
+  accountUid: string;
+  accountStatus: AccountStatus;
+}
+
+export interface ApiTokenRepo {
+  /** Inserts; returns false when a token with this hash already exists (the demo seed relies on it). */
+  insert(token: NewApiToken): Promise<boolean>;
+  /** By SHA-256 of the token (unique index): the hot path. */
+  findByHash(hash: string): Promise<ApiTokenLookup | null>;
+  findById(id: string): Promise<ApiToken | null>;
+  /** Newest first, revoked and replaced ones included. */
+  listByAccount(accountId: number): Promise<ApiToken[]>;
+  /** Revokes if not revoked yet; returns true when this call revoked it. */
+  revoke(id: string, now: number, reason: string): Promise<boolean>;
+  /**
+   * Marks a token replaced by `replacedBy` and ends it at `until` (the grace period), if and only
+   * if it is neither revoked nor replaced yet: the arbiter of concurrent rotations (one wins).
+   */
+  retire(id: string, replacedBy: string, until: number): Promise<boolean>;
+  /** Revokes every live token of an account; returns their ids. */
+  revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
+  /** Batched `last used` times from memory; never moves a time backwards. */
+  touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void>;
+}
+
+export interface ResourceServerRepo {
+  insert(server: ResourceServer & { hash: string }): Promise<void>;
+  findByHash(hash: string): Promise<ResourceServer | null>;
+  list(): Promise<ResourceServer[]>;
+  revoke(id: string, now: number): Promise<boolean>;
+}
+
+/** Secrets of the instance itself (the generated admin token), by name; hashes only. */
+export interface InstanceSecretRepo {
+  /** Inserts unless the name exists; returns true when this call inserted (the one that prints it). */
+  insertIfAbsent(name: string, hash: string, createdAt: number): Promise<boolean>;
+  getHash(name: string): Promise<string | null>;
+}
+
+export interface NewServiceAccount {
+  accountId: number;
+  name: string;
+  actions: string[];
+  createdAt: number;
+}
+
+export interface ServiceAccountRepo {
+  insert(serviceAccount: NewServiceAccount): Promise<ServiceAccount>;
+  findById(id: number): Promise<ServiceAccount | null>;
+  /** Oldest first. */
+  listByAccount(accountId: number): Promise<ServiceAccount[]>;
+  /** Sets the status if it differs; returns true when this call changed it. */
+  setStatus(id: number, status: ServiceAccountStatus): Promise<boolean>;
+  /**
+   * Records a use if and only if the service account is active. Being a write, it takes the row's
+   * lock: a concurrent disable either waits for the caller's transaction (and then revokes the
+   * session it started) or has committed first (and this returns false).
+   */
+  claimUse(id: number, now: number): Promise<boolean>;
+}
+
+export interface NewServiceKey {
+  serviceAccountId: number;
+  accessKey: string;
+  /** SHA-256 (hex) of the Secret Key; the secret itself is never stored. */
+  secretHash: string;
+  secretHint: string;
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+/** A key by its Access Key, with what creating tokens needs to know, in one indexed read. */
+export interface ServiceKeyLookup {
+  key: ServiceKey;
+  secretHash: string;
+  serviceAccount: ServiceAccount;
+  accountStatus: AccountStatus;
+}
+
+export interface ServiceKeyRepo {
+  /** Inserts; returns null when the Access Key (or the secret's hash) is taken (the demo seed relies on it). */
+  insert(key: NewServiceKey): Promise<ServiceKey | null>;
+  findById(id: number): Promise<ServiceKey | null>;
+  findByAccessKey(accessKey: string): Promise<ServiceKeyLookup | null>;
+  /** Oldest first, revoked ones included. */
+  listByServiceAccount(serviceAccountId: number): Promise<ServiceKey[]>;
+  /** Revokes if not revoked yet; returns true when this call revoked it. */
+  revoke(id: number, now: number): Promise<boolean>;
+  /** Records a use if and only if the key is neither revoked nor expired at `now` (a write: the row lock orders it against revoke). */
+  claimUse(id: number, now: number): Promise<boolean>;
+}
+
+export interface SigningKeyRepo {
+  insert(key: SigningKeyRecord): Promise<void>;
+  /** Every stored key, by activation time then kid (the order that decides which key signs). */
+  list(): Promise<SigningKeyRecord[]>;
+  /** Raises the key's longest token lifetime to `ttlMs` if it is lower (never lowers it). */
+  raiseMaxTokenTtl(kid: string, ttlMs: number): Promise<void>;
+  /** Deletes keys that may no longer verify any live token; returns how many. */
+  delete(kids: readonly string[]): Promise<number>;
+}
+
 export interface Repos {
+  consoleSessions: ConsoleSessionRepo;
   accounts: AccountRepo;
   apps: AppRepo;
   sessions: SessionRepo;
   counters: CounterRepo;
   audit: AuditRepo;
+  apiTokens: ApiTokenRepo;
+  resourceServers: ResourceServerRepo;
+  instanceSecrets: InstanceSecretRepo;
+  serviceAccounts: ServiceAccountRepo;
+  serviceKeys: ServiceKeyRepo;
+  signingKeys: SigningKeyRepo;
 }
 
 export interface Store extends Repos {

@@ -17,6 +17,7 @@ import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Session, SessionKind } from './model.ts';
 import type { AccessLookup, Repos, Store } from './ports.ts';
+import { cacheTag, type VerifyCache } from './verify-cache.ts';
 
 export interface MintedAccessToken {
   token: string;
@@ -76,6 +77,12 @@ export interface SessionServiceDeps {
   reuseGraceMs: number;
   policies: Partial<Record<SessionKind, SessionPolicy>>;
   events?: SessionEvents;
+  /**
+   * Access-token lookups kept for a bounded time (src/core/verify-cache.ts): the check every
+   * dialect makes is then usually a hash and a map hit. It must follow core.changes, so that a
+   * refresh, a revocation or a disabled account drops its entries at once on this node.
+   */
+  accessCache?: VerifyCache<AccessLookup>;
 }
 
 export const opaqueAccessTokens: AccessTokenMinter = {
@@ -174,10 +181,18 @@ export class SessionService {
     return outcome;
   }
 
-  /** Looks an access token up by hash: one indexed read, no write. */
+  /** Looks an access token up by hash: a cache hit or one indexed read, no write. */
   async lookupAccess(token: string): Promise<AccessLookup | null> {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
-    return this.#d.store.sessions.findAccess(sha256Hex(token));
+    const hash = sha256Hex(token);
+    const cache = this.#d.accessCache;
+    const cached = cache?.get(hash);
+    if (cached) return cached;
+    const epoch = cache?.epoch() ?? 0;
+    const found = await this.#d.store.sessions.findAccess(hash);
+    // Unknown hashes are not cached: random garbage would only push real entries out.
+    if (found) cache?.set(hash, found, [cacheTag('session', found.session.id), cacheTag('account', found.session.accountId)], epoch);
+    return found;
   }
 
   /** Judges a looked-up access token against the clock: current generation, not revoked or expired. */
@@ -200,12 +215,18 @@ export class SessionService {
     return outcome;
   }
 
-  async revoke(sessionId: string, ctx: AuditContext, reason: string): Promise<boolean> {
+  /**
+   * Revokes a session; with `options.accountId`, only if it belongs to that account (the cabinet
+   * revokes its own sessions and must not learn whether another account's id exists).
+   */
+  async revoke(sessionId: string, ctx: AuditContext, reason: string, options: { accountId?: number } = {}): Promise<boolean> {
     const { clock } = this.#d;
     const done = await this.#d.store.transaction(async (tx) => {
       const now = clock.now();
+      const session = await tx.sessions.findById(sessionId);
+      if (!session || (options.accountId !== undefined && session.accountId !== options.accountId)) return false;
       const ok = await tx.sessions.revoke(sessionId, now, reason);
-      if (ok) await audit(tx.audit, clock, ctx, { type: 'session.revoked', sessionId, detail: { reason } });
+      if (ok) await audit(tx.audit, clock, ctx, { type: 'session.revoked', accountId: session.accountId, sessionId, detail: { reason } });
       return ok;
     });
     if (done) this.#d.events?.onSessionsChanged([sessionId]);

@@ -5,22 +5,35 @@
 // @fastify/swagger augments FastifySchema with tags, summary and examples used by every route.
 import type {} from '@fastify/swagger';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
+import { AccessLog, lazyChildLogger } from './access-log.ts';
 import { sendWire, type WireDialect, type WireReply } from './dialect.ts';
 import { DIALECTS } from './dialects/index.ts';
 import { classifyError, queryCarriesCredential, type GenericFailure } from './failures.ts';
 import { pickLang, type Lang } from './lang.ts';
+import { registerConsole } from './native/console.ts';
 import { nativeFailure } from './native/envelope.ts';
+import { registerJwks } from './native/jwks.ts';
+import { registerForwardAuth } from './native/forward-auth.ts';
+import { OAUTH_PREFIX, oauthFailure, registerOauth } from './native/oauth2.ts';
 import { registerHealth } from './ops/health.ts';
+import { registerOpenApi } from './ops/openapi.ts';
 
 export interface AppDeps {
   core: Core;
   logger: Logger;
+  /**
+   * Called for every route as it is registered, with its options (method, url, schema). The fuzz
+   * and security tests use it so that every route of every surface is covered without a list.
+   */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 const nativeDialect = { prefixes: [] as string[], renderFailure: nativeFailure };
+// RFC 7662/7009 endpoints answer failures in the RFC 6749 5.2 form OAuth libraries parse.
+const oauthSurface = { prefixes: [OAUTH_PREFIX], renderFailure: oauthFailure };
 
 /** Path without the query string: what logs see (a query string might carry a credential). */
 export function pathOf(url: string): string {
@@ -35,13 +48,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   function dialectFor(url: string): Pick<WireDialect, 'renderFailure'> {
     const path = pathOf(url);
-    return dialects.find((d) => d.prefixes.some((p) => path.startsWith(p))) ?? nativeDialect;
+    return dialects.find((d) => d.prefixes.some((p) => path.startsWith(p))) ?? (path.startsWith(OAUTH_PREFIX) ? oauthSurface : nativeDialect);
   }
 
   function failureReply(url: string, failure: GenericFailure, lang: Lang): WireReply {
     return dialectFor(url).renderFailure(failure, lang, failure.kind === 'unavailable' ? 5 : undefined);
   }
 
+  /** The URL of the request each socket is reading, for parser errors raised in the middle of its body. */
+  const inFlight = new WeakMap<object, string>();
   const app = Fastify({
     loggerInstance: logger.child({}, {
       serializers: {
@@ -50,20 +65,38 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
     }) as unknown as FastifyInstance['log'],
+    // One access-log line per request, at info only for failures, and a request's child logger
+    // made only if it writes (src/http/access-log.ts).
+    logController: new AccessLog(),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     http: { maxHeaderSize: config.maxHeaderSize },
     return503OnClosing: true,
+    // A path that cannot be percent-decoded (`/v1/%ff`) or whose parameter is over 100 characters
+    // fails before routing and before any hook: without this, Fastify answers in its own shape,
+    // without no-store, and echoes the whole URL (query string included, which may carry a
+    // credential). Such a path names no route and no record: a 404 in the surface's envelope.
+    frameworkErrors(error, request, reply) {
+      const unroutable = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const failure: GenericFailure = unroutable ? { kind: 'not_found' } : classifyError(error);
+      reply.header('cache-control', 'no-store');
+      return sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
+    },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
     // Requests that never parse (oversized headers, garbage) still get the dialect's envelope.
     clientErrorHandler(err, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
       const raw = (err as unknown as { rawPacket?: Buffer }).rawPacket;
       const firstLine = raw?.subarray(0, 2048).toString('latin1').split('\r\n')[0] ?? '';
-      const url = firstLine.split(' ')[1] ?? '/';
+      // The packet that failed is not always the request line (a body cut short fails on its last
+      // packet): then the request this socket is in the middle of names the surface.
+      const requestLine = /^[A-Z]+ (\/\S*)/.exec(firstLine);
+      const url = requestLine ? requestLine[1]! : (inFlight.get(socket) ?? '/');
       const kind = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_body';
       const wire = failureReply(url, { kind }, 'en');
-      const body = JSON.stringify(wire.body);
+      // A dialect may render its body itself (hoster.by pretty-prints): strings go out as they are.
+      const body = typeof wire.body === 'string' ? wire.body : JSON.stringify(wire.body);
       const status = kind === 'headers_too_large' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       if (socket.writable) {
         socket.write(
@@ -75,16 +108,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
+  // Before any route exists, so that it sees all of them (hooks on the root reach every plugin).
+  if (deps.onRoute) {
+    const onRoute = deps.onRoute;
+    app.addHook('onRoute', (route) => onRoute(route as unknown as RouteOptions));
+  }
+  // Also before any route: the OpenAPI document is built from every route registered after it.
+  await registerOpenApi(app);
   await app.register(formbody);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks run on every request: callback style, not async, so the hot path allocates no promise per hook.
+  app.addHook('onRequest', (request, reply, done) => {
+    inFlight.set(request.raw.socket, request.url);
     if (request.url.includes('?') && queryCarriesCredential(request.query)) {
-      return sendWire(reply, failureReply(request.url, { kind: 'token_in_query' }, pickLang(request.headers)));
+      sendWire(reply, failureReply(request.url, { kind: 'token_in_query' }, pickLang(request.headers)));
+      return;
     }
+    done();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onResponse', (request, _reply, done) => {
+    inFlight.delete(request.raw.socket);
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
 
   app.setNotFoundHandler((request, reply) => sendWire(reply, failureReply(request.url, { kind: 'not_found' }, pickLang(request.headers))));
@@ -98,5 +146,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(async (scope) => dialect.register(scope, { core }));
   }
   await app.register(async (scope) => registerHealth(scope, core));
+  await app.register(async (scope) => registerJwks(scope, core));
+  // Introspection, revocation (RFC 7662, 7009) and forward-auth for reverse proxies (SPEC 5).
+  await app.register(async (scope) => registerOauth(scope, core));
+  await app.register(async (scope) => registerForwardAuth(scope, core));
+  // The web console, its cabinet API (/api/cabinet) and admin API (/api/admin).
+  await app.register(async (scope) => registerConsole(scope, core));
   return app;
 }

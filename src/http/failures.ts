@@ -60,6 +60,10 @@ export function classifyError(error: unknown): GenericFailure {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_TYPE':
       return { kind: 'malformed_body' };
+    // @fastify/static refuses a path it will not resolve (`/docs/static/index.html//`, traversal):
+    // to the client that is a file that does not exist, not a server fault.
+    case 'FST_STATIC_FORBIDDEN_PATH':
+      return { kind: 'not_found' };
   }
   if (error instanceof SyntaxError || e.statusCode === 400) return { kind: 'malformed_body' };
   if (e.statusCode === 413) return { kind: 'payload_too_large' };

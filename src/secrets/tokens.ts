@@ -17,6 +17,7 @@ export const TOKEN_PREFIXES = {
   apiToken: 'tdo',
   admin: 'tdm',
   resourceServer: 'tdx',
+  consoleSession: 'tdc',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_PREFIXES;
@@ -56,6 +57,19 @@ export function newToken(kind: TokenKind): NewToken {
   const head = `${TOKEN_PREFIXES[kind]}_${random}`;
   const token = head + checksum(head);
   return { token, hash: sha256Hex(token), hint: tokenHint(token) };
+}
+
+/**
+ * Builds a checksum-valid native token from a chosen body (27 base62 characters). Only for
+ * published, deliberately well-known values such as the demo sandbox's Secret Key (SPEC 3.4):
+ * anything real comes from newToken(). Throws on a body of the wrong shape.
+ */
+export function nativeTokenFromBody(kind: TokenKind, body: string): string {
+  if (body.length !== RANDOM_CHARS || !BODY_RE.test(body)) {
+    throw new Error(`a native token body is ${RANDOM_CHARS} base62 characters`);
+  }
+  const head = `${TOKEN_PREFIXES[kind]}_${body}`;
+  return head + checksum(head);
 }
 
 /** `tdo_AbC…wxyz`: enough to recognise a token in a list, far too little to use it. */

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Account, AccountStatus, App } from '../core/model.ts';
 import type { AccountRepo, AppRepo } from '../core/ports.ts';
 import type { SqlDialect } from './dialect.ts';
@@ -48,6 +48,17 @@ export function accountRepo(db: Kysely<DB>, d: SqlDialect): AccountRepo {
     async setStatus(id, status) {
       const r = await db.updateTable('accounts').set({ status }).where('id', '=', id).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
+    },
+    async list(filter) {
+      let q = db.selectFrom('accounts').selectAll().orderBy('id', 'desc').limit(filter.limit);
+      if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+      if (filter.emailContains) {
+        // LIKE metacharacters in the needle are escaped: a search for "a_b" means the literal text.
+        const needle = filter.emailContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
+        q = q.where(sql<boolean>`email like ${`%${needle}%`} escape '\\'`);
+      }
+      const rows = await q.execute();
+      return rows.map(toAccount);
     },
   };
 }

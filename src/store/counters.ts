@@ -1,43 +1,72 @@
 import { sql, type Kysely } from 'kysely';
 import type { AuditEvent, AuditType } from '../core/model.ts';
 import type { AuditRepo, CounterRepo } from '../core/ports.ts';
+import { prepared } from './prepared.ts';
 import type { DB } from './schema.ts';
+
+// Every login, issuance and refresh counts and audits: built and compiled once (src/store/prepared.ts).
+const INCREMENT_BELOW = prepared((db: Kysely<DB>, scope: string, windowStart: number, limit: number, expiresAt: number) =>
+  db
+    .insertInto('counters')
+    .values({ scope, window_start: windowStart, count: 1, expires_at: expiresAt })
+    .onConflict((oc) =>
+      oc
+        .columns(['scope', 'window_start'])
+        .doUpdateSet({ count: sql`counters.count + 1` })
+        .where('counters.count', '<', limit),
+    )
+    .returning('count'),
+);
+const INCREMENT = prepared((db: Kysely<DB>, scope: string, windowStart: number, expiresAt: number) =>
+  db
+    .insertInto('counters')
+    .values({ scope, window_start: windowStart, count: 1, expires_at: expiresAt })
+    .onConflict((oc) => oc.columns(['scope', 'window_start']).doUpdateSet({ count: sql`counters.count + 1` }))
+    .returning('count'),
+);
+const GET = prepared((db: Kysely<DB>, scope: string, windowStart: number) =>
+  db.selectFrom('counters').select('count').where('scope', '=', scope).where('window_start', '=', windowStart),
+);
+const APPEND_AUDIT = prepared(
+  (db: Kysely<DB>, at: number, type: string, accountId: number | null, sessionId: string | null, address: string | null, detail: string) =>
+    db.insertInto('audit_events').values({ at, type, account_id: accountId, session_id: sessionId, address, detail }),
+);
 
 export function counterRepo(db: Kysely<DB>): CounterRepo {
   return {
     async incrementBelow(scope, windowStart, limit, expiresAt) {
       // One statement, atomic in both databases: the row lock (PostgreSQL) or the write lock
       // (SQLite) orders concurrent callers, and the WHERE stops the count at the limit exactly.
-      const row = await db
-        .insertInto('counters')
-        .values({ scope, window_start: windowStart, count: 1, expires_at: expiresAt })
-        .onConflict((oc) =>
-          oc
-            .columns(['scope', 'window_start'])
-            .doUpdateSet({ count: sql`counters.count + 1` })
-            .where('counters.count', '<', limit),
-        )
-        .returning('count')
-        .executeTakeFirst();
+      const row = await INCREMENT_BELOW.first(db, scope, windowStart, limit, expiresAt);
       return row ? row.count : null;
     },
     async increment(scope, windowStart, expiresAt) {
+      const row = await INCREMENT.first(db, scope, windowStart, expiresAt);
+      if (!row) throw new Error('counter upsert returned no row');
+      return row.count;
+    },
+    async get(scope, windowStart) {
+      const row = await GET.first(db, scope, windowStart);
+      return row?.count ?? 0;
+    },
+    async add(scope, windowStart, amount, expiresAt) {
       const row = await db
         .insertInto('counters')
-        .values({ scope, window_start: windowStart, count: 1, expires_at: expiresAt })
-        .onConflict((oc) => oc.columns(['scope', 'window_start']).doUpdateSet({ count: sql`counters.count + 1` }))
+        .values({ scope, window_start: windowStart, count: amount, expires_at: expiresAt })
+        .onConflict((oc) => oc.columns(['scope', 'window_start']).doUpdateSet({ count: sql`counters.count + ${amount}` }))
         .returning('count')
         .executeTakeFirstOrThrow();
       return row.count;
     },
-    async get(scope, windowStart) {
-      const row = await db
+    async series(scope, fromWindowStart) {
+      const rows = await db
         .selectFrom('counters')
-        .select('count')
+        .select(['window_start', 'count'])
         .where('scope', '=', scope)
-        .where('window_start', '=', windowStart)
-        .executeTakeFirst();
-      return row?.count ?? 0;
+        .where('window_start', '>=', fromWindowStart)
+        .orderBy('window_start')
+        .execute();
+      return rows.map((r) => ({ windowStart: r.window_start, count: r.count }));
     },
     async purgeExpired(now) {
       const r = await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst();
@@ -49,17 +78,7 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
 export function auditRepo(db: Kysely<DB>): AuditRepo {
   return {
     async append(e) {
-      await db
-        .insertInto('audit_events')
-        .values({
-          at: e.at,
-          type: e.type,
-          account_id: e.accountId,
-          session_id: e.sessionId,
-          address: e.address,
-          detail: JSON.stringify(e.detail),
-        })
-        .execute();
+      await APPEND_AUDIT.run(db, e.at, e.type, e.accountId, e.sessionId, e.address, JSON.stringify(e.detail));
     },
     async list(filter) {
       let q = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit);

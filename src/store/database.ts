@@ -3,40 +3,66 @@ import { sql, type Kysely } from 'kysely';
 import { StoreUnavailableError } from '../core/errors.ts';
 import type { Repos, Store } from '../core/ports.ts';
 import { accountRepo, appRepo } from './accounts.ts';
+import { apiTokenRepo, instanceSecretRepo, resourceServerRepo } from './api-tokens.ts';
+import { consoleSessionRepo } from './console.ts';
 import { auditRepo, counterRepo } from './counters.ts';
 import type { SqlDialect } from './dialect.ts';
+import { GroupCommit } from './group-commit.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { DB } from './schema.ts';
+import { serviceAccountRepo, serviceKeyRepo } from './service-accounts.ts';
 import { sessionRepo } from './sessions.ts';
+import { signingKeyRepo } from './signing-keys.ts';
 
 const MAX_ATTEMPTS = 8;
 
 function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
   return {
+    consoleSessions: consoleSessionRepo(db),
     accounts: accountRepo(db, d),
     apps: appRepo(db),
     sessions: sessionRepo(db),
     counters: counterRepo(db),
     audit: auditRepo(db),
+    apiTokens: apiTokenRepo(db),
+    resourceServers: resourceServerRepo(db),
+    instanceSecrets: instanceSecretRepo(db),
+    serviceAccounts: serviceAccountRepo(db),
+    serviceKeys: serviceKeyRepo(db),
+    signingKeys: signingKeyRepo(db),
   };
 }
 
 /**
+ * Runs `op` again on a transient conflict (SQLITE_BUSY, PostgreSQL 40001 serialization failure,
+ * 40P01 deadlock): the database rolled the statement or transaction back, so running it again is
+ * safe. Jittered backoff keeps the contenders from colliding again in lockstep.
+ */
+async function retrying<T>(d: SqlDialect, op: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (error) {
+      if (d.isTransient(error) && attempt < MAX_ATTEMPTS) {
+        await sleep(Math.floor(Math.random() * 10 * attempt));
+        continue;
+      }
+      throw translate(error, d);
+    }
+  }
+}
+
+/**
  * Wraps every repository method so that a database that is down or locked surfaces as
- * StoreUnavailableError (503), never as an anonymous 500.
+ * StoreUnavailableError (503), never as an anonymous 500. Each call outside a transaction is one
+ * autocommit statement, so it is retried on a transient conflict like a transaction is.
  */
 function guarded<T extends object>(target: T, d: SqlDialect): T {
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver) as unknown;
       if (typeof value === 'function') {
-        return async (...args: unknown[]) => {
-          try {
-            return await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
-          } catch (error) {
-            throw translate(error, d);
-          }
-        };
+        return (...args: unknown[]) => retrying(d, () => (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args));
       }
       if (typeof value === 'object' && value !== null) return guarded(value, d);
       return value;
@@ -46,7 +72,9 @@ function guarded<T extends object>(target: T, d: SqlDialect): T {
 
 function translate(error: unknown, d: SqlDialect): unknown {
   if (error instanceof StoreUnavailableError) return error;
-  if (d.isUnavailable(error)) return new StoreUnavailableError(error);
+  // A conflict still there after every retry (or a database that is down): the client may try
+  // again later, so 503 with Retry-After, not a 500 (issue 5: never a 500 for a deadlock).
+  if (d.isUnavailable(error) || d.isTransient(error)) return new StoreUnavailableError(error);
   return error;
 }
 
@@ -57,22 +85,13 @@ export interface Database extends Store {
 
 export function createStore(d: SqlDialect): Database {
   const base = reposOf(d.db, d);
+  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d)) : null;
   const store: Database = {
     ...guarded(base, d),
     kind: d.kind,
     dialect: d,
     async transaction(fn) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await d.db.transaction().execute((trx) => fn(reposOf(trx, d)));
-        } catch (error) {
-          if (d.isTransient(error) && attempt < MAX_ATTEMPTS) {
-            await sleep(Math.floor(Math.random() * 10 * attempt));
-            continue;
-          }
-          throw translate(error, d);
-        }
-      }
+      return retrying(d, () => (batches ? batches.run(fn) : d.db.transaction().execute((trx) => fn(reposOf(trx, d)))));
     },
     async ping() {
       try {

@@ -13,13 +13,22 @@ import {
   PostgresDialect,
   SqliteDialect,
   SqliteDriver,
+  SqliteQueryCompiler,
   sql,
   type ColumnDefinitionBuilder,
   type DatabaseConnection,
   type Driver,
+  type QueryCompiler,
   type SqliteDialectConfig,
 } from 'kysely';
+import type { ChangeBus } from '../core/changes.ts';
+import { systemClock } from '../core/clock.ts';
+import { DatabaseClock, type ClockHandle, type StoreLog } from './db-clock.ts';
+import { noChangeBridge, PgChangeBridge, type ChangeBridge } from './pg-notify.ts';
 import type { DB } from './schema.ts';
+
+export type { ChangeBridge } from './pg-notify.ts';
+export type { ClockHandle, StoreLog } from './db-clock.ts';
 
 export interface SqlDialect {
   readonly kind: 'sqlite' | 'postgres';
@@ -32,7 +41,28 @@ export interface SqlDialect {
   isUnavailable(error: unknown): boolean;
   /** After inserting an explicit id, keep the id generator ahead of it. */
   syncIdSequence(db: Kysely<DB>, table: 'accounts'): Promise<void>;
+  /**
+   * Run concurrent write transactions in batches under one COMMIT (src/store/group-commit.ts).
+   * SQLite: yes, one writer and one fsync per COMMIT. PostgreSQL: no, it has many connections
+   * and commits them together itself.
+   */
+  readonly groupCommit: boolean;
+  /**
+   * The clock core runs on. PostgreSQL: the database server's, followed by a periodically synced
+   * offset, so that every node sharing the database agrees on expiry and on the quota's UTC day.
+   * SQLite: the system clock (one machine, so one clock).
+   */
+  startClock(log?: StoreLog): Promise<ClockHandle>;
+  /**
+   * Carries this process's change notifications to the other processes on the same database and
+   * theirs back (cache invalidation). PostgreSQL: LISTEN/NOTIFY. SQLite: nothing; one server
+   * process owns the file, and a change made by the CLI beside it reaches the server's caches
+   * through their staleness bound.
+   */
+  bridgeChanges(bus: ChangeBus, log?: StoreLog): Promise<ChangeBridge>;
 }
+
+const systemClockHandle: ClockHandle = { clock: systemClock, stop: () => {} };
 
 /**
  * better-sqlite3 through Kysely, with `BEGIN IMMEDIATE`: a deferred transaction that reads then
@@ -55,10 +85,52 @@ class ImmediateSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.#config);
   }
+  override createQueryCompiler(): QueryCompiler {
+    return new UnaryPlusParameterCompiler();
+  }
+}
+
+/**
+ * Parameters are written `+?`, not `?`. SQLite (3.54, as bundled with better-sqlite3) marks a
+ * statement with a join and a `column = ?` term as depending on that parameter's value, so every
+ * new binding re-prepares it: 40-80 µs per execution instead of 2-5 for tokend's hot lookups
+ * (a token by hash joined to its session and account; bench/RESULTS.md). A unary plus is a no-op
+ * on every value (numbers, text, blobs, NULL) and keeps the same plan, but the term no longer
+ * names a bare parameter, so the statement stays prepared.
+ */
+class UnaryPlusParameterCompiler extends SqliteQueryCompiler {
+  protected override getCurrentParameterPlaceholder(): string {
+    return '+?';
+  }
 }
 
 function sqliteCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query it runs, and better-sqlite3 compiles SQL on every prepare(): for a
+ * one-row lookup that is most of its cost. tokend runs the same few dozen statements all day, so
+ * they are kept compiled, keyed by their SQL (bounded; a statement that is busy, i.e. an open
+ * iterator, is never handed out twice). SQLite re-prepares a kept statement by itself after a
+ * schema change.
+ */
+function withStatementCache(database: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (statement === undefined || statement.busy) {
+        statement = database.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 export function openSqlite(file: string): SqlDialect {
@@ -69,15 +141,18 @@ export function openSqlite(file: string): SqlDialect {
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
   return {
     kind: 'sqlite',
     db,
     idColumn: (col) => col.primaryKey().autoIncrement(),
+    groupCommit: true,
     isTransient: (e) => ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED'].includes(sqliteCode(e)),
     // AUTOINCREMENT already continues after the largest id ever inserted.
     syncIdSequence: async () => {},
     isUnavailable: (e) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB)/.test(sqliteCode(e)),
+    startClock: async () => systemClockHandle,
+    bridgeChanges: async () => noChangeBridge,
   };
 }
 
@@ -88,31 +163,80 @@ const PG_TRANSIENT = new Set(['40001', '40P01', '55P03']);
 const PG_UNAVAILABLE_CLASSES = ['08', '53', '57P', '58'];
 const NET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
-export function openPostgres(url: string, options: { poolSize?: number } = {}): SqlDialect {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
-  // An idle client whose server went away emits 'error' on the pool; without a listener it would crash the process.
+/** The LISTEN session's application_name, as shown in pg_stat_activity. */
+export const LISTEN_APPLICATION_NAME = 'tokend-listen';
+
+export interface PostgresOptions {
+  /** Most connections this process opens to the database (TOKEND_DATABASE_POOL_SIZE). */
+  poolSize?: number;
+}
+
+/** Messages of pg / pg-pool errors that mean "the connection is gone", which carry no SQLSTATE. */
+const PG_CONNECTION_LOST =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Postgres connection has been discarded|Query read timeout/i;
+
+export function openPostgres(url: string, options: PostgresOptions = {}): SqlDialect {
+  const connection = { connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true };
+  // application_name makes tokend's sessions recognisable in pg_stat_activity (operators, tests).
+  const pool = new pg.Pool({ ...connection, application_name: 'tokend', max: options.poolSize ?? 10 });
+  // An idle client whose server went away emits 'error' on the pool; without a listener it would
+  // crash the process. pg-pool drops that client, and a later query opens a new connection: this
+  // is how a node resumes by itself once the database is back.
   pool.on('error', () => {});
+  // A client checked out of the pool between two statements (inside a transaction, while core
+  // awaits something else) has no listener of pg-pool's: when the server ends the session then
+  // ("terminating connection due to administrator command" on a restart), pg emits 'error' on
+  // the client, and unheard that is an uncaught exception. Heard, the client is only marked
+  // broken: its next query fails (-> 503) and pg-pool discards it on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: 'postgres',
     db,
     idColumn: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
+    groupCommit: false,
     isTransient: (e) => PG_TRANSIENT.has(sqliteCode(e)),
     async syncIdSequence(db, table) {
-      await sql`select setval(pg_get_serial_sequence(${table}, 'id'), greatest((select max(id) from ${sql.table(table)}), 1))`.execute(db);
+      // Never backwards: another process may hold an id it drew but has not committed yet (so
+      // max(id) does not show it); setting the sequence below it would hand that id out twice.
+      await sql`select setval(seq, greatest((select max(id) from ${sql.table(table)}), coalesce(pg_sequence_last_value(seq), 1), 1))
+        from (select pg_get_serial_sequence(${table}, 'id')::regclass as seq) s`.execute(db);
     },
     isUnavailable(e) {
       const code = sqliteCode(e);
       if (NET_ERRORS.has(code) || PG_UNAVAILABLE_CLASSES.some((c) => code.startsWith(c))) return true;
-      const message = e instanceof Error ? e.message : '';
-      return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+      return PG_CONNECTION_LOST.test(e instanceof Error ? e.message : '');
+    },
+    async startClock(log) {
+      const clock = new DatabaseClock({
+        // clock_timestamp(), not now(): now() is frozen at the start of the transaction.
+        read: async () => {
+          const r = await sql<{ ms: number }>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`.execute(db);
+          return Number(r.rows[0]!.ms);
+        },
+        ...(log ? { log } : {}),
+      });
+      return clock.start();
+    },
+    async bridgeChanges(bus, log) {
+      const bridge = new PgChangeBridge({
+        bus,
+        newClient: () => new pg.Client({ ...connection, application_name: LISTEN_APPLICATION_NAME }),
+        notify: async (channel, payload) => {
+          await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+        },
+        ...(log ? { log } : {}),
+      });
+      return bridge.start();
     },
   };
 }
 
 /** Picks the dialect from the configured URL; empty means SQLite in the data dir. */
-export function openDialect(databaseUrl: string, dataDir: string): SqlDialect {
-  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl);
+export function openDialect(databaseUrl: string, dataDir: string, options: PostgresOptions = {}): SqlDialect {
+  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl, options);
   if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
   return openSqlite(`${dataDir.replace(/\/+$/, '')}/tokend.db`);
 }

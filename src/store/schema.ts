@@ -67,7 +67,86 @@ export interface AuditEventsTable {
   detail: string;
 }
 
+export interface ConsoleSessionsTable {
+  id: string;
+  kind: string;
+  account_id: number | null;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  address: string | null;
+  user_agent: string | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  account_id: number;
+  format: string;
+  hash: string;
+  hint: string;
+  label: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  replaced_by: string | null;
+}
+
+export interface ResourceServersTable {
+  id: string;
+  name: string;
+  hash: string;
+  hint: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface InstanceSecretsTable {
+  name: string;
+  hash: string;
+  created_at: number;
+}
+
+export interface ServiceAccountsTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  /** Allowed actions, space-separated (each action is a token without spaces). */
+  actions: string;
+  status: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface ServiceKeysTable {
+  id: Generated<number>;
+  service_account_id: number;
+  access_key: string;
+  secret_hash: string;
+  secret_hint: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk_sealed: string;
+  created_at: number;
+  activates_at: number;
+  max_token_ttl: number;
+}
+
 export interface DB {
+  service_accounts: ServiceAccountsTable;
+  service_keys: ServiceKeysTable;
+  signing_keys: SigningKeysTable;
+  console_sessions: ConsoleSessionsTable;
   accounts: AccountsTable;
   apps: AppsTable;
   sessions: SessionsTable;
@@ -75,4 +154,7 @@ export interface DB {
   refresh_tokens: RefreshTokensTable;
   counters: CountersTable;
   audit_events: AuditEventsTable;
+  api_tokens: ApiTokensTable;
+  resource_servers: ResourceServersTable;
+  instance_secrets: InstanceSecretsTable;
 }

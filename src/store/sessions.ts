@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AccountStatus, Session, SessionKind } from '../core/model.ts';
 import type { SessionRepo } from '../core/ports.ts';
+import { prepared } from './prepared.ts';
 import type { DB, SessionsTable } from './schema.ts';
 
 function toSession(r: Selectable<SessionsTable>): Session {
@@ -30,6 +31,65 @@ const SESSION_COLUMNS = [
   's.revoke_reason',
 ] as const;
 
+// The statements of every issuance, refresh and check: built and compiled once (src/store/prepared.ts).
+const INSERT_SESSION = prepared(
+  (db: Kysely<DB>, id: string, accountId: number, kind: string, clientId: string, scope: string, createdAt: number, expiresAt: number) =>
+    db.insertInto('sessions').values({
+      id,
+      account_id: accountId,
+      kind,
+      client_id: clientId,
+      scope,
+      generation: 1,
+      created_at: createdAt,
+      expires_at: expiresAt,
+      revoked_at: null,
+      revoke_reason: null,
+    }),
+);
+const INSERT_ACCESS = prepared((db: Kysely<DB>, hash: string, sessionId: string, generation: number, createdAt: number, expiresAt: number) =>
+  db.insertInto('access_tokens').values({ hash, session_id: sessionId, generation, created_at: createdAt, expires_at: expiresAt }),
+);
+const INSERT_REFRESH = prepared((db: Kysely<DB>, hash: string, sessionId: string, generation: number, createdAt: number, expiresAt: number) =>
+  db.insertInto('refresh_tokens').values({ hash, session_id: sessionId, generation, created_at: createdAt, expires_at: expiresAt, rotated_at: null }),
+);
+const FIND_ACCESS = prepared((db: Kysely<DB>, hash: string) =>
+  db
+    .selectFrom('access_tokens as t')
+    .innerJoin('sessions as s', 's.id', 't.session_id')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select(['t.hash', 't.generation as t_generation', 't.created_at as t_created_at', 't.expires_at as t_expires_at', 'a.status as account_status'])
+    .select(SESSION_COLUMNS)
+    .where('t.hash', '=', hash),
+);
+const FIND_REFRESH = prepared((db: Kysely<DB>, hash: string) =>
+  db
+    .selectFrom('refresh_tokens as t')
+    .innerJoin('sessions as s', 's.id', 't.session_id')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select([
+      't.hash',
+      't.generation as t_generation',
+      't.created_at as t_created_at',
+      't.expires_at as t_expires_at',
+      't.rotated_at',
+      'a.status as account_status',
+    ])
+    .select(SESSION_COLUMNS)
+    .where('t.hash', '=', hash),
+);
+const CLAIM_REFRESH = prepared((db: Kysely<DB>, hash: string, now: number) =>
+  db.updateTable('refresh_tokens').set({ rotated_at: now }).where('hash', '=', hash).where('rotated_at', 'is', null),
+);
+const ADVANCE = prepared((db: Kysely<DB>, sessionId: string, fromGeneration: number, toGeneration: number) =>
+  db
+    .updateTable('sessions')
+    .set({ generation: toGeneration })
+    .where('id', '=', sessionId)
+    .where('generation', '=', fromGeneration)
+    .where('revoked_at', 'is', null),
+);
+
 export function sessionRepo(db: Kysely<DB>): SessionRepo {
   async function revokeWhere(column: 'account_id' | 'client_id', value: number | string, now: number, reason: string): Promise<string[]> {
     const rows = await db
@@ -56,30 +116,17 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
         revoked_at: null,
         revoke_reason: null,
       };
-      await db.insertInto('sessions').values(row).execute();
+      await INSERT_SESSION.run(db, row.id, row.account_id, row.kind, row.client_id, row.scope, row.created_at, row.expires_at);
       return toSession(row);
     },
     async insertAccessToken(t) {
-      await db
-        .insertInto('access_tokens')
-        .values({ hash: t.hash, session_id: t.sessionId, generation: t.generation, created_at: t.createdAt, expires_at: t.expiresAt })
-        .execute();
+      await INSERT_ACCESS.run(db, t.hash, t.sessionId, t.generation, t.createdAt, t.expiresAt);
     },
     async insertRefreshToken(t) {
-      await db
-        .insertInto('refresh_tokens')
-        .values({ hash: t.hash, session_id: t.sessionId, generation: t.generation, created_at: t.createdAt, expires_at: t.expiresAt, rotated_at: null })
-        .execute();
+      await INSERT_REFRESH.run(db, t.hash, t.sessionId, t.generation, t.createdAt, t.expiresAt);
     },
     async findAccess(hash) {
-      const r = await db
-        .selectFrom('access_tokens as t')
-        .innerJoin('sessions as s', 's.id', 't.session_id')
-        .innerJoin('accounts as a', 'a.id', 's.account_id')
-        .select(['t.hash', 't.generation as t_generation', 't.created_at as t_created_at', 't.expires_at as t_expires_at', 'a.status as account_status'])
-        .select(SESSION_COLUMNS)
-        .where('t.hash', '=', hash)
-        .executeTakeFirst();
+      const r = await FIND_ACCESS.first(db, hash);
       if (!r) return null;
       return {
         token: { hash: r.hash, sessionId: r.id, generation: r.t_generation, createdAt: r.t_created_at, expiresAt: r.t_expires_at },
@@ -88,21 +135,7 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
       };
     },
     async findRefresh(hash) {
-      const r = await db
-        .selectFrom('refresh_tokens as t')
-        .innerJoin('sessions as s', 's.id', 't.session_id')
-        .innerJoin('accounts as a', 'a.id', 's.account_id')
-        .select([
-          't.hash',
-          't.generation as t_generation',
-          't.created_at as t_created_at',
-          't.expires_at as t_expires_at',
-          't.rotated_at',
-          'a.status as account_status',
-        ])
-        .select(SESSION_COLUMNS)
-        .where('t.hash', '=', hash)
-        .executeTakeFirst();
+      const r = await FIND_REFRESH.first(db, hash);
       if (!r) return null;
       return {
         token: {
@@ -118,23 +151,10 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
       };
     },
     async claimRefresh(hash, now) {
-      const r = await db
-        .updateTable('refresh_tokens')
-        .set({ rotated_at: now })
-        .where('hash', '=', hash)
-        .where('rotated_at', 'is', null)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      return (await CLAIM_REFRESH.affected(db, hash, now)) === 1;
     },
     async advance(sessionId, fromGeneration) {
-      const r = await db
-        .updateTable('sessions')
-        .set({ generation: fromGeneration + 1 })
-        .where('id', '=', sessionId)
-        .where('generation', '=', fromGeneration)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      return (await ADVANCE.affected(db, sessionId, fromGeneration, fromGeneration + 1)) === 1;
     },
     async revoke(sessionId, now, reason) {
       const r = await db
@@ -157,6 +177,10 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
         .orderBy('created_at', 'desc')
         .execute();
       return rows.map(toSession);
+    },
+    async findById(sessionId) {
+      const row = await db.selectFrom('sessions').selectAll().where('id', '=', sessionId).executeTakeFirst();
+      return row ? toSession(row) : null;
     },
   };
 }

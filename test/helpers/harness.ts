@@ -9,11 +9,12 @@ import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import type { Core } from '../../src/core/tokend.ts';
+import type { PasswordHasher } from '../../src/secrets/password.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { openServices, type Services } from '../../src/services.ts';
 
@@ -85,6 +86,8 @@ export interface TestTokend {
   url: string;
   /** Every log line the app wrote (JSON strings), for secret-hygiene checks. */
   logs: string[];
+  /** Every route the app registered, with its options (schemas): the fuzz tests cover each. */
+  routes: RouteOptions[];
   close(): Promise<void>;
 }
 
@@ -93,6 +96,8 @@ export interface StartOptions {
   clock?: Clock;
   config?: Partial<Config>;
   listen?: boolean;
+  /** Replaces the argon2id hasher (to watch it); default: the real one. */
+  hasher?: PasswordHasher;
 }
 
 export async function startTokend(options: StartOptions): Promise<TestTokend> {
@@ -110,8 +115,13 @@ export async function startTokend(options: StartOptions): Promise<TestTokend> {
     },
   });
   const logger = pino({ level: config.logLevel }, sink);
-  const services = await openServices(config, { ...(options.clock ? { clock: options.clock } : {}), logger });
-  const app = await buildApp({ core: services.core, logger });
+  const services = await openServices(config, {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.hasher ? { hasher: options.hasher } : {}),
+    logger,
+  });
+  const routes: RouteOptions[] = [];
+  const app = await buildApp({ core: services.core, logger, onRoute: (route) => routes.push(route) });
   let url = '';
   if (options.listen) {
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -127,6 +137,7 @@ export async function startTokend(options: StartOptions): Promise<TestTokend> {
     app,
     url,
     logs,
+    routes,
     async close() {
       await app.close();
       await services.close();

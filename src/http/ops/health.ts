@@ -1,10 +1,40 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/tokend.ts';
 
+const database = Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], { description: 'Which store this node uses.' });
+
+const healthzSchema = {
+  tags: ['ops'],
+  summary: 'Liveness: the process is up',
+  response: {
+    200: Type.Object({ status: Type.Literal('ok') }, { description: 'The process answers.', examples: [{ status: 'ok' }] }),
+  },
+};
+
+const readyzSchema = {
+  tags: ['ops'],
+  summary: 'Readiness: the database answers',
+  description: 'Load balancers route on this: 503 while the database cannot be reached.',
+  response: {
+    200: Type.Object(
+      { status: Type.Literal('ready'), database },
+      { description: 'The database answers.', examples: [{ status: 'ready', database: 'sqlite' }] },
+    ),
+    503: {
+      ...Type.Object(
+        { status: Type.Literal('unavailable'), database },
+        { description: 'The database cannot be reached.', examples: [{ status: 'unavailable', database: 'postgres' }] },
+      ),
+      headers: { 'retry-after': { type: 'integer', description: 'Seconds before asking again.' } },
+    },
+  },
+};
+
 /** `/healthz`: the process is up. `/readyz`: it can reach its database (load balancers route on this). */
 export async function registerHealth(app: FastifyInstance, core: Core): Promise<void> {
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness: the database answers' } }, async (_request, reply) => {
+  app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: readyzSchema }, async (_request, reply) => {
     try {
       await core.store.ping();
       return { status: 'ready', database: core.store.kind };

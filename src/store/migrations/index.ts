@@ -2,10 +2,16 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { SqlDialect } from '../dialect.ts';
 import * as m0001 from './0001_initial.ts';
+import * as m0002 from './0002_service_accounts.ts';
+import * as m0003 from './0003_api_tokens.ts';
+import * as m0004 from './0004_console.ts';
 
 /** Migrations in order. Each is append-only once released: add a new file, never edit an old one. */
 const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void> }> = {
   '0001_initial': m0001,
+  '0002_service_accounts': m0002,
+  '0003_api_tokens': m0003,
+  '0004_console': m0004,
 };
 
 class InCodeProvider implements MigrationProvider {
@@ -27,6 +33,14 @@ export interface MigrationReport {
 export async function migrateToLatest(d: SqlDialect): Promise<MigrationReport> {
   const migrator = new Migrator({ db: d.db, provider: new InCodeProvider(d) });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) {
+    // Kysely's words for "this database is ahead of this code" are cryptic; an operator in the
+    // middle of a rolling upgrade needs to know what to do (docs/operations.md, upgrading).
+    const newer = error instanceof Error ? /previously executed migration (\S+) is missing/.exec(error.message) : null;
+    if (newer) {
+      throw new Error(`the database was migrated by a newer tokend (it has migration ${newer[1]}, unknown to this version): run the newer version on this node`, { cause: error });
+    }
+    throw error instanceof Error ? error : new Error(String(error));
+  }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }

@@ -2,7 +2,6 @@
  * ChatApp dialect (seed 000, SPEC 3.1): tokens.make, tokens.refresh, tokens.check.
  * Parses the wire, calls core, writes the wire; nothing else.
  */
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LoginFailure } from '../../../core/accounts.ts';
 import { toUnixSeconds } from '../../../core/clock.ts';
@@ -11,16 +10,7 @@ import { clientAddress, sendWire, type DialectContext, type WireDialect } from '
 import { headerValue, pickLang } from '../../lang.ts';
 import { CHATAPP_CODES, type ChatappCode } from './codes.ts';
 import { chatappError, chatappFailure, chatappOk } from './envelope.ts';
-
-const MakeBody = Type.Object(
-  {
-    email: Type.String({ minLength: 1, maxLength: 254, examples: ['demo@tokend.dev'] }),
-    password: Type.String({ minLength: 1, maxLength: 1024, examples: ['demo-password'] }),
-    appId: Type.String({ minLength: 1, maxLength: 128, examples: ['app_demo'] }),
-  },
-  // Clients in the wild add fields of their own: ignored, not rejected (SPEC 8).
-  { additionalProperties: true },
-);
+import { checkSchema, makeSchema, refreshSchema } from './schemas.ts';
 
 const LOGIN_FAILURES: Record<LoginFailure, ChatappCode> = {
   invalid_credentials: 'ApiInvalidCredentialsError',
@@ -52,13 +42,7 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
     make.removeContentTypeParser('text/plain');
     make.post(
       '/v1/tokens',
-      {
-        schema: {
-          tags: ['chatapp'],
-          summary: 'tokens.make: email + password + appId -> access/refresh pair',
-          body: MakeBody,
-        },
-      },
+      { schema: makeSchema },
       async (request, reply) => {
         const body = request.body as { email: string; password: string; appId: string };
         const lang = pickLang(request.headers);
@@ -89,7 +73,7 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
     refresh.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
     refresh.post(
       '/v1/tokens/refresh',
-      { schema: { tags: ['chatapp'], summary: 'tokens.refresh: Refresh header -> a new pair (both rotate)' } },
+      { schema: refreshSchema },
       async (request, reply) => {
         const lang = pickLang(request.headers);
         const token = headerValue(request.headers['refresh'])?.trim();
@@ -113,13 +97,15 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
 
   app.get(
     '/v1/tokens/check',
-    { schema: { tags: ['chatapp'], summary: 'tokens.check: is this access token good?' } },
+    { schema: checkSchema },
     async (request, reply) => {
       const lang = pickLang(request.headers);
       const token = accessTokenOf(request);
       if (!token) return sendWire(reply, chatappError('ApiInvalidTokenError', lang));
       const outcome = await core.sessions.verifyOpaqueAccess(token, 'chatapp');
       if (!outcome.ok) return sendWire(reply, chatappError('ApiInvalidTokenError', lang));
+      // A check for the cabinet's usage chart: counted in memory, never a write here.
+      core.usage.recordCheck(outcome.session.accountId);
       return sendWire(
         reply,
         chatappOk({

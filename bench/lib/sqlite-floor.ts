@@ -1,0 +1,125 @@
+/**
+ * The storage floor of a durable write: the statements tokend runs for one refresh (or one
+ * service-account token creation), written by hand with better-sqlite3, prepared once, 32 per
+ * COMMIT, on tokend's own schema with its own settings (WAL, synchronous=FULL). No Kysely, no
+ * HTTP, no JSON: what SQLite alone costs on this machine, so that the durable rows of the results
+ * can show how far above it tokend is and where the ceiling is.
+ */
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { createStore } from '../../src/store/database.ts';
+import { openSqlite } from '../../src/store/dialect.ts';
+
+const BATCH = 32;
+const POOL = 256;
+
+export interface FloorResult {
+  refreshPerS: number;
+  createPerS: number;
+}
+
+function hex(): string {
+  return createHash('sha256').update(randomBytes(20)).digest('hex');
+}
+
+/** Runs each workload for `durationMs`, wall clock, one thread. */
+export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'tokend-bench-floor-'));
+  const file = join(dir, 'floor.db');
+  const store = createStore(openSqlite(file));
+  await store.migrate();
+  await store.close();
+  const db = new SqliteDatabase(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.prepare(`insert into accounts (id, uid, email, password_hash, name, status, is_demo, created_at) values (1, ?, 'floor@bench.example', 'x', null, 'active', 0, 0)`).run(randomUUID());
+    db.prepare(`insert into service_accounts (id, account_id, name, actions, status, created_at, last_used_at) values (1, 1, 'floor', 'a b', 'active', 0, null)`).run();
+    db.prepare(
+      `insert into service_keys (id, service_account_id, access_key, secret_hash, secret_hint, created_at, expires_at, revoked_at, last_used_at) values (1, 1, 'AKFLOOR', ?, 'tds_…', 0, null, null, null)`,
+    ).run(hex());
+    const insSession = db.prepare(
+      `insert into sessions (id, account_id, kind, client_id, scope, generation, created_at, expires_at, revoked_at, revoke_reason) values (?, 1, ?, ?, '', 1, ?, ?, null, null)`,
+    );
+    const insAccess = db.prepare('insert into access_tokens (hash, session_id, generation, created_at, expires_at) values (?, ?, ?, ?, ?)');
+    const insRefresh = db.prepare('insert into refresh_tokens (hash, session_id, generation, created_at, expires_at, rotated_at) values (?, ?, ?, ?, ?, null)');
+    const findRefresh = db.prepare(
+      'select * from refresh_tokens t join sessions s on s.id = t.session_id join accounts a on a.id = s.account_id where t.hash = +?',
+    );
+    const claim = db.prepare('update refresh_tokens set rotated_at = ? where hash = +? and rotated_at is null');
+    const advance = db.prepare('update sessions set generation = ? where id = +? and generation = +? and revoked_at is null');
+    const audit = db.prepare(`insert into audit_events (at, type, account_id, session_id, address, detail) values (?, ?, 1, ?, '127.0.0.1', ?)`);
+    const claimSa = db.prepare(`update service_accounts set last_used_at = ? where id = 1 and status = 'active'`);
+    const claimKey = db.prepare('update service_keys set last_used_at = ? where id = 1 and revoked_at is null and (expires_at is null or expires_at > ?)');
+    const quota = db.prepare(
+      `insert into counters (scope, window_start, count, expires_at) values ('floor', 0, 1, 9e15) on conflict (scope, window_start) do update set count = counters.count + 1 returning count`,
+    );
+    const far = 9e15;
+
+    const chains: { id: string; generation: number; refresh: string }[] = [];
+    db.transaction(() => {
+      for (let i = 0; i < POOL; i++) {
+        const id = randomUUID();
+        const refresh = hex();
+        insSession.run(id, 'chatapp', 'app', 0, far);
+        insAccess.run(hex(), id, 1, 0, far);
+        insRefresh.run(refresh, id, 1, 0, far);
+        chains.push({ id, generation: 1, refresh });
+      }
+    })();
+
+    let n = 0;
+    const refreshBatch = db.transaction(() => {
+      for (let k = 0; k < BATCH; k++) {
+        const c = chains[n++ % POOL]!;
+        const now = Date.now();
+        findRefresh.get(c.refresh);
+        claim.run(now, c.refresh);
+        advance.run(c.generation + 1, c.id, c.generation);
+        c.generation++;
+        c.refresh = hex();
+        insAccess.run(hex(), c.id, c.generation, now, far);
+        insRefresh.run(c.refresh, c.id, c.generation, now, far);
+        audit.run(now, 'session.refreshed', c.id, '{"kind":"chatapp","generation":2}');
+      }
+    });
+    let t0 = performance.now();
+    n = 0;
+    while (performance.now() - t0 < durationMs) refreshBatch();
+    const refreshPerS = n / ((performance.now() - t0) / 1000);
+
+    // Creation: the same writes as tokend's, and an Ed25519 signature (node:crypto, synchronous: its cheapest form).
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const header = Buffer.from('{"alg":"EdDSA","typ":"at+jwt","kid":"floor"}').toString('base64url');
+    const createBatch = db.transaction(() => {
+      for (let k = 0; k < BATCH; k++) {
+        const now = Date.now();
+        claimSa.run(now);
+        claimKey.run(now, now);
+        quota.get();
+        const id = randomUUID();
+        insSession.run(id, 'service', 'AKFLOOR', now, far);
+        const payload = Buffer.from(
+          JSON.stringify({ scope: 'a b', client_id: 'AKFLOOR', iss: 'tokend', sub: '1', aud: 'tokend-api', iat: now, exp: now + 3600, jti: randomUUID() }),
+        ).toString('base64url');
+        const jwt = `${header}.${payload}.${sign(null, Buffer.from(`${header}.${payload}`), privateKey).toString('base64url')}`;
+        insAccess.run(createHash('sha256').update(jwt).digest('hex'), id, 1, now, far);
+        insRefresh.run(hex(), id, 1, now, far);
+        audit.run(now, 'service_token.created', id, '{"serviceAccountId":1,"accessKey":"AKFLOOR","quotaUsed":1}');
+        n++;
+      }
+    });
+    t0 = performance.now();
+    n = 0;
+    while (performance.now() - t0 < durationMs) createBatch();
+    const createPerS = n / ((performance.now() - t0) / 1000);
+    return { refreshPerS, createPerS };
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

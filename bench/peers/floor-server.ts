@@ -1,0 +1,28 @@
+/**
+ * The floor: bare Fastify routes that answer what tokend answers, without looking at anything. No
+ * logger, no hooks, no lookup, no storage: what the framework alone costs on this machine.
+ * `GET /v3/security/api/auth/auth` answers a valid Invoicebox check; `POST /v1/tokens/refresh`
+ * answers a ChatApp pair of the same size as tokend's. `node bench/peers/floor-server.ts <port>`.
+ */
+import Fastify from 'fastify';
+
+const port = Number(process.argv[2] ?? 0);
+const ANSWER = { data: { userId: '01771533-8e75-3234-8e3d-9213ae2d7c52', profile: null, accessToken: null }, extendedData: [] };
+
+const app = Fastify({ logger: false });
+app.get('/v3/security/api/auth/auth', async () => ANSWER);
+const PAIR = {
+  success: true,
+  data: {
+    cabinetUserId: 14545,
+    accessToken: 'tda_0123456789ABCDEFGHIJabcdefghij012',
+    accessTokenEndTime: 1625915202,
+    refreshToken: 'tdr_0123456789ABCDEFGHIJabcdefghij012',
+    refreshTokenEndTime: 1626001602,
+  },
+};
+app.post('/v1/tokens/refresh', async () => PAIR);
+app.get('/healthz', async () => ({ status: 'ok' }));
+await app.listen({ port, host: '127.0.0.1' });
+process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+process.once('SIGINT', () => void app.close().then(() => process.exit(0)));

@@ -1,0 +1,189 @@
+/**
+ * ChatApp make (POST /v1/tokens: argon2id with the OWASP parameters, then a session) against the
+ * KDF limit of this machine, measured in the same run: cores / the time of one hash. Also how a
+ * token check fares while make saturates the CPU. (Whether an unknown email and a wrong password
+ * take the same time is bench/login-enumeration.ts, which run.ts runs too.)
+ */
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { compare, type Context, type ScenarioResult } from '../lib/context.ts';
+import { latencyOf, probe, summarise, type Summary } from '../lib/measure.ts';
+import { send, specTarget } from '../lib/peers.ts';
+import { median, percentile } from '../lib/stats.ts';
+import { BENCH_PASSWORD } from '../lib/tokend.ts';
+import type { WrkResult } from '../lib/wrk.ts';
+import { CHECK_PATH } from './check.ts';
+
+export const MAKE_PATH = '/v1/tokens';
+const ARGON2ID = 2 as Algorithm;
+/** Exactly what tokend hashes with by default (src/secrets/password.ts, OWASP). */
+const OWASP = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+const PROBE_RATE = 200;
+
+/** fdatasync of a 4 KiB append, as a COMMIT does it (synchronous=FULL), in the data directory's file system. */
+function fsyncLatency(dir: string, samples: number): { p50us: number; p99us: number } {
+  const file = join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(4096, 7);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      writeSync(fd, block);
+      const t0 = performance.now();
+      fdatasyncSync(fd);
+      times.push((performance.now() - t0) * 1000);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return { p50us: percentile(times, 50), p99us: percentile(times, 99) };
+}
+
+async function serialHashMs(samples: number): Promise<number> {
+  const stored = await hash('bench-kdf-password', OWASP);
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    await verify(stored, 'bench-kdf-password');
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** argon2id flat out on every core, no HTTP, no database: what the machine itself can do. */
+async function parallelHashesPerS(cores: number, durationMs: number): Promise<number> {
+  const stored = await hash('bench-kdf-password', OWASP);
+  const end = performance.now() + durationMs;
+  let done = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: cores }, async () => {
+      while (performance.now() < end) {
+        await verify(stored, 'bench-kdf-password');
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - t0) / 1000);
+}
+
+function pseudo(key: string, label: string, rps: number): Summary {
+  return { key, label, rps, p50us: Number.NaN, p99us: Number.NaN, errors: 0, requests: 0, rounds: [rps], cpuUsPerReq: Number.NaN };
+}
+
+export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
+  const { p } = ctx;
+  const { fixture, server: tokend } = await ctx.small();
+  const cores = availableParallelism();
+  const makes = fixture.accounts.map((a) => ({
+    method: 'POST',
+    path: MAKE_PATH,
+    body: JSON.stringify({ email: a.email, password: BENCH_PASSWORD, appId: a.appId }),
+    headers: { 'Content-Type': 'application/json' },
+  }));
+  const ok = await send(tokend.url, makes[0]!);
+  if (ok.status !== 200) throw new Error(`tokend make answered ${ok.status} ${ok.text}`);
+  const make = specTarget({
+    key: 'make',
+    label: 'tokend ChatApp make',
+    url: tokend.url,
+    specFile: join(ctx.work, 'make.spec'),
+    requests: makes,
+    connections: p.makeConnections,
+    timeoutS: 30,
+    pid: tokend.pid,
+  });
+  const checkToken = fixture.v3Tokens[0]!;
+  const checkProbe = (durationMs: number) =>
+    probe(tokend.url, () => ({ method: 'GET', path: CHECK_PATH, headers: { Authorization: `Bearer ${checkToken}` } }), { ratePerS: PROBE_RATE, durationMs });
+
+  ctx.log(`  make: ${p.rounds} rounds x ${p.makeDurationS} s, ${p.makeConnections} connections; KDF timed ${p.kdfSamples} times per round`);
+  await make.run(p.warmupS);
+  const hashMs: number[] = [];
+  const parallel: number[] = [];
+  const makeRuns: WrkResult[] = [];
+  const idleCheck: number[] = [];
+  const loadedCheck: number[] = [];
+  for (let r = 0; r < p.rounds; r++) {
+    hashMs.push(await serialHashMs(p.kdfSamples));
+    parallel.push(await parallelHashesPerS(cores, Math.min(3000, p.makeDurationS * 500)));
+    idleCheck.push(...(await checkProbe(p.makeDurationS * 1000)).samplesUs);
+    // The probe runs beside the make load, from its second half-second to its end.
+    const [result, loaded] = await Promise.all([
+      make.run(p.makeDurationS),
+      (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return checkProbe(p.makeDurationS * 1000 - 1000);
+      })(),
+    ]);
+    makeRuns.push(result);
+    loadedCheck.push(...loaded.samplesUs);
+    ctx.log(
+      `    round ${r + 1}/${p.rounds}: one hash ${hashMs[r]!.toFixed(1)} ms (limit ${(cores * 1000 / hashMs[r]!).toFixed(1)}/s), raw parallel ${parallel[r]!.toFixed(1)}/s, make ${result.rps.toFixed(1)}/s${result.errors ? ` (${result.errors} errors)` : ''}`,
+    );
+  }
+  const t1 = median(hashMs);
+  const limit = (cores * 1000) / t1;
+  const makeSummary = summarise('make', 'tokend ChatApp make', makeRuns);
+  const idle = latencyOf(idleCheck);
+  const loaded = latencyOf(loadedCheck);
+  const fsync = fsyncLatency(fixture.dir, 200);
+
+  const ms = (us: number): string => (us / 1000).toFixed(2);
+  return {
+    comparisons: [
+      compare(
+        'make-kdf',
+        'ChatApp make (argon2id m=19456 KiB, t=2, p=1)',
+        makeSummary,
+        pseudo('kdf', `KDF limit: ${cores} cores / ${t1.toFixed(1)} ms`, limit),
+        0.9,
+        '>= 0.9 of the KDF limit',
+      ),
+    ],
+    sections: [
+      {
+        title: 'ChatApp make: the KDF and the machine',
+        lines: [
+          '| measure | value |',
+          '|---|---:|',
+          `| one argon2id hash (median of ${p.kdfSamples} x ${p.rounds}, idle machine) | ${t1.toFixed(1)} ms |`,
+          `| KDF limit = ${cores} cores / one hash | ${limit.toFixed(1)} /s |`,
+          `| raw argon2id on ${cores} threads, no HTTP, no database (median) | ${median(parallel).toFixed(1)} /s (${(median(parallel) / limit).toFixed(2)} of the limit) |`,
+          `| tokend make (median) | ${makeSummary.rps.toFixed(1)} /s (${(makeSummary.rps / limit).toFixed(2)} of the limit, ${(makeSummary.rps / median(parallel)).toFixed(2)} of raw parallel) |`,
+          `| make latency p50 / p99 (${p.makeConnections} in flight) | ${ms(makeSummary.p50us)} / ${ms(makeSummary.p99us)} ms |`,
+        ],
+      },
+      {
+        title: 'Token check while make saturates the CPU',
+        lines: [
+          `Invoicebox check at a fixed ${PROBE_RATE} requests/s on one keep-alive connection, alone and beside the make load.`,
+          '',
+          '| check | samples | p50 (ms) | p99 (ms) |',
+          '|---|---:|---:|---:|',
+          `| unloaded | ${idle.n} | ${ms(idle.p50us)} | ${ms(idle.p99us)} |`,
+          `| during make load | ${loaded.n} | ${ms(loaded.p50us)} | ${ms(loaded.p99us)} |`,
+          `| ratio (target p99 <= 2x) | | ${(loaded.p50us / idle.p50us).toFixed(2)} | ${(loaded.p99us / idle.p99us).toFixed(2)} |`,
+          '',
+          `Each make ends in a durable COMMIT, whose fsync holds the event loop (better-sqlite3 is synchronous): ` +
+            `fdatasync of 4 KiB in the data directory takes ${ms(fsync.p50us)} ms at p50 and ${ms(fsync.p99us)} ms at p99 on this machine.`,
+        ],
+      },
+    ],
+    facts: {
+      hashMs: t1,
+      kdfLimit: limit,
+      rawParallel: median(parallel),
+      makeRps: makeSummary.rps,
+      checkIdleP99us: idle.p99us,
+      checkLoadedP99us: loaded.p99us,
+      checkIdleP50us: idle.p50us,
+      checkLoadedP50us: loaded.p50us,
+      fsyncP50us: fsync.p50us,
+      fsyncP99us: fsync.p99us,
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The same check with few and with many tokens stored: with the verification cache (the default)
+ * and without it (TOKEND_VERIFY_CACHE_TTL=0: every check is an indexed read), so the cost of the
+ * index depth shows instead of hiding behind the cache. Also the memory of the big server, with
+ * Node's defaults and with a smaller V8 young generation (`--max-semi-space-size`), and of the
+ * bare Fastify floor for comparison.
+ */
+import { join } from 'node:path';
+import { compare, type Context, type ScenarioResult } from '../lib/context.ts';
+import { interleaved } from '../lib/measure.ts';
+import { specTarget, startFloor } from '../lib/peers.ts';
+import { freePort, memoryOf } from '../lib/procs.ts';
+import { startTokend } from '../lib/tokend.ts';
+import { checkRequests } from './check.ts';
+
+/** MiB per semi-space of the lean variant (V8's default lets the young generation grow to 32 MiB and more). */
+const LEAN_SEMI_SPACE_MB = 4;
+
+export async function scaleScenario(ctx: Context): Promise<ScenarioResult> {
+  const { p } = ctx;
+  const big = await ctx.big();
+  const small = await ctx.small();
+  const uncached = { TOKEND_VERIFY_CACHE_TTL: '0' };
+  const big0 = ctx.own(await startTokend({ name: 'tokend-big-nocache', dir: big.fixture.dir, port: await freePort(), env: uncached }));
+  const small0 = ctx.own(await startTokend({ name: 'tokend-small-nocache', dir: small.fixture.dir, port: await freePort(), env: uncached }));
+  // The same big server with V8's young generation capped: what memory costs when it is tuned for it.
+  const bigLean = ctx.own(
+    await startTokend({ name: 'tokend-big-lean', dir: big.fixture.dir, port: await freePort(), nodeFlags: [`--max-semi-space-size=${LEAN_SEMI_SPACE_MB}`] }),
+  );
+  const floor = ctx.own(await startFloor(ctx.work));
+  const n = Math.min(p.workingSet, small.fixture.v3Tokens.length);
+  const bigReqs = checkRequests(big.fixture.v3Tokens.slice(0, n));
+  const smallReqs = checkRequests(small.fixture.v3Tokens.slice(0, n));
+  const c = p.connections;
+  const nBig = big.fixture.storedApiTokens.toLocaleString('en-US');
+  const nSmall = small.fixture.storedApiTokens.toLocaleString('en-US');
+  const t = (key: string, label: string, server: { url: string; pid: number }, requests: typeof bigReqs) =>
+    specTarget({ key, label, url: server.url, specFile: join(ctx.work, `scale-${key}.spec`), requests, connections: c, pid: server.pid });
+  const targets = [
+    t('big', `check, ${nBig} stored`, big.server, bigReqs),
+    t('small', `check, ${nSmall} stored`, small.server, smallReqs),
+    t('big0', `check, ${nBig} stored, cache off`, big0, bigReqs),
+    t('small0', `check, ${nSmall} stored, cache off`, small0, smallReqs),
+    t('bigLean', `check, ${nBig} stored, --max-semi-space-size=${LEAN_SEMI_SPACE_MB}`, bigLean, bigReqs),
+    t('floor', 'bare Fastify route (floor)', floor, bigReqs),
+  ];
+  ctx.log(`  scale: ${p.rounds} rounds x ${p.durationS} s, ${c} connections, ${n} distinct tokens`);
+  const s = await interleaved(targets, { rounds: p.rounds, durationS: p.durationS, warmupS: p.warmupS, log: ctx.log });
+  const mem = memoryOf(big.server.pid);
+  const mem0 = memoryOf(big0.pid);
+  const memSmall = memoryOf(small.server.pid);
+  const memLean = memoryOf(bigLean.pid);
+  const memFloor = memoryOf(floor.pid);
+  const mib = (m: { rssMiB: number; peakMiB: number } | null): string => (m ? `${m.rssMiB.toFixed(0)} | ${m.peakMiB.toFixed(0)}` : 'n/a | n/a');
+  const rate = (k: string): string => Math.round(s.get(k)!.rps).toLocaleString('en-US');
+  return {
+    comparisons: [
+      compare('scale-cached', `check at ${nSmall} vs ${nBig} stored tokens`, s.get('big')!, s.get('small')!, 0.9, `>= 0.9 of itself at ${nSmall}`),
+      compare('scale-uncached', `check at ${nSmall} vs ${nBig} stored tokens, cache off`, s.get('big0')!, s.get('small0')!, 0.9, `>= 0.9 of itself at ${nSmall}`, 'every check reads the database'),
+    ],
+    sections: [
+      {
+        title: 'Memory of the server under test',
+        lines: [
+          'Resident memory of each server after its check load (RSS counts the `node` executable itself, about 50 MiB).',
+          '',
+          '| server | check throughput (/s) | RSS after the load (MiB) | peak RSS (MiB) |',
+          '|---|---:|---:|---:|',
+          `| tokend, ${nBig} tokens stored, cache on | ${rate('big')} | ${mib(mem)} |`,
+          `| tokend, ${nBig} tokens stored, cache off | ${rate('big0')} | ${mib(mem0)} |`,
+          `| tokend, ${nSmall} tokens stored, cache on | ${rate('small')} | ${mib(memSmall)} |`,
+          `| tokend, ${nBig} tokens stored, \`--max-semi-space-size=${LEAN_SEMI_SPACE_MB}\` | ${rate('bigLean')} | ${mib(memLean)} |`,
+          `| bare Fastify route (floor) | ${rate('floor')} | ${mib(memFloor)} |`,
+        ],
+      },
+    ],
+    facts: {
+      bigRssMiB: mem?.rssMiB ?? Number.NaN,
+      bigPeakMiB: mem?.peakMiB ?? Number.NaN,
+      big0RssMiB: mem0?.rssMiB ?? Number.NaN,
+      big0PeakMiB: mem0?.peakMiB ?? Number.NaN,
+      leanRssMiB: memLean?.rssMiB ?? Number.NaN,
+      leanPeakMiB: memLean?.peakMiB ?? Number.NaN,
+      leanRatio: s.get('bigLean')!.rps / s.get('big')!.rps,
+      floorRssMiB: memFloor?.rssMiB ?? Number.NaN,
+      smallRssMiB: memSmall?.rssMiB ?? Number.NaN,
+    },
+  };
+}

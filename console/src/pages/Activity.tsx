@@ -1,0 +1,144 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { api, type AuditItem } from '../api.ts';
+import { Button, Card, EmptyState, ErrorNotice, Icons, Loading, PageHeader } from '../components/ui.tsx';
+import { formatDateTime, formatSeconds } from '../format.ts';
+import { hasKey, useI18n, type Lang, type Translate } from '../i18n.ts';
+
+const TYPES = [
+  'login.succeeded',
+  'login.failed',
+  'login.throttled',
+  'quota.exceeded',
+  'session.refreshed',
+  'session.revoked',
+  'session.reuse_detected',
+  'console.signed_in',
+  'console.sign_in_failed',
+  'console.signed_out',
+  'app.created',
+  'api_token.created',
+  'api_token.rotated',
+  'api_token.revoked',
+  'service_account.created',
+  'service_account.disabled',
+  'service_account.enabled',
+  'service_key.created',
+  'service_key.revoked',
+  'service_token.created',
+  'account.created',
+  'account.disabled',
+  'account.enabled',
+] as const;
+
+const PAGE = 50;
+
+export function eventLabel(type: string, t: Translate): string {
+  const key = `event.${type}`;
+  return hasKey(key) ? t(key) : type;
+}
+
+/** The secret-free details of an event as short `key: value` pairs, times and durations made readable. */
+function describe(detail: Record<string, unknown>, lang: Lang): string {
+  return Object.entries(detail)
+    .filter(([, v]) => v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v)))
+    .slice(0, 6)
+    .map(([k, v]) => {
+      if (typeof v === 'number' && k.endsWith('At')) return `${k}: ${formatDateTime(v, lang)}`;
+      if (typeof v === 'number' && k.endsWith('Ms')) return `${k.slice(0, -2)}: ${formatSeconds(Math.round(v / 1000), lang)}`;
+      return `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`;
+    })
+    .join(' · ');
+}
+
+export function ActivityPage(): ReactNode {
+  const { t, lang } = useI18n();
+  const [type, setType] = useState('');
+  const [items, setItems] = useState<AuditItem[] | null>(null);
+  const [next, setNext] = useState<number | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<unknown>(null);
+
+  async function load(before: number | null, append: boolean): Promise<void> {
+    setLoading(true);
+    setError(null);
+    try {
+      const q = new URLSearchParams({ limit: String(PAGE) });
+      if (type) q.set('type', type);
+      if (before) q.set('before', String(before));
+      const page = await api<{ items: AuditItem[]; nextBefore: number | null }>('cabinet', 'GET', `/activity?${q}`);
+      setItems((prev) => (append && prev ? [...prev, ...page.items] : page.items));
+      setNext(page.nextBefore);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoading(false);
+    }
+  }
+
+  useEffect(() => {
+    setItems(null);
+    void load(null, false);
+  }, [type]);
+
+  return (
+    <>
+      <PageHeader
+        title={t('activity.title')}
+        subtitle={t('activity.subtitle')}
+        actions={
+          <label className="inline-field">
+            <span>{t('activity.filter')}</span>
+            <select value={type} onChange={(e) => setType(e.target.value)} data-testid="activity-filter">
+              <option value="">{t('common.all')}</option>
+              {TYPES.map((x) => (
+                <option key={x} value={x}>
+                  {eventLabel(x, t)}
+                </option>
+              ))}
+            </select>
+          </label>
+        }
+      />
+      {error ? <ErrorNotice error={error} onRetry={() => void load(null, false)} /> : null}
+      {loading && !items ? <Loading /> : null}
+      {items && items.length === 0 && (
+        <Card>
+          <EmptyState icon={Icons.activity} title={type ? t('activity.emptyFiltered') : t('activity.empty')} />
+        </Card>
+      )}
+      {items && items.length > 0 && (
+        <Card>
+          <table className="table" data-testid="activity-table">
+            <thead>
+              <tr>
+                <th>{t('activity.time')}</th>
+                <th>{t('activity.event')}</th>
+                <th>{t('activity.details')}</th>
+                <th>{t('activity.address')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((e) => (
+                <tr key={e.id} data-testid="activity-row" data-type={e.type}>
+                  <td className="nowrap">{formatDateTime(e.at, lang)}</td>
+                  <td>
+                    <span className={`event event-${e.type.split('.')[1] ?? ''}`}>{eventLabel(e.type, t)}</span>
+                  </td>
+                  <td className="detail">{describe(e.detail, lang)}</td>
+                  <td className="muted">{e.address ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {next !== null && (
+            <div className="table-more">
+              <Button onClick={() => void load(next, true)} busy={loading}>
+                {t('common.loadMore')}
+              </Button>
+            </div>
+          )}
+        </Card>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,342 @@
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { api, type ServiceAccountItem, type ServiceKeyItem } from '../api.ts';
+import {
+  Button,
+  Card,
+  Confirm,
+  CopyButton,
+  EmptyState,
+  ErrorNotice,
+  errorText,
+  Field,
+  fieldError,
+  Icons,
+  Loading,
+  Modal,
+  Mono,
+  PageHeader,
+  SecretReveal,
+  StatusBadge,
+} from '../components/ui.tsx';
+import { formatDate, formatDateTime, formatRelative } from '../format.ts';
+import { useResource } from '../hooks.ts';
+import { useI18n } from '../i18n.ts';
+
+const EXPIRY_CHOICES = [null, 30, 90, 365] as const;
+
+interface CreatedKey {
+  accessKey: string;
+  secretKey: string;
+  key: ServiceKeyItem;
+}
+
+export function ServiceAccountsPage(): ReactNode {
+  const { t } = useI18n();
+  const list = useResource(async () => (await api<{ items: ServiceAccountItem[] }>('cabinet', 'GET', '/service-accounts')).items, []);
+  const [creating, setCreating] = useState(false);
+  const [keyFor, setKeyFor] = useState<ServiceAccountItem | null>(null);
+  const [revealed, setRevealed] = useState<CreatedKey | null>(null);
+  const [revoking, setRevoking] = useState<{ sa: ServiceAccountItem; key: ServiceKeyItem } | null>(null);
+  const [disabling, setDisabling] = useState<ServiceAccountItem | null>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+
+  const newButton = (
+    <Button variant="primary" onClick={() => setCreating(true)} testId="new-service-account">
+      + {t('sa.new')}
+    </Button>
+  );
+
+  async function enable(sa: ServiceAccountItem): Promise<void> {
+    setActionError(null);
+    try {
+      await api('cabinet', 'POST', `/service-accounts/${sa.id}/enable`, {});
+      await list.reload();
+    } catch (e) {
+      setActionError(e);
+    }
+  }
+
+  return (
+    <>
+      <PageHeader title={t('sa.title')} subtitle={t('sa.subtitle')} actions={newButton} />
+      {list.error ? <ErrorNotice error={list.error} onRetry={() => void list.reload()} /> : null}
+      {actionError ? <ErrorNotice error={actionError} /> : null}
+      {list.loading && !list.data ? <Loading /> : null}
+      {list.data && list.data.length === 0 && (
+        <Card>
+          <EmptyState icon={Icons.key} title={t('sa.empty')} hint={t('sa.emptyHint')} action={newButton} />
+        </Card>
+      )}
+      {list.data?.map((sa) => (
+        <ServiceAccountCard
+          key={sa.id}
+          sa={sa}
+          onNewKey={() => setKeyFor(sa)}
+          onRevokeKey={(key) => setRevoking({ sa, key })}
+          onDisable={() => setDisabling(sa)}
+          onEnable={() => void enable(sa)}
+        />
+      ))}
+      {creating && (
+        <CreateDialog
+          onClose={() => setCreating(false)}
+          onCreated={() => {
+            setCreating(false);
+            void list.reload();
+          }}
+        />
+      )}
+      {keyFor && (
+        <NewKeyDialog
+          sa={keyFor}
+          onClose={() => setKeyFor(null)}
+          onCreated={(created) => {
+            setKeyFor(null);
+            setRevealed(created);
+            void list.reload();
+          }}
+        />
+      )}
+      {revealed && (
+        <SecretReveal
+          title={t('sa.keyCreated')}
+          items={[
+            { label: t('sa.accessKey'), value: revealed.accessKey, testId: 'secret-access-key' },
+            { label: t('sa.secretKey'), value: revealed.secretKey, secret: true, testId: 'secret-secret-key' },
+          ]}
+          onDone={() => setRevealed(null)}
+        />
+      )}
+      {revoking && (
+        <Confirm
+          title={t('sa.revokeKeyTitle')}
+          body={t('sa.revokeKeyBody', { key: revoking.key.accessKey })}
+          confirmLabel={t('common.revoke')}
+          danger
+          onClose={() => setRevoking(null)}
+          onConfirm={async () => {
+            await api('cabinet', 'POST', `/service-accounts/${revoking.sa.id}/keys/${revoking.key.id}/revoke`, {});
+            await list.reload();
+          }}
+        />
+      )}
+      {disabling && (
+        <Confirm
+          title={t('sa.disableTitle')}
+          body={t('sa.disableBody')}
+          confirmLabel={t('common.disable')}
+          danger
+          onClose={() => setDisabling(null)}
+          onConfirm={async () => {
+            await api('cabinet', 'POST', `/service-accounts/${disabling.id}/disable`, {});
+            await list.reload();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function ServiceAccountCard(props: {
+  sa: ServiceAccountItem;
+  onNewKey: () => void;
+  onRevokeKey: (key: ServiceKeyItem) => void;
+  onDisable: () => void;
+  onEnable: () => void;
+}): ReactNode {
+  const { t, lang } = useI18n();
+  const { sa } = props;
+  const now = Date.now();
+  return (
+    <Card
+      testId="service-account"
+      title={
+        <span className="title-with-badge">
+          {sa.name} <StatusBadge status={sa.status} />
+        </span>
+      }
+      actions={
+        <>
+          {sa.status === 'active' ? (
+            <>
+              <Button size="sm" variant="primary" onClick={props.onNewKey} testId="new-key">
+                + {t('sa.newKey')}
+              </Button>
+              <Button size="sm" variant="ghost" onClick={props.onDisable}>
+                {t('common.disable')}
+              </Button>
+            </>
+          ) : (
+            <Button size="sm" onClick={props.onEnable}>
+              {t('common.enable')}
+            </Button>
+          )}
+        </>
+      }
+    >
+      <div className="chips" aria-label={t('sa.actions')}>
+        {sa.actions.map((a) => (
+          <span className="chip" key={a}>
+            {a}
+          </span>
+        ))}
+      </div>
+      <div className="meta">
+        {t('common.created')}: {formatDateTime(sa.createdAt, lang)} · {t('common.lastUsed')}:{' '}
+        {sa.lastUsedAt ? formatRelative(sa.lastUsedAt, now, lang) : t('common.never')}
+      </div>
+      <h3 className="subheading">{t('sa.keys')}</h3>
+      {sa.keys.length === 0 ? (
+        <p className="muted">{t('sa.noKeys')}</p>
+      ) : (
+        <table className="table compact">
+          <thead>
+            <tr>
+              <th>{t('sa.accessKey')}</th>
+              <th>{t('sa.secretHint')}</th>
+              <th>{t('common.status')}</th>
+              <th>{t('common.created')}</th>
+              <th>{t('common.expires')}</th>
+              <th>{t('common.lastUsed')}</th>
+              <th aria-label={t('common.actions')} />
+            </tr>
+          </thead>
+          <tbody>
+            {sa.keys.map((k) => (
+              <tr key={k.id} data-testid="service-key-row" data-access-key={k.accessKey}>
+                <td className="with-copy">
+                  <Mono>{k.accessKey}</Mono> <CopyButton value={k.accessKey} />
+                </td>
+                <td>
+                  <Mono>{k.secretHint}</Mono>
+                </td>
+                <td>
+                  <StatusBadge status={k.status} />
+                </td>
+                <td className="nowrap" title={formatDateTime(k.createdAt, lang)}>
+                    {formatDate(k.createdAt, lang)}
+                  </td>
+                <td className="nowrap" title={k.expiresAt ? formatDateTime(k.expiresAt, lang) : undefined}>
+                  {k.expiresAt ? formatRelative(k.expiresAt, now, lang) : <span className="muted">{t('common.never')}</span>}
+                </td>
+                <td className="nowrap">{k.lastUsedAt ? formatRelative(k.lastUsedAt, now, lang) : <span className="muted">{t('common.never')}</span>}</td>
+                <td className="row-actions">
+                  {k.status === 'active' && (
+                    <Button size="sm" variant="danger" onClick={() => props.onRevokeKey(k)} testId="revoke-key">
+                      {t('common.revoke')}
+                    </Button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Card>
+  );
+}
+
+function CreateDialog(props: { onClose: () => void; onCreated: () => void }): ReactNode {
+  const { t, lang } = useI18n();
+  const [name, setName] = useState('');
+  const [actions, setActions] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function submit(e?: FormEvent): Promise<void> {
+    e?.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const list = actions.split(/[\s,]+/).filter(Boolean);
+      await api('cabinet', 'POST', '/service-accounts', { name, actions: list });
+      props.onCreated();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const nameError = fieldError(error, 'name', t);
+  const actionsError = fieldError(error, 'actions', t);
+  return (
+    <Modal
+      title={t('sa.new')}
+      onClose={props.onClose}
+      footer={
+        <>
+          <Button variant="ghost" onClick={props.onClose}>
+            {t('common.cancel')}
+          </Button>
+          <Button variant="primary" busy={busy} onClick={() => void submit()} testId="create-service-account">
+            {t('common.create')}
+          </Button>
+        </>
+      }
+    >
+      <form onSubmit={(e) => void submit(e)} noValidate>
+        <Field label={t('sa.name')} error={nameError}>
+          {(id, d) => <input id={id} aria-describedby={d} name="name" value={name} maxLength={200} placeholder={t('sa.namePlaceholder')} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <Field label={t('sa.actions')} hint={t('sa.actionsHint')} error={actionsError}>
+          {(id, d) => <textarea id={id} aria-describedby={d} name="actions" rows={3} value={actions} onChange={(e) => setActions(e.target.value)} spellCheck={false} />}
+        </Field>
+        {error && !nameError && !actionsError ? (
+          <div className="notice notice-error" role="alert">
+            {errorText(error, t, lang)}
+          </div>
+        ) : null}
+      </form>
+    </Modal>
+  );
+}
+
+function NewKeyDialog(props: { sa: ServiceAccountItem; onClose: () => void; onCreated: (created: CreatedKey) => void }): ReactNode {
+  const { t, lang } = useI18n();
+  const [expiry, setExpiry] = useState<number | null>(90);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function create(): Promise<void> {
+    setBusy(true);
+    setError(null);
+    try {
+      props.onCreated(await api<CreatedKey>('cabinet', 'POST', `/service-accounts/${props.sa.id}/keys`, { expiresInDays: expiry }));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Modal
+      title={`${t('sa.newKey')} · ${props.sa.name}`}
+      onClose={props.onClose}
+      footer={
+        <>
+          <Button variant="ghost" onClick={props.onClose}>
+            {t('common.cancel')}
+          </Button>
+          <Button variant="primary" busy={busy} onClick={() => void create()} testId="create-key">
+            {t('common.create')}
+          </Button>
+        </>
+      }
+    >
+      <Field label={t('sa.keyExpiry')} error={fieldError(error, 'expiresInDays', t)}>
+        {(id) => (
+          <select id={id} value={expiry ?? ''} onChange={(e) => setExpiry(e.target.value ? Number(e.target.value) : null)}>
+            {EXPIRY_CHOICES.map((d) => (
+              <option key={d ?? 'never'} value={d ?? ''}>
+                {d === null ? t('common.noExpiry') : t('common.days', { n: d })}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      {error && !fieldError(error, 'expiresInDays', t) ? (
+        <div className="notice notice-error" role="alert">
+          {errorText(error, t, lang)}
+        </div>
+      ) : null}
+    </Modal>
+  );
+}

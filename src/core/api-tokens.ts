@@ -1,0 +1,334 @@
+/**
+ * Organisation API tokens (SPEC 1, 2, 3.3; seed 002): long-lived tokens of an account in three
+ * formats, shown once, stored as SHA-256 only, listed with a hint, rotated (optionally with a
+ * grace period during which the old token still works) and revoked.
+ *
+ * Checking a token is the hottest path tokend serves, so `verify` is a shape check, a SHA-256, and
+ * either a cache hit or one indexed read; it never writes. `last used` is noted in memory at most
+ * once a minute per token and written in batches off the request path (`flushLastUsed`, on a
+ * timer and at close).
+ */
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '../secrets/hash.ts';
+import { MAX_TOKEN_LENGTH, newHex128, newToken, parseNativeToken, tokenHint } from '../secrets/tokens.ts';
+import { audit, type AuditContext } from './audit.ts';
+import type { ChangeBus } from './changes.ts';
+import { DAY_MS, type Clock } from './clock.ts';
+import { InvalidInputError } from './errors.ts';
+import type { ApiToken, ApiTokenFormat } from './model.ts';
+import type { ApiTokenLookup, Store } from './ports.ts';
+import { cacheTag, VerifyCache } from './verify-cache.ts';
+
+export const API_TOKEN_FORMATS: readonly ApiTokenFormat[] = ['v3', 'l3', 'native'];
+
+/** `last used` is written at most this often per token (per node). */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+/** How often noted `last used` times are written. */
+const LAST_USED_FLUSH_MS = 10_000;
+/** Bound on tokens with a pending `last used` between flushes, whatever the database does. */
+const MAX_PENDING_LAST_USED = 50_000;
+export const MAX_LABEL_LENGTH = 200;
+/** Longest rotation grace period: long enough to redeploy an integration, short of being a second token. */
+export const MAX_ROTATION_GRACE_MS = 30 * DAY_MS;
+
+const V3_RE = /^[0-9a-f]{32}$/;
+const L3_RE = /^([1-9][0-9]{0,14})-API:([0-9a-f]{32})$/;
+
+/** The format a candidate token has, from its shape alone (no storage), with the l3 account prefix. */
+export function apiTokenShape(candidate: string): { format: ApiTokenFormat; accountId?: number } | null {
+  if (candidate.length === 0 || candidate.length > MAX_TOKEN_LENGTH) return null;
+  if (V3_RE.test(candidate)) return { format: 'v3' };
+  const l3 = L3_RE.exec(candidate);
+  if (l3) return { format: 'l3', accountId: Number(l3[1]) };
+  // Checksum first: a typo or a look-alike never reaches storage (SPEC 2).
+  if (parseNativeToken(candidate) === 'apiToken') return { format: 'native' };
+  return null;
+}
+
+/** Start and last 4, safe to list: `b37c…d42e`, `29078-API:b37c…d42e`, `tdo_AbC…wxyz`. */
+export function apiTokenHint(token: string, format: ApiTokenFormat): string {
+  if (format === 'native') return tokenHint(token);
+  const cut = format === 'l3' ? token.indexOf(':') + 1 : 0;
+  return `${token.slice(0, cut + 4)}…${token.slice(-4)}`;
+}
+
+function generate(format: ApiTokenFormat, accountId: number): string {
+  switch (format) {
+    case 'v3':
+      return newHex128();
+    case 'l3':
+      return `${accountId}-API:${newHex128()}`;
+    case 'native':
+      return newToken('apiToken').token;
+  }
+}
+
+export type ApiTokenFailure = 'invalid_token' | 'token_expired' | 'token_revoked' | 'account_disabled';
+
+export type ApiTokenCheck = { ok: true; token: ApiToken; accountUid: string } | { ok: false; code: ApiTokenFailure };
+
+export interface CreatedApiToken {
+  /** The secret: shown once, never stored. */
+  token: string;
+  apiToken: ApiToken;
+}
+
+export type RotateOutcome =
+  | { ok: true; created: CreatedApiToken; previous: ApiToken }
+  | { ok: false; code: 'not_found' | 'not_active' };
+
+export interface ApiTokenServiceDeps {
+  store: Store;
+  clock: Clock;
+  changes: ChangeBus;
+  cache: { ttlMs: number; maxEntries: number };
+  /** Called for every successful check (usage figures); must not do I/O. */
+  onCheck?: (accountId: number) => void;
+}
+
+export class ApiTokenService {
+  readonly #d: ApiTokenServiceDeps;
+  readonly #cache: VerifyCache<ApiTokenLookup>;
+  /** When this node last noted a use of each token (throttles `last used` to one write a minute). */
+  readonly #noted = new Map<string, number>();
+  #pending = new Map<string, number>();
+  #flushing: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  readonly #unfollow: () => void;
+
+  constructor(deps: ApiTokenServiceDeps) {
+    this.#d = deps;
+    this.#cache = new VerifyCache({ ...deps.cache, clock: deps.clock });
+    this.#unfollow = this.#cache.follow(deps.changes);
+  }
+
+  /** Creates a token; the returned secret is never shown again. Throws InvalidInputError on bad input. */
+  async create(
+    input: { accountId: number; format?: ApiTokenFormat; label?: string | null; expiresAt?: number | null },
+    ctx: AuditContext,
+  ): Promise<CreatedApiToken> {
+    const format = input.format ?? 'v3';
+    if (!API_TOKEN_FORMATS.includes(format)) throw new InvalidInputError('format', `must be one of ${API_TOKEN_FORMATS.join(', ')}`);
+    const label = this.#label(input.label);
+    const now = this.#d.clock.now();
+    const expiresAt = input.expiresAt ?? null;
+    if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= now)) {
+      throw new InvalidInputError('expiresAt', 'must be in the future');
+    }
+    const account = await this.#d.store.accounts.findById(input.accountId);
+    if (!account) throw new InvalidInputError('account', 'no such account');
+    return this.#d.store.transaction(async (tx) => {
+      const token = generate(format, account.id);
+      const apiToken = this.#record(account.id, format, token, label, now, expiresAt);
+      // 128 random bits: a collision is not going to happen; a false here would be a bug, not bad luck.
+      if (!(await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(token) }))) throw new Error('API token hash collision');
+      await audit(tx.audit, this.#d.clock, ctx, {
+        type: 'api_token.created',
+        accountId: account.id,
+        detail: { id: apiToken.id, format, label },
+      });
+      return { token, apiToken };
+    });
+  }
+
+  /**
+   * Registers a token whose value is already published (the demo sandbox, SPEC 3.4). Idempotent:
+   * returns false when a token with this value exists already (whatever became of it since).
+   */
+  async seedKnown(input: { accountId: number; token: string; label: string }, ctx: AuditContext): Promise<boolean> {
+    const shape = apiTokenShape(input.token);
+    if (!shape || (shape.accountId !== undefined && shape.accountId !== input.accountId)) {
+      throw new InvalidInputError('token', 'is not an API token of this account');
+    }
+    const now = this.#d.clock.now();
+    const apiToken = this.#record(input.accountId, shape.format, input.token, this.#label(input.label), now, null);
+    return this.#d.store.transaction(async (tx) => {
+      const inserted = await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(input.token) });
+      if (inserted) {
+        await audit(tx.audit, this.#d.clock, ctx, {
+          type: 'api_token.created',
+          accountId: input.accountId,
+          detail: { id: apiToken.id, format: shape.format, label: apiToken.label, seeded: true },
+        });
+      }
+      return inserted;
+    });
+  }
+
+  async get(id: string): Promise<ApiToken | null> {
+    return this.#d.store.apiTokens.findById(id);
+  }
+
+  /** Every token of the account, newest first, with hints (never the secrets). */
+  async listByAccount(accountId: number): Promise<ApiToken[]> {
+    return this.#d.store.apiTokens.listByAccount(accountId);
+  }
+
+  /**
+   * Replaces a token with a new one of the same account, format and label. With `graceMs` > 0 the
+   * old token keeps working until then (never past its own expiry); with 0 it stops at once. The
+   * new token gets the old one's lifetime (if it had one) counted from now. `accountId`, when
+   * given, restricts the call to that account's tokens (the personal cabinet).
+   */
+  async rotate(id: string, options: { graceMs?: number; accountId?: number }, ctx: AuditContext): Promise<RotateOutcome> {
+    const graceMs = options.graceMs ?? 0;
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0 || graceMs > MAX_ROTATION_GRACE_MS) {
+      throw new InvalidInputError('grace', 'must be from 0 to 30 days');
+    }
+    const { clock } = this.#d;
+    const outcome = await this.#d.store.transaction(async (tx): Promise<RotateOutcome> => {
+      const now = clock.now();
+      const old = await tx.apiTokens.findById(id);
+      if (!old || (options.accountId !== undefined && old.accountId !== options.accountId)) return { ok: false, code: 'not_found' };
+      if (old.revokedAt !== null || old.replacedBy !== null || (old.expiresAt !== null && old.expiresAt <= now)) {
+        return { ok: false, code: 'not_active' };
+      }
+      const token = generate(old.format, old.accountId);
+      const expiresAt = old.expiresAt === null ? null : now + (old.expiresAt - old.createdAt);
+      const apiToken = this.#record(old.accountId, old.format, token, old.label, now, expiresAt);
+      if (!(await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(token) }))) throw new Error('API token hash collision');
+      // The arbiter of concurrent rotations of one token: exactly one marks it replaced.
+      if (!(await tx.apiTokens.retire(old.id, apiToken.id, now + graceMs))) throw new LostRotation();
+      if (graceMs === 0) await tx.apiTokens.revoke(old.id, now, 'rotated');
+      await audit(tx.audit, clock, ctx, {
+        type: 'api_token.rotated',
+        accountId: old.accountId,
+        detail: { id: old.id, replacedBy: apiToken.id, graceMs },
+      });
+      const previous = (await tx.apiTokens.findById(old.id)) ?? old;
+      return { ok: true, created: { token, apiToken }, previous };
+    }).catch((error: unknown) => {
+      if (error instanceof LostRotation) return { ok: false, code: 'not_active' } as const;
+      throw error;
+    });
+    // The old token's cached entry carries its old expiry: drop it now, here and (bridged) everywhere.
+    if (outcome.ok) this.#d.changes.publish({ kind: 'api_token', ids: [id] });
+    return outcome;
+  }
+
+  /** Revokes a token; false when there is no such live token (of that account, when `accountId` is given). */
+  async revoke(id: string, ctx: AuditContext, options: { accountId?: number } = {}): Promise<boolean> {
+    const { clock } = this.#d;
+    const done = await this.#d.store.transaction(async (tx) => {
+      const token = await tx.apiTokens.findById(id);
+      if (!token || (options.accountId !== undefined && token.accountId !== options.accountId)) return false;
+      const now = clock.now();
+      if (!(await tx.apiTokens.revoke(id, now, 'revoked'))) return false;
+      await audit(tx.audit, clock, ctx, { type: 'api_token.revoked', accountId: token.accountId, detail: { id } });
+      return true;
+    });
+    if (done) this.#d.changes.publish({ kind: 'api_token', ids: [id] });
+    return done;
+  }
+
+  /** Revokes every live token of an account (the account was disabled or deleted). */
+  async revokeAllOf(accountId: number, ctx: AuditContext): Promise<string[]> {
+    const { clock } = this.#d;
+    const ids = await this.#d.store.transaction(async (tx) => {
+      const revoked = await tx.apiTokens.revokeByAccount(accountId, clock.now(), 'account');
+      for (const id of revoked) await audit(tx.audit, clock, ctx, { type: 'api_token.revoked', accountId, detail: { id, reason: 'account' } });
+      return revoked;
+    });
+    this.#d.changes.publish({ kind: 'api_token', ids });
+    return ids;
+  }
+
+  /**
+   * Checks a presented token: shape (and native checksum) first, then a cache hit or one indexed
+   * read by SHA-256. No write: `last used` is only noted in memory.
+   */
+  async verify(candidate: string): Promise<ApiTokenCheck> {
+    const shape = apiTokenShape(candidate);
+    if (!shape) return { ok: false, code: 'invalid_token' };
+    const found = await this.lookup(sha256Hex(candidate));
+    if (!found || found.token.format !== shape.format) return { ok: false, code: 'invalid_token' };
+    const { token } = found;
+    // The l3 prefix names the owning account (seed 002); a token under another account's number is not it.
+    if (shape.accountId !== undefined && shape.accountId !== token.accountId) return { ok: false, code: 'invalid_token' };
+    if (token.revokedAt !== null) return { ok: false, code: 'token_revoked' };
+    const now = this.#d.clock.now();
+    if (token.expiresAt !== null && token.expiresAt <= now) return { ok: false, code: 'token_expired' };
+    if (found.accountStatus !== 'active') return { ok: false, code: 'account_disabled' };
+    this.#noteUse(token, now);
+    this.#d.onCheck?.(token.accountId);
+    return { ok: true, token, accountUid: found.accountUid };
+  }
+
+  /** The stored record of a token hash, through the verification cache. */
+  async lookup(hash: string): Promise<ApiTokenLookup | null> {
+    const cached = this.#cache.get(hash);
+    if (cached) return cached;
+    const epoch = this.#cache.epoch();
+    const found = await this.#d.store.apiTokens.findByHash(hash);
+    // Unknown hashes are not cached: random garbage would only push real entries out.
+    if (found) {
+      this.#cache.set(hash, found, [cacheTag('api_token', found.token.id), cacheTag('account', found.token.accountId)], epoch);
+    }
+    return found;
+  }
+
+  #noteUse(token: ApiToken, now: number): void {
+    const last = this.#noted.get(token.id) ?? token.lastUsedAt ?? Number.NEGATIVE_INFINITY;
+    if (now - last < LAST_USED_RESOLUTION_MS) return;
+    if (this.#pending.size >= MAX_PENDING_LAST_USED && !this.#pending.has(token.id)) return;
+    this.#noted.set(token.id, now);
+    this.#pending.set(token.id, now);
+    if (!this.#timer) {
+      this.#timer = setInterval(() => void this.flushLastUsed().catch(() => {}), LAST_USED_FLUSH_MS);
+      this.#timer.unref();
+    }
+  }
+
+  /** Writes the noted `last used` times in one transaction; on failure they wait for the next flush. */
+  async flushLastUsed(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const entries = [...batch].map(([id, at]) => ({ id, at }));
+    this.#flushing = this.#d.store.transaction((tx) => tx.apiTokens.touchLastUsed(entries));
+    try {
+      await this.#flushing;
+      // Forget notes older than the resolution: the map stays as small as the set of busy tokens.
+      const now = this.#d.clock.now();
+      for (const [id, at] of this.#noted) if (now - at >= LAST_USED_RESOLUTION_MS) this.#noted.delete(id);
+    } catch (error) {
+      for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
+      throw error;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  /** Stops the timer and writes what is pending (tokend shutdown). */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#unfollow();
+    await this.flushLastUsed();
+  }
+
+  #label(raw: string | null | undefined): string | null {
+    const label = raw?.trim() ?? '';
+    if (label.length > MAX_LABEL_LENGTH) throw new InvalidInputError('label', `must be at most ${MAX_LABEL_LENGTH} characters long`);
+    return label.length ? label : null;
+  }
+
+  #record(accountId: number, format: ApiTokenFormat, token: string, label: string | null, now: number, expiresAt: number | null): ApiToken {
+    return {
+      id: randomUUID(),
+      accountId,
+      format,
+      hint: apiTokenHint(token, format),
+      label,
+      createdAt: now,
+      expiresAt,
+      lastUsedAt: null,
+      revokedAt: null,
+      replacedBy: null,
+    };
+  }
+}
+
+/** Thrown inside the rotation transaction when another rotation won: rolls the new token back. */
+class LostRotation extends Error {}

@@ -1,0 +1,447 @@
+/**
+ * Service accounts, their keys, and the tokens those keys create (SPEC 1, 3.2: the hoster.by
+ * scheme). A service account belongs to an account and holds a list of allowed actions; each of
+ * its keys is an Access Key (public) and a Secret Key (`tds_…`, shown once, stored as SHA-256).
+ * Creating tokens starts a session of kind `service` whose access token is a signed JWT: rotation,
+ * exactly-one-wins and reuse detection are SessionService's, shared with every scheme.
+ *
+ * Rules kept here:
+ * - a session never outlives its key: it is started with `notAfter` = the key's expiry, which
+ *   bounds the refresh token and every access token of the session;
+ * - revoking a key or disabling a service account revokes its sessions in the same transaction,
+ *   and a creation racing with either is ordered by a write on the same row (ports.ts `claimUse`);
+ * - a refresh also checks, inside its transaction, that the key and service account are usable;
+ * - token creation counts against a daily limit per key.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AccessJwt } from '../signing/access-jwt.ts';
+import type { KeyRing } from '../signing/key-ring.ts';
+import { constantTimeEqual, sha256Hex } from '../secrets/hash.ts';
+import { isNativeToken, newToken, tokenHint } from '../secrets/tokens.ts';
+import { audit, type AuditContext } from './audit.ts';
+import type { ChangeBus } from './changes.ts';
+import type { Clock } from './clock.ts';
+import { InvalidInputError } from './errors.ts';
+import { takeDailyQuota } from './limits.ts';
+import type { ServiceAccount, ServiceKey, Session } from './model.ts';
+import type { Repos, Store } from './ports.ts';
+import type { AccessFailure, AccessTokenMinter, RefreshOutcome, SessionPolicy, SessionService, TokenPair } from './sessions.ts';
+import type { AccessJwtVerifier, TokenIdentity } from './verifier.ts';
+
+/** An action name: what a resource server checks in `scope` (`dns_orders_list`, `cloud:read`, …). */
+export const ACTION_RE = /^[A-Za-z0-9_.:/-]{1,100}$/;
+export const MAX_ACTIONS = 200;
+export const NAME_MAX = 200;
+/** Access Keys tokend generates: `AK` + 20 base32 characters (100 bits; public, not a secret). */
+export const ACCESS_KEY_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+// Compared against when the Access Key is unknown, so an unknown key costs what a wrong secret costs.
+const DUMMY_SECRET_HASH = sha256Hex('tokend: no such access key');
+
+export type CreateTokensFailure =
+  | 'invalid_keys'
+  | 'key_expired'
+  | 'key_revoked'
+  | 'service_account_disabled'
+  | 'account_disabled'
+  | 'quota_exceeded';
+
+export type CreateTokensOutcome =
+  | { ok: true; pair: TokenPair; serviceAccount: ServiceAccount; key: ServiceKey }
+  | { ok: false; code: CreateTokensFailure; retryAfterSeconds?: number };
+
+export type RefreshInfoOutcome =
+  | { ok: true; session: Session; expiresAt: number }
+  | { ok: false; code: 'invalid_refresh_token' | 'refresh_token_expired' };
+
+/** SessionService's AccessOutcome, plus what the JWT grants. */
+export type ServiceAccessOutcome =
+  | { ok: true; session: Session; expiresAt: number; issuedAt: number; scope: string; jti: string; kid: string }
+  | { ok: false; code: AccessFailure };
+
+export interface NewServiceKeyResult {
+  key: ServiceKey;
+  /** The Secret Key: shown once, never stored (only its SHA-256). */
+  secretKey: string;
+}
+
+export interface ServiceAccountServiceDeps {
+  store: Store;
+  clock: Clock;
+  sessions: SessionService;
+  ring: KeyRing;
+  jwt: AccessJwt;
+  changes: ChangeBus;
+  dailyCreateLimit: number;
+}
+
+/** A fresh public Access Key. */
+export function newAccessKey(): string {
+  let out = 'AK';
+  for (const b of randomBytes(20)) out += BASE32[b & 31];
+  return out;
+}
+
+/** Trims, checks and de-duplicates a list of actions (order kept). */
+export function normalizeActions(actions: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const raw of actions) {
+    const action = raw.trim();
+    if (!ACTION_RE.test(action)) {
+      throw new InvalidInputError('actions', 'each action is 1 to 100 characters of letters, digits and _ . : / -');
+    }
+    if (!out.includes(action)) out.push(action);
+  }
+  if (out.length === 0 || out.length > MAX_ACTIONS) throw new InvalidInputError('actions', `must list 1 to ${MAX_ACTIONS} actions`);
+  return out;
+}
+
+/** The session policy of service-account sessions: JWT access tokens, and a usable key to refresh. */
+export function serviceSessionPolicy(options: { clock: Clock; accessTtlMs: number; refreshTtlMs: number; jwt: AccessJwt }): SessionPolicy {
+  const minter: AccessTokenMinter = {
+    async mint(session, times) {
+      const { token } = await options.jwt.mint({
+        subject: String(session.accountId),
+        scope: session.scope,
+        clientId: session.clientId,
+        issuedAt: times.issuedAt,
+        expiresAt: times.expiresAt,
+      });
+      return { token };
+    },
+  };
+  return {
+    accessTtlMs: options.accessTtlMs,
+    refreshTtlMs: options.refreshTtlMs,
+    minter,
+    async canRefresh(session: Session, tx: Repos) {
+      // Revocation already revoked the session; this also holds if a key expired or was revoked by
+      // other means, and keeps the rule in one obvious place (SPEC 3.2).
+      const found = await tx.serviceKeys.findByAccessKey(session.clientId);
+      if (!found || found.key.revokedAt !== null || found.serviceAccount.status !== 'active') return 'client_revoked';
+      if (found.key.expiresAt !== null && found.key.expiresAt <= options.clock.now()) return 'client_expired';
+      return null;
+    },
+  };
+}
+
+/** Rolls a transaction back with an expected outcome. */
+class Refused extends Error {
+  readonly outcome: CreateTokensFailure;
+  constructor(outcome: CreateTokensFailure) {
+    super(outcome);
+    this.outcome = outcome;
+  }
+}
+
+export class ServiceAccountService {
+  readonly #d: ServiceAccountServiceDeps;
+
+  constructor(deps: ServiceAccountServiceDeps) {
+    this.#d = deps;
+  }
+
+  // --- service accounts -------------------------------------------------------------------
+
+  /** Creates a service account of an account; throws InvalidInputError on a bad name, actions or account. */
+  async create(input: { accountId: number; name: string; actions: readonly string[] }, ctx: AuditContext): Promise<ServiceAccount> {
+    const { store, clock } = this.#d;
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > NAME_MAX) throw new InvalidInputError('name', `must be 1 to ${NAME_MAX} characters long`);
+    const actions = normalizeActions(input.actions);
+    if (!(await store.accounts.findById(input.accountId))) throw new InvalidInputError('account', 'no such account');
+    return store.transaction(async (tx) => {
+      const sa = await tx.serviceAccounts.insert({ accountId: input.accountId, name, actions, createdAt: clock.now() });
+      await audit(tx.audit, clock, ctx, {
+        type: 'service_account.created',
+        accountId: input.accountId,
+        detail: { serviceAccountId: sa.id, name, actions },
+      });
+      return sa;
+    });
+  }
+
+  async get(id: number): Promise<ServiceAccount | null> {
+    return this.#d.store.serviceAccounts.findById(id);
+  }
+
+  async listByAccount(accountId: number): Promise<ServiceAccount[]> {
+    return this.#d.store.serviceAccounts.listByAccount(accountId);
+  }
+
+  /**
+   * Disables a service account and revokes every session its keys started, in one transaction;
+   * then tells verification caches. Returns false when it was already disabled.
+   */
+  async disable(id: number, ctx: AuditContext): Promise<boolean> {
+    return this.#setStatus(id, 'disabled', ctx);
+  }
+
+  /** Enables a disabled service account again (its revoked sessions stay revoked). */
+  async enable(id: number, ctx: AuditContext): Promise<boolean> {
+    return this.#setStatus(id, 'active', ctx);
+  }
+
+  async #setStatus(id: number, status: 'active' | 'disabled', ctx: AuditContext): Promise<boolean> {
+    const { store, clock, changes } = this.#d;
+    const revoked: string[] = [];
+    const result = await store.transaction(async (tx) => {
+      revoked.length = 0;
+      const sa = await tx.serviceAccounts.findById(id);
+      if (!sa) return null;
+      // The status write comes first: it waits for any token creation in flight on this row.
+      const changed = await tx.serviceAccounts.setStatus(id, status);
+      if (status === 'disabled') {
+        const now = clock.now();
+        for (const key of await tx.serviceKeys.listByServiceAccount(id)) {
+          revoked.push(...(await tx.sessions.revokeByClient(key.accessKey, now, 'service_account_disabled')));
+        }
+      }
+      if (changed) {
+        await audit(tx.audit, clock, ctx, {
+          type: status === 'disabled' ? 'service_account.disabled' : 'service_account.enabled',
+          accountId: sa.accountId,
+          detail: { serviceAccountId: id, sessionsRevoked: revoked.length },
+        });
+      }
+      return changed;
+    });
+    if (result === null) throw new InvalidInputError('serviceAccount', 'no such service account');
+    if (result) changes.publish({ kind: 'service_account', ids: [String(id)] });
+    changes.publish({ kind: 'session', ids: [...revoked] });
+    return result;
+  }
+
+  // --- keys -------------------------------------------------------------------------------
+
+  /**
+   * Creates a key pair. `expiresAt` (unix ms) must be in the future; null or absent: no expiry.
+   * `preset` fixes the Access Key and Secret Key: only for the demo sandbox's published values.
+   */
+  async createKey(
+    input: { serviceAccountId: number; expiresAt?: number | null; preset?: { accessKey: string; secretKey: string } },
+    ctx: AuditContext,
+  ): Promise<NewServiceKeyResult> {
+    const { store, clock } = this.#d;
+    const sa = await store.serviceAccounts.findById(input.serviceAccountId);
+    if (!sa) throw new InvalidInputError('serviceAccount', 'no such service account');
+    const expiresAt = input.expiresAt ?? null;
+    if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= clock.now())) {
+      throw new InvalidInputError('expiresAt', 'must be in the future');
+    }
+    let secretKey: string;
+    let accessKey: string;
+    if (input.preset) {
+      if (!isNativeToken(input.preset.secretKey, 'secretKey')) throw new InvalidInputError('secretKey', 'must be a tds_ secret key');
+      if (!ACCESS_KEY_RE.test(input.preset.accessKey)) throw new InvalidInputError('accessKey', 'is malformed');
+      ({ secretKey, accessKey } = input.preset);
+    } else {
+      secretKey = newToken('secretKey').token;
+      accessKey = newAccessKey();
+    }
+    const key = await store.transaction(async (tx) => {
+      const created = await tx.serviceKeys.insert({
+        serviceAccountId: sa.id,
+        accessKey,
+        secretHash: sha256Hex(secretKey),
+        secretHint: tokenHint(secretKey),
+        createdAt: clock.now(),
+        expiresAt,
+      });
+      if (created) {
+        await audit(tx.audit, clock, ctx, {
+          type: 'service_key.created',
+          accountId: sa.accountId,
+          detail: { serviceAccountId: sa.id, keyId: created.id, accessKey, expiresAt },
+        });
+      }
+      return created;
+    });
+    if (!key) throw new InvalidInputError('accessKey', 'this key already exists');
+    return { key, secretKey };
+  }
+
+  async getKey(id: number): Promise<ServiceKey | null> {
+    return this.#d.store.serviceKeys.findById(id);
+  }
+
+  async findKeyByAccessKey(accessKey: string): Promise<ServiceKey | null> {
+    if (!ACCESS_KEY_RE.test(accessKey)) return null;
+    return (await this.#d.store.serviceKeys.findByAccessKey(accessKey))?.key ?? null;
+  }
+
+  /** Keys of a service account, oldest first, revoked ones included; never a secret. */
+  async listKeys(serviceAccountId: number): Promise<ServiceKey[]> {
+    return this.#d.store.serviceKeys.listByServiceAccount(serviceAccountId);
+  }
+
+  /**
+   * Revokes a key and every session it started, in one transaction; then tells verification
+   * caches. Returns false when it was already revoked (its sessions are revoked again regardless).
+   */
+  async revokeKey(keyId: number, ctx: AuditContext): Promise<boolean> {
+    const { store, clock, changes } = this.#d;
+    const revoked: string[] = [];
+    const result = await store.transaction(async (tx) => {
+      revoked.length = 0;
+      const key = await tx.serviceKeys.findById(keyId);
+      if (!key) return null;
+      const now = clock.now();
+      // The key's write first: it waits for any token creation in flight with this key.
+      const changed = await tx.serviceKeys.revoke(keyId, now);
+      revoked.push(...(await tx.sessions.revokeByClient(key.accessKey, now, 'key_revoked')));
+      if (changed) {
+        const sa = await tx.serviceAccounts.findById(key.serviceAccountId);
+        await audit(tx.audit, clock, ctx, {
+          type: 'service_key.revoked',
+          accountId: sa?.accountId ?? null,
+          detail: { serviceAccountId: key.serviceAccountId, keyId, accessKey: key.accessKey, sessionsRevoked: revoked.length },
+        });
+      }
+      return changed;
+    });
+    if (result === null) throw new InvalidInputError('key', 'no such key');
+    if (result) changes.publish({ kind: 'service_key', ids: [String(keyId)] });
+    changes.publish({ kind: 'session', ids: [...revoked] });
+    return result;
+  }
+
+  // --- tokens -----------------------------------------------------------------------------
+
+  /**
+   * `POST /service/account/create/token`: Access Key + Secret Key -> a new session and its first
+   * pair. A wrong secret and an unknown Access Key get the same answer at the same cost.
+   */
+  async createTokens(input: { accessKey: string; secretKey: string }, ctx: AuditContext): Promise<CreateTokensOutcome> {
+    const { store, clock, sessions, ring } = this.#d;
+    // Shape and checksum first: a malformed secret never reaches storage (SPEC 2).
+    if (!ACCESS_KEY_RE.test(input.accessKey) || !isNativeToken(input.secretKey, 'secretKey')) return { ok: false, code: 'invalid_keys' };
+    const found = await store.serviceKeys.findByAccessKey(input.accessKey);
+    const secretMatches = constantTimeEqual(sha256Hex(input.secretKey), found?.secretHash ?? DUMMY_SECRET_HASH);
+    if (!found || !secretMatches) return { ok: false, code: 'invalid_keys' };
+    const { key, serviceAccount } = found;
+    const early = this.#keyUnusable(key, clock.now()) ?? (serviceAccount.status !== 'active' ? 'service_account_disabled' : null);
+    if (early) return { ok: false, code: early };
+    if (found.accountStatus !== 'active') return { ok: false, code: 'account_disabled' };
+
+    await ring.ready();
+    try {
+      return await store.transaction(async (tx): Promise<CreateTokensOutcome> => {
+        const now = clock.now();
+        // Writes on the service account's and the key's rows: a disable or revoke racing with this
+        // creation either waits for it (and then revokes the new session too) or has won (ports.ts).
+        if (!(await tx.serviceAccounts.claimUse(serviceAccount.id, now))) throw new Refused('service_account_disabled');
+        if (!(await tx.serviceKeys.claimUse(key.id, now))) {
+          throw new Refused(key.expiresAt !== null && key.expiresAt <= now ? 'key_expired' : 'key_revoked');
+        }
+        const quota = await takeDailyQuota(tx.counters, clock, `service-create:${key.id}`, this.#d.dailyCreateLimit);
+        if (!quota.ok) {
+          await audit(tx.audit, clock, ctx, {
+            type: 'quota.exceeded',
+            accountId: serviceAccount.accountId,
+            detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey },
+          });
+          return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
+        }
+        const pair = await sessions.start(tx, {
+          kind: 'service',
+          accountId: serviceAccount.accountId,
+          clientId: key.accessKey,
+          scope: serviceAccount.actions.join(' '),
+          // SPEC 3.2: the refresh token (and so the session) never outlives the key.
+          ...(key.expiresAt !== null ? { notAfter: key.expiresAt } : {}),
+        });
+        await audit(tx.audit, clock, ctx, {
+          type: 'service_token.created',
+          accountId: serviceAccount.accountId,
+          sessionId: pair.session.id,
+          detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey, quotaUsed: quota.count },
+        });
+        return { ok: true, pair, serviceAccount, key };
+      });
+    } catch (error) {
+      if (error instanceof Refused) return { ok: false, code: error.outcome };
+      throw error;
+    }
+  }
+
+  /**
+   * `PATCH /token/refresh`: rotates the pair (SessionService: exactly one of concurrent refreshes
+   * wins; a replay after the grace period revokes the session). With `userId`, a token of another
+   * user is answered exactly like an unknown one, before anything else happens to it.
+   */
+  async refresh(refreshToken: string, options: { userId?: number }, ctx: AuditContext): Promise<RefreshOutcome> {
+    const { store, sessions, ring } = this.#d;
+    if (!isNativeToken(refreshToken, 'refresh')) return { ok: false, code: 'invalid_refresh_token' };
+    if (options.userId !== undefined) {
+      // The session's account never changes, so this read outside the refresh transaction is sound.
+      const found = await store.sessions.findRefresh(sha256Hex(refreshToken));
+      if (!found || found.session.kind !== 'service' || found.session.accountId !== options.userId) {
+        return { ok: false, code: 'invalid_refresh_token' };
+      }
+    }
+    await ring.ready();
+    return sessions.refresh(refreshToken, 'service', ctx);
+  }
+
+  /** `GET /token/info/refresh`: when a refresh token expires, if it can still be used. */
+  async refreshInfo(refreshToken: string, options: { userId?: number } = {}): Promise<RefreshInfoOutcome> {
+    const { store, clock } = this.#d;
+    const invalid = { ok: false, code: 'invalid_refresh_token' } as const;
+    if (!isNativeToken(refreshToken, 'refresh')) return invalid;
+    const found = await store.sessions.findRefresh(sha256Hex(refreshToken));
+    if (!found || found.session.kind !== 'service') return invalid;
+    if (options.userId !== undefined && found.session.accountId !== options.userId) return invalid;
+    const { token, session } = found;
+    if (session.revokedAt !== null || token.rotatedAt !== null || found.accountStatus !== 'active') return invalid;
+    const now = clock.now();
+    if (token.expiresAt <= now || session.expiresAt <= now) return { ok: false, code: 'refresh_token_expired' };
+    return { ok: true, session, expiresAt: token.expiresAt };
+  }
+
+  /**
+   * The verification of a service-account access token used everywhere (the hoster dialect,
+   * introspection, forward-auth): the JWT's signature and claims (src/signing/access-jwt.ts), then
+   * its session: not revoked, not replaced by a refresh, its account active.
+   */
+  async verifyAccessJwt(token: string): Promise<ServiceAccessOutcome> {
+    const { jwt, sessions } = this.#d;
+    const checked = await jwt.verify(token);
+    if (!checked.ok) return checked;
+    const judged = sessions.judgeAccess(await sessions.lookupAccess(token));
+    if (!judged.ok) return judged;
+    if (judged.session.kind !== 'service' || String(judged.session.accountId) !== checked.claims.sub) {
+      return { ok: false, code: 'invalid_token' };
+    }
+    return { ...judged, scope: checked.claims.scope, jti: checked.claims.jti, kid: checked.kid };
+  }
+
+  #keyUnusable(key: ServiceKey, now: number): 'key_revoked' | 'key_expired' | null {
+    if (key.revokedAt !== null) return 'key_revoked';
+    if (key.expiresAt !== null && key.expiresAt <= now) return 'key_expired';
+    return null;
+  }
+}
+
+/** verifyAccessJwt as the TokenVerifier's JWT check (introspection, revocation, forward-auth). */
+export function serviceJwtVerifier(service: ServiceAccountService): AccessJwtVerifier {
+  return {
+    async verify(token: string): Promise<TokenIdentity | null> {
+      const outcome = await service.verifyAccessJwt(token);
+      if (!outcome.ok) return null;
+      const { session } = outcome;
+      return {
+        kind: 'service_access',
+        accountId: session.accountId,
+        subject: String(session.accountId),
+        accountUid: null,
+        scope: outcome.scope,
+        clientId: session.clientId,
+        issuedAt: outcome.issuedAt,
+        expiresAt: outcome.expiresAt,
+        sessionId: session.id,
+        apiTokenId: null,
+      };
+    },
+  };
+}

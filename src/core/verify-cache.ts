@@ -1,0 +1,126 @@
+/**
+ * The verification cache: what a token check read from the database, kept in memory for a short,
+ * bounded time so that the hottest call tokend serves is usually a hash and a map lookup.
+ *
+ * Correctness rests on two things:
+ * - Staleness is bounded by `ttlMs` (TOKEND_VERIFY_CACHE_TTL, default 5 s; 0 turns caching off):
+ *   an entry older than that is never served, so a revocation made elsewhere (another node, or
+ *   the CLI beside a running server) takes effect within the bound (SPEC 4).
+ * - Changes on this node (and on others, once the store bridges the bus) arrive through
+ *   core.changes and drop the affected entries at once. Entries are tagged with what they depend
+ *   on (`session:<id>`, `account:<id>`, `api_token:<id>`, …). A lookup that was in flight while an
+ *   invalidation arrived is not cached (it may have read the row just before the change).
+ *
+ * Entries hold what the database said, not a verdict: expiry is judged against the clock on every
+ * use, so a cached token still expires on the millisecond.
+ */
+import type { ChangeBus, ChangeKind } from './changes.ts';
+import type { Clock } from './clock.ts';
+
+export interface VerifyCacheOptions {
+  ttlMs: number;
+  maxEntries: number;
+  clock: Clock;
+}
+
+interface Entry<V> {
+  value: V;
+  at: number;
+  tags: readonly string[];
+}
+
+/** The tag of a record kind and id, as published on core.changes. */
+export function cacheTag(kind: ChangeKind, id: string | number): string {
+  return `${kind}:${id}`;
+}
+
+export class VerifyCache<V> {
+  readonly #options: VerifyCacheOptions;
+  // A Map iterates in insertion order: re-inserting on a hit makes the first key the least recently used.
+  readonly #entries = new Map<string, Entry<V>>();
+  readonly #byTag = new Map<string, Set<string>>();
+  #epoch = 0;
+
+  constructor(options: VerifyCacheOptions) {
+    this.#options = options;
+  }
+
+  get enabled(): boolean {
+    return this.#options.ttlMs > 0 && this.#options.maxEntries > 0;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Taken before a database lookup and handed to `set`, so a lookup that raced an invalidation is not cached. */
+  epoch(): number {
+    return this.#epoch;
+  }
+
+  /** The cached value, or undefined when absent or older than the staleness bound. */
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    const age = this.#options.clock.now() - entry.at;
+    if (age < 0 || age >= this.#options.ttlMs) {
+      this.#delete(key, entry);
+      return undefined;
+    }
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry.value;
+  }
+
+  set(key: string, value: V, tags: readonly string[], epochAtLookup: number): void {
+    if (!this.enabled || epochAtLookup !== this.#epoch) return;
+    const old = this.#entries.get(key);
+    if (old) this.#delete(key, old);
+    this.#entries.set(key, { value, at: this.#options.clock.now(), tags });
+    for (const tag of tags) {
+      let keys = this.#byTag.get(tag);
+      if (!keys) this.#byTag.set(tag, (keys = new Set()));
+      keys.add(key);
+    }
+    while (this.#entries.size > this.#options.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done) break;
+      this.#delete(oldest.value, this.#entries.get(oldest.value)!);
+    }
+  }
+
+  /** Drops every entry tagged `tag`. */
+  invalidate(tag: string): void {
+    this.#epoch++;
+    const keys = this.#byTag.get(tag);
+    if (!keys) return;
+    for (const key of [...keys]) {
+      const entry = this.#entries.get(key);
+      if (entry) this.#delete(key, entry);
+    }
+    this.#byTag.delete(tag);
+  }
+
+  clear(): void {
+    this.#epoch++;
+    this.#entries.clear();
+    this.#byTag.clear();
+  }
+
+  #delete(key: string, entry: Entry<V>): void {
+    this.#entries.delete(key);
+    for (const tag of entry.tags) {
+      const keys = this.#byTag.get(tag);
+      if (!keys) continue;
+      keys.delete(key);
+      if (keys.size === 0) this.#byTag.delete(tag);
+    }
+  }
+
+  /** Invalidates on every change published on the bus (local or bridged from other nodes). Returns the unsubscribe. */
+  follow(changes: ChangeBus): () => void {
+    return changes.subscribe((change) => {
+      for (const id of change.ids) this.invalidate(cacheTag(change.kind, id));
+    });
+  }
+}

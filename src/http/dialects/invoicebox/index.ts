@@ -1,0 +1,61 @@
+/**
+ * Invoicebox dialect (seed 002, SPEC 3.3): the auth check of an organisation API token.
+ * `GET /v3/security/api/auth/auth` and `GET /l3/security/api/auth/auth` both accept every
+ * API-token format (v3, l3, native). Parses the wire, calls core, writes the wire.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiTokenFailure } from '../../../core/api-tokens.ts';
+import { sendWire, type DialectContext, type WireDialect } from '../../dialect.ts';
+import { headerValue } from '../../lang.ts';
+import { INVOICEBOX_CODES, type InvoiceboxCode } from './codes.ts';
+import { invoiceboxError, invoiceboxFailure, invoiceboxOk } from './envelope.ts';
+import { authCheckSchema } from './schemas.ts';
+
+const FAILURES: Record<ApiTokenFailure, InvoiceboxCode> = {
+  invalid_token: 'unauthorized',
+  token_expired: 'unauthorized',
+  token_revoked: 'unauthorized',
+  account_disabled: 'forbidden',
+};
+
+/**
+ * The token of `Authorization: Bearer <token>`; a bare token is taken too (lenient to clients
+ * that forget the scheme). Undefined: no header at all (the anonymous answer). Null: a header that
+ * carries no token (another scheme, `Bearer` alone): 401.
+ */
+function bearerOf(request: FastifyRequest): string | null | undefined {
+  const raw = headerValue(request.headers.authorization)?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const m = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?:\s+(.*))?$/.exec(raw);
+  if (m && m[2] !== undefined) return m[1]!.toLowerCase() === 'bearer' ? m[2].trim() || null : null;
+  if (m && m[1]!.toLowerCase() === 'bearer') return null;
+  return raw;
+}
+
+async function register(app: FastifyInstance, { core }: DialectContext): Promise<void> {
+  async function authCheck(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const token = bearerOf(request);
+    // Seed 002: without a token the answer is the anonymous user, 200.
+    if (token === undefined) return sendWire(reply, invoiceboxOk({ userId: null, profile: null, accessToken: null }));
+    if (token === null) return sendWire(reply, invoiceboxError('unauthorized'));
+    const check = await core.apiTokens.verify(token);
+    if (!check.ok) return sendWire(reply, invoiceboxError(FAILURES[check.code]));
+    return sendWire(reply, invoiceboxOk({ userId: check.accountUid, profile: null, accessToken: null }));
+  }
+
+  for (const version of ['v3', 'l3'] as const) {
+    app.get(
+      `/${version}/security/api/auth/auth`,
+      { schema: authCheckSchema(version) },
+      authCheck,
+    );
+  }
+}
+
+export const invoiceboxDialect: WireDialect = {
+  name: 'invoicebox',
+  prefixes: ['/v3/', '/l3/'],
+  codes: INVOICEBOX_CODES,
+  renderFailure: invoiceboxFailure,
+  register,
+};

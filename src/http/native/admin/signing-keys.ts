@@ -1,0 +1,66 @@
+/**
+ * JWT signing keys in the admin API: list them with their state (which are published in
+ * /.well-known/jwks.json, which one signs) and rotate. A new key is published before it signs;
+ * a superseded one stays published until the last token it signed has expired (SPEC 5).
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Core } from '../../../core/tokend.ts';
+import type { SigningKeyInfo } from '../../../signing/key-ring.ts';
+import { consoleContext } from '../console-auth.ts';
+import { listOf, Nullable, readResponses, SigningKeyView, writeResponses } from '../console-schemas.ts';
+
+const NoBody = Type.Object({}, { additionalProperties: false });
+const Rotation = Type.Object({
+  key: SigningKeyView,
+  previous: Nullable(SigningKeyView),
+  deleted: Type.Array(Type.String(), { description: 'Kids of retired keys removed because no live token can carry them.' }),
+});
+
+export function signingKeyView(k: SigningKeyInfo): Record<string, unknown> {
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    state: k.state,
+    published: k.state !== 'retired',
+    signing: k.state === 'active',
+    createdAt: k.createdAt,
+    activatesAt: k.activatesAt,
+    signsUntil: k.signsUntil,
+    publishedUntil: k.publishedUntil,
+  };
+}
+
+export async function registerAdminSigningKeys(app: FastifyInstance, core: Core): Promise<void> {
+  app.get('/api/admin/signing-keys', {
+      schema: {
+        tags: ['admin'],
+        summary: 'Signing keys: state, published or not, which one signs',
+        response: readResponses(listOf(SigningKeyView), ['too_many_attempts']),
+      },
+    }, async () => {
+    await core.signing.ready();
+    const keys = await core.signing.list();
+    return { items: keys.map(signingKeyView).reverse() };
+  });
+
+  app.post(
+    '/api/admin/signing-keys/rotate',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Add a new signing key: published now, signing after the publish delay',
+        body: NoBody,
+        response: writeResponses(200, Rotation, ['too_many_attempts']),
+      },
+    },
+    async (request) => {
+      const result = await core.signing.rotate(consoleContext(request));
+      return {
+        key: signingKeyView(result.key),
+        previous: result.previous ? signingKeyView(result.previous) : null,
+        deleted: result.deleted,
+      };
+    },
+  );
+}

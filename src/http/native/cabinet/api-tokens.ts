@@ -1,0 +1,135 @@
+/**
+ * API tokens in the cabinet (seed 002: "rotate it in the personal cabinet"): list, create,
+ * rotate (with an optional grace period), revoke. A new token is in the create/rotate response
+ * only: never listed, never logged, never in a URL.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { MAX_ROTATION_GRACE_MS } from '../../../core/api-tokens.ts';
+import { DAY_MS } from '../../../core/clock.ts';
+import type { ApiToken, ApiTokenFormat } from '../../../core/model.ts';
+import type { Core } from '../../../core/tokend.ts';
+import { sendWire } from '../../dialect.ts';
+import { accountOf, consoleContext } from '../console-auth.ts';
+import { ApiTokenView, listOf, readResponses, Revoked, writeResponses } from '../console-schemas.ts';
+import { nativeError } from '../envelope.ts';
+
+const Strict = { additionalProperties: false } as const;
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$' }) }, Strict);
+const CreateBody = Type.Object(
+  {
+    format: Type.Union([Type.Literal('v3'), Type.Literal('l3'), Type.Literal('native')]),
+    label: Type.Optional(Type.String({ maxLength: 200 })),
+    expiresInDays: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])),
+  },
+  Strict,
+);
+const RotateBody = Type.Object(
+  { graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ROTATION_GRACE_MS / 1000 })) },
+  Strict,
+);
+const NoBody = Type.Object({}, Strict);
+const NewToken = Type.Object({ token: Type.String({ description: 'The token: in this response only, never again.' }), apiToken: ApiTokenView });
+const Rotated = Type.Object({
+  token: Type.String({ description: 'The new token: in this response only, never again.' }),
+  apiToken: ApiTokenView,
+  previous: ApiTokenView,
+});
+
+export type ApiTokenStatus = 'active' | 'grace' | 'replaced' | 'revoked' | 'expired';
+
+export function apiTokenStatus(t: ApiToken, now: number): ApiTokenStatus {
+  if (t.revokedAt !== null) return t.replacedBy !== null ? 'replaced' : 'revoked';
+  if (t.expiresAt !== null && t.expiresAt <= now) return t.replacedBy !== null ? 'replaced' : 'expired';
+  return t.replacedBy !== null ? 'grace' : 'active';
+}
+
+export function apiTokenView(t: ApiToken, now: number): Record<string, unknown> {
+  return {
+    id: t.id,
+    format: t.format,
+    hint: t.hint,
+    label: t.label,
+    status: apiTokenStatus(t, now),
+    createdAt: t.createdAt,
+    expiresAt: t.expiresAt,
+    lastUsedAt: t.lastUsedAt,
+    revokedAt: t.revokedAt,
+    replacedBy: t.replacedBy,
+  };
+}
+
+export async function registerCabinetApiTokens(app: FastifyInstance, core: Core): Promise<void> {
+  app.get('/api/cabinet/api-tokens', { schema: { tags: ['cabinet'], summary: 'API tokens of the account (hints only)', response: readResponses(listOf(ApiTokenView)) } }, async (request) => {
+    const tokens = await core.apiTokens.listByAccount(accountOf(request).id);
+    const now = core.clock.now();
+    return { items: tokens.map((t) => apiTokenView(t, now)) };
+  });
+
+  app.post(
+    '/api/cabinet/api-tokens',
+    { schema: { tags: ['cabinet'], summary: 'Create an API token; the token is in this response only', body: CreateBody, response: writeResponses(201, NewToken) } },
+    async (request, reply) => {
+      const body = request.body as { format: ApiTokenFormat; label?: string; expiresInDays?: number | null };
+      const now = core.clock.now();
+      const created = await core.apiTokens.create(
+        {
+          accountId: accountOf(request).id,
+          format: body.format,
+          label: body.label ?? null,
+          expiresAt: body.expiresInDays ? now + body.expiresInDays * DAY_MS : null,
+        },
+        consoleContext(request),
+      );
+      return reply.code(201).send({ token: created.token, apiToken: apiTokenView(created.apiToken, now) });
+    },
+  );
+
+  app.post(
+    '/api/cabinet/api-tokens/:id/rotate',
+    {
+      schema: {
+        tags: ['cabinet'],
+        summary: 'Replace a token; the old one keeps working for graceSeconds (0: stops at once)',
+        params: IdParams,
+        body: RotateBody,
+        response: writeResponses(200, Rotated, ['not_found', 'not_active']),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const { graceSeconds } = request.body as { graceSeconds?: number };
+      const outcome = await core.apiTokens.rotate(
+        id,
+        { graceMs: (graceSeconds ?? 0) * 1000, accountId: accountOf(request).id },
+        consoleContext(request),
+      );
+      if (!outcome.ok) return sendWire(reply, nativeError(outcome.code === 'not_found' ? 'not_found' : 'not_active'));
+      const now = core.clock.now();
+      return {
+        token: outcome.created.token,
+        apiToken: apiTokenView(outcome.created.apiToken, now),
+        previous: apiTokenView(outcome.previous, now),
+      };
+    },
+  );
+
+  app.post(
+    '/api/cabinet/api-tokens/:id/revoke',
+    {
+      schema: {
+        tags: ['cabinet'],
+        summary: 'Revoke a token: checks with it fail from now on',
+        params: IdParams,
+        body: NoBody,
+        response: writeResponses(200, Revoked, ['not_found']),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const done = await core.apiTokens.revoke(id, consoleContext(request), { accountId: accountOf(request).id });
+      if (!done) return sendWire(reply, nativeError('not_found'));
+      return { revoked: true };
+    },
+  );
+}

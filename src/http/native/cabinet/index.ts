@@ -1,0 +1,253 @@
+/**
+ * The cabinet API (`/api/cabinet/…`): what a signed-in account sees and does in the console.
+ * Sign-in is email + password (LoginGuard limits of tokens.make, none of its quota); everything
+ * else needs the sign-in cookie, and every state change the CSRF token as well.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { DAY_MS } from '../../../core/clock.ts';
+import type { Account, App, AuditEvent, Session } from '../../../core/model.ts';
+import type { Core } from '../../../core/tokend.ts';
+import { sendWire } from '../../dialect.ts';
+import {
+  accountOf,
+  authOf,
+  CABINET_COOKIE,
+  clearSessionCookie,
+  consoleContext,
+  fromOwnOrigin,
+  requireConsoleSession,
+  setSessionCookie,
+  SIGN_IN_FAILURES,
+} from '../console-auth.ts';
+import {
+  AccountView,
+  AppView,
+  AuditView,
+  listOf,
+  Ms,
+  Nullable,
+  readResponses,
+  Revoked,
+  SessionInfoView,
+  SessionView,
+  SignedOut,
+  signInResponses,
+  writeResponses,
+} from '../console-schemas.ts';
+import { nativeError } from '../envelope.ts';
+import { registerCabinetApiTokens } from './api-tokens.ts';
+import { registerCabinetServiceAccounts } from './service-accounts.ts';
+
+const Strict = { additionalProperties: false } as const;
+const NoBody = Type.Object({}, Strict);
+const SignInBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 254, examples: ['demo@tokend.dev'] }),
+    password: Type.String({ minLength: 1, maxLength: 1024, examples: ['demo-password'] }),
+  },
+  Strict,
+);
+const AppBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, Strict);
+const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$' }) }, Strict);
+const ActivityQuery = Type.Object(
+  {
+    type: Type.Optional(Type.String({ pattern: '^[a-z_.]{1,64}$' })),
+    before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,14}$' })),
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
+  },
+  Strict,
+);
+const UsageQuery = Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) }, Strict);
+
+const SignedIn = Type.Object({ account: AccountView, csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }), session: SessionInfoView });
+const MeView = Type.Object({
+  account: AccountView,
+  csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }),
+  session: SessionInfoView,
+  limits: Type.Object({ dailyMakeLimit: Type.Integer({ description: 'Successful tokens.make per UTC day per (email, appId).' }) }),
+});
+const UsageView = Type.Object({
+  dailyMakeLimit: Type.Integer(),
+  resetsAt: Ms('When today\'s tokens.make counts start again (next UTC midnight).'),
+  apps: Type.Array(Type.Object({ appId: Type.String(), name: Type.String(), used: Type.Integer({ description: 'Successful tokens.make today.' }) })),
+  checks: Type.Array(Type.Object({ day: Ms('Start of the UTC day.'), count: Type.Integer({ description: 'Successful token checks that day.' }) })),
+});
+
+/** More would not help anyone reading a table; the count says how many there are. */
+const SESSIONS_SHOWN = 200;
+
+export function accountView(a: Account): Record<string, unknown> {
+  return { id: a.id, uid: a.uid, email: a.email, name: a.name, status: a.status, isDemo: a.isDemo, createdAt: a.createdAt };
+}
+
+function appView(a: App): Record<string, unknown> {
+  return { appId: a.appId, name: a.name, createdAt: a.createdAt };
+}
+
+function sessionView(s: Session): Record<string, unknown> {
+  return {
+    id: s.id,
+    kind: s.kind,
+    clientId: s.clientId,
+    scope: s.scope === '' ? [] : s.scope.split(' '),
+    generation: s.generation,
+    createdAt: s.createdAt,
+    expiresAt: s.expiresAt,
+  };
+}
+
+function eventView(e: AuditEvent): Record<string, unknown> {
+  return { id: e.id, at: e.at, type: e.type, sessionId: e.sessionId, address: e.address, detail: e.detail };
+}
+
+export async function registerCabinet(app: FastifyInstance, core: Core): Promise<void> {
+  const { config } = core;
+
+  app.post(
+    '/api/cabinet/session',
+    {
+      schema: {
+        tags: ['cabinet'],
+        summary: 'Sign in with email and password (sets the session cookie)',
+        body: SignInBody,
+        response: signInResponses(SignedIn, ['account_disabled']),
+      },
+    },
+    async (request, reply) => {
+      // Login CSRF: a foreign page must not sign the browser in to someone else's account.
+      if (!fromOwnOrigin(request)) return sendWire(reply, nativeError('csrf_failed'));
+      const body = request.body as { email: string; password: string };
+      const outcome = await core.console.signInAccount(body, consoleContext(request));
+      if (!outcome.ok) {
+        const extra = outcome.retryAfterSeconds !== undefined ? { retryAfterSeconds: outcome.retryAfterSeconds } : {};
+        return sendWire(reply, nativeError(SIGN_IN_FAILURES[outcome.code], extra));
+      }
+      setSessionCookie(reply, request, CABINET_COOKIE, outcome.token, config.consoleSessionLifetime);
+      return {
+        account: accountView(outcome.account!),
+        csrfToken: core.console.csrfToken(outcome.token),
+        session: { createdAt: outcome.session.createdAt, expiresAt: outcome.session.expiresAt, idleTimeoutMs: core.console.idleTimeoutMs },
+      };
+    },
+  );
+
+  await app.register(async (authed) => {
+    // onRequest, before the body is even read: without a sign-in, nothing else is looked at.
+    authed.addHook('onRequest', requireConsoleSession(core, 'account', CABINET_COOKIE));
+
+    authed.get('/api/cabinet/me', { schema: { tags: ['cabinet'], summary: 'The signed-in account and its CSRF token', response: readResponses(MeView) } }, async (request) => {
+      const { auth, token } = authOf(request)!;
+      return {
+        account: accountView(auth.account!),
+        csrfToken: core.console.csrfToken(token),
+        session: { createdAt: auth.session.createdAt, expiresAt: auth.session.expiresAt, idleTimeoutMs: core.console.idleTimeoutMs },
+        limits: { dailyMakeLimit: config.chatappDailyMakeLimit },
+      };
+    });
+
+    authed.delete('/api/cabinet/session', { schema: { tags: ['cabinet'], summary: 'Sign out', response: writeResponses(200, SignedOut) } }, async (request, reply) => {
+      await core.console.signOut(authOf(request)!.auth, consoleContext(request));
+      clearSessionCookie(reply, request, CABINET_COOKIE);
+      return { signedOut: true };
+    });
+
+    authed.get('/api/cabinet/apps', { schema: { tags: ['cabinet'], summary: 'Apps of the account (their appId)', response: readResponses(listOf(AppView)) } }, async (request) => {
+      const apps = await core.accounts.listApps(accountOf(request).id);
+      return { items: apps.map(appView) };
+    });
+
+    authed.post(
+      '/api/cabinet/apps',
+      { schema: { tags: ['cabinet'], summary: 'Register an app; its appId is generated', body: AppBody, response: writeResponses(201, AppView) } },
+      async (request, reply) => {
+        const { name } = request.body as { name: string };
+        const created = await core.accounts.createApp({ accountId: accountOf(request).id, name }, consoleContext(request));
+        return reply.code(201).send(appView(created));
+      },
+    );
+
+    authed.get('/api/cabinet/sessions', {
+      schema: {
+        tags: ['cabinet'],
+        summary: 'Active sessions (token families)',
+        response: readResponses(listOf(SessionView, { total: Type.Integer({ description: 'How many there are (at most 200 are listed).' }) })),
+      },
+    }, async (request) => {
+      const sessions = await core.store.sessions.listActiveByAccount(accountOf(request).id, core.clock.now());
+      return { items: sessions.slice(0, SESSIONS_SHOWN).map(sessionView), total: sessions.length };
+    });
+
+    authed.post(
+      '/api/cabinet/sessions/:id/revoke',
+      {
+        schema: {
+          tags: ['cabinet'],
+          summary: 'Revoke a session: its access and refresh tokens stop working',
+          params: SessionParams,
+          body: NoBody,
+          response: writeResponses(200, Revoked, ['not_found']),
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        const done = await core.sessions.revoke(id, consoleContext(request), 'revoked_in_console', { accountId: accountOf(request).id });
+        if (!done) return sendWire(reply, nativeError('not_found'));
+        return { revoked: true };
+      },
+    );
+
+    authed.get(
+      '/api/cabinet/activity',
+      {
+        schema: {
+          tags: ['cabinet'],
+          summary: 'The audit log of the account, newest first',
+          querystring: ActivityQuery,
+          response: readResponses(listOf(AuditView, { nextBefore: Nullable(Type.Integer({ description: 'Pass as `before` for the next page.' })) })),
+        },
+      },
+      async (request) => {
+        const q = request.query as { type?: string; before?: string; limit?: string };
+        const limit = Math.min(Number(q.limit ?? 50), 200);
+        const events = await core.store.audit.list({
+          accountId: accountOf(request).id,
+          limit,
+          ...(q.type ? { type: q.type } : {}),
+          ...(q.before ? { before: Number(q.before) } : {}),
+        });
+        return { items: events.map(eventView), nextBefore: events.length === limit ? events[events.length - 1]!.id : null };
+      },
+    );
+
+    authed.get(
+      '/api/cabinet/usage',
+      {
+        schema: {
+          tags: ['cabinet'],
+          summary: "Today's tokens.make per app against the daily limit; token checks per day",
+          querystring: UsageQuery,
+          response: readResponses(UsageView),
+        },
+      },
+      async (request) => {
+        const account = authOf(request)!.auth.account!;
+        const days = Math.min(Number((request.query as { days?: string }).days ?? 14), 31);
+        const apps = await core.accounts.listApps(account.id);
+        const makes = await Promise.all(
+          apps.map(async (a) => ({ appId: a.appId, name: a.name, used: (await core.accounts.makesToday(account, a.appId)).used })),
+        );
+        const now = core.clock.now();
+        return {
+          dailyMakeLimit: config.chatappDailyMakeLimit,
+          resetsAt: Math.floor(now / DAY_MS) * DAY_MS + DAY_MS,
+          apps: makes,
+          checks: await core.usage.checksPerDay(account.id, days),
+        };
+      },
+    );
+
+    await registerCabinetApiTokens(authed, core);
+    await registerCabinetServiceAccounts(authed, core);
+  });
+}

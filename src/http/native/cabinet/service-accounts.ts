@@ -1,0 +1,158 @@
+/**
+ * Service accounts and their keys in the cabinet (seed 001: the keys a hoster API client sends as
+ * Access-Key / Secret-Key). The Secret Key is in the create response only.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DAY_MS } from '../../../core/clock.ts';
+import type { ServiceAccount, ServiceKey } from '../../../core/model.ts';
+import { MAX_ACTIONS } from '../../../core/service-accounts.ts';
+import type { Core } from '../../../core/tokend.ts';
+import { sendWire } from '../../dialect.ts';
+import { accountOf, consoleContext } from '../console-auth.ts';
+import { listOf, readResponses, Revoked, ServiceAccountView, ServiceKeyView, writeResponses } from '../console-schemas.ts';
+import { nativeError } from '../envelope.ts';
+
+const Strict = { additionalProperties: false } as const;
+const Id = Type.String({ pattern: '^[1-9][0-9]{0,14}$' });
+const SaParams = Type.Object({ id: Id }, Strict);
+const KeyParams = Type.Object({ id: Id, keyId: Id }, Strict);
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    actions: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: MAX_ACTIONS }),
+  },
+  Strict,
+);
+const KeyBody = Type.Object(
+  { expiresInDays: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) },
+  Strict,
+);
+const NoBody = Type.Object({}, Strict);
+const NewKey = Type.Object({
+  accessKey: Type.String({ description: 'Public: send it as `Access-Key`.' }),
+  secretKey: Type.String({ description: 'Send it as `Secret-Key`: in this response only, never again.' }),
+  key: ServiceKeyView,
+});
+
+export type ServiceKeyStatus = 'active' | 'expired' | 'revoked';
+
+export function serviceKeyView(k: ServiceKey, now: number): Record<string, unknown> {
+  const status: ServiceKeyStatus = k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : 'active';
+  return {
+    id: k.id,
+    accessKey: k.accessKey,
+    secretHint: k.secretHint,
+    status,
+    createdAt: k.createdAt,
+    expiresAt: k.expiresAt,
+    revokedAt: k.revokedAt,
+    lastUsedAt: k.lastUsedAt,
+  };
+}
+
+export function serviceAccountView(sa: ServiceAccount, keys: ServiceKey[], now: number): Record<string, unknown> {
+  return {
+    id: sa.id,
+    name: sa.name,
+    actions: sa.actions,
+    status: sa.status,
+    createdAt: sa.createdAt,
+    lastUsedAt: sa.lastUsedAt,
+    keys: keys.map((k) => serviceKeyView(k, now)),
+  };
+}
+
+export async function registerCabinetServiceAccounts(app: FastifyInstance, core: Core): Promise<void> {
+  const service = core.serviceAccounts;
+
+  /** The service account in the URL if it is the signed-in account's; otherwise null (404, whether or not it exists). */
+  async function owned(request: FastifyRequest): Promise<ServiceAccount | null> {
+    const sa = await service.get(Number((request.params as { id: string }).id));
+    return sa && sa.accountId === accountOf(request).id ? sa : null;
+  }
+
+  async function view(sa: ServiceAccount): Promise<Record<string, unknown>> {
+    return serviceAccountView(sa, await service.listKeys(sa.id), core.clock.now());
+  }
+
+  app.get('/api/cabinet/service-accounts', { schema: { tags: ['cabinet'], summary: 'Service accounts with their keys (never a secret)', response: readResponses(listOf(ServiceAccountView)) } }, async (request) => {
+    const list = await service.listByAccount(accountOf(request).id);
+    return { items: await Promise.all(list.map(view)) };
+  });
+
+  app.post(
+    '/api/cabinet/service-accounts',
+    { schema: { tags: ['cabinet'], summary: 'Create a service account with its allowed actions', body: CreateBody, response: writeResponses(201, ServiceAccountView) } },
+    async (request, reply) => {
+      const body = request.body as { name: string; actions: string[] };
+      const sa = await service.create({ accountId: accountOf(request).id, name: body.name, actions: body.actions }, consoleContext(request));
+      return reply.code(201).send(await view(sa));
+    },
+  );
+
+  for (const action of ['disable', 'enable'] as const) {
+    app.post(
+      `/api/cabinet/service-accounts/:id/${action}`,
+      {
+        schema: {
+          tags: ['cabinet'],
+          summary: action === 'disable' ? 'Disable a service account: its sessions are revoked, its keys stop working' : 'Enable it again',
+          params: SaParams,
+          body: NoBody,
+          response: writeResponses(200, ServiceAccountView, ['not_found']),
+        },
+      },
+      async (request, reply) => {
+        const sa = await owned(request);
+        if (!sa) return sendWire(reply, nativeError('not_found'));
+        await service[action](sa.id, consoleContext(request));
+        return view((await service.get(sa.id)) ?? sa);
+      },
+    );
+  }
+
+  app.post(
+    '/api/cabinet/service-accounts/:id/keys',
+    {
+      schema: {
+        tags: ['cabinet'],
+        summary: 'Create a key pair; the Secret Key is in this response only',
+        params: SaParams,
+        body: KeyBody,
+        response: writeResponses(201, NewKey, ['not_found']),
+      },
+    },
+    async (request, reply) => {
+      const sa = await owned(request);
+      if (!sa) return sendWire(reply, nativeError('not_found'));
+      const { expiresInDays } = request.body as { expiresInDays?: number | null };
+      const now = core.clock.now();
+      const created = await service.createKey(
+        { serviceAccountId: sa.id, expiresAt: expiresInDays ? now + expiresInDays * DAY_MS : null },
+        consoleContext(request),
+      );
+      return reply.code(201).send({ accessKey: created.key.accessKey, secretKey: created.secretKey, key: serviceKeyView(created.key, now) });
+    },
+  );
+
+  app.post(
+    '/api/cabinet/service-accounts/:id/keys/:keyId/revoke',
+    {
+      schema: {
+        tags: ['cabinet'],
+        summary: 'Revoke a key and every session it started',
+        params: KeyParams,
+        body: NoBody,
+        response: writeResponses(200, Revoked, ['not_found', 'not_active']),
+      },
+    },
+    async (request, reply) => {
+      const sa = await owned(request);
+      const key = sa ? await service.getKey(Number((request.params as { keyId: string }).keyId)) : null;
+      if (!sa || !key || key.serviceAccountId !== sa.id) return sendWire(reply, nativeError('not_found'));
+      if (!(await service.revokeKey(key.id, consoleContext(request)))) return sendWire(reply, nativeError('not_active'));
+      return { revoked: true };
+    },
+  );
+}

@@ -1,0 +1,127 @@
+/**
+ * Service-account access tokens as JWTs (SPEC 3.2; RFC 9068 profile): minting and the one
+ * verification every caller uses. Verification pins everything an attacker could choose: the
+ * header may carry only `alg`, `typ` and `kid` (no `jku`, `x5u`, `jwk`, `x5c`, `crit`: a token
+ * never tells us where to find its key); `typ` must be `at+jwt`; `kid` must name a published key of
+ * the ring and `alg` must be that key's algorithm (so `none`, or HS256 "signed" with the public
+ * key, never verifies); `iss` and `aud` must be ours; `exp`, `iat`, `jti`, `sub`, `scope` present;
+ * `nbf`, when present, not in the future.
+ */
+import { randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../core/clock.ts';
+import { toUnixSeconds } from '../core/clock.ts';
+import { MAX_TOKEN_LENGTH } from '../secrets/tokens.ts';
+import type { KeyRing } from './key-ring.ts';
+
+export const ACCESS_JWT_TYP = 'at+jwt';
+const ALLOWED_HEADER = new Set(['alg', 'typ', 'kid']);
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Clock skew allowed for `iat` only (a token "issued" later than that is not ours). */
+const IAT_SKEW_S = 60;
+
+export interface AccessJwtInput {
+  /** The account's numeric id (the wire's `userId`). */
+  subject: string;
+  /** Allowed actions, space-separated. */
+  scope: string;
+  /** The Access Key the session was started with (RFC 9068 `client_id`; public). */
+  clientId: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface AccessJwtClaims {
+  iss: string;
+  sub: string;
+  aud: string;
+  exp: number;
+  iat: number;
+  jti: string;
+  scope: string;
+  client_id: string;
+  nbf?: number;
+}
+
+export type AccessJwtCheck =
+  | { ok: true; claims: AccessJwtClaims; kid: string }
+  | { ok: false; code: 'invalid_token' | 'token_expired' };
+
+export interface AccessJwtOptions {
+  ring: KeyRing;
+  clock: Clock;
+  issuer: string;
+  audience: string;
+}
+
+export class AccessJwt {
+  readonly #o: AccessJwtOptions;
+
+  constructor(options: AccessJwtOptions) {
+    this.#o = options;
+  }
+
+  /** Signs with the ring's active key; the ring must be ready (see KeyRing.ready). */
+  async mint(input: AccessJwtInput): Promise<{ token: string; kid: string; jti: string }> {
+    const signer = await this.#o.ring.signer();
+    const jti = randomUUID();
+    const token = await new SignJWT({ scope: input.scope, client_id: input.clientId })
+      .setProtectedHeader({ alg: signer.alg, typ: ACCESS_JWT_TYP, kid: signer.kid })
+      .setIssuer(this.#o.issuer)
+      .setSubject(input.subject)
+      .setAudience(this.#o.audience)
+      .setIssuedAt(toUnixSeconds(input.issuedAt))
+      .setExpirationTime(toUnixSeconds(input.expiresAt))
+      .setJti(jti)
+      .sign(signer.key);
+    return { token, kid: signer.kid, jti };
+  }
+
+  /** Signature and claims only; whether the token was revoked or replaced is the session's business. */
+  async verify(token: string): Promise<AccessJwtCheck> {
+    const invalid = { ok: false, code: 'invalid_token' } as const;
+    if (token.length > MAX_TOKEN_LENGTH || !JWS_COMPACT.test(token)) return invalid;
+    let header: Record<string, unknown>;
+    try {
+      header = decodeProtectedHeader(token) as Record<string, unknown>;
+    } catch {
+      return invalid;
+    }
+    if (Object.keys(header).some((k) => !ALLOWED_HEADER.has(k))) return invalid;
+    if (header.typ !== ACCESS_JWT_TYP || typeof header.kid !== 'string' || typeof header.alg !== 'string') return invalid;
+    const key = await this.#o.ring.verificationKey(header.kid);
+    if (!key || header.alg !== key.alg) return invalid;
+    const now = this.#o.clock.now();
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, key.key, {
+        algorithms: [key.alg],
+        issuer: this.#o.issuer,
+        audience: this.#o.audience,
+        typ: ACCESS_JWT_TYP,
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'scope'],
+        currentDate: new Date(now),
+      }));
+    } catch (error) {
+      // jose checks the signature before the claims: an expired token here is one we signed.
+      return error instanceof errors.JWTExpired ? { ok: false, code: 'token_expired' } : invalid;
+    }
+    const { sub, jti, scope, iat, exp, aud } = payload;
+    if (typeof sub !== 'string' || !/^\d{1,15}$/.test(sub)) return invalid;
+    if (typeof jti !== 'string' || typeof scope !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return invalid;
+    if (iat > toUnixSeconds(now) + IAT_SKEW_S) return invalid;
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : '';
+    const claims: AccessJwtClaims = {
+      iss: this.#o.issuer,
+      sub,
+      aud: typeof aud === 'string' ? aud : this.#o.audience,
+      exp,
+      iat,
+      jti,
+      scope,
+      client_id: clientId,
+      ...(typeof payload.nbf === 'number' ? { nbf: payload.nbf } : {}),
+    };
+    return { ok: true, claims, kid: header.kid };
+  }
+}

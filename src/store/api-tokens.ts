@@ -1,0 +1,195 @@
+/**
+ * Organisation API tokens, resource-server credentials and instance secrets: the queries behind
+ * ApiTokenRepo, ResourceServerRepo and InstanceSecretRepo (src/core/ports.ts).
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { AccountStatus, ApiToken, ApiTokenFormat, ResourceServer } from '../core/model.ts';
+import type { ApiTokenRepo, InstanceSecretRepo, ResourceServerRepo } from '../core/ports.ts';
+import { prepared } from './prepared.ts';
+import type { ApiTokensTable, DB, ResourceServersTable } from './schema.ts';
+
+function toApiToken(r: Omit<Selectable<ApiTokensTable>, 'hash' | 'revoke_reason'>): ApiToken {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    format: r.format as ApiTokenFormat,
+    hint: r.hint,
+    label: r.label,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+    replacedBy: r.replaced_by,
+  };
+}
+
+const TOKEN_COLUMNS = [
+  't.id',
+  't.account_id',
+  't.format',
+  't.hint',
+  't.label',
+  't.created_at',
+  't.expires_at',
+  't.last_used_at',
+  't.revoked_at',
+  't.replaced_by',
+] as const;
+
+// The lookup behind every API-token check the cache does not answer: built and compiled once (src/store/prepared.ts).
+const FIND_BY_HASH = prepared((db: Kysely<DB>, hash: string) =>
+  db
+    .selectFrom('api_tokens as t')
+    .innerJoin('accounts as a', 'a.id', 't.account_id')
+    .select(TOKEN_COLUMNS)
+    .select(['a.uid as account_uid', 'a.status as account_status'])
+    .where('t.hash', '=', hash),
+);
+
+// A flush writes up to thousands of these in one go, on the event loop: compiled once.
+const TOUCH_LAST_USED = prepared((db: Kysely<DB>, id: string, at: number) =>
+  db
+    .updateTable('api_tokens')
+    .set({ last_used_at: at })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)])),
+);
+
+export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
+  return {
+    async insert(t) {
+      const r = await db
+        .insertInto('api_tokens')
+        .values({
+          id: t.id,
+          account_id: t.accountId,
+          format: t.format,
+          hash: t.hash,
+          hint: t.hint,
+          label: t.label,
+          created_at: t.createdAt,
+          expires_at: t.expiresAt,
+          last_used_at: null,
+          revoked_at: null,
+          revoke_reason: null,
+          replaced_by: null,
+        })
+        .onConflict((oc) => oc.column('hash').doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async findByHash(hash) {
+      const r = await FIND_BY_HASH.first(db, hash);
+      if (!r) return null;
+      return { token: toApiToken(r), accountUid: r.account_uid, accountStatus: r.account_status as AccountStatus };
+    },
+    async findById(id) {
+      const r = await db.selectFrom('api_tokens as t').select(TOKEN_COLUMNS).where('t.id', '=', id).executeTakeFirst();
+      return r ? toApiToken(r) : null;
+    },
+    async listByAccount(accountId) {
+      const rows = await db
+        .selectFrom('api_tokens as t')
+        .select(TOKEN_COLUMNS)
+        .where('t.account_id', '=', accountId)
+        .orderBy('t.created_at', 'desc')
+        .orderBy('t.id')
+        .execute();
+      return rows.map(toApiToken);
+    },
+    async revoke(id, now, reason) {
+      const r = await db
+        .updateTable('api_tokens')
+        .set({ revoked_at: now, revoke_reason: reason })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async retire(id, replacedBy, until) {
+      // The conditional UPDATE decides which of concurrent rotations wins; the grace never extends an expiry.
+      const current = await db.selectFrom('api_tokens').select('expires_at').where('id', '=', id).executeTakeFirst();
+      if (!current) return false;
+      const expiresAt = current.expires_at === null ? until : Math.min(current.expires_at, until);
+      const r = await db
+        .updateTable('api_tokens')
+        .set({ replaced_by: replacedBy, expires_at: expiresAt })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .where('replaced_by', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async revokeByAccount(accountId, now, reason) {
+      const rows = await db
+        .updateTable('api_tokens')
+        .set({ revoked_at: now, revoke_reason: reason })
+        .where('account_id', '=', accountId)
+        .where('revoked_at', 'is', null)
+        .returning('id')
+        .execute();
+      return rows.map((r) => r.id);
+    },
+    async touchLastUsed(entries) {
+      // Callers run this in one transaction (one commit per flush, not per token).
+      for (const e of entries) await TOUCH_LAST_USED.run(db, e.id, e.at);
+    },
+  };
+}
+
+function toResourceServer(r: Omit<Selectable<ResourceServersTable>, 'hash'>): ResourceServer {
+  return { id: r.id, name: r.name, hint: r.hint, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+export function resourceServerRepo(db: Kysely<DB>): ResourceServerRepo {
+  return {
+    async insert(s) {
+      await db
+        .insertInto('resource_servers')
+        .values({ id: s.id, name: s.name, hash: s.hash, hint: s.hint, created_at: s.createdAt, revoked_at: s.revokedAt })
+        .execute();
+    },
+    async findByHash(hash) {
+      const r = await db
+        .selectFrom('resource_servers')
+        .select(['id', 'name', 'hint', 'created_at', 'revoked_at'])
+        .where('hash', '=', hash)
+        .executeTakeFirst();
+      return r ? toResourceServer(r) : null;
+    },
+    async list() {
+      const rows = await db
+        .selectFrom('resource_servers')
+        .select(['id', 'name', 'hint', 'created_at', 'revoked_at'])
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map(toResourceServer);
+    },
+    async revoke(id, now) {
+      const r = await db
+        .updateTable('resource_servers')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+  };
+}
+
+export function instanceSecretRepo(db: Kysely<DB>): InstanceSecretRepo {
+  return {
+    async insertIfAbsent(name, hash, createdAt) {
+      const r = await db
+        .insertInto('instance_secrets')
+        .values({ name, hash, created_at: createdAt })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async getHash(name) {
+      const r = await db.selectFrom('instance_secrets').select('hash').where('name', '=', name).executeTakeFirst();
+      return r?.hash ?? null;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Group commit for the embedded SQLite store: one fsync for many write transactions.
+ *
+ * With `synchronous=FULL` (SPEC 7) every COMMIT waits for the disk, and SQLite has one writer: so
+ * durable writes (token issuance, refresh, revocation) were capped at one per fsync, a few hundred
+ * per second on an ordinary disk, whatever the CPU. Here the transactions that are waiting when
+ * one starts (and those that arrive while it runs) are executed one after another inside one
+ * physical `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, and all are acknowledged after
+ * that single COMMIT, so one fsync covers the whole batch.
+ *
+ * What each caller sees is unchanged:
+ * - isolation: the transactions of a batch run strictly one after another on the one connection,
+ *   each seeing the effects of those before it (a serial order, as before);
+ * - atomicity: a transaction that throws is rolled back to its savepoint alone, and its caller
+ *   gets its error; the others of the batch commit;
+ * - durability: no caller hears of success before the COMMIT that contains its writes returned
+ *   (synchronous=FULL: on disk). If that COMMIT fails, every transaction of the batch fails with
+ *   its error (the store's retry wrapper runs transient failures again, as it always did);
+ * - no waiting for company: a batch starts on the next turn of the event loop, with whatever has
+ *   queued by then; a lone transaction is a batch of one.
+ *
+ * A batch is bounded in count and time so that reads queued behind it on the connection wait
+ * little longer than they did behind a single commit.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Repos } from '../core/ports.ts';
+import type { DB } from './schema.ts';
+
+export interface GroupCommitOptions {
+  /** Most transactions one COMMIT covers. */
+  maxBatch?: number;
+  /** No transaction joins a batch that has run this long (ms); the next batch takes it. */
+  maxBatchMs?: number;
+}
+
+interface Pending {
+  fn: (tx: Repos) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+export class GroupCommit {
+  readonly #db: Kysely<DB>;
+  readonly #repos: (trx: Transaction<DB>) => Repos;
+  readonly #maxBatch: number;
+  readonly #maxBatchMs: number;
+  #queue: Pending[] = [];
+  #running = false;
+  #batches = 0;
+  #transactions = 0;
+
+  constructor(db: Kysely<DB>, repos: (trx: Transaction<DB>) => Repos, options: GroupCommitOptions = {}) {
+    this.#db = db;
+    this.#repos = repos;
+    this.#maxBatch = options.maxBatch ?? 128;
+    this.#maxBatchMs = options.maxBatchMs ?? 20;
+  }
+
+  /** Physical COMMITs attempted and logical transactions run so far (for tests and metrics). */
+  get stats(): { batches: number; transactions: number } {
+    return { batches: this.#batches, transactions: this.#transactions };
+  }
+
+  /** Runs `fn` in a write transaction; resolves after the COMMIT that made it durable. */
+  run<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.#schedule();
+    });
+  }
+
+  /**
+   * A batch starts on the next turn of the event loop, not at once: requests whose bytes arrived
+   * while the last COMMIT held the thread are read in this turn's I/O phase and queue up first.
+   * Started at once, each would find an empty queue and pay a COMMIT of its own.
+   */
+  #schedule(): void {
+    if (this.#running || this.#queue.length === 0) return;
+    this.#running = true;
+    setImmediate(() => void this.#drain());
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      await this.#batch();
+    } finally {
+      this.#running = false;
+      this.#schedule();
+    }
+  }
+
+  async #batch(): Promise<void> {
+    const batch: { item: Pending; outcome: Outcome | null }[] = [];
+    this.#batches++;
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        const repos = this.#repos(trx);
+        const started = performance.now();
+        while (this.#queue.length > 0 && batch.length < this.#maxBatch && performance.now() - started < this.#maxBatchMs) {
+          const entry: { item: Pending; outcome: Outcome | null } = { item: this.#queue.shift()!, outcome: null };
+          batch.push(entry);
+          this.#transactions++;
+          await sql`savepoint tokend_batch`.execute(trx);
+          try {
+            const value = await entry.item.fn(repos);
+            await sql`release tokend_batch`.execute(trx);
+            entry.outcome = { ok: true, value };
+          } catch (error) {
+            // Undo this transaction's writes only; the batch goes on.
+            await sql`rollback to tokend_batch`.execute(trx);
+            await sql`release tokend_batch`.execute(trx);
+            entry.outcome = { ok: false, error };
+          }
+        }
+      });
+    } catch (error) {
+      // BEGIN, COMMIT or a savepoint statement failed: nothing of the batch is durable. When not
+      // even BEGIN went through, every waiting transaction gets the error (the store's retry
+      // wrapper backs off and queues the transient ones again), so a locked database cannot
+      // turn this loop into a spin.
+      const failed = batch.length > 0 ? batch.map((b) => b.item) : this.#queue.splice(0);
+      for (const item of failed) item.reject(error);
+      return;
+    }
+    for (const { item, outcome } of batch) {
+      if (outcome!.ok) item.resolve(outcome!.value);
+      else item.reject(outcome!.error);
+    }
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Cross-node cache invalidation on PostgreSQL: the change bus of every node, bridged through
+ * LISTEN/NOTIFY on one channel of the shared database (SPEC 4: a revocation takes effect on
+ * every node within the documented bound).
+ *
+ * - Local changes (published on this node's bus after a commit) go out with NOTIFY, through the
+ *   ordinary pool, tagged with this node's id.
+ * - A dedicated client (LISTEN needs one session that stays open; pooled clients come and go)
+ *   receives every node's notifications; those of other nodes are delivered on the local bus
+ *   with `remote: true`, and never sent out again, so nothing echoes between nodes.
+ * - When the database goes away the listener reconnects with capped exponential backoff, and it
+ *   pings its session so a half-open TCP connection is noticed. Notifications sent while a
+ *   node was not listening are lost to it: its cache entries still expire within the staleness
+ *   bound, which is why that bound, not this bridge, is the documented guarantee.
+ *
+ * Only src/store/dialect.ts uses this module.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Change, ChangeBus, ChangeKind } from '../core/changes.ts';
+import type { StoreLog } from './db-clock.ts';
+
+export const CHANGES_CHANNEL = 'tokend_changes';
+
+/** NOTIFY payloads must stay under 8000 bytes; ids are split into several messages below this. */
+const MAX_PAYLOAD = 7000;
+/**
+ * Kinds are checked by shape, not against a list: a kind added to core/changes.ts travels without
+ * an edit here, and nodes of different versions during a rolling upgrade still pass it on.
+ */
+const KIND_SHAPE = /^[a-z][a-z_]{0,39}$/;
+
+export interface ChangeBridge {
+  /** Resolves once every NOTIFY already handed to the bridge has been sent, then disconnects. */
+  stop(): Promise<void>;
+}
+
+export const noChangeBridge: ChangeBridge = { stop: async () => {} };
+
+interface WireChange {
+  /** Id of the node that published it. */
+  o: string;
+  k: ChangeKind;
+  i: string[];
+}
+
+/** Splits a change into payloads that each fit in one NOTIFY. */
+export function encodeChange(origin: string, change: Change): string[] {
+  const out: string[] = [];
+  let ids: string[] = [];
+  let size = 0;
+  const flush = (): void => {
+    if (ids.length) out.push(JSON.stringify({ o: origin, k: change.kind, i: ids } satisfies WireChange));
+    ids = [];
+    size = 0;
+  };
+  for (const id of change.ids) {
+    const cost = Buffer.byteLength(JSON.stringify(id)) + 1;
+    if (size + cost > MAX_PAYLOAD) flush();
+    ids.push(id);
+    size += cost;
+  }
+  flush();
+  return out;
+}
+
+/** Parses a payload; anything that is not a well-formed change from tokend is ignored (null). */
+export function decodeChange(payload: string | undefined): WireChange | null {
+  if (!payload || payload.length > 8000) return null;
+  try {
+    const v = JSON.parse(payload) as Partial<WireChange>;
+    if (typeof v.o !== 'string' || typeof v.k !== 'string' || !KIND_SHAPE.test(v.k) || !Array.isArray(v.i)) return null;
+    if (!v.i.every((id) => typeof id === 'string')) return null;
+    return { o: v.o, k: v.k as ChangeKind, i: v.i };
+  } catch {
+    return null;
+  }
+}
+
+export interface PgChangeBridgeOptions {
+  bus: ChangeBus;
+  /** Opens a new, unconnected client for the LISTEN session. */
+  newClient(): pg.Client;
+  /** Sends one NOTIFY on the channel (through the pool). */
+  notify(channel: string, payload: string): Promise<void>;
+  log?: StoreLog;
+  /** Backoff between reconnection attempts: from `minBackoffMs`, doubling, up to `maxBackoffMs`. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** How often the LISTEN session is pinged to notice a dead connection. */
+  pingIntervalMs?: number;
+}
+
+export class PgChangeBridge implements ChangeBridge {
+  /** This node's id in payloads: random per process, so two processes never mistake each other. */
+  readonly nodeId: string = randomUUID();
+  readonly #o: PgChangeBridgeOptions;
+  readonly #pending = new Set<Promise<void>>();
+  #unsubscribe: (() => void) | undefined;
+  #client: pg.Client | null = null;
+  #listening = false;
+  #stopped = false;
+  #attempt = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #connecting: Promise<void> | null = null;
+
+  constructor(options: PgChangeBridgeOptions) {
+    this.#o = options;
+  }
+
+  /** True while the LISTEN session is up. */
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /**
+   * Subscribes to the local bus and opens the LISTEN session. A database that does not answer
+   * now does not fail the start: the bridge keeps trying in the background.
+   */
+  async start(): Promise<this> {
+    this.#unsubscribe = this.#o.bus.subscribe((change) => {
+      // Remote changes came from the database; sending them back would echo between nodes forever.
+      if (change.remote || this.#stopped) return;
+      this.#publish(change);
+    });
+    await this.#connect();
+    const interval = this.#o.pingIntervalMs ?? 15_000;
+    this.#pingTimer = setInterval(() => this.#ping(), interval);
+    this.#pingTimer.unref();
+    return this;
+  }
+
+  #publish(change: Change): void {
+    for (const payload of encodeChange(this.nodeId, change)) {
+      const p = this.#o.notify(CHANGES_CHANNEL, payload).catch((err: unknown) => {
+        // The revocation is committed; other nodes' cache entries for it expire within the bound.
+        this.#o.log?.warn({ err, kind: change.kind, count: change.ids.length }, 'could not notify other nodes of a change');
+      });
+      this.#pending.add(p);
+      void p.finally(() => this.#pending.delete(p));
+    }
+  }
+
+  #deliver(payload: string | undefined): void {
+    const change = decodeChange(payload);
+    if (!change || change.o === this.nodeId) return;
+    this.#o.bus.publish({ kind: change.k, ids: change.i, remote: true });
+  }
+
+  #connect(): Promise<void> {
+    if (this.#connecting) return this.#connecting;
+    this.#connecting = this.#open().finally(() => {
+      this.#connecting = null;
+    });
+    return this.#connecting;
+  }
+
+  async #open(): Promise<void> {
+    if (this.#stopped) return;
+    const client = this.#o.newClient();
+    // Without an 'error' listener a dropped connection would be an uncaught exception: a crash.
+    client.on('error', (err) => this.#lost(client, err));
+    client.on('end', () => this.#lost(client, null));
+    client.on('notification', (msg) => {
+      if (msg.channel === CHANGES_CHANNEL) this.#deliver(msg.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANGES_CHANNEL}`);
+    } catch (err) {
+      client.removeAllListeners('end');
+      client.end().catch(() => {});
+      this.#scheduleReconnect(err);
+      return;
+    }
+    if (this.#stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
+    if (this.#attempt > 0) this.#o.log?.info({ attempts: this.#attempt }, 'listening for changes from other nodes again');
+    this.#client = client;
+    this.#listening = true;
+    this.#attempt = 0;
+  }
+
+  #lost(client: pg.Client, err: unknown): void {
+    if (this.#client !== client) return;
+    this.#client = null;
+    this.#listening = false;
+    client.removeAllListeners('end');
+    client.end().catch(() => {});
+    if (this.#stopped) return;
+    this.#o.log?.warn({ err }, 'lost the LISTEN connection; changes from other nodes arrive by cache expiry until it is back');
+    this.#scheduleReconnect(null);
+  }
+
+  #scheduleReconnect(err: unknown): void {
+    if (this.#stopped || this.#reconnectTimer) return;
+    const min = this.#o.minBackoffMs ?? 100;
+    const max = this.#o.maxBackoffMs ?? 5000;
+    const delay = Math.min(max, min * 2 ** Math.min(this.#attempt, 16));
+    this.#attempt++;
+    if (err && this.#attempt === 1) this.#o.log?.warn({ err }, 'cannot LISTEN for changes yet; retrying');
+    // Jitter: nodes that lost the database together do not all come back in the same millisecond.
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      void this.#connect();
+    }, delay / 2 + Math.random() * (delay / 2));
+    this.#reconnectTimer.unref();
+  }
+
+  #ping(): void {
+    const client = this.#client;
+    if (!client || this.#stopped) return;
+    // A half-open connection (a database host that vanished without a FIN) stays silent forever;
+    // a query that does not answer in time is treated as a lost connection.
+    const timeout = setTimeout(() => this.#lost(client, new Error('LISTEN connection ping timed out')), 10_000);
+    timeout.unref();
+    client.query('select 1').then(
+      () => clearTimeout(timeout),
+      (err: unknown) => {
+        clearTimeout(timeout);
+        this.#lost(client, err);
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    // Pending NOTIFYs first: a CLI command that revoked something must tell the servers before it exits.
+    await Promise.allSettled([...this.#pending]);
+    this.#stopped = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    await this.#connecting?.catch(() => {});
+    const client = this.#client;
+    this.#client = null;
+    this.#listening = false;
+    if (client) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => {});
+    }
+  }
+}

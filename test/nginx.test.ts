@@ -1,0 +1,154 @@
+/**
+ * examples/nginx/nginx.conf against a real nginx (SPEC 5, forward-auth): tokend on loopback, a tiny
+ * node upstream that reports the headers it received, and nginx between the client and both, run
+ * from a temp prefix on random free ports. Valid token -> the upstream sees the user id; revoked
+ * token -> 401; no token -> 401. SQLite only: what is under test is the proxy contract.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
+
+const NGINX = '/usr/sbin/nginx';
+const EXAMPLE = new URL('../examples/nginx/nginx.conf', import.meta.url);
+const CTX = { address: 'test' };
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function replaceOnce(text: string, from: string, to: string): string {
+  assert.equal(text.split(from).length, 2, `examples/nginx/nginx.conf no longer has exactly one "${from}"`);
+  return text.replace(from, to);
+}
+
+/** The example with its addresses swapped for the test's, and every path nginx writes moved into `prefix`. */
+function testConfig(prefix: string, ports: { nginx: number; tokend: number; upstream: number }): string {
+  let conf = readFileSync(EXAMPLE, 'utf8');
+  conf = replaceOnce(conf, 'server 127.0.0.1:8080;', `server 127.0.0.1:${ports.tokend};`);
+  conf = replaceOnce(conf, 'server 127.0.0.1:3000;', `server 127.0.0.1:${ports.upstream};`);
+  conf = replaceOnce(conf, 'listen 127.0.0.1:8000;', `listen 127.0.0.1:${ports.nginx};`);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((k) => `  ${k}_temp_path ${join(prefix, `${k}_temp`)};`)
+    .join('\n');
+  conf = replaceOnce(conf, 'http {\n', `http {\n  access_log ${join(prefix, 'access.log')};\n${temp}\n`);
+  // As root, nginx would switch its workers to `nobody`; keep them root so they can use the temp prefix.
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  return `${user}error_log ${join(prefix, 'error.log')} warn;\n${conf}`;
+}
+
+const skip = !existsSync(NGINX) && !process.env.CI ? `${NGINX} is not installed (CI installs it)` : false;
+
+describe('nginx auth_request -> GET /auth/verify (examples/nginx/nginx.conf)', { skip }, () => {
+  let t: TestTokend;
+  let upstream: Server;
+  let nginx: ChildProcess | null = null;
+  let prefix: string;
+  let base: string;
+  const seen: Record<string, string | string[] | undefined>[] = [];
+
+  before(async () => {
+    t = await startTokend({ db: 'sqlite', listen: true });
+    upstream = createServer((req, res) => {
+      seen.push(req.headers);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: req.url, userId: req.headers['x-tokend-user-id'] ?? null, kind: req.headers['x-tokend-token-kind'] ?? null }));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    prefix = mkdtempSync(join(tmpdir(), 'tokend-nginx-'));
+    mkdirSync(join(prefix, 'logs'), { recursive: true });
+    const ports = {
+      nginx: await freePort(),
+      tokend: Number(new URL(t.url).port),
+      upstream: (upstream.address() as { port: number }).port,
+    };
+    const conf = join(prefix, 'nginx.conf');
+    writeFileSync(conf, testConfig(prefix, ports));
+    nginx = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log'), '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    nginx.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    base = `http://127.0.0.1:${ports.nginx}`;
+    // Wait (bounded) until nginx answers.
+    for (let i = 0; ; i++) {
+      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+      try {
+        await fetch(base);
+        break;
+      } catch {
+        if (i >= 100) throw new Error(`nginx did not start: ${stderr}`);
+        await sleep(50);
+      }
+    }
+  });
+
+  after(async () => {
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((resolve) => nginx!.once('exit', resolve));
+      nginx.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      if (nginx.exitCode === null) nginx.kill('SIGKILL');
+    }
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    await t.close();
+    rmSync(prefix, { recursive: true, force: true });
+  });
+
+  it('a valid token: the upstream gets the request with X-Tokend-User-Id; a revoked one: 401; none: 401', async () => {
+    const user = await seedAccount(t.core);
+    const { token, apiToken } = await t.core.apiTokens.create({ accountId: user.accountId, format: 'l3' }, CTX);
+
+    const ok = await fetch(`${base}/orders/42`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { path: '/orders/42', userId: String(user.accountId), kind: 'api_token' });
+
+    const before = seen.length;
+    const none = await fetch(`${base}/orders/42`);
+    assert.equal(none.status, 401);
+    await none.text();
+
+    await t.core.apiTokens.revoke(apiToken.id, CTX);
+    const revoked = await fetch(`${base}/orders/42`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(revoked.status, 401);
+    await revoked.text();
+    assert.equal(seen.length, before, 'the upstream never saw the refused requests');
+  });
+
+  it('a client cannot claim an identity: its own X-Tokend-* headers are replaced or dropped', async () => {
+    const user = await seedAccount(t.core);
+    const { token } = await t.core.apiTokens.create({ accountId: user.accountId }, CTX);
+    const spoofOnly = await fetch(`${base}/x`, { headers: { 'x-tokend-user-id': '1' } });
+    assert.equal(spoofOnly.status, 401);
+    await spoofOnly.text();
+    const spoofed = await fetch(`${base}/x`, { headers: { authorization: `Bearer ${token}`, 'x-tokend-user-id': '1', 'x-tokend-scope': 'admin' } });
+    assert.equal(spoofed.status, 200);
+    assert.equal((await spoofed.json()).userId, String(user.accountId));
+    const last = seen[seen.length - 1]!;
+    assert.equal(last['x-tokend-user-id'], String(user.accountId));
+    assert.equal(last['x-tokend-scope'], undefined, 'an empty scope is not passed, and the client\'s is gone');
+  });
+
+  it('a ChatApp access token sent raw works through the proxy too', async () => {
+    const user = await seedAccount(t.core);
+    const made = await fetch(`${t.url}/v1/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: user.email, password: user.password, appId: user.appId }),
+    });
+    const { accessToken } = (await made.json()).data;
+    const res = await fetch(`${base}/chats`, { headers: { authorization: accessToken } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { path: '/chats', userId: String(user.accountId), kind: 'access' });
+  });
+});

@@ -1,0 +1,563 @@
+/**
+ * The storage conformance suite: every repository of src/core/ports.ts held to its documented
+ * contract, on SQLite and on PostgreSQL alike (STYLE 9). Core relies on these semantics, most of
+ * all on the atomic ones: a quota that stops exactly at its limit, one winner of a refresh claim,
+ * one winner of each conditional update, even with callers on separate connections (two stores
+ * on one database stand for two tokend processes).
+ */
+import { strict as assert } from 'node:assert';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { StoreUnavailableError } from '../src/core/errors.ts';
+import type { Repos, Store } from '../src/core/ports.ts';
+import { createStore, type Database } from '../src/store/database.ts';
+import { openDialect } from '../src/store/dialect.ts';
+import { createTestDatabase, databases, type TestDatabase } from './helpers/harness.ts';
+
+const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
+const HOUR = 3_600_000;
+
+function hex(bytes = 32): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+/** N calls started together; their results in call order. */
+function together<T>(n: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => fn(i)));
+}
+
+async function newAccount(repos: Repos, email = `u-${hex(4)}@example.com`): Promise<number> {
+  const a = await repos.accounts.insert({ uid: randomUUID(), email, passwordHash: 'argon2-hash', name: null, isDemo: false, createdAt: T0 });
+  assert.ok(a);
+  return a.id;
+}
+
+async function newSession(repos: Repos, accountId: number, over: { clientId?: string; expiresAt?: number } = {}): Promise<string> {
+  const id = randomUUID();
+  await repos.sessions.insert({
+    id,
+    accountId,
+    kind: 'chatapp',
+    clientId: over.clientId ?? `app_${hex(4)}`,
+    scope: '',
+    createdAt: T0,
+    expiresAt: over.expiresAt ?? T0 + 90 * 24 * HOUR,
+  });
+  return id;
+}
+
+for (const kind of databases()) {
+  describe(`storage conformance (${kind})`, () => {
+    let tdb: TestDatabase;
+    let store: Database;
+    /** A second store on the same database: another process, with its own connections. */
+    let other: Database;
+    const both = (i: number): Store => (i % 2 === 0 ? store : other);
+
+    before(async () => {
+      tdb = await createTestDatabase(kind);
+      store = createStore(openDialect(tdb.url, tdb.dataDir));
+      await store.migrate();
+      other = createStore(openDialect(tdb.url, tdb.dataDir));
+    });
+
+    after(async () => {
+      await other?.close();
+      await store?.close();
+      await tdb?.drop();
+    });
+
+    describe('migrations', () => {
+      it('are idempotent and safe to run from two processes at once', async () => {
+        const [x, y] = await Promise.all([store.migrate(), other.migrate()]);
+        assert.deepEqual([...x, ...y], []);
+      });
+
+      it('on a fresh database, three processes migrating at once apply each migration exactly once', { skip: kind === 'sqlite' ? 'SQLite: one server process per file (the CLI migrates beside it, covered above)' : false }, async () => {
+        const fresh = await createTestDatabase(kind);
+        const stores = [0, 1, 2].map(() => createStore(openDialect(fresh.url, fresh.dataDir)));
+        try {
+          const applied = await Promise.all(stores.map((s) => s.migrate()));
+          const all = applied.flat();
+          assert.ok(all.length > 0);
+          assert.equal(new Set(all).size, all.length, `applied twice: ${all.join(', ')}`);
+          assert.deepEqual(await stores[0]!.migrate(), []);
+        } finally {
+          for (const s of stores) await s.close();
+          await fresh.drop();
+        }
+      });
+    });
+
+    describe('accounts', () => {
+      it('insert returns the account; a taken email gives null', async () => {
+        const email = `dup-${hex(4)}@example.com`;
+        const first = await store.accounts.insert({ uid: randomUUID(), email, passwordHash: 'h', name: 'N', isDemo: true, createdAt: T0 });
+        assert.ok(first);
+        assert.equal(first.email, email);
+        assert.equal(first.status, 'active');
+        assert.equal(first.isDemo, true);
+        assert.equal(first.name, 'N');
+        assert.equal(first.createdAt, T0);
+        assert.equal(await store.accounts.insert({ uid: randomUUID(), email, passwordHash: 'h', name: null, isDemo: false, createdAt: T0 }), null);
+      });
+
+      it('of concurrent inserts with one email, exactly one succeeds', async () => {
+        const email = `race-${hex(4)}@example.com`;
+        const results = await together(12, (i) =>
+          both(i).accounts.insert({ uid: randomUUID(), email, passwordHash: 'h', name: null, isDemo: false, createdAt: T0 }),
+        );
+        assert.equal(results.filter((r) => r !== null).length, 1);
+      });
+
+      it('an explicit id is kept and later ids continue after it', async () => {
+        const id = 900_000 + Math.floor(Math.random() * 1000);
+        const a = await store.accounts.insert({ id, uid: randomUUID(), email: `fixed-${hex(4)}@example.com`, passwordHash: 'h', name: null, isDemo: true, createdAt: T0 });
+        assert.equal(a?.id, id);
+        const next = await newAccount(store);
+        assert.ok(next > id, `${next} > ${id}`);
+      });
+
+      it('finds by id and by email (with the password hash), sets status, lists newest first with paging and filter', async () => {
+        const email = `find-${hex(4)}@example.com`;
+        const id = await newAccount(store, email);
+        assert.equal((await store.accounts.findById(id))?.email, email);
+        const byEmail = await store.accounts.findByEmail(email);
+        assert.equal(byEmail?.id, id);
+        assert.equal(byEmail?.passwordHash, 'argon2-hash');
+        assert.equal(await store.accounts.findById(-1), null);
+        assert.equal(await store.accounts.findByEmail('nobody@example.com'), null);
+        assert.equal(await store.accounts.setStatus(id, 'disabled'), true);
+        assert.equal((await store.accounts.findById(id))?.status, 'disabled');
+        assert.equal(await store.accounts.setStatus(-1, 'disabled'), false);
+
+        const page = await store.accounts.list({ limit: 3 });
+        assert.ok(page.length <= 3);
+        for (let i = 1; i < page.length; i++) assert.ok(page[i - 1]!.id > page[i]!.id);
+        const next = await store.accounts.list({ limit: 3, beforeId: page.at(-1)!.id });
+        for (const a of next) assert.ok(a.id < page.at(-1)!.id);
+        const filtered = await store.accounts.list({ limit: 10, emailContains: email.slice(0, 12).toUpperCase() });
+        assert.deepEqual(filtered.map((a) => a.id), [id]);
+        // LIKE metacharacters are literal text.
+        assert.deepEqual(await store.accounts.list({ limit: 10, emailContains: '%' }), []);
+        assert.deepEqual(await store.accounts.list({ limit: 10, emailContains: '_' }), []);
+      });
+    });
+
+    describe('apps', () => {
+      it('insert, a taken appId gives null, find, list by account in creation order', async () => {
+        const accountId = await newAccount(store);
+        const appId = `app_${hex(6)}`;
+        const app = await store.apps.insert({ appId, accountId, name: 'one', createdAt: T0 });
+        assert.equal(app?.appId, appId);
+        assert.equal(await other.apps.insert({ appId, accountId, name: 'two', createdAt: T0 }), null);
+        await store.apps.insert({ appId: `${appId}_2`, accountId, name: 'three', createdAt: T0 });
+        assert.equal((await store.apps.findByAppId(appId))?.accountId, accountId);
+        assert.equal(await store.apps.findByAppId('nope'), null);
+        assert.deepEqual((await store.apps.listByAccount(accountId)).map((a) => a.name), ['one', 'three']);
+      });
+    });
+
+    describe('sessions', () => {
+      it('stores a session with its tokens and finds them by hash with the account status', async () => {
+        const accountId = await newAccount(store);
+        const sessionId = await newSession(store, accountId, { clientId: 'app_x' });
+        const access = hex();
+        const refresh = hex();
+        await store.sessions.insertAccessToken({ hash: access, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + HOUR });
+        await store.sessions.insertRefreshToken({ hash: refresh, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + 2 * HOUR });
+        const a = await store.sessions.findAccess(access);
+        assert.ok(a);
+        assert.deepEqual(a.token, { hash: access, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + HOUR });
+        assert.equal(a.session.id, sessionId);
+        assert.equal(a.session.clientId, 'app_x');
+        assert.equal(a.session.generation, 1);
+        assert.equal(a.session.revokedAt, null);
+        assert.equal(a.accountStatus, 'active');
+        const r = await store.sessions.findRefresh(refresh);
+        assert.equal(r?.token.rotatedAt, null);
+        assert.equal(r?.token.expiresAt, T0 + 2 * HOUR);
+        assert.equal(await store.sessions.findAccess(refresh), null, 'an access lookup never finds a refresh token');
+        assert.equal(await store.sessions.findRefresh(access), null);
+        assert.equal((await store.sessions.findById(sessionId))?.accountId, accountId);
+        assert.equal(await store.sessions.findById(randomUUID()), null);
+        await store.accounts.setStatus(accountId, 'disabled');
+        assert.equal((await store.sessions.findAccess(access))?.accountStatus, 'disabled');
+      });
+
+      it('claimRefresh: of 40 concurrent claims on two connections, exactly one wins', async () => {
+        const accountId = await newAccount(store);
+        const sessionId = await newSession(store, accountId);
+        for (let round = 0; round < 5; round++) {
+          const hash = hex();
+          await store.sessions.insertRefreshToken({ hash, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + HOUR });
+          const wins = await together(40, (i) => both(i).sessions.claimRefresh(hash, T0 + i));
+          assert.equal(wins.filter(Boolean).length, 1, `round ${round}`);
+          const claimedAt = (await store.sessions.findRefresh(hash))?.token.rotatedAt;
+          assert.equal(claimedAt, T0 + wins.indexOf(true));
+          assert.equal(await store.sessions.claimRefresh(hash, T0 + 100), false);
+        }
+        assert.equal(await store.sessions.claimRefresh(hex(), T0), false, 'an unknown token is never claimed');
+      });
+
+      it('claimRefresh inside concurrent transactions: one commits the rotation', async () => {
+        const accountId = await newAccount(store);
+        const sessionId = await newSession(store, accountId);
+        const hash = hex();
+        await store.sessions.insertRefreshToken({ hash, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + HOUR });
+        // SQLite runs one write transaction at a time per process; two connections in one process
+        // would only wait on each other, so transactions race on one store there.
+        const on = (i: number): Store => (kind === 'postgres' ? both(i) : store);
+        const results = await together(20, (i) =>
+          on(i).transaction(async (tx) => {
+            if (!(await tx.sessions.claimRefresh(hash, T0 + i))) return false;
+            assert.equal(await tx.sessions.advance(sessionId, 1), true);
+            return true;
+          }),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal((await store.sessions.findById(sessionId))?.generation, 2);
+      });
+
+      it('advance moves one generation, only from the current one, never for a revoked session', async () => {
+        const accountId = await newAccount(store);
+        const sessionId = await newSession(store, accountId);
+        const moved = await together(10, (i) => both(i).sessions.advance(sessionId, 1));
+        assert.equal(moved.filter(Boolean).length, 1);
+        assert.equal((await store.sessions.findById(sessionId))?.generation, 2);
+        assert.equal(await store.sessions.advance(sessionId, 1), false, 'a stale generation does not move it');
+        await store.sessions.revoke(sessionId, T0, 'test');
+        assert.equal(await store.sessions.advance(sessionId, 2), false);
+      });
+
+      it('revoke: one of concurrent calls revokes; by account and by client return the ids they revoked', async () => {
+        const accountId = await newAccount(store);
+        const s1 = await newSession(store, accountId, { clientId: 'app_a' });
+        const s2 = await newSession(store, accountId, { clientId: 'app_b' });
+        const s3 = await newSession(store, accountId, { clientId: 'app_b', expiresAt: T0 - 1 });
+        const results = await together(10, (i) => both(i).sessions.revoke(s1, T0 + i, 'r'));
+        assert.equal(results.filter(Boolean).length, 1);
+        const revoked = await store.sessions.findById(s1);
+        assert.equal(revoked?.revokedAt, T0 + results.indexOf(true));
+
+        const active = await store.sessions.listActiveByAccount(accountId, T0);
+        assert.deepEqual(active.map((s) => s.id), [s2], 'revoked and expired sessions are not active');
+
+        assert.deepEqual((await store.sessions.revokeByClient('app_b', T0, 'client')).sort(), [s2, s3].sort());
+        assert.deepEqual(await store.sessions.revokeByClient('app_b', T0, 'client'), []);
+        const s4 = await newSession(store, accountId);
+        const [x, y] = await Promise.all([store.sessions.revokeByAccount(accountId, T0, 'acct'), other.sessions.revokeByAccount(accountId, T0, 'acct')]);
+        assert.deepEqual([...x, ...y], [s4], 'each session is reported revoked by exactly one caller');
+      });
+    });
+
+    describe('counters', () => {
+      it('incrementBelow: 60 concurrent callers on two connections, limit 25: exactly 25 succeed, counts 1..25 once each', async () => {
+        const scope = `quota:${hex(4)}`;
+        const counts = await together(60, (i) => both(i).counters.incrementBelow(scope, T0, 25, T0 + HOUR));
+        const granted = counts.filter((c): c is number => c !== null).sort((p, q) => p - q);
+        assert.deepEqual(granted, Array.from({ length: 25 }, (_, i) => i + 1));
+        assert.equal(await store.counters.get(scope, T0), 25);
+        assert.equal(await store.counters.incrementBelow(scope, T0, 25, T0 + HOUR), null);
+        // Windows are independent.
+        assert.equal(await store.counters.incrementBelow(scope, T0 + HOUR, 25, T0 + 2 * HOUR), 1);
+      });
+
+      it('incrementBelow with limit-1 used: of 50 concurrent callers exactly one gets the last unit', async () => {
+        const scope = `quota:${hex(4)}`;
+        for (let i = 0; i < 99; i++) await store.counters.incrementBelow(scope, T0, 100, T0 + HOUR);
+        const counts = await together(50, (i) => both(i).counters.incrementBelow(scope, T0, 100, T0 + HOUR));
+        assert.deepEqual(counts.filter((c) => c !== null), [100]);
+      });
+
+      it('incrementBelow inside a transaction that rolls back gives the unit back', async () => {
+        const scope = `quota:${hex(4)}`;
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            assert.equal(await tx.counters.incrementBelow(scope, T0, 1, T0 + HOUR), 1);
+            throw new Error('after the quota');
+          }),
+          /after the quota/,
+        );
+        assert.equal(await store.counters.get(scope, T0), 0);
+        assert.equal(await store.counters.incrementBelow(scope, T0, 1, T0 + HOUR), 1);
+      });
+
+      it('increment and add are exact under concurrency; series lists windows oldest first; purge drops expired ones', async () => {
+        const scope = `c:${hex(4)}`;
+        const inc = await together(30, (i) => both(i).counters.increment(scope, T0, T0 + HOUR));
+        assert.deepEqual([...inc].sort((p, q) => p - q), Array.from({ length: 30 }, (_, i) => i + 1));
+        await together(10, (i) => both(i).counters.add(scope, T0, 5, T0 + HOUR));
+        assert.equal(await store.counters.get(scope, T0), 80);
+        assert.equal(await store.counters.add(scope, T0 + HOUR, 7, T0 + 2 * HOUR), 7);
+        assert.equal(await store.counters.get(scope, T0 + 5 * HOUR), 0);
+        assert.deepEqual(await store.counters.series(scope, T0), [
+          { windowStart: T0, count: 80 },
+          { windowStart: T0 + HOUR, count: 7 },
+        ]);
+        assert.deepEqual(await store.counters.series(scope, T0 + 1), [{ windowStart: T0 + HOUR, count: 7 }]);
+        assert.ok((await store.counters.purgeExpired(T0 + HOUR)) >= 1);
+        assert.equal(await store.counters.get(scope, T0), 0);
+        assert.equal(await store.counters.get(scope, T0 + HOUR), 7);
+      });
+    });
+
+    describe('audit', () => {
+      it('appends and lists newest first, filtered and paged, details intact', async () => {
+        const accountId = await newAccount(store);
+        for (let i = 0; i < 5; i++) {
+          await store.audit.append({
+            at: T0 + i,
+            type: i % 2 ? 'login.failed' : 'login.succeeded',
+            accountId,
+            sessionId: null,
+            address: '127.0.0.1',
+            detail: { i, nested: { ok: true } },
+          });
+        }
+        const all = await store.audit.list({ accountId, limit: 10 });
+        assert.deepEqual(all.map((e) => e.detail.i), [4, 3, 2, 1, 0]);
+        assert.deepEqual(all[0]!.detail, { i: 4, nested: { ok: true } });
+        const failed = await store.audit.list({ accountId, type: 'login.failed', limit: 10 });
+        assert.deepEqual(failed.map((e) => e.detail.i), [3, 1]);
+        const page = await store.audit.list({ accountId, limit: 2, before: all[1]!.id });
+        assert.deepEqual(page.map((e) => e.detail.i), [2, 1]);
+      });
+    });
+
+    describe('API tokens', () => {
+      function tokenRow(accountId: number, over: Partial<{ id: string; hash: string; expiresAt: number | null }> = {}) {
+        return {
+          id: over.id ?? randomUUID(),
+          accountId,
+          format: 'v3' as const,
+          hash: over.hash ?? hex(),
+          hint: 'abcd…1234',
+          label: 'ci',
+          createdAt: T0,
+          expiresAt: over.expiresAt === undefined ? null : over.expiresAt,
+        };
+      }
+
+      it('insert (a taken hash gives false), find by hash with the account, by id, list newest first', async () => {
+        const accountId = await newAccount(store);
+        const row = tokenRow(accountId);
+        assert.equal(await store.apiTokens.insert(row), true);
+        assert.equal(await other.apiTokens.insert({ ...row, id: randomUUID() }), false);
+        const found = await store.apiTokens.findByHash(row.hash);
+        assert.equal(found?.token.id, row.id);
+        assert.equal(found?.token.format, 'v3');
+        assert.equal(found?.token.expiresAt, null);
+        assert.equal(found?.accountStatus, 'active');
+        assert.equal(found?.accountUid, (await store.accounts.findById(accountId))?.uid);
+        assert.equal((await store.apiTokens.findById(row.id))?.hint, 'abcd…1234');
+        assert.equal(await store.apiTokens.findByHash(hex()), null);
+        const later = { ...tokenRow(accountId), createdAt: T0 + 1 };
+        await store.apiTokens.insert(later);
+        assert.deepEqual((await store.apiTokens.listByAccount(accountId)).map((t) => t.id), [later.id, row.id]);
+      });
+
+      it('revoke and retire: one winner each under concurrency; retire never extends an expiry', async () => {
+        const accountId = await newAccount(store);
+        const a = tokenRow(accountId);
+        await store.apiTokens.insert(a);
+        const revoked = await together(10, (i) => both(i).apiTokens.revoke(a.id, T0 + i, 'r'));
+        assert.equal(revoked.filter(Boolean).length, 1);
+        assert.equal(await store.apiTokens.retire(a.id, randomUUID(), T0 + HOUR), false, 'a revoked token is not rotated');
+
+        const b = tokenRow(accountId, { expiresAt: T0 + HOUR });
+        await store.apiTokens.insert(b);
+        const retired = await together(10, (i) => both(i).apiTokens.retire(b.id, `replacement-${i}`, T0 + 24 * HOUR));
+        assert.equal(retired.filter(Boolean).length, 1);
+        const after = await store.apiTokens.findById(b.id);
+        assert.equal(after?.replacedBy, `replacement-${retired.indexOf(true)}`);
+        assert.equal(after?.expiresAt, T0 + HOUR, 'the grace never extends an expiry');
+
+        const c = tokenRow(accountId);
+        await store.apiTokens.insert(c);
+        assert.equal(await store.apiTokens.retire(c.id, 'next', T0 + HOUR), true);
+        assert.equal((await store.apiTokens.findById(c.id))?.expiresAt, T0 + HOUR);
+        assert.equal(await store.apiTokens.retire('missing', 'next', T0), false);
+
+        const d = tokenRow(accountId);
+        await store.apiTokens.insert(d);
+        const [x, y] = await Promise.all([store.apiTokens.revokeByAccount(accountId, T0, 'acct'), other.apiTokens.revokeByAccount(accountId, T0, 'acct')]);
+        assert.deepEqual([...x, ...y].sort(), [b.id, c.id, d.id].sort());
+      });
+
+      it('touchLastUsed never moves a time backwards', async () => {
+        const accountId = await newAccount(store);
+        const t = tokenRow(accountId);
+        await store.apiTokens.insert(t);
+        await store.apiTokens.touchLastUsed([{ id: t.id, at: T0 + 10 }]);
+        await store.apiTokens.touchLastUsed([{ id: t.id, at: T0 + 5 }, { id: 'missing', at: T0 }]);
+        assert.equal((await store.apiTokens.findById(t.id))?.lastUsedAt, T0 + 10);
+        await store.transaction((tx) => tx.apiTokens.touchLastUsed([{ id: t.id, at: T0 + 20 }]));
+        assert.equal((await store.apiTokens.findById(t.id))?.lastUsedAt, T0 + 20);
+      });
+    });
+
+    describe('resource servers and instance secrets', () => {
+      it('resource servers: insert, find by hash, list newest first, one revoke wins', async () => {
+        const hash = hex();
+        const id = randomUUID();
+        await store.resourceServers.insert({ id, name: 'api', hash, hint: 'td…abcd', createdAt: T0 + 50, revokedAt: null });
+        assert.equal((await store.resourceServers.findByHash(hash))?.id, id);
+        assert.equal(await store.resourceServers.findByHash(hex()), null);
+        assert.equal((await store.resourceServers.list())[0]?.id, id);
+        const r = await together(8, (i) => both(i).resourceServers.revoke(id, T0 + i));
+        assert.equal(r.filter(Boolean).length, 1);
+        assert.ok((await store.resourceServers.findByHash(hash))?.revokedAt);
+      });
+
+      it('insertIfAbsent: of concurrent callers exactly one inserts, and its hash stays', async () => {
+        const name = `secret-${hex(4)}`;
+        const results = await together(10, (i) => both(i).instanceSecrets.insertIfAbsent(name, `hash-${i}`, T0));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal(await store.instanceSecrets.getHash(name), `hash-${results.indexOf(true)}`);
+        assert.equal(await store.instanceSecrets.getHash('absent'), null);
+      });
+    });
+
+    describe('service accounts and keys', () => {
+      it('service accounts: insert, find, list oldest first, setStatus reports a change once, claimUse only when active', async () => {
+        const accountId = await newAccount(store);
+        const sa = await store.serviceAccounts.insert({ accountId, name: 'dns', actions: ['dns_orders_list', 'dns_records_edit'], createdAt: T0 });
+        assert.deepEqual(sa.actions, ['dns_orders_list', 'dns_records_edit']);
+        assert.equal(sa.status, 'active');
+        const none = await store.serviceAccounts.insert({ accountId, name: 'empty', actions: [], createdAt: T0 });
+        assert.deepEqual(none.actions, []);
+        assert.deepEqual((await store.serviceAccounts.listByAccount(accountId)).map((s) => s.id), [sa.id, none.id]);
+        assert.equal(await store.serviceAccounts.claimUse(sa.id, T0 + 1), true);
+        assert.equal((await store.serviceAccounts.findById(sa.id))?.lastUsedAt, T0 + 1);
+        const changed = await together(8, (i) => both(i).serviceAccounts.setStatus(sa.id, 'disabled'));
+        assert.equal(changed.filter(Boolean).length, 1);
+        assert.equal(await store.serviceAccounts.claimUse(sa.id, T0 + 2), false);
+        assert.equal(await store.serviceAccounts.setStatus(sa.id, 'active'), true);
+        assert.equal(await store.serviceAccounts.findById(-1), null);
+      });
+
+      it('keys: unique Access Key and secret hash, lookup with the service account and account, one revoke wins, claimUse honours revocation and expiry', async () => {
+        const accountId = await newAccount(store);
+        const sa = await store.serviceAccounts.insert({ accountId, name: 'k', actions: ['a'], createdAt: T0 });
+        const base = { serviceAccountId: sa.id, secretHint: 'tds_…abcd', createdAt: T0 };
+        const accessKey = `AK${hex(8)}`;
+        const secretHash = hex();
+        const key = await store.serviceKeys.insert({ ...base, accessKey, secretHash, expiresAt: T0 + HOUR });
+        assert.ok(key);
+        assert.equal(await other.serviceKeys.insert({ ...base, accessKey, secretHash: hex(), expiresAt: null }), null);
+        assert.equal(await other.serviceKeys.insert({ ...base, accessKey: `AK${hex(8)}`, secretHash, expiresAt: null }), null);
+        const found = await store.serviceKeys.findByAccessKey(accessKey);
+        assert.equal(found?.key.id, key.id);
+        assert.equal(found?.secretHash, secretHash);
+        assert.equal(found?.serviceAccount.id, sa.id);
+        assert.deepEqual(found?.serviceAccount.actions, ['a']);
+        assert.equal(found?.accountStatus, 'active');
+        assert.equal(await store.serviceKeys.findByAccessKey('AKnone'), null);
+        assert.equal((await store.serviceKeys.findById(key.id))?.accessKey, accessKey);
+
+        assert.equal(await store.serviceKeys.claimUse(key.id, T0 + 1), true);
+        assert.equal(await store.serviceKeys.claimUse(key.id, T0 + HOUR), false, 'expired at its expiry instant');
+        const second = await store.serviceKeys.insert({ ...base, accessKey: `AK${hex(8)}`, secretHash: hex(), expiresAt: null });
+        assert.ok(second);
+        assert.deepEqual((await store.serviceKeys.listByServiceAccount(sa.id)).map((k) => k.id), [key.id, second.id]);
+        const revoked = await together(8, (i) => both(i).serviceKeys.revoke(second.id, T0 + i));
+        assert.equal(revoked.filter(Boolean).length, 1);
+        assert.equal(await store.serviceKeys.claimUse(second.id, T0 + 10), false);
+      });
+    });
+
+    describe('signing keys', () => {
+      it('insert, list by activation then kid, raise never lowers, delete by kid', async () => {
+        const rec = (kid: string, activatesAt: number) => ({
+          kid,
+          alg: 'EdDSA' as const,
+          publicJwk: '{"kty":"OKP"}',
+          privateJwkSealed: 'v1.sealed',
+          createdAt: T0,
+          activatesAt,
+          maxTokenTtlMs: 1000,
+        });
+        const p = hex(4);
+        await store.signingKeys.insert(rec(`${p}-b`, T0 + 1));
+        await store.signingKeys.insert(rec(`${p}-a`, T0 + 1));
+        await store.signingKeys.insert(rec(`${p}-c`, T0));
+        const mine = (await store.signingKeys.list()).filter((k) => k.kid.startsWith(p));
+        assert.deepEqual(mine.map((k) => k.kid), [`${p}-c`, `${p}-a`, `${p}-b`]);
+        await together(10, (i) => both(i).signingKeys.raiseMaxTokenTtl(`${p}-a`, 1000 + i * 100));
+        await store.signingKeys.raiseMaxTokenTtl(`${p}-a`, 10);
+        assert.equal((await store.signingKeys.list()).find((k) => k.kid === `${p}-a`)?.maxTokenTtlMs, 1900);
+        assert.equal(await store.signingKeys.delete([`${p}-a`, `${p}-b`, 'absent']), 2);
+        assert.equal(await store.signingKeys.delete([]), 0);
+      });
+    });
+
+    describe('console sessions', () => {
+      it('insert, find, touch is monotonic, one revoke wins, by account, purge', async () => {
+        const accountId = await newAccount(store);
+        const id = hex();
+        await store.consoleSessions.insert({
+          id, kind: 'account', accountId, createdAt: T0, lastSeenAt: T0, expiresAt: T0 + HOUR, revokedAt: null, address: '127.0.0.1', userAgent: 'test',
+        });
+        assert.equal((await store.consoleSessions.find(id))?.accountId, accountId);
+        await store.consoleSessions.touch(id, T0 + 10);
+        await store.consoleSessions.touch(id, T0 + 5);
+        assert.equal((await store.consoleSessions.find(id))?.lastSeenAt, T0 + 10);
+        const r = await together(6, (i) => both(i).consoleSessions.revoke(id, T0 + 20 + i));
+        assert.equal(r.filter(Boolean).length, 1);
+        const id2 = hex();
+        await store.consoleSessions.insert({
+          id: id2, kind: 'operator', accountId: null, createdAt: T0, lastSeenAt: T0, expiresAt: T0 + 2 * HOUR, revokedAt: null, address: null, userAgent: null,
+        });
+        assert.equal((await store.consoleSessions.find(id2))?.kind, 'operator');
+        const id3 = hex();
+        await store.consoleSessions.insert({
+          id: id3, kind: 'account', accountId, createdAt: T0, lastSeenAt: T0, expiresAt: T0 + 2 * HOUR, revokedAt: null, address: null, userAgent: null,
+        });
+        assert.equal(await store.consoleSessions.revokeByAccount(accountId, T0), 1);
+        assert.ok((await store.consoleSessions.purgeExpired(T0 + HOUR)) >= 1);
+        assert.equal(await store.consoleSessions.find(id), null);
+        assert.ok(await store.consoleSessions.find(id2));
+      });
+    });
+
+    describe('transactions and failures', () => {
+      it('a transaction commits everything or nothing', async () => {
+        const email = `tx-${hex(4)}@example.com`;
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await newAccount(tx, email);
+            throw new Error('rollback');
+          }),
+        );
+        assert.equal(await store.accounts.findByEmail(email), null);
+        const id = await store.transaction((tx) => newAccount(tx, email));
+        assert.equal((await other.accounts.findByEmail(email))?.id, id);
+      });
+
+      it('retries a transaction that hit a transient conflict, so the caller sees one clean result', async () => {
+        let calls = 0;
+        const transient = kind === 'postgres' ? Object.assign(new Error('deadlock detected'), { code: '40P01' }) : Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' });
+        const result = await store.transaction(async () => {
+          calls++;
+          if (calls < 3) throw transient;
+          return 'done';
+        });
+        assert.equal(result, 'done');
+        assert.equal(calls, 3);
+      });
+
+      it('a database that cannot be reached is StoreUnavailableError, for reads, writes, transactions and ping', { skip: kind === 'sqlite' ? 'an embedded file has no server to lose' : false }, async () => {
+        const unreachable = createStore(openDialect('postgres://postgres@127.0.0.1:1/none', tdb.dataDir));
+        try {
+          await assert.rejects(unreachable.ping(), StoreUnavailableError);
+          await assert.rejects(unreachable.accounts.findById(1), StoreUnavailableError);
+          await assert.rejects(unreachable.counters.incrementBelow('s', T0, 1, T0 + 1), StoreUnavailableError);
+          await assert.rejects(unreachable.transaction((tx) => tx.accounts.findById(1)), StoreUnavailableError);
+        } finally {
+          await unreachable.close();
+        }
+      });
+    });
+  });
+}
