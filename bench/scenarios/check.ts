@@ -18,11 +18,9 @@ export function checkRequests(tokens: readonly string[]): SpecRequest[] {
 
 export async function checkScenario(ctx: Context): Promise<ScenarioResult> {
   const { p } = ctx;
-  const { fixture, server: tokend } = await ctx.big();
-  const floor = ctx.own(await startFloor(ctx.work));
-  // Its own process: the memory adapter is an LRU of 1000 entries, so nothing else may issue tokens there.
-  const oidc = ctx.own(await startOidc(ctx.work, 'oidc-introspect'));
-  const oidcWorkingSet = Math.min(p.workingSet, 500);
+  // Its own oidc-provider process: the memory adapter is an LRU of 1000 entries, so nothing else may issue tokens there.
+  const [{ fixture, server: tokend }, floor, oidc] = await Promise.all([ctx.big(), startFloor(ctx.work).then(ctx.own), startOidc(ctx.work, 'oidc-introspect').then(ctx.own)]);
+  const oidcWorkingSet = Math.min(p.workingSet, p.mode === 'quick' ? 200 : 500);
   const oidcSet = await oidcTokens(oidc, oidcWorkingSet);
 
   const ours = checkRequests(fixture.v3Tokens.slice(0, p.workingSet));

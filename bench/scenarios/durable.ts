@@ -24,9 +24,7 @@ export const REFRESH_PATH = '/v1/tokens/refresh';
 
 export async function durableScenario(ctx: Context): Promise<ScenarioResult> {
   const { p } = ctx;
-  const { fixture, server: tokend } = await ctx.small();
-  const oidc = ctx.own(await startOidc(ctx.work, 'oidc-cc'));
-  const floor = ctx.own(await startFloor(ctx.work));
+  const [{ fixture, server: tokend }, oidc, floor] = await Promise.all([ctx.small(), startOidc(ctx.work, 'oidc-cc').then(ctx.own), startFloor(ctx.work).then(ctx.own)]);
   const c = p.connections;
 
   const creates: SpecRequest[] = fixture.serviceKeys.map((k) => ({

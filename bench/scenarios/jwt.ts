@@ -63,7 +63,7 @@ export async function jwtScenario(ctx: Context): Promise<ScenarioResult> {
     { key: 'jose', label: 'jose.jwtVerify, public key in hand', verify: async (t) => (await jwtVerify(t, publicKey, options)).payload.sub !== undefined },
     { key: 'joseSet', label: 'jose.jwtVerify with createLocalJWKSet', verify: async (t) => (await jwtVerify(t, localSet, options)).payload.sub !== undefined },
   ];
-  const rounds = p.rounds * 3;
+  const rounds = p.mode === 'quick' ? 4 : p.rounds * 3;
   ctx.log(`  jwt: ${rounds} rounds x ${p.jwtIterations} verifications per side, ${IN_FLIGHT} in flight, ${alg}`);
   for (const s of sides) await opsPerS(Math.min(2000, p.jwtIterations), tokens, s.verify);
   // Short rounds, many of them, interleaved: the figures are small and the machine is shared.

@@ -11,7 +11,7 @@ const BENCH = new URL('../', import.meta.url).pathname;
 
 export async function loginScenario(ctx: Context): Promise<ScenarioResult> {
   const quick = ctx.p.mode === 'quick';
-  const child = spawn(process.execPath, [join(BENCH, 'login-enumeration.ts'), ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(BENCH, 'login-enumeration.ts'), ...(quick ? ['--quick', '--n', '20'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), (quick ? 3 : 20) * 60_000);

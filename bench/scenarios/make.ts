@@ -101,7 +101,7 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
     probe(tokend.url, () => ({ method: 'GET', path: CHECK_PATH, headers: { Authorization: `Bearer ${checkToken}` } }), { ratePerS: PROBE_RATE, durationMs });
 
   ctx.log(`  make: ${p.rounds} rounds x ${p.makeDurationS} s, ${p.makeConnections} connections; KDF timed ${p.kdfSamples} times per round`);
-  await make.run(p.warmupS);
+  await make.run(Math.max(1, p.warmupS));
   const hashMs: number[] = [];
   const parallel: number[] = [];
   const makeRuns: WrkResult[] = [];
@@ -175,6 +175,7 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
     ],
     facts: {
       hashMs: t1,
+      cores,
       kdfLimit: limit,
       rawParallel: median(parallel),
       makeRps: makeSummary.rps,
