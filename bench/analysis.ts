@@ -47,6 +47,9 @@ export function analyse(p: Params, comparisons: readonly Comparison[], facts: Re
         `memory does not depend on the tokens stored (they are in the database file; ${has('smallRssMiB') ? `${f0(fact('smallRssMiB'))} MiB with 1,000` : 'the same with 1,000'}). ` +
         `It is Node's: the executable maps about 50 MiB, and V8 sizes its young generation from the machine's memory (32 MiB semi-spaces on this one), ` +
         `which a load fills.` +
+        (has('bigStartPeakMiB') && fact('bigStartPeakMiB') >= fact('bigPeakMiB') - 5
+          ? ` The peak (${f0(fact('bigPeakMiB'))} MiB) is reached at start-up, while Node strips the types of the sources, not under load.`
+          : '') +
         (has('leanRssMiB')
           ? ` Capped with \`--max-semi-space-size=4\` (for example \`NODE_OPTIONS=--max-semi-space-size=4\`), the same server holds ${f0(fact('leanRssMiB'))} MiB ` +
             `at ${f2(fact('leanRatio'))} of the throughput; the bare Fastify route holds ${f0(fact('floorRssMiB'))} MiB.`

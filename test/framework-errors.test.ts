@@ -6,15 +6,16 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { newToken } from '../src/secrets/tokens.ts';
+import { testAdminToken } from './helpers/credentials.ts';
 import { checkResponse } from './helpers/envelopes.ts';
 import { sendRaw } from './helpers/fuzz.ts';
-import { databases, startTokend, type TestTokend } from './helpers/harness.ts';
+import { databases, seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
 
 for (const db of databases()) {
   describe(`framework failures in the surface's envelope (${db})`, () => {
     let t: TestTokend;
     before(async () => {
-      t = await startTokend({ db, listen: true });
+      t = await startTokend({ db, listen: true, config: { adminToken: testAdminToken() } });
     });
     after(async () => t.close());
 
@@ -39,6 +40,43 @@ for (const db of databases()) {
       const res = await t.app.inject({ method: 'GET', url: '/docs/static/index.html//' });
       assert.equal(res.statusCode, 404, res.body);
       assert.equal(checkResponse({ method: 'GET', url: '/docs/static/index.html//' }, { status: res.statusCode, headers: res.headers, body: res.body }), null);
+    });
+
+    it('a NUL character anywhere in the input: a validation error in the envelope on both databases, not a 500', async () => {
+      const u = await seedAccount(t.core);
+      const cases: { url: string; payload?: unknown; method?: 'GET' | 'POST'; code: string }[] = [
+        { url: '/v1/tokens', payload: { email: `a\u0000${u.email}`, password: u.password, appId: u.appId }, code: 'ApiValidationError' },
+        { url: '/v1/tokens', payload: { email: u.email, password: u.password, appId: u.appId, client: { v: 'x\u0000' } }, code: 'ApiValidationError' },
+        { url: '/api/cabinet/session', payload: { email: `${u.email}\u0000`, password: 'x' }, code: 'validation_failed' },
+        { url: '/oauth2/introspect', payload: { token: 'a\u0000b' }, code: 'invalid_request' },
+        { url: '/v1/tokens/check?lang=%00', method: 'GET', code: 'ApiValidationError' },
+      ];
+      const headers = { authorization: `Bearer ${t.config.adminToken}` };
+      for (const c of cases) {
+        const res = await t.app.inject({ method: c.method ?? 'POST', url: c.url, headers, ...(c.payload ? { payload: c.payload as object } : {}) });
+        assert.equal(res.statusCode, 400, `${c.url}: ${res.body}`);
+        const body = res.json();
+        assert.equal(body.error?.code ?? body.error, c.code, res.body);
+        assert.equal(checkResponse({ method: c.method ?? 'POST', url: c.url }, { status: res.statusCode, headers: res.headers, body: res.body }), null);
+      }
+      // The account can still sign in: nothing was stored or counted for the NUL-bearing email.
+      const ok = await t.app.inject({ method: 'POST', url: '/v1/tokens', payload: { email: u.email, password: u.password, appId: u.appId } });
+      assert.equal(ok.statusCode, 200, ok.body);
+    });
+
+    it('a record id beyond 2^31 - 1 in a console path or cursor: a validation error, not a database error', async () => {
+      const admin = { authorization: `Bearer ${t.config.adminToken}` };
+      for (const [method, url] of [
+        ['POST', '/api/admin/accounts/2147483648/disable'],
+        ['POST', '/api/admin/accounts/999999999999999/enable'],
+        ['GET', '/api/admin/accounts?before=4294967296'],
+      ] as const) {
+        const res = await t.app.inject({ method, url, headers: admin, ...(method === 'POST' ? { payload: {} } : {}) });
+        assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+        assert.equal(res.json().error.code, 'validation_failed');
+      }
+      const ok = await t.app.inject({ method: 'POST', url: '/api/admin/accounts/2147483647/disable', headers: admin, payload: {} });
+      assert.equal(ok.statusCode, 404, ok.body);
     });
 
     it('a body cut short, and a URL longer than the header limit: the envelope of the path, over a real socket', async () => {

@@ -36,6 +36,8 @@ const RAW_SHARE = 0.08;
 /** Requests between two snapshots when none of them could legitimately write. */
 const BATCH = 40;
 const MAX_REPORTED = 15;
+/** Requests between two fresh sets of real credentials. */
+const CREDENTIALS_EVERY = 1500;
 
 interface Failure {
   what: string;
@@ -109,11 +111,26 @@ for (const db of databases()) {
       const t: TestTokend = await startTokend({ db, listen: true, config: { adminToken: testAdminToken() } });
       const started = Date.now();
       try {
-        const issued = await issueCredentials(t);
         const pool = await TokenPool.withLookAlikes();
-        issued.secrets.forEach((s, i) => pool.add(`issued secret #${i}`, s, true));
-        for (const jwt of issued.jwts) pool.addForgeriesOf(jwt, 'service JWT');
-        const fuzzCtx: FuzzContext = { pool, ids: issued.ids, profiles: issued.profiles };
+        const fuzzCtx: FuzzContext = { pool, ids: [], profiles: [] };
+        /**
+         * Issues a fresh set of real credentials. Accepted requests wear the old ones down (a sign-out,
+         * a revoked key, a disabled account): a new set now and then keeps requests reaching past
+         * authentication for the whole run.
+         */
+        const refreshCredentials = async (): Promise<void> => {
+          const issued = await issueCredentials(t);
+          issued.secrets.forEach((s) => pool.add('issued secret', s, true));
+          for (const jwt of issued.jwts) pool.addForgeriesOf(jwt, 'service JWT');
+          fuzzCtx.ids = issued.ids;
+          fuzzCtx.profiles = issued.profiles;
+          // A new client address too: the per-address failed-login limit (reached within a few
+          // hundred requests, as it should be) would otherwise turn every later login into a 429.
+          clientAddress = `10.77.${Math.floor(++credentialSets / 250)}.${credentialSets % 250}`;
+        };
+        let credentialSets = 0;
+        let clientAddress = '10.77.0.0';
+        await refreshCredentials();
 
         const routes = [...catalogue(t.routes), ...probeRoutes()];
         assert.ok(routes.some((r) => r.url === '/v1/tokens'), 'the route catalogue is empty or broken');
@@ -178,8 +195,17 @@ for (const db of databases()) {
           batch = [];
         };
 
+        let sinceRefresh = 0;
         for (const index of order) {
           if (failures.length >= MAX_REPORTED) break;
+          if (++sinceRefresh > CREDENTIALS_EVERY) {
+            await checkBatch();
+            await refreshCredentials();
+            requestArbs.clear();
+            rawCases.clear();
+            base = await snap.take();
+            sinceRefresh = 0;
+          }
           if (REQUESTS >= 20_000 && sent > 0 && sent % 10_000 === 0) {
             process.stderr.write(`fuzz ${db}: ${sent} requests, ${failures.length} failures, ${Math.round((Date.now() - started) / 1000)} s\n`);
           }
@@ -213,7 +239,13 @@ for (const db of databases()) {
           let res;
           const t0 = performance.now();
           try {
-            res = await t.app.inject({ method: req.method as 'GET', url: req.url, headers: req.headers, ...(req.payload !== undefined ? { payload: req.payload } : {}) });
+            res = await t.app.inject({
+              method: req.method as 'GET',
+              url: req.url,
+              headers: req.headers,
+              remoteAddress: clientAddress,
+              ...(req.payload !== undefined ? { payload: req.payload } : {}),
+            });
           } catch (error) {
             // inject() refuses what no HTTP client could send (an invalid method name, say): not tokend's.
             unsendable++;

@@ -2,6 +2,7 @@
 import type { Fixture } from './tokend.ts';
 import type { Server } from './procs.ts';
 import type { Summary } from './measure.ts';
+import { median } from './stats.ts';
 
 export interface Params {
   mode: 'full' | 'quick';
@@ -110,5 +111,17 @@ export function compare(
   targetText: string,
   note?: string,
 ): Comparison {
-  return { id, scenario, subject, baseline, ratio: subject.rps / baseline.rps, target, targetText, ...(note ? { note } : {}) };
+  return { id, scenario, subject, baseline, ratio: pairedRatio(subject, baseline), target, targetText, ...(note ? { note } : {}) };
+}
+
+/**
+ * The median of the per-round ratios when both sides ran the same rounds (interleaved, so each
+ * pair was measured moments apart and a drift of the machine cancels out); else the ratio of the
+ * medians.
+ */
+export function pairedRatio(subject: Summary, baseline: Summary): number {
+  if (subject.rounds.length > 1 && subject.rounds.length === baseline.rounds.length) {
+    return median(subject.rounds.map((r, i) => r / baseline.rounds[i]!));
+  }
+  return subject.rps / baseline.rps;
 }

@@ -25,6 +25,8 @@ export interface Server {
   pid: number;
   child: ChildProcess;
   logFile: string;
+  /** Memory once it answered (start-up, before any load). */
+  startMemory: { rssMiB: number; peakMiB: number } | null;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function spawnServer(o: SpawnOptions): Promise<Server> {
     pid: child.pid!,
     child,
     logFile: o.logFile,
+    startMemory: memoryOf(child.pid!),
     stop: () => stopChild(child),
   };
 }

@@ -25,6 +25,8 @@ export const API_TOKEN_FORMATS: readonly ApiTokenFormat[] = ['v3', 'l3', 'native
 export const LAST_USED_RESOLUTION_MS = 60_000;
 /** How often noted `last used` times are written. */
 const LAST_USED_FLUSH_MS = 10_000;
+/** `last used` updates per transaction of a flush (see flushLastUsed). */
+const LAST_USED_SLICE = 250;
 /** Bound on tokens with a pending `last used` between flushes, whatever the database does. */
 const MAX_PENDING_LAST_USED = 50_000;
 export const MAX_LABEL_LENGTH = 200;
@@ -286,7 +288,16 @@ export class ApiTokenService {
     const batch = this.#pending;
     this.#pending = new Map();
     const entries = [...batch].map(([id, at]) => ({ id, at }));
-    this.#flushing = this.#d.store.transaction((tx) => tx.apiTokens.touchLastUsed(entries));
+    this.#flushing = (async () => {
+      // In slices, with a turn of the event loop between them: each update lands on its own page of
+      // a large table, and SQLite writes synchronously, so one transaction of thousands held every
+      // token check behind it for as long as the disk took (a p99 of 700 ms at 1M tokens, bench/).
+      for (let i = 0; i < entries.length; i += LAST_USED_SLICE) {
+        const slice = entries.slice(i, i + LAST_USED_SLICE);
+        await this.#d.store.transaction((tx) => tx.apiTokens.touchLastUsed(slice));
+        if (i + LAST_USED_SLICE < entries.length) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    })();
     try {
       await this.#flushing;
       // Forget notes older than the resolution: the map stays as small as the set of busy tokens.

@@ -11,7 +11,7 @@ import type { Core } from '../core/tokend.ts';
 import { AccessLog, lazyChildLogger } from './access-log.ts';
 import { sendWire, type WireDialect, type WireReply } from './dialect.ts';
 import { DIALECTS } from './dialects/index.ts';
-import { classifyError, queryCarriesCredential, type GenericFailure } from './failures.ts';
+import { classifyError, nulField, queryCarriesCredential, type GenericFailure } from './failures.ts';
 import { pickLang, type Lang } from './lang.ts';
 import { registerConsole } from './native/console.ts';
 import { nativeFailure } from './native/envelope.ts';
@@ -129,6 +129,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', (request, _reply, done) => {
     inFlight.delete(request.raw.socket);
     done();
+  });
+  // After parsing, before the schemas: a NUL character anywhere in the input is a validation error
+  // on every surface and both databases (PostgreSQL would refuse to store or even compare it).
+  app.addHook('preValidation', (request, reply, done) => {
+    const field = nulField(request.body) ?? nulField(request.query) ?? nulField(request.params);
+    if (field === null) {
+      done();
+      return;
+    }
+    const failure: GenericFailure = { kind: 'validation', fields: [{ name: field, code: 'pattern', message: 'must not contain NUL characters' }] };
+    sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');

@@ -108,3 +108,28 @@ export function queryCarriesCredential(query: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The first field of a parsed body, query string or path that holds a NUL character (U+0000), as
+ * a dotted path (`email`, `labels.0`), or null. PostgreSQL text cannot store NUL (SQLite can), so
+ * such input would fail on one database and not the other: it is refused at the wire, as a
+ * validation error, on both. Iterative, so that a body nested thousands deep costs no stack.
+ */
+export function nulField(value: unknown): string | null {
+  // Linear in the size of the input, which the body limit already bounds.
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return path || 'body';
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    for (const [k, child] of Object.entries(v)) {
+      const at = path ? `${path}.${k}` : k;
+      if (k.includes('\u0000')) return at;
+      stack.push([child, at]);
+    }
+  }
+  return null;
+}

@@ -131,7 +131,7 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
       return rows.map((r) => r.id);
     },
     async touchLastUsed(entries) {
-      // Callers run this in one transaction (one commit per flush, not per token).
+      // Callers run this in a transaction (one commit per slice of a flush, not per token).
       for (const e of entries) await TOUCH_LAST_USED.run(db, e.id, e.at);
     },
   };

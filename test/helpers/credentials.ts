@@ -13,7 +13,15 @@ import { seedAccount, type TestTokend } from './harness.ts';
 export interface AuthProfile {
   label: string;
   headers: Record<string, string>;
+  /** Path prefixes where it authenticates (the fuzzer prefers it there); none: anywhere. */
+  scopes?: string[];
 }
+
+/** Where each kind of credential is accepted: its dialect, forward-auth, and the OAuth endpoints for callers. */
+const CHATAPP = ['/v1/', '/auth/verify'];
+const HOSTER = ['/service/', '/token/', '/auth/verify'];
+const INVOICEBOX = ['/v3/', '/l3/', '/auth/verify'];
+const CALLER = ['/oauth2/', '/api/admin/'];
 
 export interface IssuedCredentials {
   /** Every secret value issued (passwords, tokens, keys, cookies' tokens): none may leak. */
@@ -55,10 +63,10 @@ export async function issueCredentials(t: TestTokend): Promise<IssuedCredentials
     const second = refreshed.json().data as { accessToken: string; refreshToken: string };
     secrets.push(first.accessToken, first.refreshToken, second.accessToken, second.refreshToken);
     profiles.push(
-      { label: 'chatapp access token', headers: { authorization: second.accessToken } },
-      { label: 'chatapp access token (Bearer)', headers: { authorization: `Bearer ${second.accessToken}` } },
-      { label: 'chatapp refresh token', headers: { refresh: second.refreshToken } },
-      { label: 'rotated chatapp access token', headers: { authorization: first.accessToken } },
+      { label: 'chatapp access token', headers: { authorization: second.accessToken }, scopes: CHATAPP },
+      { label: 'chatapp access token (Bearer)', headers: { authorization: `Bearer ${second.accessToken}` }, scopes: CHATAPP },
+      { label: 'chatapp refresh token', headers: { refresh: second.refreshToken }, scopes: CHATAPP },
+      { label: 'rotated chatapp access token', headers: { authorization: first.accessToken }, scopes: CHATAPP },
     );
   }
 
@@ -67,7 +75,7 @@ export async function issueCredentials(t: TestTokend): Promise<IssuedCredentials
     const created = await core.apiTokens.create({ accountId: account.accountId, format, label: `fuzz ${format}` }, CTX);
     secrets.push(created.token);
     ids.push(created.apiToken.id);
-    profiles.push({ label: `${format} API token`, headers: { authorization: `Bearer ${created.token}` } });
+    profiles.push({ label: `${format} API token`, headers: { authorization: `Bearer ${created.token}` }, scopes: INVOICEBOX });
   }
 
   // A service account, a key, and its JWT pair through the hoster wire.
@@ -75,7 +83,7 @@ export async function issueCredentials(t: TestTokend): Promise<IssuedCredentials
   const key = await core.serviceAccounts.createKey({ serviceAccountId: sa.id }, CTX);
   secrets.push(key.secretKey);
   ids.push(String(sa.id), String(key.key.id), key.key.accessKey);
-  profiles.push({ label: 'service-account keys', headers: { 'access-key': key.key.accessKey, 'secret-key': key.secretKey } });
+  profiles.push({ label: 'service-account keys', headers: { 'access-key': key.key.accessKey, 'secret-key': key.secretKey }, scopes: HOSTER });
   const pair = await core.serviceAccounts.createTokens({ accessKey: key.key.accessKey, secretKey: key.secretKey }, CTX);
   if (pair.ok) {
     const userId = String(pair.pair.session.accountId);
@@ -83,10 +91,10 @@ export async function issueCredentials(t: TestTokend): Promise<IssuedCredentials
     jwts.push(pair.pair.accessToken);
     ids.push(pair.pair.session.id);
     profiles.push(
-      { label: 'service JWT', headers: { 'x-user-id': userId, 'access-token': pair.pair.accessToken } },
-      { label: 'service JWT without user id', headers: { 'access-token': pair.pair.accessToken } },
-      { label: 'service JWT as Bearer', headers: { authorization: `Bearer ${pair.pair.accessToken}` } },
-      { label: 'service refresh token', headers: { 'x-user-id': userId, 'refresh-token': pair.pair.refreshToken } },
+      { label: 'service JWT', headers: { 'x-user-id': userId, 'access-token': pair.pair.accessToken }, scopes: HOSTER },
+      { label: 'service JWT without user id', headers: { 'access-token': pair.pair.accessToken }, scopes: HOSTER },
+      { label: 'service JWT as Bearer', headers: { authorization: `Bearer ${pair.pair.accessToken}` }, scopes: HOSTER },
+      { label: 'service refresh token', headers: { 'x-user-id': userId, 'refresh-token': pair.pair.refreshToken }, scopes: HOSTER },
     );
   }
 
@@ -94,12 +102,12 @@ export async function issueCredentials(t: TestTokend): Promise<IssuedCredentials
   const admin = core.config.adminToken;
   if (admin) {
     secrets.push(admin);
-    profiles.push({ label: 'admin token', headers: { authorization: `Bearer ${admin}` } });
+    profiles.push({ label: 'admin token', headers: { authorization: `Bearer ${admin}` }, scopes: CALLER });
   }
   const rs = await core.callers.createResourceServer('fuzz', CTX);
   secrets.push(rs.token);
   ids.push(rs.server.id);
-  profiles.push({ label: 'resource-server credential', headers: { authorization: `Bearer ${rs.token}` } });
+  profiles.push({ label: 'resource-server credential', headers: { authorization: `Bearer ${rs.token}` }, scopes: CALLER });
 
   // Console sign-ins: the cabinet (email + password) and the operator (admin token), with CSRF.
   const cabinet = await core.console.signInAccount({ email: account.email, password: account.password }, { ...CTX, userAgent: null });
@@ -108,6 +116,7 @@ export async function issueCredentials(t: TestTokend): Promise<IssuedCredentials
     profiles.push({
       label: 'cabinet sign-in',
       headers: { cookie: `${CABINET_COOKIE.name}=${cabinet.token}`, 'x-csrf-token': core.console.csrfToken(cabinet.token) },
+      scopes: ['/api/cabinet/'],
     });
   }
   if (admin) {
@@ -117,6 +126,7 @@ export async function issueCredentials(t: TestTokend): Promise<IssuedCredentials
       profiles.push({
         label: 'operator sign-in',
         headers: { cookie: `${OPERATOR_COOKIE.name}=${operator.token}`, 'x-csrf-token': core.console.csrfToken(operator.token) },
+        scopes: ['/api/admin/'],
       });
     }
   }

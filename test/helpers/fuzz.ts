@@ -235,6 +235,9 @@ function credentialValue(pool: TokenPool): fc.Arbitrary<{ value: string; real: b
     .map(([c, scheme, suffix]) => ({ value: `${scheme}${c.value}${suffix}`, real: c.real && suffix === '' , label: c.label }));
 }
 
+/** Numbers at the edges of 32- and 64-bit integers and of JavaScript's safe range. */
+const EDGE_NUMBERS = ['0', '1', '-1', '2147483647', '2147483648', '4294967296', '9007199254740991', '9007199254740993', '9223372036854775807', '9223372036854775808', '999999999999999', '1e3', '0x10', '00001'];
+
 /** A value of the schema's type, near-valid: what a client in the wild sends. */
 function valueFor(schema: JsonSchema | undefined, depth = 0): fc.Arbitrary<unknown> {
   if (!schema || depth > 4) return fc.jsonValue({ maxDepth: 2 });
@@ -245,7 +248,13 @@ function valueFor(schema: JsonSchema | undefined, depth = 0): fc.Arbitrary<unkno
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (type) {
     case 'string':
-      return fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 60) });
+      // A numeric pattern (ids, cursors, limits): numbers, around every integer width's edge.
+      if (schema.pattern && schema.pattern.includes('[0-9]')) return fc.oneof(fc.nat().map(String), fc.constantFrom(...EDGE_NUMBERS));
+      // Mostly printable, sometimes hostile (NUL, lone surrogates, bytes above 0x7F, bidi controls).
+      return fc.oneof(
+        { weight: 3, arbitrary: fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 60) }) },
+        { weight: 1, arbitrary: fc.array(hostileChar, { minLength: Math.max(1, schema.minLength ?? 0), maxLength: Math.min(schema.maxLength ?? 40, 60) }).map((a) => a.join('')) },
+      );
     case 'integer':
       return fc.integer({ min: schema.minimum ?? -5, max: schema.maximum ?? 100_000 });
     case 'number':
@@ -390,9 +399,20 @@ function bodyFor(route: FuzzRoute, pool: TokenPool): fc.Arbitrary<{ payload?: st
 
 const CREDENTIAL_QUERY_KEYS = ['access_token', 'token', 'refresh_token', 'apiKey', 'password', 'secret', 'Authorization', 'key'];
 
-function queryFor(pool: TokenPool): fc.Arbitrary<{ query: string; how: string }> {
+function queryFor(route: FuzzRoute, pool: TokenPool): fc.Arbitrary<{ query: string; how: string }> {
   const enc = (s: string): string => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '?'));
+  const fromSchema = route.schema.querystring?.properties
+    ? valueFor(route.schema.querystring)
+        .chain((v) => mutateObject(v, route.schema.querystring, pool))
+        .map(({ value, how }) => ({
+          query: `?${Object.entries((value ?? {}) as Record<string, unknown>)
+            .map(([k, v]) => `${enc(k)}=${enc(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`)
+            .join('&')}`,
+          how: `query from its schema, ${how}`,
+        }))
+    : fc.constant({ query: '', how: '' });
   return fc.oneof(
+    { weight: 4, arbitrary: fromSchema },
     { weight: 8, arbitrary: fc.constant({ query: '', how: '' }) },
     {
       weight: 2,
@@ -417,8 +437,8 @@ function queryFor(pool: TokenPool): fc.Arbitrary<{ query: string; how: string }>
 function pathFor(route: FuzzRoute, ids: readonly string[]): fc.Arbitrary<{ path: string; how: string }> {
   const param = fc.oneof(
     { weight: 3, arbitrary: ids.length ? fc.constantFrom(...ids) : fc.constant('1') },
-    { weight: 3, arbitrary: hostileString(30).map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '?'))) },
-    { weight: 1, arbitrary: fc.constantFrom('0', '-1', '1.5', '1e3', '0x10', '99999999999999999999', '%00', '..', '%2e%2e', '%ff', '%', 'null') },
+    { weight: 2, arbitrary: hostileString(30).map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '?'))) },
+    { weight: 2, arbitrary: fc.constantFrom(...EDGE_NUMBERS, '1.5', '99999999999999999999', '%00', '..', '%2e%2e', '%ff', '%', 'null') },
   );
   const segments = route.url.split('/');
   const filled = fc.tuple(...segments.map((seg) => (seg.startsWith(':') || seg === '*' ? param : fc.constant(seg)))).map((parts) => parts.join('/'));
@@ -442,19 +462,27 @@ export interface FuzzContext {
   /** Ids of real records, as path parameters. */
   ids: readonly string[];
   /** Coherent real credentials (test/helpers/credentials.ts): they take requests past authentication. */
-  profiles: readonly { label: string; headers: Record<string, string> }[];
+  profiles: readonly { label: string; headers: Record<string, string>; scopes?: string[] }[];
 }
 
-/** A real credential set, as is or with one of its headers dropped or swapped for a look-alike. */
-function profileFor(ctx: FuzzContext): fc.Arbitrary<{ headers: Record<string, string>; real: boolean; how: string }> {
+/**
+ * A real credential set, as is or with one of its headers dropped or swapped for a look-alike.
+ * Mostly one that authenticates on this route's path (so that what lies behind authentication is
+ * fuzzed), sometimes any (credentials of the wrong kind).
+ */
+function profileFor(ctx: FuzzContext, route: FuzzRoute): fc.Arbitrary<{ headers: Record<string, string>; real: boolean; how: string }> {
   const none = fc.constant({ headers: {}, real: false, how: '' });
   if (ctx.profiles.length === 0) return none;
   const fakes = ctx.pool.all.filter((c) => !c.real);
+  const home = ctx.profiles.filter((p) => p.scopes?.some((prefix) => route.url.startsWith(prefix)));
+  const chosen = home.length
+    ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...home) }, { weight: 1, arbitrary: fc.constantFrom(...ctx.profiles) })
+    : fc.constantFrom(...ctx.profiles);
   return fc.oneof(
     { weight: 2, arbitrary: none },
     {
       weight: 3,
-      arbitrary: fc.tuple(fc.constantFrom(...ctx.profiles), fc.nat(5), fc.nat(), fc.constantFrom(...fakes)).map(([p, tamper, which, fake]) => {
+      arbitrary: fc.tuple(chosen, fc.nat(5), fc.nat(), fc.constantFrom(...fakes)).map(([p, tamper, which, fake]) => {
         const names = Object.keys(p.headers);
         const name = names[which % names.length]!;
         if (tamper === 0) {
@@ -468,8 +496,71 @@ function profileFor(ctx: FuzzContext): fc.Arbitrary<{ headers: Record<string, st
   );
 }
 
-/** One request derived from a route, with something wrong with it (or several things). */
+/**
+ * One request derived from a route. Half are "focused": a request that would succeed (the route's
+ * own credentials, a body from its schema, JSON) with one thing wrong, so that the checks deep in
+ * the handler and the store see hostile values too; the other half break several things at once.
+ */
 export function requestFor(route: FuzzRoute, ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc.oneof(focusedRequestFor(route, ctx), chaoticRequestFor(route, ctx));
+}
+
+function focusedRequestFor(route: FuzzRoute, ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const { pool, ids } = ctx;
+  const home = ctx.profiles.filter((p) => p.scopes?.some((prefix) => route.url.startsWith(prefix)));
+  const profile = home.length ? fc.constantFrom(...home) : fc.constant(null);
+  const fromSchema = (schema: JsonSchema | undefined): fc.Arbitrary<{ value: unknown; how: string }> =>
+    valueFor(schema).chain((v) => mutateObject(v, schema, pool));
+  const validBody = valueFor(route.schema.body).map((value) => ({ value, how: '' }));
+  const queryString = (value: unknown): string => {
+    const entries = Object.entries((value ?? {}) as Record<string, unknown>);
+    const enc = (x: string): string => encodeURIComponent(x.replace(/[\ud800-\udfff]/g, '?'));
+    return entries.length ? `?${entries.map(([k, v]) => `${enc(k)}=${enc(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`).join('&')}` : '';
+  };
+  const validQuery = route.schema.querystring?.properties ? valueFor(route.schema.querystring).map((value) => ({ value, how: '' })) : fc.constant({ value: {}, how: '' });
+  const realId = ids.length ? fc.constantFrom(...ids) : fc.constant('1');
+  const validPath = fc
+    .tuple(...route.url.split('/').map((seg) => (seg.startsWith(':') ? realId : fc.constant(seg === '*' ? 'x' : seg))))
+    .map((parts) => ({ path: parts.join('/'), how: '' }));
+  // A path with its parameters replaced by edge numbers and hostile strings (or, without parameters, mangled).
+  const edgeParam = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...EDGE_NUMBERS) },
+    { weight: 2, arbitrary: hostileString(30).map((x) => encodeURIComponent(x.replace(/[\ud800-\udfff]/g, '?'))) },
+    { weight: 1, arbitrary: realId },
+  );
+  const badPath = route.url.includes(':')
+    ? fc
+        .tuple(...route.url.split('/').map((seg) => (seg.startsWith(':') ? edgeParam.map((v) => [v, true] as const) : fc.constant([seg, false] as const))))
+        .map((parts) => ({ path: parts.map(([v]) => v).join('/'), how: `parameters ${parts.filter(([, p]) => p).map(([v]) => v.slice(0, 20)).join(', ')}` }))
+    : pathFor(route, ids);
+  // Exactly one of: the path, the body, the query string.
+  const broken = fc.constantFrom<'path' | 'body' | 'query'>('path', 'body', 'query');
+  return fc
+    .tuple(profile, broken, badPath, validPath, fromSchema(route.schema.body), validBody, route.schema.querystring?.properties ? fromSchema(route.schema.querystring) : validQuery, validQuery)
+    .map(([p, which, badPath, goodPath, badBody, goodBody, badQuery, goodQuery]) => {
+      const path = which === 'path' ? badPath : goodPath;
+      const body = which === 'body' ? badBody : goodBody;
+      const query = which === 'query' ? badQuery : goodQuery;
+      const headers: Record<string, string> = { ...(p?.headers ?? {}) };
+      let payload: string | undefined;
+      if (WRITE_METHODS.has(route.method)) {
+        payload = JSON.stringify(body.value) ?? '{}';
+        headers['content-type'] = 'application/json';
+      }
+      const mutations = [p ? p.label : 'no credential', `focused on the ${which}`, path.how, body.how, query.how].filter(Boolean);
+      return {
+        method: route.method,
+        url: path.path + queryString(query.value),
+        headers,
+        ...(payload !== undefined ? { payload } : {}),
+        mayMutate: p !== null && WRITE_METHODS.has(route.method),
+        route: `${route.method} ${route.url}`,
+        mutations,
+      };
+    });
+}
+
+function chaoticRequestFor(route: FuzzRoute, ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const { pool, ids } = ctx;
   const schemaHeaders = Object.keys(route.schema.headers?.properties ?? {}).map((h) => h.toLowerCase());
   const headerNames = [...new Set([...schemaHeaders, ...CREDENTIAL_HEADERS])];
@@ -490,10 +581,10 @@ export function requestFor(route: FuzzRoute, ctx: FuzzContext): fc.Arbitrary<Fuz
   );
   return fc
     .record({
-      profile: profileFor(ctx),
+      profile: profileFor(ctx, route),
       method,
       path: pathFor(route, ids),
-      query: queryFor(pool),
+      query: queryFor(route, pool),
       headers,
       body: bodyFor(route, pool),
       bodyOnRead: fc.nat(9),

@@ -24,15 +24,16 @@ import {
 import { AccountView, listOf, Nullable, readResponses, SessionInfoView, SettingView, SignedOut, signInResponses, writeResponses } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { registerAdminSigningKeys } from './signing-keys.ts';
+import { RECORD_ID_PATTERN } from '../ids.ts';
 
 const Strict = { additionalProperties: false } as const;
 const NoBody = Type.Object({}, Strict);
 const SignInBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }) }, Strict);
-const AccountParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$' }) }, Strict);
+const AccountParams = Type.Object({ id: Type.String({ pattern: RECORD_ID_PATTERN }) }, Strict);
 const AccountsQuery = Type.Object(
   {
     q: Type.Optional(Type.String({ maxLength: 254 })),
-    before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,14}$' })),
+    before: Type.Optional(Type.String({ pattern: RECORD_ID_PATTERN })),
     limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
   },
   Strict,

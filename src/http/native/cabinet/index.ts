@@ -38,6 +38,7 @@ import {
 import { nativeError } from '../envelope.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
 import { registerCabinetServiceAccounts } from './service-accounts.ts';
+import { RECORD_ID_PATTERN } from '../ids.ts';
 
 const Strict = { additionalProperties: false } as const;
 const NoBody = Type.Object({}, Strict);
@@ -53,7 +54,7 @@ const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 6
 const ActivityQuery = Type.Object(
   {
     type: Type.Optional(Type.String({ pattern: '^[a-z_.]{1,64}$' })),
-    before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,14}$' })),
+    before: Type.Optional(Type.String({ pattern: RECORD_ID_PATTERN })),
     limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
   },
   Strict,

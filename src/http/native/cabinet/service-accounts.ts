@@ -12,9 +12,10 @@ import { sendWire } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
 import { listOf, readResponses, Revoked, ServiceAccountView, ServiceKeyView, writeResponses } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
+import { RECORD_ID_PATTERN } from '../ids.ts';
 
 const Strict = { additionalProperties: false } as const;
-const Id = Type.String({ pattern: '^[1-9][0-9]{0,14}$' });
+const Id = Type.String({ pattern: RECORD_ID_PATTERN });
 const SaParams = Type.Object({ id: Id }, Strict);
 const KeyParams = Type.Object({ id: Id, keyId: Id }, Strict);
 const CreateBody = Type.Object(
