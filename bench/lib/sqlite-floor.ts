@@ -1,17 +1,20 @@
 /**
  * The storage floor of a durable write: the statements tokend runs for one refresh (or one
  * service-account token creation), written by hand with better-sqlite3, prepared once, 32 per
- * COMMIT, on tokend's own schema with its own settings (WAL, synchronous=FULL). No Kysely, no
- * HTTP, no JSON: what SQLite alone costs on this machine, so that the durable rows of the results
- * can show how far above it tokend is and where the ceiling is.
+ * COMMIT, on tokend's own schema with its own settings (WAL, synchronous=FULL, checkpoints on a
+ * thread of their own, time-ordered session ids). No Kysely, no HTTP, no JSON: what SQLite alone
+ * costs on this machine, so that the durable rows of the results can show how far above it tokend
+ * is and where the ceiling is.
  */
 import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
+import { BACKSTOP_WAL_PAGES, Checkpointer } from '../../src/store/checkpointer.ts';
 import { createStore } from '../../src/store/database.ts';
 import { openSqlite } from '../../src/store/dialect.ts';
+import { newRecordId } from '../../src/secrets/tokens.ts';
 
 const BATCH = 32;
 const POOL = 256;
@@ -33,10 +36,13 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
   await store.migrate();
   await store.close();
   const db = new SqliteDatabase(file);
+  // As tokend: checkpoints on a thread of their own, the writer's own only as a backstop.
+  const checkpointer = new Checkpointer(file);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
+    db.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
     db.prepare(`insert into accounts (id, uid, email, password_hash, name, status, is_demo, created_at) values (1, ?, 'floor@bench.example', 'x', null, 'active', 0, 0)`).run(randomUUID());
     db.prepare(`insert into service_accounts (id, account_id, name, actions, status, created_at, last_used_at) values (1, 1, 'floor', 'a b', 'active', 0, null)`).run();
     db.prepare(
@@ -63,7 +69,7 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
     const chains: { id: string; generation: number; refresh: string }[] = [];
     db.transaction(() => {
       for (let i = 0; i < POOL; i++) {
-        const id = randomUUID();
+        const id = newRecordId();
         const refresh = hex();
         insSession.run(id, 'chatapp', 'app', 0, far);
         insAccess.run(hex(), id, 1, 0, far);
@@ -101,7 +107,7 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
         claimSa.run(now);
         claimKey.run(now, now);
         quota.get();
-        const id = randomUUID();
+        const id = newRecordId();
         insSession.run(id, 'service', 'AKFLOOR', now, far);
         const payload = Buffer.from(
           JSON.stringify({ scope: 'a b', client_id: 'AKFLOOR', iss: 'tokend', sub: '1', aud: 'tokend-api', iat: now, exp: now + 3600, jti: randomUUID() }),
@@ -119,6 +125,7 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
     const createPerS = n / ((performance.now() - t0) / 1000);
     return { refreshPerS, createPerS };
   } finally {
+    await checkpointer.stop();
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -74,12 +74,14 @@ export async function prepareTokend(dir: string, o: FixtureOptions): Promise<Fix
       // A few through core, to be sure the bulk rows below look exactly like what core writes.
       v3Tokens.push((await core.apiTokens.create({ accountId: account.id, format: 'v3', label: 'bench' }, CTX)).token);
     }
-    await core.store.transaction(async (tx) => {
-      for (let i = 0; i < o.refreshPool; i++) {
+    const drafts = await Promise.all(
+      Array.from({ length: o.refreshPool }, (_, i) => {
         const a = accounts[i % accounts.length]!;
-        const pair = await core.sessions.start(tx, { kind: 'chatapp', accountId: a.id, clientId: a.appId, scope: '' });
-        refreshTokens.push(pair.refreshToken);
-      }
+        return core.sessions.draft({ kind: 'chatapp', accountId: a.id, clientId: a.appId, scope: '' });
+      }),
+    );
+    await core.store.transaction(async (tx) => {
+      for (const draft of drafts) refreshTokens.push((await core.sessions.start(tx, draft)).refreshToken);
     });
     for (let i = 0; i < o.serviceKeys; i++) {
       const a = accounts[i % accounts.length]!;
@@ -203,12 +205,15 @@ export async function issueRefreshPool(dir: string, accounts: Fixture['accounts'
   const services = await openServices(loadConfig({ env: { ...BENCH_ENV, TOKEND_DATA_DIR: dir } }), { migrate: false });
   try {
     const { core } = services;
+    const drafts = await Promise.all(
+      Array.from({ length: count }, (_, i) => {
+        const a = accounts[i % accounts.length]!;
+        return core.sessions.draft({ kind: 'chatapp', accountId: a.id, clientId: a.appId, scope: '' });
+      }),
+    );
     return await core.store.transaction(async (tx) => {
       const out: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const a = accounts[i % accounts.length]!;
-        out.push((await core.sessions.start(tx, { kind: 'chatapp', accountId: a.id, clientId: a.appId, scope: '' })).refreshToken);
-      }
+      for (const draft of drafts) out.push((await core.sessions.start(tx, draft)).refreshToken);
       return out;
     });
   } finally {

@@ -164,13 +164,14 @@ export class AccountService {
     if (!app || app.accountId !== account.id) return { ok: false, code: 'app_not_found' };
 
     const { passwordHash: _omit, ...publicAccount } = account;
+    const draft = await sessions.draft({ kind: 'chatapp', accountId: account.id, clientId: app.appId, scope: '' });
     return store.transaction(async (tx): Promise<LoginOutcome> => {
       const quota = await takeDailyQuota(tx.counters, clock, makeQuotaScope(email, app.appId), this.#d.dailyMakeLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });
         return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
       }
-      const pair = await sessions.start(tx, { kind: 'chatapp', accountId: account.id, clientId: app.appId, scope: '' });
+      const pair = await sessions.start(tx, draft);
       await audit(tx.audit, clock, ctx, {
         type: 'login.succeeded',
         accountId: account.id,

@@ -8,9 +8,8 @@
  * once a minute per token and written in batches off the request path (`flushLastUsed`, on a
  * timer and at close).
  */
-import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '../secrets/hash.ts';
-import { MAX_TOKEN_LENGTH, newHex128, newToken, parseNativeToken, tokenHint } from '../secrets/tokens.ts';
+import { MAX_TOKEN_LENGTH, newHex128, newRecordId, newToken, parseNativeToken, tokenHint } from '../secrets/tokens.ts';
 import { audit, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
 import { DAY_MS, type Clock } from './clock.ts';
@@ -327,7 +326,7 @@ export class ApiTokenService {
 
   #record(accountId: number, format: ApiTokenFormat, token: string, label: string | null, now: number, expiresAt: number | null): ApiToken {
     return {
-      id: randomUUID(),
+      id: newRecordId(),
       accountId,
       format,
       hint: apiTokenHint(token, format),

@@ -325,6 +325,15 @@ export class ServiceAccountService {
     if (found.accountStatus !== 'active') return { ok: false, code: 'account_disabled' };
 
     await ring.ready();
+    // Minted (the JWT signed) before the transaction, which then holds its locks only for writes.
+    const draft = await sessions.draft({
+      kind: 'service',
+      accountId: serviceAccount.accountId,
+      clientId: key.accessKey,
+      scope: serviceAccount.actions.join(' '),
+      // SPEC 3.2: the refresh token (and so the session) never outlives the key.
+      ...(key.expiresAt !== null ? { notAfter: key.expiresAt } : {}),
+    });
     try {
       return await store.transaction(async (tx): Promise<CreateTokensOutcome> => {
         const now = clock.now();
@@ -343,14 +352,7 @@ export class ServiceAccountService {
           });
           return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
         }
-        const pair = await sessions.start(tx, {
-          kind: 'service',
-          accountId: serviceAccount.accountId,
-          clientId: key.accessKey,
-          scope: serviceAccount.actions.join(' '),
-          // SPEC 3.2: the refresh token (and so the session) never outlives the key.
-          ...(key.expiresAt !== null ? { notAfter: key.expiresAt } : {}),
-        });
+        const pair = await sessions.start(tx, draft);
         await audit(tx.audit, clock, ctx, {
           type: 'service_token.created',
           accountId: serviceAccount.accountId,
@@ -373,15 +375,13 @@ export class ServiceAccountService {
   async refresh(refreshToken: string, options: { userId?: number }, ctx: AuditContext): Promise<RefreshOutcome> {
     const { store, sessions, ring } = this.#d;
     if (!isNativeToken(refreshToken, 'refresh')) return { ok: false, code: 'invalid_refresh_token' };
-    if (options.userId !== undefined) {
-      // The session's account never changes, so this read outside the refresh transaction is sound.
-      const found = await store.sessions.findRefresh(sha256Hex(refreshToken));
-      if (!found || found.session.kind !== 'service' || found.session.accountId !== options.userId) {
-        return { ok: false, code: 'invalid_refresh_token' };
-      }
+    // The session's account never changes, so this read outside the refresh transaction is sound.
+    const found = await store.sessions.findRefresh(sha256Hex(refreshToken));
+    if (options.userId !== undefined && (!found || found.session.kind !== 'service' || found.session.accountId !== options.userId)) {
+      return { ok: false, code: 'invalid_refresh_token' };
     }
     await ring.ready();
-    return sessions.refresh(refreshToken, 'service', ctx);
+    return sessions.refresh(refreshToken, 'service', ctx, found);
   }
 
   /** `GET /token/info/refresh`: when a refresh token expires, if it can still be used. */

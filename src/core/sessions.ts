@@ -10,13 +10,12 @@
  * What differs per scheme is only the shape of the access token (opaque `tda_…` for ChatApp, a
  * signed JWT for service accounts) and its lifetimes: an AccessTokenMinter and a policy per kind.
  */
-import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '../secrets/hash.ts';
-import { isNativeToken, MAX_TOKEN_LENGTH, newToken } from '../secrets/tokens.ts';
+import { isNativeToken, MAX_TOKEN_LENGTH, newRecordId, newToken } from '../secrets/tokens.ts';
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Session, SessionKind } from './model.ts';
-import type { AccessLookup, Repos, Store } from './ports.ts';
+import type { AccessLookup, RefreshLookup, Repos, Store } from './ports.ts';
 import { cacheTag, type VerifyCache } from './verify-cache.ts';
 
 export interface MintedAccessToken {
@@ -44,6 +43,21 @@ export interface TokenPair {
   accessToken: string;
   accessExpiresAt: number;
   refreshToken: string;
+  refreshExpiresAt: number;
+}
+
+/** A session not yet stored and its first pair, minted (SessionService.draft). */
+export interface SessionDraft {
+  session: Session;
+  pair: MintedPair;
+}
+
+/** The tokens of one generation, minted before the transaction that stores them. */
+export interface MintedPair {
+  issuedAt: number;
+  accessToken: string;
+  accessExpiresAt: number;
+  refresh: { token: string; hash: string };
   refreshExpiresAt: number;
 }
 
@@ -104,43 +118,81 @@ export class SessionService {
     return p;
   }
 
-  /** Starts a session inside the caller's transaction and issues its first pair. */
-  async start(
-    tx: Repos,
-    input: { kind: SessionKind; accountId: number; clientId: string; scope: string; notAfter?: number },
-  ): Promise<TokenPair> {
+  /**
+   * Mints the first pair of a new session, outside any transaction: signing a JWT is asynchronous
+   * work (WebCrypto) that must not hold the write lock (SQLite's one writer and its group commit;
+   * on PostgreSQL, the row locks the caller's transaction takes). Then `start` writes it.
+   */
+  async draft(input: { kind: SessionKind; accountId: number; clientId: string; scope: string; notAfter?: number }): Promise<SessionDraft> {
     const now = this.#d.clock.now();
-    const expiresAt = Math.min(now + this.#d.maxLifetimeMs, input.notAfter ?? Number.MAX_SAFE_INTEGER);
-    const session = await tx.sessions.insert({
-      id: randomUUID(),
+    const session: Session = {
+      id: newRecordId(),
       accountId: input.accountId,
       kind: input.kind,
       clientId: input.clientId,
       scope: input.scope,
+      generation: 1,
       createdAt: now,
-      expiresAt,
-    });
-    return this.#issue(tx, session, now);
+      expiresAt: Math.min(now + this.#d.maxLifetimeMs, input.notAfter ?? Number.MAX_SAFE_INTEGER),
+      revokedAt: null,
+    };
+    return { session, pair: await this.#mint(session, now) };
   }
 
-  async #issue(tx: Repos, session: Session, now: number): Promise<TokenPair> {
+  /** Starts a drafted session inside the caller's transaction and stores its first pair. */
+  async start(tx: Repos, draft: SessionDraft): Promise<TokenPair> {
+    const { session, pair } = draft;
+    const stored = await tx.sessions.insert({
+      id: session.id,
+      accountId: session.accountId,
+      kind: session.kind,
+      clientId: session.clientId,
+      scope: session.scope,
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+    });
+    return this.#store(tx, stored, pair);
+  }
+
+  /** The tokens of one generation of a session, minted (not yet stored). */
+  async #mint(session: Session, now: number): Promise<MintedPair> {
     const policy = this.#policy(session.kind);
     const accessExpiresAt = Math.min(now + policy.accessTtlMs, session.expiresAt);
     const refreshExpiresAt = Math.min(now + policy.refreshTtlMs, session.expiresAt);
     const access = await policy.minter.mint(session, { issuedAt: now, expiresAt: accessExpiresAt });
-    const refresh = newToken('refresh');
-    const base = { sessionId: session.id, generation: session.generation, createdAt: now };
-    await tx.sessions.insertAccessToken({ ...base, hash: sha256Hex(access.token), expiresAt: accessExpiresAt });
-    await tx.sessions.insertRefreshToken({ ...base, hash: refresh.hash, expiresAt: refreshExpiresAt });
-    return { session, accessToken: access.token, accessExpiresAt, refreshToken: refresh.token, refreshExpiresAt };
+    return { issuedAt: now, accessToken: access.token, accessExpiresAt, refresh: newToken('refresh'), refreshExpiresAt };
   }
 
-  /** Rotates a pair: the presented refresh token and its access token stop working at once. */
-  async refresh(refreshToken: string, kind: SessionKind, ctx: AuditContext): Promise<RefreshOutcome> {
+  /** Stores a minted pair as the given generation of the session. */
+  async #store(tx: Repos, session: Session, pair: MintedPair): Promise<TokenPair> {
+    const base = { sessionId: session.id, generation: session.generation, createdAt: pair.issuedAt };
+    await tx.sessions.insertAccessToken({ ...base, hash: sha256Hex(pair.accessToken), expiresAt: pair.accessExpiresAt });
+    await tx.sessions.insertRefreshToken({ ...base, hash: pair.refresh.hash, expiresAt: pair.refreshExpiresAt });
+    return {
+      session,
+      accessToken: pair.accessToken,
+      accessExpiresAt: pair.accessExpiresAt,
+      refreshToken: pair.refresh.token,
+      refreshExpiresAt: pair.refreshExpiresAt,
+    };
+  }
+
+  /**
+   * Rotates a pair: the presented refresh token and its access token stop working at once.
+   * `known`: the caller already looked the token up (by this hash), outside any transaction.
+   */
+  async refresh(refreshToken: string, kind: SessionKind, ctx: AuditContext, known?: RefreshLookup | null): Promise<RefreshOutcome> {
     // Shape and checksum first: a malformed token never reaches storage.
     if (!isNativeToken(refreshToken, 'refresh')) return { ok: false, code: 'invalid_refresh_token' };
     const hash = sha256Hex(refreshToken);
     const { clock, reuseGraceMs } = this.#d;
+    // Read first, outside the write lock: an unknown token is refused without queueing for it, and
+    // the next pair is minted (a JWT signed) before the transaction, from what never changes in a
+    // session (account, client, scope, end). The transaction reads again and decides; a pair
+    // minted for a refresh that loses is never stored, so it was never valid.
+    const seen = known ?? (await this.#d.store.sessions.findRefresh(hash));
+    if (!seen || seen.session.kind !== kind) return { ok: false, code: 'invalid_refresh_token' };
+    const next = seen.session.revokedAt === null && seen.token.rotatedAt === null ? await this.#mint(seen.session, clock.now()) : null;
     const changed: string[] = [];
     const outcome = await this.#d.store.transaction(async (tx): Promise<RefreshOutcome> => {
       changed.length = 0;
@@ -167,7 +219,8 @@ export class SessionService {
       // The arbiter: of N concurrent refreshes with this token, one claims it; the rest see it rotated.
       if (!(await tx.sessions.claimRefresh(hash, now))) return { ok: false, code: 'invalid_refresh_token', session };
       if (!(await tx.sessions.advance(session.id, token.generation))) return { ok: false, code: 'invalid_refresh_token', session };
-      const pair = await this.#issue(tx, { ...session, generation: token.generation + 1 }, now);
+      // Rotated since the read above it would have been claimed already; minted for it, then.
+      const pair = await this.#store(tx, { ...session, generation: token.generation + 1 }, next ?? (await this.#mint(session, now)));
       changed.push(session.id);
       await audit(tx.audit, clock, ctx, {
         type: 'session.refreshed',

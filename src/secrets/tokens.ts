@@ -5,7 +5,8 @@
  * so that a typo or a truncated paste is rejected before any storage lookup, and secret scanners
  * can tell a real tokend secret from a look-alike without calling the server.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { crc32 } from 'node:zlib';
 import { sha256Hex } from './hash.ts';
 
@@ -102,9 +103,14 @@ export function isNativeToken(candidate: string, kind: TokenKind): boolean {
   return parseNativeToken(candidate) === kind;
 }
 
-/** A random public identifier (not a secret): UUID v4. */
-export function newUuid(): string {
-  return randomUUID();
+/**
+ * A public record identifier (not a secret): UUID v7, 48 bits of time then 74 random bits. Ids in
+ * creation order land at the end of their primary-key b-tree instead of at a random page of it,
+ * which for the rows written on every issuance (sessions) is a page less to write per insert.
+ * What it reveals, the creation time to the millisecond, every view of such a record shows anyway.
+ */
+export function newRecordId(): string {
+  return uuidv7();
 }
 
 /** 32 lower-case hex characters: the v3 / l3 API-token body (128 bits). */

@@ -23,6 +23,7 @@ import {
 } from 'kysely';
 import type { ChangeBus } from '../core/changes.ts';
 import { systemClock } from '../core/clock.ts';
+import { BACKSTOP_WAL_PAGES, Checkpointer } from './checkpointer.ts';
 import { DatabaseClock, type ClockHandle, type StoreLog } from './db-clock.ts';
 import { noChangeBridge, PgChangeBridge, type ChangeBridge } from './pg-notify.ts';
 import type { DB } from './schema.ts';
@@ -109,6 +110,8 @@ function sqliteCode(error: unknown): string {
 }
 
 const STATEMENT_CACHE_SIZE = 500;
+/** journal_size_limit: the WAL file is truncated to this once reused after a checkpoint. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 2 ** 20;
 
 /**
  * Kysely prepares every query it runs, and better-sqlite3 compiles SQL on every prepare(): for a
@@ -117,10 +120,13 @@ const STATEMENT_CACHE_SIZE = 500;
  * iterator, is never handed out twice). SQLite re-prepares a kept statement by itself after a
  * schema change.
  */
-function withStatementCache(database: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+function withStatementCache(database: SqliteDatabase.Database, onClose: () => void): SqliteDialectConfig['database'] {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
-    close: () => database.close(),
+    close: () => {
+      onClose();
+      database.close();
+    },
     prepare(sql: string) {
       let statement = cache.get(sql);
       if (statement === undefined || statement.busy) {
@@ -133,15 +139,28 @@ function withStatementCache(database: SqliteDatabase.Database): SqliteDialectCon
   };
 }
 
-export function openSqlite(file: string): SqlDialect {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+export interface SqliteOptions {
+  /** Checkpoint the WAL on a worker thread (src/store/checkpointer.ts); default on for a file. */
+  backgroundCheckpoints?: boolean;
+}
+
+export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialect {
+  const inMemory = file === ':memory:';
+  if (!inMemory) mkdirSync(dirname(file), { recursive: true });
   const database = new SqliteDatabase(file);
   database.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before it is acknowledged (an acknowledged revocation survives a crash).
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
+  // A WAL that grew under a burst is cut back to this size once it is reused.
+  database.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  let checkpointer: Checkpointer | null = null;
+  if (!inMemory && (options.backgroundCheckpoints ?? true)) {
+    checkpointer = new Checkpointer(file);
+    database.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
+  }
+  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database, () => void checkpointer?.stop()) }) });
   return {
     kind: 'sqlite',
     db,
