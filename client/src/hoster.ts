@@ -14,9 +14,9 @@
  * ```
  */
 import { UnexpectedResponseError } from './errors.ts';
-import { errorOfResponse, joinUrl, readJson, send, type FetchLike, type HttpOptions } from './http.ts';
-import { RotatingSession, type SchemeAdapter } from './session.ts';
-import { MemoryTokenStore, type TokenStore } from './store.ts';
+import { type HttpOptions, joinUrl } from './http.ts';
+import { SchemeClient, type Scheme } from './scheme-client.ts';
+import type { TokenStore } from './store.ts';
 
 export interface HosterTokens {
   scheme: 'hoster';
@@ -56,103 +56,58 @@ export interface HosterClientOptions extends HttpOptions {
   expirySkewSeconds?: number;
 }
 
-/** Codes meaning "this access token is no good": refresh, then retry. */
-const INVALID_ACCESS = new Set(['access_token_expired', 'access_token_not_found']);
-
-function payloadOf(body: unknown): Record<string, unknown> | null {
-  if (typeof body !== 'object' || body === null) return null;
-  const b = body as { statusCode?: unknown; payload?: unknown };
-  return b.statusCode === 'ok' && typeof b.payload === 'object' && b.payload !== null ? (b.payload as Record<string, unknown>) : null;
+function hosterScheme(skewMs: number): Scheme<HosterTokens> {
+  return {
+    dialect: 'hoster',
+    /** Codes meaning "this access token is no good": refresh, then retry. */
+    invalidTokenCodes: new Set(['access_token_expired', 'access_token_not_found']),
+    authorize(headers, tokens) {
+      headers.set('access-token', tokens.accessToken);
+      headers.set('x-user-id', String(tokens.userId));
+    },
+    isExpired: (tokens, nowMs) => Number.isFinite(tokens.dateExpires) && nowMs >= tokens.dateExpires * 1000 - skewMs,
+    isTokens: (value): value is HosterTokens =>
+      typeof value === 'object' && value !== null && (value as HosterTokens).scheme === 'hoster' &&
+      typeof (value as HosterTokens).accessToken === 'string' && typeof (value as HosterTokens).refreshToken === 'string',
+    /** The hoster.by success envelope `{"httpCode":200,"statusCode":"ok","payload":{…},…}`. */
+    unwrap(body) {
+      if (typeof body !== 'object' || body === null) return null;
+      const b = body as { statusCode?: unknown; payload?: unknown };
+      return b.statusCode === 'ok' && typeof b.payload === 'object' && b.payload !== null ? (b.payload as Record<string, unknown>) : null;
+    },
+    tokensOf(payload, status) {
+      const p = payload as Partial<HosterTokens> | null;
+      if (!p || typeof p.accessToken !== 'string' || typeof p.refreshToken !== 'string') {
+        throw new UnexpectedResponseError(status, 'token response without accessToken/refreshToken');
+      }
+      return { scheme: 'hoster', userId: Number(p.userId), accessToken: p.accessToken, refreshToken: p.refreshToken, dateExpires: Number(p.dateExpires) };
+    },
+  };
 }
 
-function tokensOf(payload: Record<string, unknown> | null, status: number): HosterTokens {
-  const p = payload as Partial<HosterTokens> | null;
-  if (!p || typeof p.accessToken !== 'string' || typeof p.refreshToken !== 'string') {
-    throw new UnexpectedResponseError(status, 'token response without accessToken/refreshToken');
-  }
-  return { scheme: 'hoster', userId: Number(p.userId), accessToken: p.accessToken, refreshToken: p.refreshToken, dateExpires: Number(p.dateExpires) };
-}
-
-export class HosterClient {
-  readonly #session: RotatingSession<HosterTokens>;
-  readonly #baseUrl: string;
-  readonly #apiUrl: string;
-  readonly #fetch: FetchLike;
-  readonly #now: () => number;
+export class HosterClient extends SchemeClient<HosterTokens> {
+  readonly #keys: () => HosterKeys | Promise<HosterKeys>;
 
   constructor(options: HosterClientOptions) {
     const { accessKey, secretKey, keys } = options;
     if (!keys && (!accessKey || !secretKey)) throw new TypeError('HosterClient needs accessKey and secretKey, or keys()');
-    this.#baseUrl = options.baseUrl;
-    this.#apiUrl = options.apiUrl ?? options.baseUrl;
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#now = options.now ?? Date.now;
-    const skewMs = (options.expirySkewSeconds ?? 5) * 1000;
-    const adapter: SchemeAdapter<HosterTokens> = {
-      dialect: 'hoster',
-      invalidTokenCodes: INVALID_ACCESS,
-      issue: async () => this.#create(keys ? await keys() : { accessKey: accessKey!, secretKey: secretKey! }),
-      refresh: async (tokens) => this.#refresh(tokens),
-      authorize(headers, tokens) {
-        headers.set('access-token', tokens.accessToken);
-        headers.set('x-user-id', String(tokens.userId));
-      },
-      isExpired: (tokens, nowMs) => Number.isFinite(tokens.dateExpires) && nowMs >= tokens.dateExpires * 1000 - skewMs,
-      isTokens: (value): value is HosterTokens =>
-        typeof value === 'object' && value !== null && (value as HosterTokens).scheme === 'hoster' &&
-        typeof (value as HosterTokens).accessToken === 'string' && typeof (value as HosterTokens).refreshToken === 'string',
-    };
-    this.#session = new RotatingSession(adapter, options.store ?? new MemoryTokenStore(), this.#fetch, this.#now);
-  }
-
-  /**
-   * `fetch` with `Access-Token` and `X-User-Id`; refreshes first when `dateExpires` has passed, and
-   * once more (then retries once) when the API answers `access_token_expired`.
-   */
-  async fetch(path: string | URL, init?: RequestInit): Promise<Response> {
-    return this.#session.fetch(joinUrl(this.#apiUrl, path), init);
-  }
-
-  /** Like {@link fetch}, for APIs answering in the hoster.by envelope: returns `payload` or throws a typed error. */
-  async request<T = Record<string, unknown>>(path: string | URL, init?: RequestInit): Promise<T> {
-    const response = await this.fetch(path, init);
-    const body = await readJson(response);
-    const payload = payloadOf(body);
-    if (response.ok && payload) return payload as T;
-    throw errorOfResponse('hoster', response, body, this.#now());
+    super(options, hosterScheme((options.expirySkewSeconds ?? 5) * 1000));
+    this.#keys = keys ?? (() => ({ accessKey: accessKey!, secretKey: secretKey! }));
   }
 
   /** `GET /token/info/access`: the user, expiry and actions of the current access token. */
   async info(): Promise<HosterTokenInfo> {
-    return this.request<HosterTokenInfo>(joinUrl(this.#baseUrl, '/token/info/access'));
+    return this.request<HosterTokenInfo>(joinUrl(this.baseUrl, '/token/info/access'));
   }
 
-  async tokens(): Promise<HosterTokens> {
-    return this.#session.tokens();
+  /** `POST /service/account/create/token`. */
+  protected async issue(): Promise<HosterTokens> {
+    const keys = await this.#keys();
+    return this.tokenCall('/service/account/create/token', { method: 'POST', headers: { 'access-key': keys.accessKey, 'secret-key': keys.secretKey } });
   }
 
-  async forget(): Promise<void> {
-    return this.#session.forget();
-  }
-
-  async #create(keys: HosterKeys): Promise<HosterTokens> {
-    const response = await send(this.#fetch, joinUrl(this.#baseUrl, '/service/account/create/token'), {
-      method: 'POST',
-      headers: { 'access-key': keys.accessKey, 'secret-key': keys.secretKey },
-    });
-    const body = await readJson(response);
-    if (!response.ok) throw errorOfResponse('hoster', response, body, this.#now());
-    return tokensOf(payloadOf(body), response.status);
-  }
-
-  async #refresh(tokens: HosterTokens): Promise<HosterTokens> {
-    const response = await send(this.#fetch, joinUrl(this.#baseUrl, '/token/refresh'), {
-      method: 'PATCH',
-      headers: { 'x-user-id': String(tokens.userId), 'refresh-token': tokens.refreshToken },
-    });
-    const body = await readJson(response);
-    // refresh_token_expired / refresh_token_not_found become RefreshTokenRejectedError: one new token.
-    if (!response.ok) throw errorOfResponse('hoster', response, body, this.#now());
-    return tokensOf(payloadOf(body), response.status);
+  /** `PATCH /token/refresh` (refresh_token_expired / refresh_token_not_found: RefreshTokenRejectedError). */
+  protected async renew(tokens: HosterTokens): Promise<HosterTokens> {
+    return this.tokenCall('/token/refresh', { method: 'PATCH', headers: { 'x-user-id': String(tokens.userId), 'refresh-token': tokens.refreshToken } });
   }
 }
