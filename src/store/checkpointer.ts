@@ -33,6 +33,9 @@ export class Checkpointer {
   constructor(file: string, options: CheckpointerOptions = {}) {
     this.#worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), {
       workerData: { file, busyMs: options.busyMs ?? 2, idleMs: options.idleMs ?? 100 },
+      // The thread runs one pragma in a loop: a small heap keeps its isolate from growing the
+      // server's memory (V8 would otherwise size it like the main one).
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     });
     // Never what keeps the process alive; a crashed thread leaves the backstop doing the work.
     this.#worker.unref();
