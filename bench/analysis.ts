@@ -43,7 +43,7 @@ export function analyse(p: Params, comparisons: readonly Comparison[], facts: Re
           ? ` In this run the cached row fell short while the uncached one, where every check reads the index, did not: so the lookup is not what ` +
             `grows. What differs with the cache on is only background work that does grow with the table (the \`last used\` times of the checked ` +
             `tokens, written every 10 s at scattered pages of a large table, and the checkpoint of those pages, on the two cores wrk also uses) ` +
-            `and the noise of rounds this short; it has not been profiled yet. Earlier runs measured 1.04 on the same code path.`
+            `and noise; it has not been profiled yet.`
           : ''),
     );
   }
