@@ -6,8 +6,11 @@
  * the database file and syncs it), so every few group commits one request batch waited for the
  * copy of a thousand pages. bench/RESULTS.md measured a third of the time of a durable write
  * there. Here a worker thread with its own connection does that work with PASSIVE checkpoints,
- * which SQLite runs beside the writer without blocking it; the writer's own automatic checkpoint
- * stays on, at a higher mark, as the backstop should the thread ever fall behind or die.
+ * which SQLite runs beside the writer without blocking it. The writer's own automatic checkpoint
+ * stays on, at a higher mark: the backstop should the thread fall behind or die, and under
+ * sustained writes the end of each WAL cycle (SQLite restarts the WAL only after a checkpoint that
+ * caught up with every commit, which a thread running beside a busy writer rarely sees; by then the
+ * writer's checkpoint has only the last few pages left to copy).
  *
  * Durability and isolation are SQLite's own: a checkpoint copies only committed pages, syncs the
  * file (synchronous=FULL) before the WAL is reused, and never moves past a reader's snapshot.
