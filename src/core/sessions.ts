@@ -219,7 +219,8 @@ export class SessionService {
       // The arbiter: of N concurrent refreshes with this token, one claims it; the rest see it rotated.
       if (!(await tx.sessions.claimRefresh(hash, now))) return { ok: false, code: 'invalid_refresh_token', session };
       if (!(await tx.sessions.advance(session.id, token.generation))) return { ok: false, code: 'invalid_refresh_token', session };
-      // Rotated since the read above it would have been claimed already; minted for it, then.
+      // `next` is null only when the read above saw the session revoked or the token rotated, and
+      // then the checks above have already answered: minting here is only a safeguard.
       const pair = await this.#store(tx, { ...session, generation: token.generation + 1 }, next ?? (await this.#mint(session, now)));
       changed.push(session.id);
       await audit(tx.audit, clock, ctx, {
