@@ -174,6 +174,19 @@ describe('web console in Chromium', { skip }, () => {
     await shot('05-apps');
   });
 
+  it('apps: an empty name is refused next to the field, in the dialog that stays open; Escape closes it', async () => {
+    await go('Apps');
+    await page.getByTestId('new-app').first().click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('App name').fill('');
+    await dialog.getByLabel('App name').press('Enter');
+    // The server's validation error, shown under the field it names, not as a general notice.
+    await dialog.locator('.field.has-error .field-error').waitFor();
+    assert.equal(await dialog.locator('.notice-error').count(), 0);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   let firstToken = '';
   let secondToken = '';
   let thirdToken = '';

@@ -58,3 +58,41 @@ export function useAction<A extends unknown[], R>(action: (...args: A) => Promis
   };
   return { run, busy, error, reset: () => setError(null) };
 }
+
+export interface Page<T> {
+  items: T[];
+  nextBefore: number | null;
+}
+
+/**
+ * A list read page by page (newest first, `before` the last id): the first page again with
+ * `reload`, the next appended with `more`; `setItems` for changes made on the page.
+ */
+export function usePages<T>(fetchPage: (before: number | null) => Promise<Page<T>>): {
+  items: T[] | null;
+  next: number | null;
+  loading: boolean;
+  error: unknown;
+  reload(): Promise<void>;
+  more(): Promise<void>;
+  setItems: (update: (items: T[] | null) => T[] | null) => void;
+} {
+  const [items, setItems] = useState<T[] | null>(null);
+  const [next, setNext] = useState<number | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<unknown>(null);
+  async function load(before: number | null): Promise<void> {
+    setLoading(true);
+    setError(null);
+    try {
+      const page = await fetchPage(before);
+      setItems((prev) => (before !== null && prev ? [...prev, ...page.items] : page.items));
+      setNext(page.nextBefore);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoading(false);
+    }
+  }
+  return { items, next, loading, error, reload: () => load(null), more: () => load(next), setItems };
+}

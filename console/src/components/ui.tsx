@@ -1,7 +1,8 @@
 /** The console's building blocks: plain elements with the classes of styles.css. */
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api.ts';
-import { formatSeconds } from '../format.ts';
+import { useAction } from '../hooks.ts';
+import { formatDate, formatDateTime, formatRelative, formatSeconds } from '../format.ts';
 import { hasKey, useI18n, type Translate } from '../i18n.ts';
 
 export function cx(...names: (string | false | null | undefined)[]): string {
@@ -194,6 +195,68 @@ export function Modal(props: { title: string; onClose: () => void; children: Rea
   );
 }
 
+/**
+ * The error of a form's action, unless one of `fields` (shown next to its input) already carries
+ * it: the server blames a field, or the whole request.
+ */
+export function FormError(props: { error: unknown; fields?: readonly string[] }): ReactNode {
+  const { t, lang } = useI18n();
+  if (!props.error || props.fields?.some((f) => fieldError(props.error, f, t))) return null;
+  return (
+    <div className="notice notice-error" role="alert">
+      {errorText(props.error, t, lang)}
+    </div>
+  );
+}
+
+/**
+ * A dialog around one form: its inputs, Cancel, the submit button (busy while the action runs;
+ * Enter submits too) and the action's error (see FormError).
+ */
+export function FormDialog(props: {
+  title: string;
+  submitLabel: string;
+  submitTestId: string;
+  submitVariant?: 'primary' | 'danger';
+  testId?: string;
+  action: { busy: boolean; error: unknown };
+  /** Fields whose errors show next to their inputs. */
+  fields?: readonly string[];
+  onSubmit: () => void;
+  onClose: () => void;
+  children: ReactNode;
+}): ReactNode {
+  const { t } = useI18n();
+  return (
+    <Modal
+      title={props.title}
+      onClose={props.onClose}
+      testId={props.testId}
+      footer={
+        <>
+          <Button variant="ghost" onClick={props.onClose}>
+            {t('common.cancel')}
+          </Button>
+          <Button variant={props.submitVariant ?? 'primary'} busy={props.action.busy} onClick={props.onSubmit} testId={props.submitTestId}>
+            {props.submitLabel}
+          </Button>
+        </>
+      }
+    >
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          props.onSubmit();
+        }}
+        noValidate
+      >
+        {props.children}
+        <FormError error={props.action.error} fields={props.fields} />
+      </form>
+    </Modal>
+  );
+}
+
 /** A yes/no question before something that cannot be undone; the action's error shows inside. */
 export function Confirm(props: {
   title: string;
@@ -203,44 +266,97 @@ export function Confirm(props: {
   onConfirm: () => Promise<unknown>;
   onClose: () => void;
 }): ReactNode {
-  const { t, lang } = useI18n();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const confirm = async (): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await props.onConfirm();
-      props.onClose();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const action = useAction(async () => {
+    await props.onConfirm();
+    props.onClose();
+  });
   return (
-    <Modal
+    <FormDialog
       title={props.title}
-      onClose={props.onClose}
       testId="confirm-dialog"
-      footer={
-        <>
-          <Button variant="ghost" onClick={props.onClose}>
-            {t('common.cancel')}
-          </Button>
-          <Button variant={props.danger ? 'danger' : 'primary'} onClick={() => void confirm()} busy={busy} testId="confirm-button">
-            {props.confirmLabel}
-          </Button>
-        </>
-      }
+      submitLabel={props.confirmLabel}
+      submitVariant={props.danger ? 'danger' : 'primary'}
+      submitTestId="confirm-button"
+      action={action}
+      onSubmit={() => void action.run()}
+      onClose={props.onClose}
     >
       <p>{props.body}</p>
-      {error ? (
-        <div className="notice notice-error" role="alert">
-          {errorText(error, t, lang)}
-        </div>
-      ) : null}
-    </Modal>
+    </FormDialog>
+  );
+}
+
+/**
+ * A list's states: its load error (with a retry), loading, and an empty card; `children` renders
+ * once it has items.
+ */
+export function ListStates<T>(props: {
+  items: readonly T[] | null;
+  loading: boolean;
+  error: unknown;
+  onRetry: () => void;
+  context?: 'operator';
+  empty: ReactNode;
+  children: (items: readonly T[]) => ReactNode;
+}): ReactNode {
+  const { items } = props;
+  return (
+    <>
+      {props.error ? <ErrorNotice error={props.error} onRetry={props.onRetry} context={props.context} /> : null}
+      {props.loading && !items ? <Loading /> : null}
+      {items && items.length === 0 && <Card>{props.empty}</Card>}
+      {items && items.length > 0 && props.children(items)}
+    </>
+  );
+}
+
+/** "Load more" under a paged table, while there is a next page. */
+export function LoadMore(props: { next: number | null; loading: boolean; onMore: () => void }): ReactNode {
+  const { t } = useI18n();
+  if (props.next === null) return null;
+  return (
+    <div className="table-more">
+      <Button onClick={props.onMore} busy={props.loading}>
+        {t('common.loadMore')}
+      </Button>
+    </div>
+  );
+}
+
+const EXPIRY_DAYS = [null, 30, 90, 365] as const;
+
+/** How many days until a new credential (API token, service-account key) expires, or never. */
+export function ExpirySelect(props: { id: string; value: number | null; onChange: (days: number | null) => void }): ReactNode {
+  const { t } = useI18n();
+  return (
+    <select id={props.id} value={props.value ?? ''} onChange={(e) => props.onChange(e.target.value ? Number(e.target.value) : null)}>
+      {EXPIRY_DAYS.map((d) => (
+        <option key={d ?? 'never'} value={d ?? ''}>
+          {d === null ? t('common.noExpiry') : t('common.days', { n: d })}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** A table cell with a date, the full date and time on hover. */
+export function DateCell(props: { at: number }): ReactNode {
+  const { lang } = useI18n();
+  return (
+    <td className="nowrap" title={formatDateTime(props.at, lang)}>
+      {formatDate(props.at, lang)}
+    </td>
+  );
+}
+
+/** A table cell with a time relative to `now` ("in 3 days", "2 hours ago"), or "never". */
+export function RelativeCell(props: { at: number | null; now: number; withTitle?: boolean }): ReactNode {
+  const { t, lang } = useI18n();
+  const { at } = props;
+  return (
+    <td className="nowrap" title={props.withTitle && at !== null ? formatDateTime(at, lang) : undefined}>
+      {at !== null ? formatRelative(at, props.now, lang) : <span className="muted">{t('common.never')}</span>}
+    </td>
   );
 }
 

@@ -1,7 +1,8 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { api, type AuditItem } from '../api.ts';
-import { Button, Card, EmptyState, ErrorNotice, Icons, Loading, PageHeader } from '../components/ui.tsx';
+import { Card, EmptyState, Icons, ListStates, LoadMore, PageHeader } from '../components/ui.tsx';
 import { formatDateTime, formatSeconds } from '../format.ts';
+import { usePages, type Page } from '../hooks.ts';
 import { hasKey, useI18n, type Lang, type Translate } from '../i18n.ts';
 
 const TYPES = [
@@ -53,31 +54,16 @@ function describe(detail: Record<string, unknown>, lang: Lang): string {
 export function ActivityPage(): ReactNode {
   const { t, lang } = useI18n();
   const [type, setType] = useState('');
-  const [items, setItems] = useState<AuditItem[] | null>(null);
-  const [next, setNext] = useState<number | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>(null);
-
-  async function load(before: number | null, append: boolean): Promise<void> {
-    setLoading(true);
-    setError(null);
-    try {
-      const q = new URLSearchParams({ limit: String(PAGE) });
-      if (type) q.set('type', type);
-      if (before) q.set('before', String(before));
-      const page = await api<{ items: AuditItem[]; nextBefore: number | null }>('cabinet', 'GET', `/activity?${q}`);
-      setItems((prev) => (append && prev ? [...prev, ...page.items] : page.items));
-      setNext(page.nextBefore);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoading(false);
-    }
-  }
+  const pages = usePages((before) => {
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (type) q.set('type', type);
+    if (before !== null) q.set('before', String(before));
+    return api<Page<AuditItem>>('cabinet', 'GET', `/activity?${q}`);
+  });
 
   useEffect(() => {
-    setItems(null);
-    void load(null, false);
+    pages.setItems(() => null);
+    void pages.reload();
   }, [type]);
 
   return (
@@ -99,46 +85,41 @@ export function ActivityPage(): ReactNode {
           </label>
         }
       />
-      {error ? <ErrorNotice error={error} onRetry={() => void load(null, false)} /> : null}
-      {loading && !items ? <Loading /> : null}
-      {items && items.length === 0 && (
-        <Card>
-          <EmptyState icon={Icons.activity} title={type ? t('activity.emptyFiltered') : t('activity.empty')} />
-        </Card>
-      )}
-      {items && items.length > 0 && (
-        <Card>
-          <table className="table" data-testid="activity-table">
-            <thead>
-              <tr>
-                <th>{t('activity.time')}</th>
-                <th>{t('activity.event')}</th>
-                <th>{t('activity.details')}</th>
-                <th>{t('activity.address')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((e) => (
-                <tr key={e.id} data-testid="activity-row" data-type={e.type}>
-                  <td className="nowrap">{formatDateTime(e.at, lang)}</td>
-                  <td>
-                    <span className={`event event-${e.type.split('.')[1] ?? ''}`}>{eventLabel(e.type, t)}</span>
-                  </td>
-                  <td className="detail">{describe(e.detail, lang)}</td>
-                  <td className="muted">{e.address ?? '—'}</td>
+      <ListStates
+        items={pages.items}
+        loading={pages.loading}
+        error={pages.error}
+        onRetry={() => void pages.reload()}
+        empty={<EmptyState icon={Icons.activity} title={type ? t('activity.emptyFiltered') : t('activity.empty')} />}
+      >
+        {(items) => (
+          <Card>
+            <table className="table" data-testid="activity-table">
+              <thead>
+                <tr>
+                  <th>{t('activity.time')}</th>
+                  <th>{t('activity.event')}</th>
+                  <th>{t('activity.details')}</th>
+                  <th>{t('activity.address')}</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          {next !== null && (
-            <div className="table-more">
-              <Button onClick={() => void load(next, true)} busy={loading}>
-                {t('common.loadMore')}
-              </Button>
-            </div>
-          )}
-        </Card>
-      )}
+              </thead>
+              <tbody>
+                {items.map((e) => (
+                  <tr key={e.id} data-testid="activity-row" data-type={e.type}>
+                    <td className="nowrap">{formatDateTime(e.at, lang)}</td>
+                    <td>
+                      <span className={`event event-${e.type.split('.')[1] ?? ''}`}>{eventLabel(e.type, t)}</span>
+                    </td>
+                    <td className="detail">{describe(e.detail, lang)}</td>
+                    <td className="muted">{e.address ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <LoadMore next={pages.next} loading={pages.loading} onMore={() => void pages.more()} />
+          </Card>
+        )}
+      </ListStates>
     </>
   );
 }

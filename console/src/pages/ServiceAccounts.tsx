@@ -1,28 +1,28 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { api, type ServiceAccountItem, type ServiceKeyItem } from '../api.ts';
 import {
   Button,
   Card,
   Confirm,
   CopyButton,
+  DateCell,
   EmptyState,
   ErrorNotice,
-  errorText,
+  ExpirySelect,
   Field,
   fieldError,
+  FormDialog,
   Icons,
-  Loading,
-  Modal,
+  ListStates,
   Mono,
   PageHeader,
+  RelativeCell,
   SecretReveal,
   StatusBadge,
 } from '../components/ui.tsx';
-import { formatDate, formatDateTime, formatRelative } from '../format.ts';
-import { useResource } from '../hooks.ts';
+import { formatDateTime, formatRelative } from '../format.ts';
+import { useAction, useResource } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
-
-const EXPIRY_CHOICES = [null, 30, 90, 365] as const;
 
 interface CreatedKey {
   accessKey: string;
@@ -38,7 +38,6 @@ export function ServiceAccountsPage(): ReactNode {
   const [revealed, setRevealed] = useState<CreatedKey | null>(null);
   const [revoking, setRevoking] = useState<{ sa: ServiceAccountItem; key: ServiceKeyItem } | null>(null);
   const [disabling, setDisabling] = useState<ServiceAccountItem | null>(null);
-  const [actionError, setActionError] = useState<unknown>(null);
 
   const newButton = (
     <Button variant="primary" onClick={() => setCreating(true)} testId="new-service-account">
@@ -46,37 +45,35 @@ export function ServiceAccountsPage(): ReactNode {
     </Button>
   );
 
-  async function enable(sa: ServiceAccountItem): Promise<void> {
-    setActionError(null);
-    try {
-      await api('cabinet', 'POST', `/service-accounts/${sa.id}/enable`, {});
-      await list.reload();
-    } catch (e) {
-      setActionError(e);
-    }
-  }
+  const enable = useAction(async (sa: ServiceAccountItem) => {
+    await api('cabinet', 'POST', `/service-accounts/${sa.id}/enable`, {});
+    await list.reload();
+  });
 
   return (
     <>
       <PageHeader title={t('sa.title')} subtitle={t('sa.subtitle')} actions={newButton} />
-      {list.error ? <ErrorNotice error={list.error} onRetry={() => void list.reload()} /> : null}
-      {actionError ? <ErrorNotice error={actionError} /> : null}
-      {list.loading && !list.data ? <Loading /> : null}
-      {list.data && list.data.length === 0 && (
-        <Card>
-          <EmptyState icon={Icons.key} title={t('sa.empty')} hint={t('sa.emptyHint')} action={newButton} />
-        </Card>
-      )}
-      {list.data?.map((sa) => (
-        <ServiceAccountCard
-          key={sa.id}
-          sa={sa}
-          onNewKey={() => setKeyFor(sa)}
-          onRevokeKey={(key) => setRevoking({ sa, key })}
-          onDisable={() => setDisabling(sa)}
-          onEnable={() => void enable(sa)}
-        />
-      ))}
+      {enable.error ? <ErrorNotice error={enable.error} /> : null}
+      <ListStates
+        items={list.data}
+        loading={list.loading}
+        error={list.error}
+        onRetry={() => void list.reload()}
+        empty={<EmptyState icon={Icons.key} title={t('sa.empty')} hint={t('sa.emptyHint')} action={newButton} />}
+      >
+        {(items) =>
+          items.map((sa) => (
+            <ServiceAccountCard
+              key={sa.id}
+              sa={sa}
+              onNewKey={() => setKeyFor(sa)}
+              onRevokeKey={(key) => setRevoking({ sa, key })}
+              onDisable={() => setDisabling(sa)}
+              onEnable={() => void enable.run(sa)}
+            />
+          ))
+        }
+      </ListStates>
       {creating && (
         <CreateDialog
           onClose={() => setCreating(false)}
@@ -213,13 +210,9 @@ function ServiceAccountCard(props: {
                 <td>
                   <StatusBadge status={k.status} />
                 </td>
-                <td className="nowrap" title={formatDateTime(k.createdAt, lang)}>
-                    {formatDate(k.createdAt, lang)}
-                  </td>
-                <td className="nowrap" title={k.expiresAt ? formatDateTime(k.expiresAt, lang) : undefined}>
-                  {k.expiresAt ? formatRelative(k.expiresAt, now, lang) : <span className="muted">{t('common.never')}</span>}
-                </td>
-                <td className="nowrap">{k.lastUsedAt ? formatRelative(k.lastUsedAt, now, lang) : <span className="muted">{t('common.never')}</span>}</td>
+                <DateCell at={k.createdAt} />
+                <RelativeCell at={k.expiresAt} now={now} withTitle />
+                <RelativeCell at={k.lastUsedAt} now={now} />
                 <td className="row-actions">
                   {k.status === 'active' && (
                     <Button size="sm" variant="danger" onClick={() => props.onRevokeKey(k)} testId="revoke-key">
@@ -237,106 +230,52 @@ function ServiceAccountCard(props: {
 }
 
 function CreateDialog(props: { onClose: () => void; onCreated: () => void }): ReactNode {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const [name, setName] = useState('');
   const [actions, setActions] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  async function submit(e?: FormEvent): Promise<void> {
-    e?.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const list = actions.split(/[\s,]+/).filter(Boolean);
-      await api('cabinet', 'POST', '/service-accounts', { name, actions: list });
-      props.onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
-  const nameError = fieldError(error, 'name', t);
-  const actionsError = fieldError(error, 'actions', t);
+  const create = useAction(async () => {
+    await api('cabinet', 'POST', '/service-accounts', { name, actions: actions.split(/[\s,]+/).filter(Boolean) });
+    props.onCreated();
+  });
   return (
-    <Modal
+    <FormDialog
       title={t('sa.new')}
+      submitLabel={t('common.create')}
+      submitTestId="create-service-account"
+      action={create}
+      fields={['name', 'actions']}
+      onSubmit={() => void create.run()}
       onClose={props.onClose}
-      footer={
-        <>
-          <Button variant="ghost" onClick={props.onClose}>
-            {t('common.cancel')}
-          </Button>
-          <Button variant="primary" busy={busy} onClick={() => void submit()} testId="create-service-account">
-            {t('common.create')}
-          </Button>
-        </>
-      }
     >
-      <form onSubmit={(e) => void submit(e)} noValidate>
-        <Field label={t('sa.name')} error={nameError}>
-          {(id, d) => <input id={id} aria-describedby={d} name="name" value={name} maxLength={200} placeholder={t('sa.namePlaceholder')} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <Field label={t('sa.actions')} hint={t('sa.actionsHint')} error={actionsError}>
-          {(id, d) => <textarea id={id} aria-describedby={d} name="actions" rows={3} value={actions} onChange={(e) => setActions(e.target.value)} spellCheck={false} />}
-        </Field>
-        {error && !nameError && !actionsError ? (
-          <div className="notice notice-error" role="alert">
-            {errorText(error, t, lang)}
-          </div>
-        ) : null}
-      </form>
-    </Modal>
+      <Field label={t('sa.name')} error={fieldError(create.error, 'name', t)}>
+        {(id, d) => <input id={id} aria-describedby={d} name="name" value={name} maxLength={200} placeholder={t('sa.namePlaceholder')} onChange={(e) => setName(e.target.value)} />}
+      </Field>
+      <Field label={t('sa.actions')} hint={t('sa.actionsHint')} error={fieldError(create.error, 'actions', t)}>
+        {(id, d) => <textarea id={id} aria-describedby={d} name="actions" rows={3} value={actions} onChange={(e) => setActions(e.target.value)} spellCheck={false} />}
+      </Field>
+    </FormDialog>
   );
 }
 
 function NewKeyDialog(props: { sa: ServiceAccountItem; onClose: () => void; onCreated: (created: CreatedKey) => void }): ReactNode {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const [expiry, setExpiry] = useState<number | null>(90);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  async function create(): Promise<void> {
-    setBusy(true);
-    setError(null);
-    try {
-      props.onCreated(await api<CreatedKey>('cabinet', 'POST', `/service-accounts/${props.sa.id}/keys`, { expiresInDays: expiry }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const create = useAction(async () => {
+    props.onCreated(await api<CreatedKey>('cabinet', 'POST', `/service-accounts/${props.sa.id}/keys`, { expiresInDays: expiry }));
+  });
   return (
-    <Modal
+    <FormDialog
       title={`${t('sa.newKey')} · ${props.sa.name}`}
+      submitLabel={t('common.create')}
+      submitTestId="create-key"
+      action={create}
+      fields={['expiresInDays']}
+      onSubmit={() => void create.run()}
       onClose={props.onClose}
-      footer={
-        <>
-          <Button variant="ghost" onClick={props.onClose}>
-            {t('common.cancel')}
-          </Button>
-          <Button variant="primary" busy={busy} onClick={() => void create()} testId="create-key">
-            {t('common.create')}
-          </Button>
-        </>
-      }
     >
-      <Field label={t('sa.keyExpiry')} error={fieldError(error, 'expiresInDays', t)}>
-        {(id) => (
-          <select id={id} value={expiry ?? ''} onChange={(e) => setExpiry(e.target.value ? Number(e.target.value) : null)}>
-            {EXPIRY_CHOICES.map((d) => (
-              <option key={d ?? 'never'} value={d ?? ''}>
-                {d === null ? t('common.noExpiry') : t('common.days', { n: d })}
-              </option>
-            ))}
-          </select>
-        )}
+      <Field label={t('sa.keyExpiry')} error={fieldError(create.error, 'expiresInDays', t)}>
+        {(id) => <ExpirySelect id={id} value={expiry} onChange={setExpiry} />}
       </Field>
-      {error && !fieldError(error, 'expiresInDays', t) ? (
-        <div className="notice notice-error" role="alert">
-          {errorText(error, t, lang)}
-        </div>
-      ) : null}
-    </Modal>
+    </FormDialog>
   );
 }

@@ -1,12 +1,11 @@
 import { useState, type ReactNode } from 'react';
 import { api, type SessionItem } from '../api.ts';
-import { Button, Card, Confirm, EmptyState, ErrorNotice, Icons, Loading, Mono, PageHeader } from '../components/ui.tsx';
-import { formatDate, formatDateTime, formatRelative } from '../format.ts';
+import { Button, Card, Confirm, DateCell, EmptyState, Icons, ListStates, Mono, PageHeader, RelativeCell } from '../components/ui.tsx';
 import { useResource } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
 
 export function SessionsPage(): ReactNode {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const sessions = useResource(() => api<{ items: SessionItem[]; total: number }>('cabinet', 'GET', '/sessions'), []);
   const [revoking, setRevoking] = useState<SessionItem | null>(null);
   const now = Date.now();
@@ -14,52 +13,51 @@ export function SessionsPage(): ReactNode {
   return (
     <>
       <PageHeader title={t('sessions.title')} subtitle={t('sessions.subtitle')} />
-      {sessions.error ? <ErrorNotice error={sessions.error} onRetry={() => void sessions.reload()} /> : null}
-      {sessions.loading && !data ? <Loading /> : null}
-      {data && data.items.length === 0 && (
-        <Card>
-          <EmptyState icon={Icons.sessions} title={t('sessions.empty')} hint={t('sessions.emptyHint')} />
-        </Card>
-      )}
-      {data && data.items.length > 0 && (
-        <Card>
-          <table className="table">
-            <thead>
-              <tr>
-                <th>{t('sessions.kind')}</th>
-                <th>{t('sessions.client')}</th>
-                <th>{t('sessions.scope')}</th>
-                <th>{t('sessions.started')}</th>
-                <th>{t('common.expires')}</th>
-                <th>{t('sessions.refreshes')}</th>
-                <th aria-label={t('common.actions')} />
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((s) => (
-                <tr key={s.id} data-testid="session-row">
-                  <td>{t(s.kind === 'service' ? 'sessions.kind.service' : 'sessions.kind.chatapp')}</td>
-                  <td>
-                    <Mono>{s.clientId}</Mono>
-                  </td>
-                  <td>{s.scope.length ? <span className="chips inline">{s.scope.map((a) => <span className="chip" key={a}>{a}</span>)}</span> : <span className="muted">—</span>}</td>
-                  <td className="nowrap" title={formatDateTime(s.createdAt, lang)}>
-                    {formatDate(s.createdAt, lang)}
-                  </td>
-                  <td className="nowrap" title={formatDateTime(s.expiresAt, lang)}>{formatRelative(s.expiresAt, now, lang)}</td>
-                  <td>{s.generation - 1}</td>
-                  <td className="row-actions">
-                    <Button size="sm" variant="danger" onClick={() => setRevoking(s)} testId="revoke-session">
-                      {t('common.revoke')}
-                    </Button>
-                  </td>
+      <ListStates
+        items={data?.items ?? null}
+        loading={sessions.loading}
+        error={sessions.error}
+        onRetry={() => void sessions.reload()}
+        empty={<EmptyState icon={Icons.sessions} title={t('sessions.empty')} hint={t('sessions.emptyHint')} />}
+      >
+        {(items) => (
+          <Card>
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>{t('sessions.kind')}</th>
+                  <th>{t('sessions.client')}</th>
+                  <th>{t('sessions.scope')}</th>
+                  <th>{t('sessions.started')}</th>
+                  <th>{t('common.expires')}</th>
+                  <th>{t('sessions.refreshes')}</th>
+                  <th aria-label={t('common.actions')} />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          {data.total > data.items.length && <p className="muted table-note">{t('sessions.more', { shown: data.items.length, total: data.total })}</p>}
-        </Card>
-      )}
+              </thead>
+              <tbody>
+                {items.map((s) => (
+                  <tr key={s.id} data-testid="session-row">
+                    <td>{t(s.kind === 'service' ? 'sessions.kind.service' : 'sessions.kind.chatapp')}</td>
+                    <td>
+                      <Mono>{s.clientId}</Mono>
+                    </td>
+                    <td>{s.scope.length ? <span className="chips inline">{s.scope.map((a) => <span className="chip" key={a}>{a}</span>)}</span> : <span className="muted">—</span>}</td>
+                    <DateCell at={s.createdAt} />
+                    <RelativeCell at={s.expiresAt} now={now} withTitle />
+                    <td>{s.generation - 1}</td>
+                    <td className="row-actions">
+                      <Button size="sm" variant="danger" onClick={() => setRevoking(s)} testId="revoke-session">
+                        {t('common.revoke')}
+                      </Button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {data && data.total > items.length && <p className="muted table-note">{t('sessions.more', { shown: items.length, total: data.total })}</p>}
+          </Card>
+        )}
+      </ListStates>
       {revoking && (
         <Confirm
           title={t('sessions.revokeTitle')}

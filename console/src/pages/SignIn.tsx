@@ -1,7 +1,8 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { api, ApiError, setCsrfToken, type Me, type OperatorMe } from '../api.ts';
 import { LanguageSwitch, Logo } from '../components/chrome.tsx';
 import { Button, cx, errorText, Field, fieldError } from '../components/ui.tsx';
+import { useAction } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
 import { navigate } from '../router.ts';
 
@@ -53,38 +54,28 @@ function AccountForm(props: { onDone: (me: Me) => void }): ReactNode {
   const { t, lang } = useI18n();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-
-  async function submit(e: FormEvent): Promise<void> {
-    e.preventDefault();
+  // A field left empty is refused here, in the server's words (a validation error naming it).
+  const signIn = useAction(async () => {
     const missing: { name: string; code: string; message: string }[] = [];
     if (!email.trim()) missing.push({ name: 'email', code: 'required', message: '' });
     if (!password) missing.push({ name: 'password', code: 'required', message: '' });
-    if (missing.length) {
-      setError(new ApiError(400, 'validation_failed', '', missing));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      await api('cabinet', 'POST', '/session', { email, password });
-      const me = await api<Me>('cabinet', 'GET', '/me');
-      setCsrfToken('cabinet', me.csrfToken);
-      setPassword('');
-      props.onDone(me);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+    if (missing.length) throw new ApiError(400, 'validation_failed', '', missing);
+    await api('cabinet', 'POST', '/session', { email, password });
+    const me = await api<Me>('cabinet', 'GET', '/me');
+    setCsrfToken('cabinet', me.csrfToken);
+    setPassword('');
+    props.onDone(me);
+  });
+  const { busy, error } = signIn;
 
   // Wrong credentials belong to the password field: that is where the user looks and retypes.
   const credentials = error instanceof ApiError && error.code === 'invalid_credentials' ? errorText(error, t, lang) : undefined;
   const general = error instanceof ApiError && ['invalid_credentials', 'validation_failed'].includes(error.code) ? null : error;
   return (
-    <form onSubmit={(e) => void submit(e)} noValidate data-testid="signin-account">
+    <form onSubmit={(e) => {
+        e.preventDefault();
+        void signIn.run();
+      }} noValidate data-testid="signin-account">
       <h1>{t('signin.title')}</h1>
       <p className="subtitle">{t('signin.subtitle')}</p>
       {general ? (
@@ -112,35 +103,24 @@ function AccountForm(props: { onDone: (me: Me) => void }): ReactNode {
 function OperatorForm(props: { onDone: (me: OperatorMe) => void }): ReactNode {
   const { t, lang } = useI18n();
   const [token, setToken] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-
-  async function submit(e: FormEvent): Promise<void> {
-    e.preventDefault();
-    if (!token.trim()) {
-      setError(new ApiError(400, 'validation_failed', '', [{ name: 'token', code: 'required', message: '' }]));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      await api('admin', 'POST', '/session', { token: token.trim() });
-      const me = await api<OperatorMe>('admin', 'GET', '/me');
-      setCsrfToken('admin', me.csrfToken);
-      setToken('');
-      props.onDone(me);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const signIn = useAction(async () => {
+    if (!token.trim()) throw new ApiError(400, 'validation_failed', '', [{ name: 'token', code: 'required', message: '' }]);
+    await api('admin', 'POST', '/session', { token: token.trim() });
+    const me = await api<OperatorMe>('admin', 'GET', '/me');
+    setCsrfToken('admin', me.csrfToken);
+    setToken('');
+    props.onDone(me);
+  });
+  const { busy, error } = signIn;
 
   const tokenError =
     fieldError(error, 'token', t) ?? (error instanceof ApiError && error.code === 'invalid_credentials' ? errorText(error, t, lang, 'operator') : undefined);
   const general = error instanceof ApiError && ['invalid_credentials', 'validation_failed'].includes(error.code) ? null : error;
   return (
-    <form onSubmit={(e) => void submit(e)} noValidate data-testid="signin-operator">
+    <form onSubmit={(e) => {
+        e.preventDefault();
+        void signIn.run();
+      }} noValidate data-testid="signin-operator">
       <h1>{t('signin.title')}</h1>
       <p className="subtitle">{t('signin.operatorSubtitle')}</p>
       {general ? (
