@@ -22,10 +22,14 @@ export interface OpenOptions {
   hasher?: PasswordHasher;
   /** Apply migrations before returning (serve and migrate do; tests too). */
   migrate?: boolean;
+  /** SQLite: checkpoint the WAL on a thread of its own (src/store/checkpointer.ts). Default on; one-shot CLI commands turn it off. */
+  backgroundCheckpoints?: boolean;
 }
 
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
-  const db = createStore(openDialect(config.databaseUrl, config.dataDir, { poolSize: config.databasePoolSize }));
+  const db = createStore(
+    openDialect(config.databaseUrl, config.dataDir, { poolSize: config.databasePoolSize, backgroundCheckpoints: options.backgroundCheckpoints ?? true }),
+  );
   const log = options.logger;
   let clockHandle: ClockHandle | undefined;
   let bridge: ChangeBridge | undefined;

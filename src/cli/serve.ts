@@ -119,7 +119,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--data-dir <dir>', 'data directory (TOKEND_DATA_DIR)')
     .option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)')
     .action(async (o: { dataDir?: string; databaseUrl?: string }) => {
-      const services = await openServices(configFrom(io, o), { migrate: false });
+      const services = await openServices(configFrom(io, o), { migrate: false, backgroundCheckpoints: false });
       try {
         const applied = await services.db.migrate();
         io.out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');

@@ -140,7 +140,10 @@ function withStatementCache(database: SqliteDatabase.Database, onClose: () => vo
 }
 
 export interface SqliteOptions {
-  /** Checkpoint the WAL on a worker thread (src/store/checkpointer.ts); default on for a file. */
+  /**
+   * Checkpoint the WAL on a worker thread (src/store/checkpointer.ts); default on for a file. A
+   * server wants it; a CLI command that writes a row and exits does not need a thread.
+   */
   backgroundCheckpoints?: boolean;
 }
 
@@ -254,8 +257,8 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
 }
 
 /** Picks the dialect from the configured URL; empty means SQLite in the data dir. */
-export function openDialect(databaseUrl: string, dataDir: string, options: PostgresOptions = {}): SqlDialect {
+export function openDialect(databaseUrl: string, dataDir: string, options: PostgresOptions & SqliteOptions = {}): SqlDialect {
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl, options);
-  if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
-  return openSqlite(`${dataDir.replace(/\/+$/, '')}/tokend.db`);
+  const file = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : `${dataDir.replace(/\/+$/, '')}/tokend.db`;
+  return openSqlite(file, options);
 }
