@@ -28,7 +28,12 @@ export interface OpenOptions {
 
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
   const db = createStore(
-    openDialect(config.databaseUrl, config.dataDir, { poolSize: config.databasePoolSize, backgroundCheckpoints: options.backgroundCheckpoints ?? true }),
+    openDialect(config.databaseUrl, config.dataDir, {
+      poolSize: config.databasePoolSize,
+      statementTimeoutMs: config.databaseStatementTimeout,
+      idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeout,
+      backgroundCheckpoints: options.backgroundCheckpoints ?? true,
+    }),
   );
   const log = options.logger;
   let clockHandle: ClockHandle | undefined;

@@ -14,6 +14,8 @@ describe('configuration', () => {
     assert.equal(c.chatappDailyMakeLimit, 100);
     assert.equal(c.refreshReuseGrace, 10_000);
     assert.equal(c.sessionMaxLifetime, 90 * 86_400_000);
+    assert.equal(c.databaseStatementTimeout, 10_000);
+    assert.equal(c.databaseIdleInTransactionTimeout, 30_000);
   });
 
   it('takes flags over environment over defaults', () => {
@@ -36,6 +38,24 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ env: { TOKEND_CHATAPP_ACCESS_TTL: 'forever' } }), /TOKEND_CHATAPP_ACCESS_TTL/);
     assert.throws(() => loadConfig({ env: { TOKEND_DEMO: 'maybe' } }), /TOKEND_DEMO/);
     assert.throws(() => loadConfig({ env: { TOKEND_ARGON2_MEMORY_KIB: '1024' } }), /TOKEND_ARGON2_MEMORY_KIB.*at least|from 19456/);
+  });
+
+  it('takes the PostgreSQL timeouts as durations, 0 meaning none, and refuses anything else by name', () => {
+    const c = loadConfig({ env: { TOKEND_DATABASE_STATEMENT_TIMEOUT: '300ms', TOKEND_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: '2m' } });
+    assert.equal(c.databaseStatementTimeout, 300);
+    assert.equal(c.databaseIdleInTransactionTimeout, 120_000);
+    const off = loadConfig({ env: { TOKEND_DATABASE_STATEMENT_TIMEOUT: '0', TOKEND_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: '0s' } });
+    assert.equal(off.databaseStatementTimeout, 0);
+    assert.equal(off.databaseIdleInTransactionTimeout, 0);
+    for (const env of ['TOKEND_DATABASE_STATEMENT_TIMEOUT', 'TOKEND_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT']) {
+      for (const bad of ['forever', '-1s', '1.5s', '10 sec', '25h']) {
+        assert.throws(
+          () => loadConfig({ env: { [env]: bad } }),
+          (e: unknown) => e instanceof ConfigError && e.message.startsWith(`invalid setting ${env}:`) && e.message.includes(JSON.stringify(bad)),
+          `${env}=${bad}`,
+        );
+      }
+    }
   });
 
   it('never echoes a secret setting back', () => {

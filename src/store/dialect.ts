@@ -61,6 +61,11 @@ export interface SqlDialect {
    * through their staleness bound.
    */
   bridgeChanges(bus: ChangeBus, log?: StoreLog): Promise<ChangeBridge>;
+  /**
+   * Runs `fn` (the migrations, src/store/migrations/index.ts) with the handle they must use.
+   * SQLite: the ordinary one. PostgreSQL: a connection of their own without statement_timeout.
+   */
+  withMigrationDb<T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T>;
 }
 
 const systemClockHandle: ClockHandle = { clock: systemClock, stop: () => {} };
@@ -175,6 +180,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     isUnavailable: (e) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB)/.test(sqliteCode(e)),
     startClock: async () => systemClockHandle,
     bridgeChanges: async () => noChangeBridge,
+    withMigrationDb: (fn) => fn(db),
   };
 }
 
@@ -183,14 +189,77 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 const PG_TRANSIENT = new Set(['40001', '40P01', '55P03']);
 const PG_UNAVAILABLE_CLASSES = ['08', '53', '57P', '58'];
+/**
+ * 57014 query_canceled: the statement ran or waited (for a row lock) past statement_timeout, or an
+ * operator cancelled it. The statement did nothing and its transaction is rolled back, so the
+ * client may try again later. 25P03 idle_in_transaction_session_timeout: the server ended this
+ * session because it sat inside a transaction too long (this node stalled); the transaction is
+ * rolled back. pg usually reports that one on the next query as a lost connection (matched by
+ * PG_CONNECTION_LOST), but a query sent as the server ends the session gets the FATAL itself.
+ */
+const PG_UNAVAILABLE_CODES = new Set(['57014', '25P03']);
 const NET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
 /** The LISTEN session's application_name, as shown in pg_stat_activity. */
 export const LISTEN_APPLICATION_NAME = 'tokend-listen';
+/** The migrations' session's application_name (withMigrationDb). */
+export const MIGRATE_APPLICATION_NAME = 'tokend-migrate';
 
 export interface PostgresOptions {
   /** Most connections this process opens to the database (TOKEND_DATABASE_POOL_SIZE). */
   poolSize?: number;
+  /** statement_timeout of every session but the migrations', in ms (TOKEND_DATABASE_STATEMENT_TIMEOUT, default 10 s); 0: none. */
+  statementTimeoutMs?: number;
+  /** idle_in_transaction_session_timeout of every session, in ms (TOKEND_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT, default 30 s); 0: none. */
+  idleInTransactionTimeoutMs?: number;
+}
+
+type SessionTimeouts = Pick<pg.ClientConfig, 'statement_timeout' | 'idle_in_transaction_session_timeout'>;
+
+/**
+ * The timeouts as startup parameters: pg sends them in the startup packet, so they hold from the
+ * session's first statement without a round trip of their own, and a session can never be handed
+ * out without them. pg leaves a falsy option out of that packet, so 0 as a number would mean
+ * "whatever the server, database or role sets", not "none"; the string '0' is sent, and turns the
+ * timeout off. (pg's types say number; pg sends String(parseInt(value)) either way.)
+ */
+function sessionTimeouts(statementMs: number, idleInTransactionMs: number): SessionTimeouts {
+  return { statement_timeout: String(statementMs), idle_in_transaction_session_timeout: String(idleInTransactionMs) } as unknown as SessionTimeouts;
+}
+
+/**
+ * What every session tokend opens to PostgreSQL is configured with, but its application_name:
+ * the pool's, the LISTEN session's, and (with statement_timeout 0) the migrations'. Exported so
+ * that tests can open a raw pg.Client configured exactly like tokend's pool.
+ */
+export function postgresConnectionConfig(url: string, options: PostgresOptions = {}): pg.ClientConfig {
+  return {
+    connectionString: url,
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+    ...sessionTimeouts(options.statementTimeoutMs ?? 10_000, options.idleInTransactionTimeoutMs ?? 30_000),
+  };
+}
+
+/**
+ * A pg.Pool with the error listeners every tokend pool needs:
+ * - an idle client whose server went away emits 'error' on the pool; without a listener it would
+ *   crash the process. pg-pool drops that client, and a later query opens a new connection: this
+ *   is how a node resumes by itself once the database is back.
+ * - a client checked out of the pool between two statements (inside a transaction, while core
+ *   awaits something else) has no listener of pg-pool's: when the server ends the session then
+ *   ("terminating connection due to administrator command" on a restart, or due to
+ *   idle-in-transaction timeout after this node stalled), pg emits 'error' on the client, and
+ *   unheard that is an uncaught exception. Heard, the client is only marked broken: its next
+ *   query fails (-> 503) and pg-pool discards it on release instead of handing it out again.
+ */
+function newPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
+  return pool;
 }
 
 /** Messages of pg / pg-pool errors that mean "the connection is gone", which carry no SQLSTATE. */
@@ -198,21 +267,14 @@ const PG_CONNECTION_LOST =
   /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Postgres connection has been discarded|Query read timeout/i;
 
 export function openPostgres(url: string, options: PostgresOptions = {}): SqlDialect {
-  const connection = { connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true };
+  // Server-side timeouts on every session (docs/operations.md, a node that stalls): a statement
+  // waiting for a row that a stalled node locked gives up after statement_timeout (-> 503), and
+  // the server ends the stalled node's session after idle_in_transaction_session_timeout, which
+  // rolls its transaction back and releases its locks. The LISTEN session keeps both: it is idle
+  // by design, but outside any transaction, so the idle-in-transaction timeout never ends it.
+  const connection = postgresConnectionConfig(url, options);
   // application_name makes tokend's sessions recognisable in pg_stat_activity (operators, tests).
-  const pool = new pg.Pool({ ...connection, application_name: 'tokend', max: options.poolSize ?? 10 });
-  // An idle client whose server went away emits 'error' on the pool; without a listener it would
-  // crash the process. pg-pool drops that client, and a later query opens a new connection: this
-  // is how a node resumes by itself once the database is back.
-  pool.on('error', () => {});
-  // A client checked out of the pool between two statements (inside a transaction, while core
-  // awaits something else) has no listener of pg-pool's: when the server ends the session then
-  // ("terminating connection due to administrator command" on a restart), pg emits 'error' on
-  // the client, and unheard that is an uncaught exception. Heard, the client is only marked
-  // broken: its next query fails (-> 503) and pg-pool discards it on release.
-  pool.on('connect', (client) => {
-    client.on('error', () => {});
-  });
+  const pool = newPool({ ...connection, application_name: 'tokend', max: options.poolSize ?? 10 });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: 'postgres',
@@ -228,7 +290,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
     },
     isUnavailable(e) {
       const code = sqliteCode(e);
-      if (NET_ERRORS.has(code) || PG_UNAVAILABLE_CLASSES.some((c) => code.startsWith(c))) return true;
+      if (NET_ERRORS.has(code) || PG_UNAVAILABLE_CODES.has(code) || PG_UNAVAILABLE_CLASSES.some((c) => code.startsWith(c))) return true;
       return PG_CONNECTION_LOST.test(e instanceof Error ? e.message : '');
     },
     async startClock(log) {
@@ -252,6 +314,30 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
         ...(log ? { log } : {}),
       });
       return bridge.start();
+    },
+    async withMigrationDb(fn) {
+      // Migrations run on a session of their own, opened for them and closed after, with no
+      // statement_timeout: a schema change may rightly take longer than any request's statement
+      // (an index built on a large table), and a node that starts while another one migrates
+      // waits for Kysely's migration lock (pg_advisory_lock, one statement) for as long as that
+      // migration takes. Not `set local statement_timeout = 0` inside each migration's
+      // transaction: Kysely's Migrator also runs statements outside that transaction (creating
+      // its tables, taking that lock), all of which would keep the request timeout. Nor a
+      // session-level `set` on a pooled session: one that failed half-way could go back to the
+      // pool without its timeout. idle_in_transaction_session_timeout stays: a node that stalls
+      // mid-migration has its session ended, its transaction rolled back, and the migration lock
+      // (a session lock) released, so another node can migrate.
+      const pool = newPool({
+        ...postgresConnectionConfig(url, { ...options, statementTimeoutMs: 0 }),
+        application_name: MIGRATE_APPLICATION_NAME,
+        max: 1,
+      });
+      const migrationDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+      try {
+        return await fn(migrationDb);
+      } finally {
+        await migrationDb.destroy();
+      }
     },
   };
 }

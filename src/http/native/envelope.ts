@@ -31,7 +31,7 @@ export const NATIVE_CODES = {
   unsupported_media_type: { status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого', when: 'The body is not JSON.' },
   headers_too_large: { status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса', when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
   service_unavailable: { status: 503, en: 'Service temporarily unavailable', ru: 'Сервис временно недоступен',
-    when: 'The database cannot be reached; `Retry-After` is set.' },
+    when: 'The database cannot be reached, or a statement ran past TOKEND_DATABASE_STATEMENT_TIMEOUT (a row held by a node that stalled mid-transaction); `Retry-After` is set.' },
   internal_error: { status: 500, en: 'Internal error', ru: 'Внутренняя ошибка', when: 'A bug in tokend; never expected.' },
 } as const satisfies Record<string, ErrorCodeSpec>;
 

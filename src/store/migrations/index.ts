@@ -31,10 +31,13 @@ export interface MigrationReport {
   applied: string[];
 }
 
-/** Brings the schema up to date; safe to run from several processes at once (Kysely locks). */
+/**
+ * Brings the schema up to date; safe to run from several processes at once (Kysely locks). Runs
+ * on the dialect's migration handle: on PostgreSQL a session without statement_timeout, so that
+ * neither a long schema change nor the wait for another node's migration is cut off.
+ */
 export async function migrateToLatest(d: SqlDialect): Promise<MigrationReport> {
-  const migrator = new Migrator({ db: d.db, provider: new InCodeProvider(d) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await d.withMigrationDb((db) => new Migrator({ db, provider: new InCodeProvider(d) }).migrateToLatest());
   if (error) {
     // Kysely's words for "this database is ahead of this code" are cryptic; an operator in the
     // middle of a rolling upgrade needs to know what to do (docs/operations.md, upgrading).

@@ -36,7 +36,7 @@ export const CHATAPP_CODES = {
   ApiUnsupportedMediaTypeError: { status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого',
     when: 'tokens.make takes application/json or application/x-www-form-urlencoded.' },
   ApiServiceUnavailableError: { status: 503, en: 'Service temporarily unavailable', ru: 'Сервис временно недоступен',
-    when: 'The database cannot be reached. `Retry-After` is set; nothing was changed.' },
+    when: 'The database cannot be reached, or a statement ran past TOKEND_DATABASE_STATEMENT_TIMEOUT (a row held by a node that stalled mid-transaction). `Retry-After` is set; nothing was changed.' },
   ApiInternalError: { status: 500, en: 'Internal error', ru: 'Внутренняя ошибка',
     when: 'A bug in tokend. Never expected; reported in the logs with a request id, no details in the body.' },
 } as const satisfies Record<string, ErrorCodeSpec>;

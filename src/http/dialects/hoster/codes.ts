@@ -55,7 +55,7 @@ export const HOSTER_CODES = {
   headers_too_large: { status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса',
     when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
   service_unavailable: { status: 503, en: 'Service temporarily unavailable', ru: 'Сервис временно недоступен',
-    when: 'The database cannot be reached. `Retry-After` is set; nothing was changed.' },
+    when: 'The database cannot be reached, or a statement ran past TOKEND_DATABASE_STATEMENT_TIMEOUT (a row held by a node that stalled mid-transaction). `Retry-After` is set; nothing was changed.' },
   internal_error: { status: 500, en: 'Internal error', ru: 'Внутренняя ошибка',
     when: 'A bug in tokend. Never expected; reported in the logs, no details in the body.' },
 } as const satisfies Record<string, ErrorCodeSpec>;
