@@ -9,6 +9,7 @@
  * Fastify floor, node-oidc-provider), drives them with wrk, interleaves rounds with its baselines
  * and reports medians. Nothing asserts a time: the output is a report of ratios.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,10 @@ async function main(): Promise<number> {
     log('bench: wrk is not installed (apt-get install wrk); it is the load generator.');
     return 2;
   }
+  // tokend is measured as an operator runs it: from its compiled build, made fresh here so that a
+  // run never measures a stale one (bin/tokend.js would fall back to the sources).
+  log('bench: npm run build:server');
+  execFileSync(process.execPath, [join(BENCH_DIR, '../scripts/build-server.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const startedAt = new Date();
   const t0 = performance.now();
   const machine = describeMachine();

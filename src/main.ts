@@ -1,4 +1,5 @@
 /** The `tokend` command. */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from './config/load.ts';
 import { InvalidInputError, StoreUnavailableError } from './core/errors.ts';
@@ -11,6 +12,7 @@ import { registerServiceAccountCommands } from './cli/service-accounts.ts';
 export function buildProgram(io: CliIO): Command {
   const program = new Command('tokend')
     .description('Self-hosted API token service')
+    .version(versionLine(), '-V, --version', 'print the version and which code runs (the compiled build or the sources)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError();
@@ -44,6 +46,16 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     io.err(`tokend: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+}
+
+/**
+ * `tokend 0.1.0 (compiled build, dist/)`: bin/tokend.js loads this module from dist/ when the build
+ * is current and from src/ otherwise (docs/operations.md, "Running from a build").
+ */
+function versionLine(): string {
+  const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+  const fromBuild = import.meta.url.endsWith('.js');
+  return `tokend ${version} (${fromBuild ? 'compiled build, dist/' : 'TypeScript sources, src/'})`;
 }
 
 function defaultIO(): CliIO {

@@ -37,7 +37,7 @@ export function renderReport(r: ReportInput): string {
   out.push(`- Node ${m.node}; ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   out.push(
     `- ${r.params.rounds} rounds of ${r.params.durationS} s per target after ${r.params.warmupS} s of warm-up; wrk with ${r.params.connections} connections on 127.0.0.1; ` +
-      'each server in its own process, the load generator in another. tokend runs `tokend serve` with its default settings ' +
+      'each server in its own process, the load generator in another. tokend runs `tokend serve` from its compiled build (dist/) with its default settings ' +
       '(SQLite, WAL, synchronous=FULL, log level info to a file, verification cache on) except the abuse limits (daily quotas, failed logins), raised so that one client may hammer.',
   );
   out.push('');

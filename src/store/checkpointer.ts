@@ -15,6 +15,7 @@
  * Durability and isolation are SQLite's own: a checkpoint copies only committed pages, syncs the
  * file (synchronous=FULL) before the WAL is reused, and never moves past a reader's snapshot.
  */
+import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 export interface CheckpointerOptions {
@@ -34,7 +35,7 @@ export class Checkpointer {
   #stopping: Promise<void> | null = null;
 
   constructor(file: string, options: CheckpointerOptions = {}) {
-    this.#worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), {
+    this.#worker = new Worker(new URL(`./checkpoint-worker${extname(import.meta.url)}`, import.meta.url), {
       workerData: { file, busyMs: options.busyMs ?? 2, idleMs: options.idleMs ?? 100 },
       // The thread runs one pragma in a loop: a small heap keeps its isolate from growing the
       // server's memory (V8 would otherwise size it like the main one).

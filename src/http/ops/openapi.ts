@@ -9,7 +9,11 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
-import pkg from '../../../package.json' with { type: 'json' };
+import { createRequire } from 'node:module';
+
+// Read at run time rather than imported, so that the compiled build (dist/, beside src/) reads the
+// same package.json instead of a copy of it.
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
 /** Every tag a documented route may carry, in the order the docs page shows them. */
 export const OPENAPI_TAGS = [

@@ -1,0 +1,13 @@
+// `npm run build:server`: compiles src/ to dist/ (tsconfig.build.json) from a clean directory, then
+// stamps the build so that bin/tokend.js can tell it is newer than the sources.
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
+execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.build.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+writeFileSync(new URL('../dist/.built', import.meta.url), `${new Date().toISOString()}\n`);
