@@ -68,7 +68,7 @@ export async function scaleScenario(ctx: Context): Promise<ScenarioResult> {
         title: 'Memory of the server under test',
         lines: [
           'Resident memory of each server (RSS counts the `node` executable itself, about 50 MiB): its peak by the time it answered ' +
-            '(start-up: loading and type-stripping the sources), then after its check load, and the peak over its whole life.',
+            '(start-up: loading the compiled build), then after its check load, and the peak over its whole life.',
           '',
           '| server | check throughput (/s) | peak at start-up (MiB) | RSS after the load (MiB) | peak RSS (MiB) |',
           '|---|---:|---:|---:|---:|',
