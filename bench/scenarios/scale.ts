@@ -11,7 +11,34 @@ import { interleaved } from '../lib/measure.ts';
 import { specTarget, startFloor } from '../lib/peers.ts';
 import { freePort, memoryOf } from '../lib/procs.ts';
 import { startTokend } from '../lib/tokend.ts';
+import { median } from '../lib/stats.ts';
+import type { Target } from '../lib/measure.ts';
 import { checkRequests } from './check.ts';
+
+/** How often the servers' resident memory is read while a load runs. */
+const RSS_SAMPLE_MS = 250;
+
+/**
+ * The target, with its server's RSS read every RSS_SAMPLE_MS while it is under load: one reading
+ * after the load lands before or after a garbage collection by chance (V8 frees tens of MiB at a
+ * time), the median of hundreds does not.
+ */
+function sampled(target: Target, pid: number, into: number[]): Target {
+  return {
+    ...target,
+    run: async (durationS) => {
+      const timer = setInterval(() => {
+        const m = memoryOf(pid);
+        if (m) into.push(m.rssMiB);
+      }, RSS_SAMPLE_MS);
+      try {
+        return await target.run(durationS);
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  };
+}
 
 /** MiB per semi-space of the lean variant (V8's default lets the young generation grow to 32 MiB and more). */
 const LEAN_SEMI_SPACE_MB = 4;
@@ -37,8 +64,12 @@ export async function scaleScenario(ctx: Context): Promise<ScenarioResult> {
   const c = p.connections;
   const nBig = big.fixture.storedApiTokens.toLocaleString('en-US');
   const nSmall = small.fixture.storedApiTokens.toLocaleString('en-US');
-  const t = (key: string, label: string, server: { url: string; pid: number }, requests: typeof bigReqs) =>
-    specTarget({ key, label, url: server.url, specFile: join(ctx.work, `scale-${key}.spec`), requests, connections: c, pid: server.pid });
+  const underLoad = new Map<string, number[]>();
+  const t = (key: string, label: string, server: { url: string; pid: number }, requests: typeof bigReqs) => {
+    const samples: number[] = [];
+    underLoad.set(key, samples);
+    return sampled(specTarget({ key, label, url: server.url, specFile: join(ctx.work, `scale-${key}.spec`), requests, connections: c, pid: server.pid }), server.pid, samples);
+  };
   const targets = [
     t('big', `check, ${nBig} stored`, big.server, bigReqs),
     t('small', `check, ${nSmall} stored`, small.server, smallReqs),
@@ -53,8 +84,12 @@ export async function scaleScenario(ctx: Context): Promise<ScenarioResult> {
   const memSmall = memoryOf(small.server.pid);
   const memLean = memoryOf(bigLean.pid);
   const memFloor = memoryOf(floor.pid);
-  const mib = (m: { rssMiB: number; peakMiB: number } | null, server: { startMemory: { rssMiB: number; peakMiB: number } | null } | null): string =>
-    `${server?.startMemory?.peakMiB.toFixed(0) ?? 'n/a'} | ${m ? `${m.rssMiB.toFixed(0)} | ${m.peakMiB.toFixed(0)}` : 'n/a | n/a'}`;
+  const loadMedian = (key: string): number => {
+    const samples = underLoad.get(key);
+    return samples && samples.length ? median(samples) : Number.NaN;
+  };
+  const mib = (key: string, m: { rssMiB: number; peakMiB: number } | null, server: { startMemory: { rssMiB: number; peakMiB: number } | null } | null): string =>
+    `${server?.startMemory?.peakMiB.toFixed(0) ?? 'n/a'} | ${loadMedian(key).toFixed(0)} | ${m ? `${m.rssMiB.toFixed(0)} | ${m.peakMiB.toFixed(0)}` : 'n/a | n/a'}`;
   const rate = (k: string): string => Math.round(s.get(k)!.rps).toLocaleString('en-US');
   return {
     comparisons: [
@@ -68,20 +103,25 @@ export async function scaleScenario(ctx: Context): Promise<ScenarioResult> {
         title: 'Memory of the server under test',
         lines: [
           'Resident memory of each server (RSS counts the `node` executable itself, about 50 MiB): its peak by the time it answered ' +
-            '(start-up: loading the compiled build), then after its check load, and the peak over its whole life.',
+            `(start-up: loading the compiled build), the median of its readings every ${RSS_SAMPLE_MS} ms while under the check load, ` +
+            'a reading after the load, and the peak over its whole life.',
           '',
-          '| server | check throughput (/s) | peak at start-up (MiB) | RSS after the load (MiB) | peak RSS (MiB) |',
-          '|---|---:|---:|---:|---:|',
-          `| tokend, ${nBig} tokens stored, cache on | ${rate('big')} | ${mib(mem, big.server)} |`,
-          ...(full ? [`| tokend, ${nBig} tokens stored, cache off | ${rate('big0')} | ${mib(mem0, big0)} |`] : []),
-          `| tokend, ${nSmall} tokens stored, cache on | ${rate('small')} | ${mib(memSmall, small.server)} |`,
-          `| tokend, ${nBig} tokens stored, \`--max-semi-space-size=${LEAN_SEMI_SPACE_MB}\` | ${rate('bigLean')} | ${mib(memLean, bigLean)} |`,
-          `| bare Fastify route (floor) | ${rate('floor')} | ${mib(memFloor, floor)} |`,
+          '| server | check throughput (/s) | peak at start-up (MiB) | RSS under load, median (MiB) | RSS after the load (MiB) | peak RSS (MiB) |',
+          '|---|---:|---:|---:|---:|---:|',
+          `| tokend, ${nBig} tokens stored, cache on | ${rate('big')} | ${mib('big', mem, big.server)} |`,
+          ...(full ? [`| tokend, ${nBig} tokens stored, cache off | ${rate('big0')} | ${mib('big0', mem0, big0)} |`] : []),
+          `| tokend, ${nSmall} tokens stored, cache on | ${rate('small')} | ${mib('small', memSmall, small.server)} |`,
+          `| tokend, ${nBig} tokens stored, \`--max-semi-space-size=${LEAN_SEMI_SPACE_MB}\` | ${rate('bigLean')} | ${mib('bigLean', memLean, bigLean)} |`,
+          `| bare Fastify route (floor) | ${rate('floor')} | ${mib('floor', memFloor, floor)} |`,
         ],
       },
     ],
     facts: {
       bigRssMiB: mem?.rssMiB ?? Number.NaN,
+      bigLoadRssMiB: loadMedian('big'),
+      leanLoadRssMiB: loadMedian('bigLean'),
+      smallLoadRssMiB: loadMedian('small'),
+      floorLoadRssMiB: loadMedian('floor'),
       bigPeakMiB: mem?.peakMiB ?? Number.NaN,
       big0RssMiB: mem0?.rssMiB ?? Number.NaN,
       big0PeakMiB: mem0?.peakMiB ?? Number.NaN,
