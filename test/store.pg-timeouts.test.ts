@@ -25,7 +25,7 @@ import type { Change } from '../src/core/changes.ts';
 import { StoreUnavailableError } from '../src/core/errors.ts';
 import { openServices, type Services } from '../src/services.ts';
 import { createStore } from '../src/store/database.ts';
-import { LISTEN_APPLICATION_NAME, openPostgres, postgresConnectionConfig } from '../src/store/dialect.ts';
+import { LISTEN_APPLICATION_NAME, openPostgres, postgresConnectionConfig, sessionSettingsSql } from '../src/store/dialect.ts';
 import { checkResponse } from './helpers/envelopes.ts';
 import { createTestDatabase, databases, seedAccount, startTokend, type TestDatabase, type TestTokend } from './helpers/harness.ts';
 import { hosterCalls, seedServiceKey } from './helpers/hoster.ts';
@@ -247,10 +247,11 @@ describe('idle-in-transaction timeout: the server ends a session that stalls ins
       await admin.query('create table stall_probe (id int primary key, v int not null)');
       await admin.query('insert into stall_probe values (1, 0)');
 
-      const stalled = new pg.Client({ ...postgresConnectionConfig(db.url, { idleInTransactionTimeoutMs: IDLE_MS }), application_name: 'tokend' });
+      const stalled = new pg.Client({ ...postgresConnectionConfig(db.url), application_name: 'tokend' });
       const events: Error[] = [];
       stalled.on('error', (e) => events.push(e));
       await stalled.connect();
+      await stalled.query(sessionSettingsSql(10_000, IDLE_MS));
       assert.equal((await stalled.query('show idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout, `${IDLE_MS}ms`);
       await stalled.query('begin');
       await stalled.query('update stall_probe set v = 1 where id = 1');

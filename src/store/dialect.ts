@@ -20,6 +20,7 @@ import {
   type Driver,
   type QueryCompiler,
   type SqliteDialectConfig,
+  type PostgresPool,
 } from 'kysely';
 import type { ChangeBus } from '../core/changes.ts';
 import { systemClock } from '../core/clock.ts';
@@ -214,31 +215,22 @@ export interface PostgresOptions {
   idleInTransactionTimeoutMs?: number;
 }
 
-type SessionTimeouts = Pick<pg.ClientConfig, 'statement_timeout' | 'idle_in_transaction_session_timeout'>;
-
-/**
- * The timeouts as startup parameters: pg sends them in the startup packet, so they hold from the
- * session's first statement without a round trip of their own, and a session can never be handed
- * out without them. pg leaves a falsy option out of that packet, so 0 as a number would mean
- * "whatever the server, database or role sets", not "none"; the string '0' is sent, and turns the
- * timeout off. (pg's types say number; pg sends String(parseInt(value)) either way.)
- */
-function sessionTimeouts(statementMs: number, idleInTransactionMs: number): SessionTimeouts {
-  return { statement_timeout: String(statementMs), idle_in_transaction_session_timeout: String(idleInTransactionMs) } as unknown as SessionTimeouts;
+/** How tokend connects to PostgreSQL, but for application_name and the session settings below. */
+export function postgresConnectionConfig(url: string): pg.ClientConfig {
+  return { connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true };
 }
 
 /**
- * What every session tokend opens to PostgreSQL is configured with, but its application_name:
- * the pool's, the LISTEN session's, and (with statement_timeout 0) the migrations'. Exported so
- * that tests can open a raw pg.Client configured exactly like tokend's pool.
+ * The statement that gives a new session tokend's timeouts, run on it before its first use
+ * (configuredSessions). Explicit zeros turn a timeout off even where the role or the database sets
+ * one. Not startup parameters: PgBouncer refuses those it does not know
+ * (`unsupported startup parameter: statement_timeout`), and SET works through it and anywhere else.
  */
-export function postgresConnectionConfig(url: string, options: PostgresOptions = {}): pg.ClientConfig {
-  return {
-    connectionString: url,
-    connectionTimeoutMillis: 5000,
-    keepAlive: true,
-    ...sessionTimeouts(options.statementTimeoutMs ?? 10_000, options.idleInTransactionTimeoutMs ?? 30_000),
-  };
+export function sessionSettingsSql(statementTimeoutMs: number, idleInTransactionTimeoutMs: number): string {
+  for (const ms of [statementTimeoutMs, idleInTransactionTimeoutMs]) {
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new TypeError(`a session timeout must be a whole number of ms, not ${ms}`);
+  }
+  return `set statement_timeout = ${statementTimeoutMs}; set idle_in_transaction_session_timeout = ${idleInTransactionTimeoutMs}`;
 }
 
 /**
@@ -262,20 +254,47 @@ function newPool(config: pg.PoolConfig): pg.Pool {
   return pool;
 }
 
+/**
+ * The pool as Kysely sees it: every session runs `settings` once, before it is first handed out.
+ * A session whose settings fail is destroyed (never handed out without them) and the caller gets
+ * the error, which the store turns into 503 like any other connection failure.
+ */
+function configuredSessions(pool: pg.Pool, settings: string): PostgresPool {
+  const configured = new WeakSet<pg.PoolClient>();
+  return {
+    Client: pg.Client,
+    options: pool.options,
+    async connect() {
+      const client = await pool.connect();
+      if (configured.has(client)) return client;
+      try {
+        await client.query(settings);
+      } catch (error) {
+        client.release(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      }
+      configured.add(client);
+      return client;
+    },
+    end: () => pool.end(),
+  };
+}
+
 /** Messages of pg / pg-pool errors that mean "the connection is gone", which carry no SQLSTATE. */
 const PG_CONNECTION_LOST =
   /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Postgres connection has been discarded|Query read timeout/i;
 
 export function openPostgres(url: string, options: PostgresOptions = {}): SqlDialect {
-  // Server-side timeouts on every session (docs/operations.md, a node that stalls): a statement
-  // waiting for a row that a stalled node locked gives up after statement_timeout (-> 503), and
-  // the server ends the stalled node's session after idle_in_transaction_session_timeout, which
-  // rolls its transaction back and releases its locks. The LISTEN session keeps both: it is idle
-  // by design, but outside any transaction, so the idle-in-transaction timeout never ends it.
-  const connection = postgresConnectionConfig(url, options);
+  // Server-side timeouts on every session of the pool (docs/operations.md, a node that stalls): a
+  // statement waiting for a row that a stalled node locked gives up after statement_timeout
+  // (-> 503), and the server ends the stalled node's session after
+  // idle_in_transaction_session_timeout, which rolls its transaction back and releases its locks.
+  const statementMs = options.statementTimeoutMs ?? 10_000;
+  const idleInTransactionMs = options.idleInTransactionTimeoutMs ?? 30_000;
+  const connection = postgresConnectionConfig(url);
   // application_name makes tokend's sessions recognisable in pg_stat_activity (operators, tests).
   const pool = newPool({ ...connection, application_name: 'tokend', max: options.poolSize ?? 10 });
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: configuredSessions(pool, sessionSettingsSql(statementMs, idleInTransactionMs)) }) });
   return {
     kind: 'postgres',
     db,
@@ -307,6 +326,8 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
     async bridgeChanges(bus, log) {
       const bridge = new PgChangeBridge({
         bus,
+        // No timeouts to set: it never opens a transaction, and its statements (LISTEN, a ping)
+        // take no locks a stalled node could hold.
         newClient: () => new pg.Client({ ...connection, application_name: LISTEN_APPLICATION_NAME }),
         notify: async (channel, payload) => {
           await sql`select pg_notify(${channel}, ${payload})`.execute(db);
@@ -323,16 +344,12 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
       // migration takes. Not `set local statement_timeout = 0` inside each migration's
       // transaction: Kysely's Migrator also runs statements outside that transaction (creating
       // its tables, taking that lock), all of which would keep the request timeout. Nor a
-      // session-level `set` on a pooled session: one that failed half-way could go back to the
-      // pool without its timeout. idle_in_transaction_session_timeout stays: a node that stalls
-      // mid-migration has its session ended, its transaction rolled back, and the migration lock
-      // (a session lock) released, so another node can migrate.
-      const pool = newPool({
-        ...postgresConnectionConfig(url, { ...options, statementTimeoutMs: 0 }),
-        application_name: MIGRATE_APPLICATION_NAME,
-        max: 1,
-      });
-      const migrationDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+      // `set` on a session of the request pool, which would go back to the pool without its
+      // timeout. idle_in_transaction_session_timeout stays: a node that stalls mid-migration has
+      // its session ended, its transaction rolled back, and the migration lock (a session lock)
+      // released, so another node can migrate.
+      const pool = newPool({ ...connection, application_name: MIGRATE_APPLICATION_NAME, max: 1 });
+      const migrationDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool: configuredSessions(pool, sessionSettingsSql(0, idleInTransactionMs)) }) });
       try {
         return await fn(migrationDb);
       } finally {
