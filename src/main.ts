@@ -1,5 +1,4 @@
 /** The `tokend` command. */
-import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from './config/load.ts';
 import { InvalidInputError, StoreUnavailableError } from './core/errors.ts';
@@ -8,6 +7,7 @@ import { registerApiTokenCommands } from './cli/api-tokens.ts';
 import { UsageError, type CliIO } from './cli/context.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerServiceAccountCommands } from './cli/service-accounts.ts';
+import { FROM_BUILD, VERSION } from './version.ts';
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command('tokend')
@@ -53,9 +53,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
  * is current and from src/ otherwise (docs/operations.md, "Running from a build").
  */
 function versionLine(): string {
-  const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
-  const fromBuild = import.meta.url.endsWith('.js');
-  return `tokend ${version} (${fromBuild ? 'compiled build, dist/' : 'TypeScript sources, src/'})`;
+  return `tokend ${VERSION} (${FROM_BUILD ? 'compiled build, dist/' : 'TypeScript sources, src/'})`;
 }
 
 function defaultIO(): CliIO {

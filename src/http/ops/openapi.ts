@@ -9,11 +9,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
-import { createRequire } from 'node:module';
-
-// Read at run time rather than imported, so that the compiled build (dist/, beside src/) reads the
-// same package.json instead of a copy of it.
-const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+import { VERSION } from '../../version.ts';
 
 /** Every tag a documented route may carry, in the order the docs page shows them. */
 export const OPENAPI_TAGS = [
@@ -39,7 +35,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       openapi: '3.1.0',
       info: {
         title: 'tokend',
-        version: pkg.version,
+        version: VERSION,
         description:
           'Self-hosted API token service. One process speaks three wire-compatible token schemes ' +
           '(ChatApp, hoster.by, Invoicebox) and its own native API. Error codes: see docs/errors.md. ' +
