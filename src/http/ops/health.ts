@@ -36,10 +36,10 @@ export async function registerHealth(app: FastifyInstance, core: Core): Promise<
   app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: readyzSchema }, async (_request, reply) => {
     try {
-      await core.store.ping();
-      return { status: 'ready', database: core.store.kind };
+      await core.ping();
+      return { status: 'ready', database: core.databaseKind };
     } catch {
-      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', database: core.store.kind });
+      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', database: core.databaseKind });
     }
   });
 }

@@ -130,7 +130,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
         session: signedIn
           ? { createdAt: signedIn.auth.session.createdAt, expiresAt: signedIn.auth.session.expiresAt, idleTimeoutMs: core.console.idleTimeoutMs }
           : null,
-        database: core.store.kind,
+        database: core.databaseKind,
       };
     });
 
@@ -205,7 +205,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
     }
 
     authed.get('/api/admin/settings', { schema: { tags: ['admin'], summary: 'Instance settings, read-only, without secrets', response: readResponses(Settings, [...BEARER]) } }, async () => ({
-      database: core.store.kind,
+      database: core.databaseKind,
       items: settingsView(core),
     }));
 

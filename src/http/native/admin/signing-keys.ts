@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core/tokend.ts';
-import type { SigningKeyInfo } from '../../../signing/key-ring.ts';
+import type { SigningKeyInfo } from '../../../core/ports.ts';
 import { consoleContext } from '../console-auth.ts';
 import { listOf, Nullable, readResponses, SigningKeyView, writeResponses } from '../console-schemas.ts';
 

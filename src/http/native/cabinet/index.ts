@@ -175,7 +175,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
         response: readResponses(listOf(SessionView, { total: Type.Integer({ description: 'How many there are (at most 200 are listed).' }) })),
       },
     }, async (request) => {
-      const sessions = await core.store.sessions.listActiveByAccount(accountOf(request).id, core.clock.now());
+      const sessions = await core.sessions.listActive(accountOf(request).id);
       return { items: sessions.slice(0, SESSIONS_SHOWN).map(sessionView), total: sessions.length };
     });
 
@@ -211,8 +211,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       async (request) => {
         const q = request.query as { type?: string; before?: string; limit?: string };
         const limit = Math.min(Number(q.limit ?? 50), 200);
-        const events = await core.store.audit.list({
-          accountId: accountOf(request).id,
+        const events = await core.accounts.activity(accountOf(request).id, {
           limit,
           ...(q.type ? { type: q.type } : {}),
           ...(q.before ? { before: Number(q.before) } : {}),
