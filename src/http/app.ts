@@ -5,6 +5,7 @@
 // @fastify/swagger augments FastifySchema with tags, summary and examples used by every route.
 import type {} from '@fastify/swagger';
 import formbody from '@fastify/formbody';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
@@ -106,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }
       socket.destroy();
     },
-  });
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Before any route exists, so that it sees all of them (hooks on the root reach every plugin).
   if (deps.onRoute) {

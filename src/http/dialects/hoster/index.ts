@@ -7,11 +7,11 @@
  * enforce the size limit, never parsed). Header names are case-insensitive (the seed writes
  * `refresh-Token`); a header that is absent or empty counts as missing (400).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { CreateTokensFailure } from '../../../core/service-accounts.ts';
 import type { RefreshFailure, TokenPair } from '../../../core/sessions.ts';
-import { clientAddress, sendWire, type DialectContext, type WireDialect } from '../../dialect.ts';
+import { clientAddress, sendWire, type DialectContext, type WireDialect, type HttpApp } from '../../dialect.ts';
 import { headerValue, pickLang, type Lang } from '../../lang.ts';
 import { HOSTER_CODES, type HosterCode } from './codes.ts';
 import { hosterError, hosterFailure, hosterOk } from './envelope.ts';
@@ -66,7 +66,7 @@ const DESCRIPTION = {
   infoRefresh: 'Headers `X-User-Id`, `Refresh-Token`. Answers `userId`, `dateExpires` of the refresh token.',
 };
 
-async function register(app: FastifyInstance, { core }: DialectContext): Promise<void> {
+async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
   const service = core.serviceAccounts;
 
   async function create(request: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<FastifyReply> {
@@ -133,7 +133,7 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
     (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
       fn(request, reply, pickLang(request.headers));
 
-  app.register(async (scope) => {
+  app.register(async (scope: HttpApp) => {
     // Bodies are ignored whatever they are (empty JSON included): read only to enforce the size limit.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));

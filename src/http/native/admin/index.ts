@@ -4,11 +4,11 @@
  * no CSRF exposure) or through an operator console sign-in (cookie + CSRF token, like the cabinet).
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatDuration } from '../../../config/parsers.ts';
 import { SETTINGS, type SettingName } from '../../../config/schema.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
 import { accountView } from '../cabinet/index.ts';
 import {
@@ -78,7 +78,7 @@ export function settingsView(core: Core): Record<string, unknown>[] {
   });
 }
 
-export async function registerAdmin(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
   const { config } = core;
   const cookieSession = requireConsoleSession(core, 'operator', OPERATOR_COOKIE);
 
@@ -105,7 +105,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
     },
     async (request, reply) => {
       if (!fromOwnOrigin(request)) return sendWire(reply, nativeError('csrf_failed'));
-      const { token } = request.body as { token: string };
+      const { token } = request.body;
       const outcome = await core.console.signInOperator(token.trim(), consoleContext(request));
       if (!outcome.ok) {
         const extra = outcome.retryAfterSeconds !== undefined ? { retryAfterSeconds: outcome.retryAfterSeconds } : {};
@@ -119,7 +119,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
     },
   );
 
-  await app.register(async (authed) => {
+  await app.register(async (authed: HttpApp) => {
     authed.addHook('onRequest', operatorOnly);
 
     authed.get('/api/admin/me', { schema: { tags: ['admin'], summary: 'The operator sign-in and its CSRF token', response: readResponses(OperatorMe, [...BEARER]) } }, async (request) => {
@@ -152,7 +152,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
         },
       },
       async (request) => {
-        const q = request.query as { q?: string; before?: string; limit?: string };
+        const q = request.query;
         const limit = Math.min(Number(q.limit ?? 50), 200);
         const accounts = await core.accounts.list({
           limit,
@@ -174,7 +174,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
         },
       },
       async (request, reply) => {
-        const body = request.body as { email: string; password: string; name?: string };
+        const body = request.body;
         const created = await core.accounts.create(
           { email: body.email, password: body.password, name: body.name?.trim() || null },
           consoleContext(request),
@@ -196,7 +196,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
           },
         },
         async (request, reply) => {
-          const id = Number((request.params as { id: string }).id);
+          const id = Number(request.params.id);
           const account = await core.accounts.setStatus(id, status, consoleContext(request));
           if (!account) return sendWire(reply, nativeError('not_found'));
           return accountView(account);

@@ -4,11 +4,11 @@
  * a superseded one stays published until the last token it signed has expired (SPEC 5).
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core/tokend.ts';
 import type { SigningKeyInfo } from '../../../signing/key-ring.ts';
 import { consoleContext } from '../console-auth.ts';
 import { listOf, Nullable, readResponses, SigningKeyView, writeResponses } from '../console-schemas.ts';
+import type { HttpApp } from '../../dialect.ts';
 
 const NoBody = Type.Object({}, { additionalProperties: false });
 const Rotation = Type.Object({
@@ -31,7 +31,7 @@ export function signingKeyView(k: SigningKeyInfo): Record<string, unknown> {
   };
 }
 
-export async function registerAdminSigningKeys(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerAdminSigningKeys(app: HttpApp, core: Core): Promise<void> {
   app.get('/api/admin/signing-keys', {
       schema: {
         tags: ['admin'],

@@ -4,12 +4,11 @@
  * only: never listed, never logged, never in a URL.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { MAX_ROTATION_GRACE_MS } from '../../../core/api-tokens.ts';
 import { DAY_MS } from '../../../core/clock.ts';
-import type { ApiToken, ApiTokenFormat } from '../../../core/model.ts';
+import type { ApiToken } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
 import { ApiTokenView, listOf, readResponses, Revoked, writeResponses } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
@@ -59,7 +58,7 @@ export function apiTokenView(t: ApiToken, now: number): Record<string, unknown> 
   };
 }
 
-export async function registerCabinetApiTokens(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerCabinetApiTokens(app: HttpApp, core: Core): Promise<void> {
   app.get('/api/cabinet/api-tokens', { schema: { tags: ['cabinet'], summary: 'API tokens of the account (hints only)', response: readResponses(listOf(ApiTokenView)) } }, async (request) => {
     const tokens = await core.apiTokens.listByAccount(accountOf(request).id);
     const now = core.clock.now();
@@ -70,7 +69,7 @@ export async function registerCabinetApiTokens(app: FastifyInstance, core: Core)
     '/api/cabinet/api-tokens',
     { schema: { tags: ['cabinet'], summary: 'Create an API token; the token is in this response only', body: CreateBody, response: writeResponses(201, NewToken) } },
     async (request, reply) => {
-      const body = request.body as { format: ApiTokenFormat; label?: string; expiresInDays?: number | null };
+      const body = request.body;
       const now = core.clock.now();
       const created = await core.apiTokens.create(
         {
@@ -97,8 +96,8 @@ export async function registerCabinetApiTokens(app: FastifyInstance, core: Core)
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const { graceSeconds } = request.body as { graceSeconds?: number };
+      const { id } = request.params;
+      const { graceSeconds } = request.body;
       const outcome = await core.apiTokens.rotate(
         id,
         { graceMs: (graceSeconds ?? 0) * 1000, accountId: accountOf(request).id },
@@ -126,7 +125,7 @@ export async function registerCabinetApiTokens(app: FastifyInstance, core: Core)
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const done = await core.apiTokens.revoke(id, consoleContext(request), { accountId: accountOf(request).id });
       if (!done) return sendWire(reply, nativeError('not_found'));
       return { revoked: true };

@@ -4,11 +4,10 @@
  * else needs the sign-in cookie, and every state change the CSRF token as well.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { Account, App, AuditEvent, Session } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import {
   accountOf,
   authOf,
@@ -102,7 +101,7 @@ function eventView(e: AuditEvent): Record<string, unknown> {
   return { id: e.id, at: e.at, type: e.type, sessionId: e.sessionId, address: e.address, detail: e.detail };
 }
 
-export async function registerCabinet(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
   const { config } = core;
 
   app.post(
@@ -118,7 +117,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
     async (request, reply) => {
       // Login CSRF: a foreign page must not sign the browser in to someone else's account.
       if (!fromOwnOrigin(request)) return sendWire(reply, nativeError('csrf_failed'));
-      const body = request.body as { email: string; password: string };
+      const body = request.body;
       const outcome = await core.console.signInAccount(body, consoleContext(request));
       if (!outcome.ok) {
         const extra = outcome.retryAfterSeconds !== undefined ? { retryAfterSeconds: outcome.retryAfterSeconds } : {};
@@ -133,7 +132,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
     },
   );
 
-  await app.register(async (authed) => {
+  await app.register(async (authed: HttpApp) => {
     // onRequest, before the body is even read: without a sign-in, nothing else is looked at.
     authed.addHook('onRequest', requireConsoleSession(core, 'account', CABINET_COOKIE));
 
@@ -162,7 +161,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       '/api/cabinet/apps',
       { schema: { tags: ['cabinet'], summary: 'Register an app; its appId is generated', body: AppBody, response: writeResponses(201, AppView) } },
       async (request, reply) => {
-        const { name } = request.body as { name: string };
+        const { name } = request.body;
         const created = await core.accounts.createApp({ accountId: accountOf(request).id, name }, consoleContext(request));
         return reply.code(201).send(appView(created));
       },
@@ -191,7 +190,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
         },
       },
       async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         const done = await core.sessions.revoke(id, consoleContext(request), 'revoked_in_console', { accountId: accountOf(request).id });
         if (!done) return sendWire(reply, nativeError('not_found'));
         return { revoked: true };
@@ -209,7 +208,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
         },
       },
       async (request) => {
-        const q = request.query as { type?: string; before?: string; limit?: string };
+        const q = request.query;
         const limit = Math.min(Number(q.limit ?? 50), 200);
         const events = await core.store.audit.list({
           accountId: accountOf(request).id,
@@ -233,7 +232,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       },
       async (request) => {
         const account = authOf(request)!.auth.account!;
-        const days = Math.min(Number((request.query as { days?: string }).days ?? 14), 31);
+        const days = Math.min(Number(request.query.days ?? 14), 31);
         const apps = await core.accounts.listApps(account.id);
         const makes = await Promise.all(
           apps.map(async (a) => ({ appId: a.appId, name: a.name, used: (await core.accounts.makesToday(account, a.appId)).used })),

@@ -3,12 +3,12 @@
  * Access-Key / Secret-Key). The Secret Key is in the create response only.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { ServiceAccount, ServiceKey } from '../../../core/model.ts';
 import { MAX_ACTIONS } from '../../../core/service-accounts.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
 import { listOf, readResponses, Revoked, ServiceAccountView, ServiceKeyView, writeResponses } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
@@ -64,12 +64,12 @@ export function serviceAccountView(sa: ServiceAccount, keys: ServiceKey[], now: 
   };
 }
 
-export async function registerCabinetServiceAccounts(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): Promise<void> {
   const service = core.serviceAccounts;
 
-  /** The service account in the URL if it is the signed-in account's; otherwise null (404, whether or not it exists). */
-  async function owned(request: FastifyRequest): Promise<ServiceAccount | null> {
-    const sa = await service.get(Number((request.params as { id: string }).id));
+  /** The service account `id` (from the URL) if it is the signed-in account's; otherwise null (404, whether or not it exists). */
+  async function owned(request: FastifyRequest, id: string): Promise<ServiceAccount | null> {
+    const sa = await service.get(Number(id));
     return sa && sa.accountId === accountOf(request).id ? sa : null;
   }
 
@@ -86,7 +86,7 @@ export async function registerCabinetServiceAccounts(app: FastifyInstance, core:
     '/api/cabinet/service-accounts',
     { schema: { tags: ['cabinet'], summary: 'Create a service account with its allowed actions', body: CreateBody, response: writeResponses(201, ServiceAccountView) } },
     async (request, reply) => {
-      const body = request.body as { name: string; actions: string[] };
+      const body = request.body;
       const sa = await service.create({ accountId: accountOf(request).id, name: body.name, actions: body.actions }, consoleContext(request));
       return reply.code(201).send(await view(sa));
     },
@@ -105,7 +105,7 @@ export async function registerCabinetServiceAccounts(app: FastifyInstance, core:
         },
       },
       async (request, reply) => {
-        const sa = await owned(request);
+        const sa = await owned(request, request.params.id);
         if (!sa) return sendWire(reply, nativeError('not_found'));
         await service[action](sa.id, consoleContext(request));
         return view((await service.get(sa.id)) ?? sa);
@@ -125,9 +125,9 @@ export async function registerCabinetServiceAccounts(app: FastifyInstance, core:
       },
     },
     async (request, reply) => {
-      const sa = await owned(request);
+      const sa = await owned(request, request.params.id);
       if (!sa) return sendWire(reply, nativeError('not_found'));
-      const { expiresInDays } = request.body as { expiresInDays?: number | null };
+      const { expiresInDays } = request.body;
       const now = core.clock.now();
       const created = await service.createKey(
         { serviceAccountId: sa.id, expiresAt: expiresInDays ? now + expiresInDays * DAY_MS : null },
@@ -149,8 +149,8 @@ export async function registerCabinetServiceAccounts(app: FastifyInstance, core:
       },
     },
     async (request, reply) => {
-      const sa = await owned(request);
-      const key = sa ? await service.getKey(Number((request.params as { keyId: string }).keyId)) : null;
+      const sa = await owned(request, request.params.id);
+      const key = sa ? await service.getKey(Number(request.params.keyId)) : null;
       if (!sa || !key || key.serviceAccountId !== sa.id) return sendWire(reply, nativeError('not_found'));
       if (!(await service.revokeKey(key.id, consoleContext(request)))) return sendWire(reply, nativeError('not_active'));
       return { revoked: true };
