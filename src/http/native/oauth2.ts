@@ -11,7 +11,7 @@
  * that OAuth client libraries parse, with codes from NATIVE_CODES: `invalid_client` (401) and
  * `invalid_request` (400) as the RFCs name them, tokend's own codes for the rest (413, 415, 503…).
  */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../core/callers.ts';
 import { toUnixSeconds } from '../../core/clock.ts';
@@ -21,7 +21,7 @@ import { clientAddress, sendWire, type WireReply, type HttpApp } from '../dialec
 import { FAILURES, retryHeaders, type FailureKind, type GenericFailure } from '../failures.ts';
 import { headerValue } from '../lang.ts';
 import { NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';
-import { introspectSchema, revokeSchema } from './schemas.ts';
+import { introspectSchema, IntrospectionView, revokeSchema } from './schemas.ts';
 
 /** The path prefix whose failures are rendered in the RFC 6749 form (src/http/app.ts). */
 export const OAUTH_PREFIX = '/oauth2/';
@@ -85,8 +85,8 @@ async function authenticateCaller(core: Core, request: FastifyRequest): Promise<
 }
 
 /** RFC 7662 2.2: `active` first; only the members tokend knows for this kind of token. */
-function introspection(identity: TokenIdentity): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+function introspection(identity: TokenIdentity): Static<typeof IntrospectionView> {
+  const out: Static<typeof IntrospectionView> = {
     active: true,
     sub: identity.subject,
     scope: identity.scope,

@@ -3,7 +3,7 @@
  * Authenticated by the admin token, either as `Authorization: Bearer …` (scripts; no cookie, so
  * no CSRF exposure) or through an operator console sign-in (cookie + CSRF token, like the cabinet).
  */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatDuration } from '../../../config/parsers.ts';
 import { SETTINGS, type SettingName } from '../../../config/schema.ts';
@@ -21,7 +21,8 @@ import {
   setSessionCookie,
   SIGN_IN_FAILURES,
 } from '../console-auth.ts';
-import { AccountView, listOf, Nullable, readResponses, SessionInfoView, SettingView, SignedOut, signInResponses, writeResponses } from '../console-schemas.ts';
+import { readResponses, signInResponses, writeResponses } from '../console-responses.ts';
+import { AccountPage, AccountView, OperatorMe, OperatorSignedIn, SettingsView, SettingView, SignedOut } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { registerAdminSigningKeys } from './signing-keys.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
@@ -49,17 +50,9 @@ const CreateAccountBody = Type.Object(
 
 /** A Bearer call with a wrong admin token counts towards the per-address limit: 429 once reached. */
 const BEARER = ['too_many_attempts'] as const;
-const OperatorSignedIn = Type.Object({ csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }), session: SessionInfoView });
-const OperatorMe = Type.Object({
-  operator: Type.Literal(true),
-  csrfToken: Nullable(Type.String({ description: 'Console sign-ins only; null for a Bearer call.' })),
-  session: Nullable(SessionInfoView),
-  database: Type.String({ examples: ['sqlite', 'postgres'] }),
-});
-const Settings = Type.Object({ database: Type.String({ examples: ['sqlite', 'postgres'] }), items: Type.Array(SettingView) });
 
 /** Settings as the console shows them: secrets only say whether they are set. */
-export function settingsView(core: Core): Record<string, unknown>[] {
+export function settingsView(core: Core): Static<typeof SettingView>[] {
   const config = core.config as Record<SettingName, unknown>;
   return (Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]).map(([name, s]) => {
     const value = config[name];
@@ -148,7 +141,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
           tags: ['admin'],
           summary: 'Accounts, newest first; q filters by email',
           querystring: AccountsQuery,
-          response: readResponses(listOf(AccountView, { nextBefore: Nullable(Type.Integer({ description: 'Pass as `before` for the next page.' })) }), [...BEARER]),
+          response: readResponses(AccountPage, [...BEARER]),
         },
       },
       async (request) => {
@@ -204,7 +197,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
       );
     }
 
-    authed.get('/api/admin/settings', { schema: { tags: ['admin'], summary: 'Instance settings, read-only, without secrets', response: readResponses(Settings, [...BEARER]) } }, async () => ({
+    authed.get('/api/admin/settings', { schema: { tags: ['admin'], summary: 'Instance settings, read-only, without secrets', response: readResponses(SettingsView, [...BEARER]) } }, async () => ({
       database: core.store.kind,
       items: settingsView(core),
     }));

@@ -3,21 +3,17 @@
  * /.well-known/jwks.json, which one signs) and rotate. A new key is published before it signs;
  * a superseded one stays published until the last token it signed has expired (SPEC 5).
  */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Core } from '../../../core/tokend.ts';
 import type { SigningKeyInfo } from '../../../signing/key-ring.ts';
 import { consoleContext } from '../console-auth.ts';
-import { listOf, Nullable, readResponses, SigningKeyView, writeResponses } from '../console-schemas.ts';
+import { readResponses, writeResponses } from '../console-responses.ts';
+import { KeyRotation, SigningKeyList, SigningKeyView } from '../console-schemas.ts';
 import type { HttpApp } from '../../dialect.ts';
 
 const NoBody = Type.Object({}, { additionalProperties: false });
-const Rotation = Type.Object({
-  key: SigningKeyView,
-  previous: Nullable(SigningKeyView),
-  deleted: Type.Array(Type.String(), { description: 'Kids of retired keys removed because no live token can carry them.' }),
-});
 
-export function signingKeyView(k: SigningKeyInfo): Record<string, unknown> {
+export function signingKeyView(k: SigningKeyInfo): Static<typeof SigningKeyView> {
   return {
     kid: k.kid,
     alg: k.alg,
@@ -36,7 +32,7 @@ export async function registerAdminSigningKeys(app: HttpApp, core: Core): Promis
       schema: {
         tags: ['admin'],
         summary: 'Signing keys: state, published or not, which one signs',
-        response: readResponses(listOf(SigningKeyView), ['too_many_attempts']),
+        response: readResponses(SigningKeyList, ['too_many_attempts']),
       },
     }, async () => {
     await core.signing.ready();
@@ -51,7 +47,7 @@ export async function registerAdminSigningKeys(app: HttpApp, core: Core): Promis
         tags: ['admin'],
         summary: 'Add a new signing key: published now, signing after the publish delay',
         body: NoBody,
-        response: writeResponses(200, Rotation, ['too_many_attempts']),
+        response: writeResponses(200, KeyRotation, ['too_many_attempts']),
       },
     },
     async (request) => {

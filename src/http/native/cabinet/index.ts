@@ -3,7 +3,7 @@
  * Sign-in is email + password (LoginGuard limits of tokens.make, none of its quota); everything
  * else needs the sign-in cookie, and every state change the CSRF token as well.
  */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { Account, App, AuditEvent, Session } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
@@ -19,20 +19,20 @@ import {
   setSessionCookie,
   SIGN_IN_FAILURES,
 } from '../console-auth.ts';
+import { readResponses, signInResponses, writeResponses } from '../console-responses.ts';
 import {
   AccountView,
+  AppList,
   AppView,
+  AuditPage,
   AuditView,
-  listOf,
-  Ms,
-  Nullable,
-  readResponses,
+  MeView,
   Revoked,
-  SessionInfoView,
+  SessionList,
   SessionView,
+  SignedIn,
   SignedOut,
-  signInResponses,
-  writeResponses,
+  UsageView,
 } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
@@ -60,32 +60,18 @@ const ActivityQuery = Type.Object(
 );
 const UsageQuery = Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) }, Strict);
 
-const SignedIn = Type.Object({ account: AccountView, csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }), session: SessionInfoView });
-const MeView = Type.Object({
-  account: AccountView,
-  csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }),
-  session: SessionInfoView,
-  limits: Type.Object({ dailyMakeLimit: Type.Integer({ description: 'Successful tokens.make per UTC day per (email, appId).' }) }),
-});
-const UsageView = Type.Object({
-  dailyMakeLimit: Type.Integer(),
-  resetsAt: Ms('When today\'s tokens.make counts start again (next UTC midnight).'),
-  apps: Type.Array(Type.Object({ appId: Type.String(), name: Type.String(), used: Type.Integer({ description: 'Successful tokens.make today.' }) })),
-  checks: Type.Array(Type.Object({ day: Ms('Start of the UTC day.'), count: Type.Integer({ description: 'Successful token checks that day.' }) })),
-});
-
 /** More would not help anyone reading a table; the count says how many there are. */
 const SESSIONS_SHOWN = 200;
 
-export function accountView(a: Account): Record<string, unknown> {
+export function accountView(a: Account): Static<typeof AccountView> {
   return { id: a.id, uid: a.uid, email: a.email, name: a.name, status: a.status, isDemo: a.isDemo, createdAt: a.createdAt };
 }
 
-function appView(a: App): Record<string, unknown> {
+function appView(a: App): Static<typeof AppView> {
   return { appId: a.appId, name: a.name, createdAt: a.createdAt };
 }
 
-function sessionView(s: Session): Record<string, unknown> {
+function sessionView(s: Session): Static<typeof SessionView> {
   return {
     id: s.id,
     kind: s.kind,
@@ -97,7 +83,7 @@ function sessionView(s: Session): Record<string, unknown> {
   };
 }
 
-function eventView(e: AuditEvent): Record<string, unknown> {
+function eventView(e: AuditEvent): Static<typeof AuditView> {
   return { id: e.id, at: e.at, type: e.type, sessionId: e.sessionId, address: e.address, detail: e.detail };
 }
 
@@ -152,7 +138,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
       return { signedOut: true };
     });
 
-    authed.get('/api/cabinet/apps', { schema: { tags: ['cabinet'], summary: 'Apps of the account (their appId)', response: readResponses(listOf(AppView)) } }, async (request) => {
+    authed.get('/api/cabinet/apps', { schema: { tags: ['cabinet'], summary: 'Apps of the account (their appId)', response: readResponses(AppList) } }, async (request) => {
       const apps = await core.accounts.listApps(accountOf(request).id);
       return { items: apps.map(appView) };
     });
@@ -171,7 +157,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
       schema: {
         tags: ['cabinet'],
         summary: 'Active sessions (token families)',
-        response: readResponses(listOf(SessionView, { total: Type.Integer({ description: 'How many there are (at most 200 are listed).' }) })),
+        response: readResponses(SessionList),
       },
     }, async (request) => {
       const sessions = await core.store.sessions.listActiveByAccount(accountOf(request).id, core.clock.now());
@@ -204,7 +190,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
           tags: ['cabinet'],
           summary: 'The audit log of the account, newest first',
           querystring: ActivityQuery,
-          response: readResponses(listOf(AuditView, { nextBefore: Nullable(Type.Integer({ description: 'Pass as `before` for the next page.' })) })),
+          response: readResponses(AuditPage),
         },
       },
       async (request) => {

@@ -2,7 +2,7 @@
  * Service accounts and their keys in the cabinet (seed 001: the keys a hoster API client sends as
  * Access-Key / Secret-Key). The Secret Key is in the create response only.
  */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { ServiceAccount, ServiceKey } from '../../../core/model.ts';
@@ -10,7 +10,8 @@ import { MAX_ACTIONS } from '../../../core/service-accounts.ts';
 import type { Core } from '../../../core/tokend.ts';
 import { sendWire, type HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
-import { listOf, readResponses, Revoked, ServiceAccountView, ServiceKeyView, writeResponses } from '../console-schemas.ts';
+import { readResponses, writeResponses } from '../console-responses.ts';
+import { NewServiceKey, Revoked, ServiceAccountList, ServiceAccountView, ServiceKeyView } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
 
@@ -30,15 +31,10 @@ const KeyBody = Type.Object(
   Strict,
 );
 const NoBody = Type.Object({}, Strict);
-const NewKey = Type.Object({
-  accessKey: Type.String({ description: 'Public: send it as `Access-Key`.' }),
-  secretKey: Type.String({ description: 'Send it as `Secret-Key`: in this response only, never again.' }),
-  key: ServiceKeyView,
-});
 
-export type ServiceKeyStatus = 'active' | 'expired' | 'revoked';
+export type ServiceKeyStatus = Static<typeof ServiceKeyView>['status'];
 
-export function serviceKeyView(k: ServiceKey, now: number): Record<string, unknown> {
+export function serviceKeyView(k: ServiceKey, now: number): Static<typeof ServiceKeyView> {
   const status: ServiceKeyStatus = k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : 'active';
   return {
     id: k.id,
@@ -52,7 +48,7 @@ export function serviceKeyView(k: ServiceKey, now: number): Record<string, unkno
   };
 }
 
-export function serviceAccountView(sa: ServiceAccount, keys: ServiceKey[], now: number): Record<string, unknown> {
+export function serviceAccountView(sa: ServiceAccount, keys: ServiceKey[], now: number): Static<typeof ServiceAccountView> {
   return {
     id: sa.id,
     name: sa.name,
@@ -73,11 +69,11 @@ export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): 
     return sa && sa.accountId === accountOf(request).id ? sa : null;
   }
 
-  async function view(sa: ServiceAccount): Promise<Record<string, unknown>> {
+  async function view(sa: ServiceAccount): Promise<Static<typeof ServiceAccountView>> {
     return serviceAccountView(sa, await service.listKeys(sa.id), core.clock.now());
   }
 
-  app.get('/api/cabinet/service-accounts', { schema: { tags: ['cabinet'], summary: 'Service accounts with their keys (never a secret)', response: readResponses(listOf(ServiceAccountView)) } }, async (request) => {
+  app.get('/api/cabinet/service-accounts', { schema: { tags: ['cabinet'], summary: 'Service accounts with their keys (never a secret)', response: readResponses(ServiceAccountList) } }, async (request) => {
     const list = await service.listByAccount(accountOf(request).id);
     return { items: await Promise.all(list.map(view)) };
   });
@@ -121,7 +117,7 @@ export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): 
         summary: 'Create a key pair; the Secret Key is in this response only',
         params: SaParams,
         body: KeyBody,
-        response: writeResponses(201, NewKey, ['not_found']),
+        response: writeResponses(201, NewServiceKey, ['not_found']),
       },
     },
     async (request, reply) => {
