@@ -31,23 +31,15 @@ export type FailureKind = GenericFailure['kind'];
  * surfaces call it by. docs/errors.md says, per dialect, what each one means there.
  */
 export const FAILURES = {
-  malformed_body: { code: 'bad_request', status: 400, en: 'Malformed request body', ru: 'Некорректное тело запроса',
-    when: 'The request or its body cannot be parsed.' },
-  validation: { code: 'validation_error', status: 400, en: 'Validation error', ru: 'Ошибка валидации',
-    when: 'A field is missing, has the wrong type or shape, or is unknown; envelopes with `fields` list each one.' },
-  payload_too_large: { code: 'payload_too_large', status: 413, en: 'Request body too large', ru: 'Слишком большое тело запроса',
-    when: 'The body is larger than TOKEND_BODY_LIMIT.' },
-  headers_too_large: { code: 'headers_too_large', status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса',
-    when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
-  unsupported_media_type: { code: 'unsupported_media_type', status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого',
-    when: 'The body has a content type the route does not read.' },
-  token_in_query: { code: 'token_in_query', status: 400, en: 'Credentials must not be sent in the URL', ru: 'Учётные данные нельзя передавать в URL',
-    when: 'The query string carries a token, key or password.' },
+  malformed_body: { code: 'bad_request', status: 400, en: 'Malformed request body', ru: 'Некорректное тело запроса', when: 'The request or its body cannot be parsed.' },
+  validation: { code: 'validation_error', status: 400, en: 'Validation error', ru: 'Ошибка валидации', when: 'A field is missing, has the wrong type or shape, or is unknown; envelopes with `fields` list each one.' },
+  payload_too_large: { code: 'payload_too_large', status: 413, en: 'Request body too large', ru: 'Слишком большое тело запроса', when: 'The body is larger than TOKEND_BODY_LIMIT.' },
+  headers_too_large: { code: 'headers_too_large', status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса', when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
+  unsupported_media_type: { code: 'unsupported_media_type', status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого', when: 'The body has a content type the route does not read.' },
+  token_in_query: { code: 'token_in_query', status: 400, en: 'Credentials must not be sent in the URL', ru: 'Учётные данные нельзя передавать в URL', when: 'The query string carries a token, key or password.' },
   not_found: { code: 'not_found', status: 404, en: 'Not found', ru: 'Не найдено', when: 'No such route.' },
-  unavailable: { code: 'service_unavailable', status: 503, en: 'Service temporarily unavailable', ru: 'Сервис временно недоступен',
-    when: 'The database cannot be reached, or a statement ran past TOKEND_DATABASE_STATEMENT_TIMEOUT. `Retry-After` is set.' },
-  internal: { code: 'internal_error', status: 500, en: 'Internal error', ru: 'Внутренняя ошибка',
-    when: 'A bug in tokend; never expected. Logged with a request id, no details in the body.' },
+  unavailable: { code: 'service_unavailable', status: 503, en: 'Service temporarily unavailable', ru: 'Сервис временно недоступен', when: 'The database cannot be reached, or a statement ran past TOKEND_DATABASE_STATEMENT_TIMEOUT. `Retry-After` is set.' },
+  internal: { code: 'internal_error', status: 500, en: 'Internal error', ru: 'Внутренняя ошибка', when: 'A bug in tokend; never expected. Logged with a request id, no details in the body.' },
 } as const satisfies Record<FailureKind, ErrorCodeSpec & { code: string }>;
 
 /** A code of a surface that renders a framework failure. */

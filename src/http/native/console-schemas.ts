@@ -21,8 +21,8 @@ function MsOrNull(description: string): TUnion<[TInteger, TNull]> {
 }
 
 /** `{"items":[…]}`, with more properties beside the list (a total, the next page's cursor). */
-export function listOf<T extends TSchema, E extends TProperties = {}>(item: T, extra?: E): TObject<{ items: TArray<T> } & E> {
-  return Type.Object({ items: Type.Array(item), ...extra } as { items: TArray<T> } & E);
+export function listOf<T extends TSchema, E extends TProperties>(item: T, extra: E): TObject<{ items: TArray<T> } & E> {
+  return Type.Object({ items: Type.Array(item), ...extra });
 }
 
 /** One field a validation error blames (`error.fields` of the native envelope). */
@@ -147,7 +147,7 @@ export const UsageView = Type.Object({
   apps: Type.Array(Type.Object({ appId: Type.String(), name: Type.String(), used: Type.Integer({ description: 'Successful tokens.make today.' }) })),
   checks: Type.Array(Type.Object({ day: Ms('Start of the UTC day.'), count: Type.Integer({ description: 'Successful token checks that day.' }) })),
 });
-export const AppList = listOf(AppView);
+export const AppList = listOf(AppView, {});
 export const SessionList = listOf(SessionView, { total: Type.Integer({ description: 'How many there are (at most 200 are listed).' }) });
 export const AuditPage = listOf(AuditView, { nextBefore: NextBefore });
 
@@ -157,14 +157,14 @@ export const RotatedApiToken = Type.Object({
   apiToken: ApiTokenView,
   previous: ApiTokenView,
 });
-export const ApiTokenList = listOf(ApiTokenView);
+export const ApiTokenList = listOf(ApiTokenView, {});
 
 export const NewServiceKey = Type.Object({
   accessKey: Type.String({ description: 'Public: send it as `Access-Key`.' }),
   secretKey: Type.String({ description: 'Send it as `Secret-Key`: in this response only, never again.' }),
   key: ServiceKeyView,
 });
-export const ServiceAccountList = listOf(ServiceAccountView);
+export const ServiceAccountList = listOf(ServiceAccountView, {});
 
 export const OperatorSignedIn = Type.Object({ csrfToken: CsrfToken, session: SessionInfoView });
 export const OperatorMe = Type.Object({
@@ -175,7 +175,7 @@ export const OperatorMe = Type.Object({
 });
 export const AccountPage = listOf(AccountView, { nextBefore: NextBefore });
 export const SettingsView = Type.Object({ database: Type.String({ examples: ['sqlite', 'postgres'] }), items: Type.Array(SettingView) });
-export const SigningKeyList = listOf(SigningKeyView);
+export const SigningKeyList = listOf(SigningKeyView, {});
 export const KeyRotation = Type.Object({
   key: SigningKeyView,
   previous: Nullable(SigningKeyView),

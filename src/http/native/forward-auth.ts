@@ -1,6 +1,6 @@
 /**
  * `GET /auth/verify`: forward authentication for nginx `auth_request`, Traefik `forwardAuth`,
- * Caddy `forward_auth` and the like (SPEC 5). The proxy passes the client's headers; tokend reads
+ * Caddy `forward_auth` and the like (examples/nginx/). The proxy passes the client's headers; tokend reads
  * the token from whichever dialect's header carries it and answers 200 with identity headers for
  * the proxy to pass upstream, or 401. No body to read, nothing written: a hash and a cache hit or
  * one indexed lookup (core.verifier).

@@ -1,5 +1,5 @@
 /**
- * `GET /.well-known/jwks.json` (SPEC 5, RFC 7517): the public keys of every signing key that may
+ * `GET /.well-known/jwks.json` (RFC 7517): the public keys of every signing key that may
  * still verify a live access JWT (pending, active, retiring). Resource servers verify service
  * access tokens locally with it; the key ring decides what is in it (src/signing/key-ring.ts).
  */

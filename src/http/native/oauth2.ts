@@ -1,6 +1,6 @@
 /**
  * OAuth token introspection (RFC 7662) and revocation (RFC 7009) for every kind of token tokend
- * issues (SPEC 5): `POST /oauth2/introspect`, `POST /oauth2/revoke`.
+ * issues: `POST /oauth2/introspect`, `POST /oauth2/revoke`.
  *
  * Callers authenticate with the admin token or a resource-server credential (`tdx_…`), as
  * `Authorization: Bearer <credential>` or, for stock OAuth client libraries, HTTP Basic with the
@@ -17,7 +17,7 @@ import type { Caller } from '../../core/callers.ts';
 import { toUnixSeconds } from '../../core/clock.ts';
 import type { Core } from '../../core/tokend.ts';
 import type { TokenIdentity } from '../../core/verifier.ts';
-import { clientAddress, sendWire, type WireReply, type HttpApp } from '../dialect.ts';
+import { clientAddress, sendWire, type HttpApp, type WireReply } from '../dialect.ts';
 import { FAILURES, retryHeaders, type FailureKind, type GenericFailure } from '../failures.ts';
 import { headerValue } from '../lang.ts';
 import { NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';

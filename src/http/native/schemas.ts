@@ -1,5 +1,5 @@
 /**
- * Response schemas of tokend's own token endpoints (SPEC 5): JWKS, introspection, revocation and
+ * Response schemas of tokend's own token endpoints: JWKS, introspection, revocation and
  * forward-auth. They drive the OpenAPI document and serialize responses, so every status each
  * route can send is declared with every property it carries; the objects tokend may extend later
  * (RFC 7662 answers, JWKs) keep `additionalProperties: true`, which fast-json-stringify passes

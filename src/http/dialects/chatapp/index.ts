@@ -1,12 +1,12 @@
 /**
- * ChatApp dialect (seed 000, SPEC 3.1): tokens.make, tokens.refresh, tokens.check.
+ * ChatApp dialect: tokens.make, tokens.refresh, tokens.check.
  * Parses the wire, calls core, writes the wire; nothing else.
  */
 import type { FastifyRequest } from 'fastify';
 import type { LoginFailure } from '../../../core/accounts.ts';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { RefreshFailure } from '../../../core/sessions.ts';
-import { clientAddress, sendWire, type DialectContext, type WireDialect, type HttpApp } from '../../dialect.ts';
+import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue, pickLang } from '../../lang.ts';
 import { CHATAPP_CODES, type ChatappCode } from './codes.ts';
 import { chatappError, chatappFailure, chatappOk } from './envelope.ts';
@@ -38,7 +38,7 @@ function accessTokenOf(request: FastifyRequest): string | null {
 
 async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
   app.register(async (make: HttpApp) => {
-    // tokens.make takes JSON or a form (SPEC 3.1); anything else is 415, not a guess.
+    // tokens.make takes JSON or a form, as ChatApp's does; anything else is 415, not a guess.
     make.removeContentTypeParser('text/plain');
     make.post(
       '/v1/tokens',

@@ -1,11 +1,11 @@
 /**
- * Invoicebox dialect (seed 002, SPEC 3.3): the auth check of an organisation API token.
+ * Invoicebox dialect: the auth check of an organisation API token.
  * `GET /v3/security/api/auth/auth` and `GET /l3/security/api/auth/auth` both accept every
  * API-token format (v3, l3, native). Parses the wire, calls core, writes the wire.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiTokenFailure } from '../../../core/api-tokens.ts';
-import { sendWire, type DialectContext, type WireDialect, type HttpApp } from '../../dialect.ts';
+import { sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
 import { INVOICEBOX_CODES, type InvoiceboxCode } from './codes.ts';
 import { invoiceboxError, invoiceboxFailure, invoiceboxOk } from './envelope.ts';

@@ -1,7 +1,8 @@
 /**
  * JWT signing keys in the admin API: list them with their state (which are published in
  * /.well-known/jwks.json, which one signs) and rotate. A new key is published before it signs;
- * a superseded one stays published until the last token it signed has expired (SPEC 5).
+ * a superseded one stays published until the last token it signed has expired
+ * (docs/configuration.md, "JWT signing keys and the master key").
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Core } from '../../../core/tokend.ts';

@@ -1,6 +1,6 @@
 /**
- * API tokens in the cabinet (seed 002: "rotate it in the personal cabinet"): list, create,
- * rotate (with an optional grace period), revoke. A new token is in the create/rotate response
+ * API tokens in the cabinet, where Invoicebox clients expect to rotate them: list, create, rotate
+ * (with an optional grace period), revoke. A new token is in the create/rotate response
  * only: never listed, never logged, never in a URL.
  */
 import { Type, type Static } from '@sinclair/typebox';

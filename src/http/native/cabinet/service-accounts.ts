@@ -1,5 +1,5 @@
 /**
- * Service accounts and their keys in the cabinet (seed 001: the keys a hoster API client sends as
+ * Service accounts and their keys in the cabinet (the keys a hoster.by API client sends as
  * Access-Key / Secret-Key). The Secret Key is in the create response only.
  */
 import { Type, type Static } from '@sinclair/typebox';
