@@ -1,5 +1,5 @@
 /**
- * Crash loops (issue 9, SPEC 4, 7): a real `tokend serve` child process under load (tokens.make,
+ * Crash loops: a real `tokend serve` child process under load (tokens.make,
  * refresh, check, revoke; hoster.by token creation, refresh and check; API-token checks and
  * revocations) is killed with SIGKILL at random moments and restarted, again and again, on SQLite
  * and on PostgreSQL. Afterwards:

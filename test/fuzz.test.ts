@@ -1,5 +1,5 @@
 /**
- * Fuzzing every route of every surface (issue 9, SPEC 8), on SQLite and PostgreSQL.
+ * Fuzzing every route of every surface, on SQLite and PostgreSQL.
  *
  * Routes are enumerated from the app (an onRoute hook), so every route registered is covered,
  * including ones added after this file was written, plus a 404 probe per surface. Each request is

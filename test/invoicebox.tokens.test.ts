@@ -1,5 +1,5 @@
 /**
- * Organisation API tokens (SPEC 1, 2, 3.3, 4): formats, hints, rotation with and without grace,
+ * Organisation API tokens: formats, hints, rotation with and without grace,
  * revocation and its bound across nodes, `last used` batching, the CLI, and hashes only at rest.
  */
 import { strict as assert } from 'node:assert';
@@ -45,7 +45,7 @@ for (const db of databases()) {
       assert.match(native.token, /^tdo_[0-9A-Za-z]{33}$/);
       assert.equal(parseNativeToken(native.token), 'apiToken');
       assert.deepEqual(apiTokenShape(l3.token), { format: 'l3', accountId: user.accountId });
-      // The default format is v3 (seed 002's example).
+      // The default format is v3 (the Invoicebox documentation's example).
       const dflt = await t.core.apiTokens.create({ accountId: user.accountId }, CTX);
       assert.equal(dflt.apiToken.format, 'v3');
     });
@@ -264,7 +264,7 @@ for (const db of databases()) {
       }
     }
 
-    it('create --json prints {"id","token","format"}; rotate --grace; revoke (SPEC 6)', async () => {
+    it('create --json prints {"id","token","format"}; rotate --grace; revoke', async () => {
       const user = await seedAccount(t.core);
       const created = await tokend(['api-token', 'create', '--account', String(user.accountId), '--format', 'l3', '--label', 'cli', '--json']);
       assert.equal(created.code, 0, created.stderr);

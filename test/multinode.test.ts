@@ -1,5 +1,5 @@
 /**
- * Several tokend processes on one PostgreSQL behave as one service (SPEC 4, 7; issue 5).
+ * Several tokend processes on one PostgreSQL behave as one service.
  *
  * Two real `tokend serve` processes (the published command, spawned as an operator would) share
  * one fresh database in the test cluster; requests are spread over both. A third and fourth
@@ -28,10 +28,10 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEND = join(ROOT, 'bin', 'tokend.js');
 
-/** Shared by every node of one deployment (SPEC 7: nodes that share a database share it). */
+/** Shared by every node of one deployment (nodes that share a database share it). */
 const MASTER_KEY = `multinode-test-master-key-${randomBytes(16).toString('hex')}`;
 const ADMIN_TOKEN = `multinode-admin-${randomBytes(24).toString('hex')}`;
-/** SPEC 4: a revocation is seen on every node within 5 s by default. */
+/** A revocation is seen on every node within 5 s by default. */
 const REVOCATION_BOUND_MS = 5000;
 
 /** Every secret tokend handed out or was given during this file: none may be in a dump or a log. */
@@ -454,7 +454,7 @@ describe('a node whose database goes away and comes back', { skip: withPostgres 
         assert.equal((await call(`${n.url}/healthz`)).status, 200);
       }
     }
-    // Every dialect answers in its own envelope, with Retry-After (SPEC 3; issue 5).
+    // Every dialect answers in its own envelope, with Retry-After.
     for (const n of [c, d]) {
       const hoster = await call(`${n.url}/service/account/create/token`, {
         method: 'POST',

@@ -1,5 +1,5 @@
 /**
- * Secret hygiene (SPEC 2, issue 9), on SQLite and PostgreSQL: a representative run of every flow
+ * Secret hygiene, on SQLite and PostgreSQL: a representative run of every flow
  * over real HTTP, with logs captured at `trace` level, then a search for every secret the run
  * issued or sent (passwords right and wrong, admin token, Secret Keys, access, refresh and API
  * tokens, console sign-in tokens, CSRF tokens) in:
