@@ -3,7 +3,7 @@
  * Kysely; differences (drivers, pragmas, id columns, which errors are transient) live here.
  * Lesson from atproto's history: a `dialect ===` branch anywhere else is a bug.
  */
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import pg from 'pg';
@@ -242,9 +242,39 @@ export interface SqliteOptions {
   backgroundCheckpoints?: boolean;
 }
 
+/**
+ * An operator's mistake more often than not (a volume mounted read-only or owned by another
+ * user): the message names the file and what to fix, where SQLite only says "unable to open
+ * database file". The SQLite code stays on the error (isUnavailable).
+ */
+function unopenable(file: string, error: unknown): unknown {
+  const code = sqliteCode(error);
+  if (!/^SQLITE_(CANTOPEN|READONLY|PERM|AUTH)/.test(code)) return error;
+  const dir = dirname(file);
+  let writable = true;
+  try {
+    accessSync(dir, constants.W_OK);
+    if (existsSync(file)) accessSync(file, constants.W_OK);
+  } catch {
+    writable = false;
+  }
+  const who = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : '';
+  const message = writable
+    ? `cannot open the SQLite database ${file}: ${(error as Error).message}`
+    : `cannot write to the data directory ${dir}: tokend keeps its SQLite database there and must be able to write to it as the user it runs as${who}; fix its owner or mode, or choose another directory with TOKEND_DATA_DIR (--data-dir)`;
+  return Object.assign(new Error(message, { cause: error }), { code });
+}
+
 export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialect {
   const inMemory = file === ':memory:';
-  if (!inMemory) mkdirSync(dirname(file), { recursive: true });
+  if (!inMemory) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new Error(`cannot create the data directory ${dirname(file)} (${reason}); choose a writable one with TOKEND_DATA_DIR (--data-dir)`, { cause: error });
+    }
+  }
   let database: DatabaseSync;
   try {
     database = new DatabaseSync(file);
@@ -256,7 +286,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     // A WAL that grew under a burst is cut back to this size once it is reused.
     database.exec(`pragma journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   } catch (error) {
-    throw namedSqliteError(error);
+    throw unopenable(file, namedSqliteError(error));
   }
   let checkpointer: Checkpointer | null = null;
   if (!inMemory && (options.backgroundCheckpoints ?? true)) {
