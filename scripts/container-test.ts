@@ -98,8 +98,18 @@ async function ensureBaseImage(): Promise<void> {
       await sh('cp', ['-a', join(node, 'npm'), `${mnt}/usr/local/lib/node_modules/npm`]);
       await sh('ln', ['-sf', '../lib/node_modules/npm/bin/npm-cli.js', `${mnt}/usr/local/bin/npm`]);
       await sh('ln', ['-sf', '../lib/node_modules/npm/bin/npx-cli.js', `${mnt}/usr/local/bin/npx`]);
+      // The certificate authorities this machine trusts, as a Debian base with ca-certificates
+      // has them: npm inside the build reaches the registry the way the host does (through a
+      // TLS-inspecting proxy, where there is one).
+      const config = ['--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--cmd', 'node'];
+      const cas = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
+      if (existsSync(cas)) {
+        mkdirSync(`${mnt}/etc/ssl/certs`, { recursive: true });
+        await sh('cp', ['-L', cas, `${mnt}/etc/ssl/certs/ca-certificates.crt`]);
+        config.push('--env', 'NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt');
+      }
       await sh('buildah', ['umount', ctr]);
-      await sh('buildah', ['config', '--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--cmd', 'node', ctr]);
+      await sh('buildah', ['config', ...config, ctr]);
       await sh('buildah', ['commit', '--quiet', ctr, BASE_IMAGE]);
     } finally {
       await sh('buildah', ['rm', ctr]).catch(() => '');
