@@ -27,7 +27,7 @@ export interface ErrorCodeSpec {
   status: number;
   en: string;
   ru: string;
-  /** When a client sees it; the docs repeat this. */
+  /** When a client sees it (docs/errors.md says it for each dialect, framework failures included). */
   when: string;
 }
 
