@@ -1,5 +1,5 @@
 /**
- * Who may call the operator-facing native endpoints (SPEC 5): the operator with the admin token,
+ * Who may call the operator-facing native endpoints: the operator with the admin token,
  * and resource servers with a credential the operator created for them (`tdx_…`), both as
  * `Authorization: Bearer …`. Introspection and revocation accept either; the admin API and the
  * operator console accept only the admin token.
@@ -52,7 +52,7 @@ export class CallerService {
     this.#cache.follow(deps.changes);
   }
 
-  /** Makes sure an admin token exists (SPEC 5); `serve` calls it at start and prints `generated` if set. */
+  /** Makes sure an admin token exists; `serve` calls it at start and prints `generated` if set. */
   async ensureAdminToken(ctx: AuditContext): Promise<AdminTokenStatus> {
     if (this.#d.adminToken) return { source: 'env', generated: null };
     const { store, clock } = this.#d;
@@ -83,14 +83,11 @@ export class CallerService {
     return (await this.verifyAdminToken(token)) ? { kind: 'admin' } : null;
   }
 
-  async #findServer(hash: string): Promise<ResourceServer | null> {
-    const cached = this.#cache.get(hash);
-    if (cached) return cached;
-    const epoch = this.#cache.epoch();
-    const found = await this.#d.store.resourceServers.findByHash(hash);
-    if (found) this.#cache.set(hash, found, [cacheTag('resource_server', found.id)], epoch);
-    return found;
+  #findServer(hash: string): Promise<ResourceServer | null> {
+    return this.#cache.getOrLoad(hash, this.#loadServer, serverTags);
   }
+
+  readonly #loadServer = (hash: string): Promise<ResourceServer | null> => this.#d.store.resourceServers.findByHash(hash);
 
   /** Creates a resource-server credential; the returned token is shown once. */
   async createResourceServer(name: string, ctx: AuditContext): Promise<{ server: ResourceServer; token: string }> {
@@ -120,4 +117,8 @@ export class CallerService {
     if (done) this.#d.changes.publish({ kind: 'resource_server', ids: [id] });
     return done;
   }
+}
+
+function serverTags(server: ResourceServer): readonly string[] {
+  return [cacheTag('resource_server', server.id)];
 }

@@ -1,42 +1,44 @@
 /** Core assembled: every domain service wired to its dependencies. No HTTP, no SQL here. */
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
-import { AccessJwt } from '../signing/access-jwt.ts';
-import { KeyRing } from '../signing/key-ring.ts';
-import { lazyMasterKey, type MasterKey } from '../signing/master-key.ts';
 import { AccountService } from './accounts.ts';
-import { ApiTokenService } from './api-tokens.ts';
+import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
-import { ChangeBus } from './changes.ts';
+import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { ConsoleService } from './console.ts';
 import { LoginGuard } from './limits.ts';
-import type { AccessLookup, Store } from './ports.ts';
-import { ServiceAccountService, serviceJwtVerifier, serviceSessionPolicy } from './service-accounts.ts';
+import { PasswordCheck } from './password-check.ts';
+import type { AccessTokenSigner, AccessTokenVerifier, SigningKeys, Store } from './ports.ts';
+import { ServiceAccountService, serviceSessionPolicy } from './service-accounts.ts';
 import { opaqueAccessTokens, SessionService, type SessionEvents } from './sessions.ts';
 import { UsageMeter } from './usage.ts';
-import { TokenVerifier } from './verifier.ts';
-import { VerifyCache } from './verify-cache.ts';
+import { TokenLookups, Verification, type CheckPolicy } from './verification.ts';
 
 export interface CoreDeps {
   config: Config;
   store: Store;
   clock: Clock;
   hasher: PasswordHasher;
-  /** The master key that seals signing keys; default: TOKEND_MASTER_KEY or `<data dir>/master.key`, resolved on first need. */
-  masterKey?: () => MasterKey;
+  /** The bus the store bridges between nodes and the key ring follows (src/services.ts makes both). */
+  changes: ChangeBus;
+  /** The JWT signing key ring (src/signing/key-ring.ts). */
+  signing: SigningKeys;
+  /** Mints and verifies service sessions' access JWTs (src/signing/access-jwt.ts). */
+  accessTokens: AccessTokenSigner & AccessTokenVerifier;
+  /** The policy every token check applies after liveness (rate limits, credits, …); default: allow all. */
+  policy?: CheckPolicy;
 }
 
 export interface Core {
   readonly config: Config;
-  readonly store: Store;
   readonly clock: Clock;
   readonly accounts: AccountService;
   readonly sessions: SessionService;
   /** Service accounts, their keys, and their JWT access tokens (the hoster.by scheme). */
   readonly serviceAccounts: ServiceAccountService;
   /** The JWT signing key ring: JWKS, rotation. */
-  readonly signing: KeyRing;
+  readonly signing: SigningKeys;
   /** Revocations and rotations, for verification caches (this node, and others through the store). */
   readonly changes: ChangeBus;
   /** Console sign-ins (personal cabinet and operator). */
@@ -45,53 +47,62 @@ export interface Core {
   readonly usage: UsageMeter;
   /** Organisation API tokens (v3, l3, native): create, list, rotate, revoke, verify. */
   readonly apiTokens: ApiTokenService;
-  /** Any token tokend issues -> its identity (introspection, revocation, forward-auth). */
-  readonly verifier: TokenVerifier;
+  /**
+   * The one verification path: every token check of every dialect, forward-auth and
+   * introspection (`check`), and RFC 7009 revocation by token (`revoke`).
+   */
+  readonly verification: Verification;
   /** The admin token and resource-server credentials: who may introspect, revoke, administer. */
   readonly callers: CallerService;
+  /** 'sqlite' or 'postgres', for display. */
+  readonly databaseKind: string;
+  /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
+  ping(): Promise<void>;
+  /** Drops expired fixed-window counters (quotas, login failures, usage past its history); run periodically. */
+  purgeExpiredCounters(): Promise<number>;
   /** Writes what is batched in memory (`last used` times); call before closing the store. */
   close(): Promise<void>;
 }
 
 export function createCore(deps: CoreDeps): Core {
-  const { config, store, clock, hasher } = deps;
-  const changes = new ChangeBus();
+  const { config, store, clock, hasher, changes, signing, accessTokens } = deps;
   const events: SessionEvents = {
     onSessionsChanged(ids) {
       changes.publish({ kind: 'session', ids });
     },
   };
-  const signing = new KeyRing({
-    store,
+  // Every check's lookups go through this cache (bounded staleness, dropped on changes).
+  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize } });
+  const usage = new UsageMeter(store.counters, clock);
+  const lastUsed = new LastUsedNotes(store, clock);
+  const verification = new Verification({
+    lookups,
     clock,
-    changes,
-    masterKey: deps.masterKey ?? lazyMasterKey(config),
-    algorithm: config.jwtAlgorithm,
-    maxTokenTtlMs: config.serviceAccessTtl,
-    publishDelayMs: config.signingKeyPublishDelay,
+    jwt: accessTokens,
+    usage,
+    lastUsed,
+    ...(deps.policy ? { policy: deps.policy } : {}),
+    // Called only once a revocation is asked for, after everything below exists.
+    revokeSession: (id, ctx) => sessions.revoke(id, ctx, 'revoked_by_token'),
+    revokeApiToken: (id, ctx) => apiTokens.revoke(id, ctx),
   });
-  const accessJwt = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
-  // Every dialect's access-token check goes through this cache (bounded staleness, dropped on changes).
-  const accessCache = new VerifyCache<AccessLookup>({ ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize, clock });
-  accessCache.follow(changes);
   const sessions = new SessionService({
     store,
     clock,
-    accessCache,
+    lookups,
     maxLifetimeMs: config.sessionMaxLifetime,
     reuseGraceMs: config.refreshReuseGrace,
     events,
     policies: {
       chatapp: { accessTtlMs: config.chatappAccessTtl, refreshTtlMs: config.chatappRefreshTtl, minter: opaqueAccessTokens },
-      service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, jwt: accessJwt }),
+      service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, signer: accessTokens }),
     },
   });
   const serviceAccounts = new ServiceAccountService({
     store,
     clock,
     sessions,
-    ring: signing,
-    jwt: accessJwt,
+    verification,
     changes,
     dailyCreateLimit: config.serviceDailyCreateLimit,
   });
@@ -100,25 +111,23 @@ export function createCore(deps: CoreDeps): Core {
     maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
     windowMs: config.loginFailureWindow,
   });
+  const passwords = new PasswordCheck({ store, clock, hasher, loginGuard });
   const accounts = new AccountService({
     store,
     clock,
     hasher,
     sessions,
-    loginGuard,
+    passwords,
     dailyMakeLimit: config.chatappDailyMakeLimit,
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
   });
-  const usage = new UsageMeter(store.counters, clock);
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
-  const onCheck = (accountId: number): void => usage.recordCheck(accountId);
-  const apiTokens = new ApiTokenService({ store, clock, changes, cache, onCheck });
-  const verifier = new TokenVerifier({ store, clock, sessions, apiTokens, onCheck, jwt: serviceJwtVerifier(serviceAccounts) });
+  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const consoleService = new ConsoleService({
     store,
     clock,
-    hasher,
+    passwords,
     loginGuard,
     idleTimeoutMs: config.consoleIdleTimeout,
     lifetimeMs: config.consoleSessionLifetime,
@@ -126,7 +135,6 @@ export function createCore(deps: CoreDeps): Core {
   });
   return {
     config,
-    store,
     clock,
     accounts,
     sessions,
@@ -136,11 +144,15 @@ export function createCore(deps: CoreDeps): Core {
     console: consoleService,
     usage,
     apiTokens,
-    verifier,
+    verification,
     callers,
+    databaseKind: store.kind,
+    ping: () => store.ping(),
+    purgeExpiredCounters: () => store.counters.purgeExpired(clock.now()),
     async close() {
       // Each batch gets its chance to land even when another one fails.
-      const results = await Promise.allSettled([apiTokens.close(), usage.close()]);
+      lookups.close();
+      const results = await Promise.allSettled([lastUsed.close(), usage.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -1,5 +1,5 @@
 /**
- * Service-account access tokens as JWTs (SPEC 3.2; RFC 9068 profile): minting and the one
+ * Service-account access tokens as JWTs (RFC 9068 profile): minting and the one
  * verification every caller uses. Verification pins everything an attacker could choose: the
  * header may carry only `alg`, `typ` and `kid` (no `jku`, `x5u`, `jwk`, `x5c`, `crit`: a token
  * never tells us where to find its key); `typ` must be `at+jwt`; `kid` must name a published key of
@@ -61,8 +61,9 @@ export class AccessJwt {
     this.#o = options;
   }
 
-  /** Signs with the ring's active key; the ring must be ready (see KeyRing.ready). */
+  /** Signs with the ring's active key, making the ring ready first (call it outside any transaction). */
   async mint(input: AccessJwtInput): Promise<{ token: string; kid: string; jti: string }> {
+    await this.#o.ring.ready();
     const signer = await this.#o.ring.signer();
     const jti = randomUUID();
     const token = await new SignJWT({ scope: input.scope, client_id: input.clientId })
