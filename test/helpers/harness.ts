@@ -105,7 +105,10 @@ export async function startTokend(options: StartOptions): Promise<TestTokend> {
   const ownsDb = typeof options.db === 'string';
   const config = loadConfig({
     env: {},
-    overrides: { dataDir: db.dataDir, databaseUrl: db.url, port: 0, logLevel: 'info', ...options.config },
+    // The statement timeout bounds a stalled node. Here, with other suites beside this one on a small
+    // machine, fifty requests queued on one row lock can legitimately take longer than the 10 s
+    // default, so tests get a bound no queue reaches; the tests of the timeout set their own.
+    overrides: { dataDir: db.dataDir, databaseUrl: db.url, port: 0, logLevel: 'info', databaseStatementTimeout: 120_000, ...options.config },
   });
   const logs: string[] = [];
   const sink = new Writable({
