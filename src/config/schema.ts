@@ -3,7 +3,8 @@
  * any), its default and why it is what it is. docs/configuration.md is checked against this table
  * by test/config.test.ts, so the two cannot drift.
  */
-import { boolean, duration, integer, oneOf, text, type Parser } from './parsers.ts';
+import proxyAddr from '@fastify/proxy-addr';
+import { boolean, duration, integer, oneOf, proxyList, text, type Parser } from './parsers.ts';
 
 export interface Setting<T> {
   env: string;
@@ -44,8 +45,8 @@ export const SETTINGS = {
   logLevel: setting({ env: 'TOKEND_LOG_LEVEL', default: 'info' as const, defaultText: 'info',
     parser: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     doc: 'pino log level. Logs are JSON lines on stdout; secrets are never logged at any level. The access log is one line per request: at `info` for failed requests (4xx; 5xx at `warn`), at `debug` for successful ones, so `info` stays cheap on the hot path and `debug` logs every request.' }),
-  trustProxy: setting({ env: 'TOKEND_TRUST_PROXY', default: false, defaultText: 'false', parser: boolean(),
-    doc: 'Take the client address from `X-Forwarded-For` (set when tokend runs behind a reverse proxy; the per-address login limit needs the real address).' }),
+  trustedProxies: setting({ env: 'TOKEND_TRUSTED_PROXIES', default: [] as string[], defaultText: '(empty: no proxy is trusted)', parser: proxyList((entries) => proxyAddr.compile(entries)),
+    doc: 'Addresses and CIDR ranges of the reverse proxies in front of tokend, comma-separated (`127.0.0.1`, `10.0.0.0/8`, `fd00::/8`, `loopback`). The client address (login limits, audit log, access log) is the right-most `X-Forwarded-For` entry that is not one of them; from any other peer the header is ignored, and a malformed one falls back to the peer\'s address. `X-Forwarded-Proto` and `X-Forwarded-Host` are read only from these. Empty: no header is trusted (see docs/operations.md).' }),
   bodyLimit: setting({ env: 'TOKEND_BODY_LIMIT', default: 65_536, defaultText: '65536', parser: integer(1024, 10_485_760),
     doc: 'Largest request body accepted, in bytes; larger bodies get 413 in the dialect\'s envelope.' }),
   maxHeaderSize: setting({ env: 'TOKEND_MAX_HEADER_SIZE', default: 16_384, defaultText: '16384', parser: integer(4096, 65_536),

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions }
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
 import { AccessLog, lazyChildLogger } from './access-log.ts';
-import { sendWire, type WireDialect, type WireReply } from './dialect.ts';
+import { clientAddress, sendWire, type WireDialect, type WireReply } from './dialect.ts';
 import { DIALECTS } from './dialects/index.ts';
 import { classifyError, nulField, queryCarriesCredential, type GenericFailure } from './failures.ts';
 import { pickLang, type Lang } from './lang.ts';
@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: logger.child({}, {
       serializers: {
         // Whitelist, not blacklist: no headers (they carry tokens), no query string.
-        req: (req: FastifyRequest) => ({ method: req.method, path: pathOf(req.url), address: req.ip }),
+        req: (req: FastifyRequest) => ({ method: req.method, path: pathOf(req.url), address: clientAddress(req) }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
     }) as unknown as FastifyInstance['log'],
@@ -70,7 +70,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new AccessLog(),
     childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
+    // Only the configured proxies' X-Forwarded-* headers count (src/http/dialect.ts, clientAddress).
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     http: { maxHeaderSize: config.maxHeaderSize },
     return503OnClosing: true,
     // A path that cannot be percent-decoded (`/v1/%ff`) or whose parameter is over 100 characters
