@@ -40,7 +40,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     out[name] = parsed;
   }
-  return { ...(out as Config), ...sources.overrides };
+  const config = { ...(out as Config), ...sources.overrides };
+  // Node refuses to start a server whose header timeout exceeds its request timeout.
+  if (config.headersTimeout > config.requestTimeout) {
+    throw new ConfigError('headersTimeout', `invalid setting TOKEND_HEADERS_TIMEOUT: must be at most TOKEND_REQUEST_TIMEOUT (${config.requestTimeout} ms)`);
+  }
+  return config;
 }
 
 /**

@@ -41,6 +41,17 @@ export function pathOf(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
+/** An answer written straight to a socket whose request never reached Fastify (or never finished). */
+function writeRaw(socket: { writable: boolean; write(data: string): unknown }, wire: WireReply, status: string): void {
+  if (!socket.writable) return;
+  // A dialect may render its body itself (hoster.by pretty-prints): strings go out as they are.
+  const body = typeof wire.body === 'string' ? wire.body : JSON.stringify(wire.body);
+  socket.write(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { core, logger } = deps;
   const config = core.config;
@@ -72,7 +83,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     // Only the configured proxies' X-Forwarded-* headers count (src/http/dialect.ts, clientAddress).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    http: { maxHeaderSize: config.maxHeaderSize },
+    // Slow clients are cut off (docs/configuration.md): Node checks the header and request bounds
+    // on an interval, once a second here rather than its default of every 30 s.
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
+    http: {
+      maxHeaderSize: config.maxHeaderSize,
+      headersTimeout: config.headersTimeout,
+      requestTimeout: config.requestTimeout,
+      keepAliveTimeout: config.keepAliveTimeout,
+      connectionsCheckingInterval: 1000,
+    },
     return503OnClosing: true,
     // A path that cannot be percent-decoded (`/v1/%ff`) or whose parameter is over 100 characters
     // fails before routing and before any hook: without this, Fastify answers in its own shape,
@@ -88,6 +109,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Requests that never parse (oversized headers, garbage) still get the dialect's envelope.
     clientErrorHandler(err, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      // Past TOKEND_HEADERS_TIMEOUT or TOKEND_REQUEST_TIMEOUT: a 408 unless an answer has begun.
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        const answering = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+        if (!answering) writeRaw(socket, failureReply(inFlight.get(socket) ?? '/', { kind: 'request_timeout' }, 'en'), '408 Request Timeout');
+        socket.destroy();
+        return;
+      }
       const raw = (err as unknown as { rawPacket?: Buffer }).rawPacket;
       const firstLine = raw?.subarray(0, 2048).toString('latin1').split('\r\n')[0] ?? '';
       // The packet that failed is not always the request line (a body cut short fails on its last
@@ -95,16 +123,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const requestLine = /^[A-Z]+ (\/\S*)/.exec(firstLine);
       const url = requestLine ? requestLine[1]! : (inFlight.get(socket) ?? '/');
       const kind = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_body';
-      const wire = failureReply(url, { kind }, 'en');
-      // A dialect may render its body itself (hoster.by pretty-prints): strings go out as they are.
-      const body = typeof wire.body === 'string' ? wire.body : JSON.stringify(wire.body);
       const status = kind === 'headers_too_large' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      if (socket.writable) {
-        socket.write(
-          `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-      }
+      writeRaw(socket, failureReply(url, { kind }, 'en'), status);
       socket.destroy();
     },
   });

@@ -16,6 +16,7 @@ export type GenericFailure =
   | { kind: 'validation'; fields: FieldError[] }
   | { kind: 'payload_too_large' }
   | { kind: 'headers_too_large' }
+  | { kind: 'request_timeout' }
   | { kind: 'unsupported_media_type' }
   | { kind: 'token_in_query' }
   | { kind: 'not_found' }

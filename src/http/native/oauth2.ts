@@ -43,6 +43,7 @@ const FAILURE_CODES: Record<GenericFailure['kind'], NativeCode> = {
   token_in_query: 'invalid_request',
   payload_too_large: 'payload_too_large',
   headers_too_large: 'headers_too_large',
+  request_timeout: 'request_timeout',
   unsupported_media_type: 'unsupported_media_type',
   not_found: 'not_found',
   unavailable: 'service_unavailable',

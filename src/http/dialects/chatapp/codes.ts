@@ -31,6 +31,8 @@ export const CHATAPP_CODES = {
     when: 'No such route under /v1.' },
   ApiPayloadTooLargeError: { status: 413, en: 'Request body too large', ru: 'Слишком большое тело запроса',
     when: 'The body is larger than TOKEND_BODY_LIMIT.' },
+  ApiRequestTimeoutError: { status: 408, en: 'Request timeout', ru: 'Время ожидания запроса истекло',
+    when: 'The request (headers and body) did not arrive within TOKEND_REQUEST_TIMEOUT, or its headers within TOKEND_HEADERS_TIMEOUT; the connection is closed.' },
   ApiHeadersTooLargeError: { status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса',
     when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
   ApiUnsupportedMediaTypeError: { status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого',

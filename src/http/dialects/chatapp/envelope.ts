@@ -25,6 +25,7 @@ const FAILURE_CODES: Record<GenericFailure['kind'], ChatappCode> = {
   validation: 'ApiValidationError',
   payload_too_large: 'ApiPayloadTooLargeError',
   headers_too_large: 'ApiHeadersTooLargeError',
+  request_timeout: 'ApiRequestTimeoutError',
   unsupported_media_type: 'ApiUnsupportedMediaTypeError',
   token_in_query: 'ApiTokenInQueryError',
   not_found: 'ApiNotFoundError',

@@ -22,6 +22,8 @@ export const INVOICEBOX_CODES = {
     when: 'The body is larger than TOKEND_BODY_LIMIT.' },
   unsupported_media_type: { status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого',
     when: 'The body has a content type tokend does not read.' },
+  request_timeout: { status: 408, en: 'Request timeout', ru: 'Время ожидания запроса истекло',
+    when: 'The request (headers and body) did not arrive within TOKEND_REQUEST_TIMEOUT, or its headers within TOKEND_HEADERS_TIMEOUT; the connection is closed.' },
   headers_too_large: { status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса',
     when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
   service_unavailable: { status: 503, en: 'Service temporarily unavailable', ru: 'Сервис временно недоступен',

@@ -27,6 +27,7 @@ const FAILURE_CODES: Record<GenericFailure['kind'], InvoiceboxCode> = {
   validation: 'validation_error',
   payload_too_large: 'payload_too_large',
   headers_too_large: 'headers_too_large',
+  request_timeout: 'request_timeout',
   unsupported_media_type: 'unsupported_media_type',
   token_in_query: 'token_in_query',
   not_found: 'not_found',
