@@ -4,6 +4,7 @@
  */
 // @fastify/swagger augments FastifySchema with tags, summary and examples used by every route.
 import type {} from '@fastify/swagger';
+import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -18,6 +19,7 @@ import { nativeFailure } from './native/envelope.ts';
 import { registerJwks } from './native/jwks.ts';
 import { registerForwardAuth } from './native/forward-auth.ts';
 import { OAUTH_PREFIX, oauthFailure, registerOauth } from './native/oauth2.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from '../observability/request-id.ts';
 import { registerHealth } from './ops/health.ts';
 import { registerOpenApi } from './ops/openapi.ts';
 
@@ -42,12 +44,13 @@ export function pathOf(url: string): string {
 }
 
 /** An answer written straight to a socket whose request never reached Fastify (or never finished). */
-function writeRaw(socket: { writable: boolean; write(data: string): unknown }, wire: WireReply, status: string): void {
+function writeRaw(socket: { writable: boolean; write(data: string): unknown }, wire: WireReply, status: string, requestId: string = randomUUID()): void {
   if (!socket.writable) return;
   // A dialect may render its body itself (hoster.by pretty-prints): strings go out as they are.
   const body = typeof wire.body === 'string' ? wire.body : JSON.stringify(wire.body);
   socket.write(
     `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
+      `X-Request-Id: ${requestId}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
@@ -66,8 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return dialectFor(url).renderFailure(failure, lang, failure.kind === 'unavailable' ? 5 : undefined);
   }
 
-  /** The URL of the request each socket is reading, for parser errors raised in the middle of its body. */
-  const inFlight = new WeakMap<object, string>();
+  /** The URL and id of the request each socket is reading, for errors raised in the middle of its body. */
+  const inFlight = new WeakMap<object, { url: string; id: string }>();
   const app = Fastify({
     loggerInstance: logger.child({}, {
       serializers: {
@@ -80,6 +83,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // made only if it writes (src/http/access-log.ts).
     logController: new AccessLog(),
     childLoggerFactory: lazyChildLogger,
+    // Every response echoes the request id and every log line of the request carries it (`reqId`).
+    genReqId: requestIdOf,
+    requestIdHeader: false,
     bodyLimit: config.bodyLimit,
     // Only the configured proxies' X-Forwarded-* headers count (src/http/dialect.ts, clientAddress).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
@@ -103,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const unroutable = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH';
       const failure: GenericFailure = unroutable ? { kind: 'not_found' } : classifyError(error);
       reply.header('cache-control', 'no-store');
+      reply.header(REQUEST_ID_HEADER, request.id);
       return sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
     },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
@@ -112,7 +119,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // Past TOKEND_HEADERS_TIMEOUT or TOKEND_REQUEST_TIMEOUT: a 408 unless an answer has begun.
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
         const answering = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-        if (!answering) writeRaw(socket, failureReply(inFlight.get(socket) ?? '/', { kind: 'request_timeout' }, 'en'), '408 Request Timeout');
+        const current = inFlight.get(socket);
+        if (!answering) writeRaw(socket, failureReply(current?.url ?? '/', { kind: 'request_timeout' }, 'en'), '408 Request Timeout', current?.id);
         socket.destroy();
         return;
       }
@@ -121,10 +129,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // The packet that failed is not always the request line (a body cut short fails on its last
       // packet): then the request this socket is in the middle of names the surface.
       const requestLine = /^[A-Z]+ (\/\S*)/.exec(firstLine);
-      const url = requestLine ? requestLine[1]! : (inFlight.get(socket) ?? '/');
+      const current = inFlight.get(socket);
+      const url = requestLine ? requestLine[1]! : (current?.url ?? '/');
       const kind = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_body';
       const status = kind === 'headers_too_large' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      writeRaw(socket, failureReply(url, { kind }, 'en'), status);
+      writeRaw(socket, failureReply(url, { kind }, 'en'), status, requestLine ? undefined : current?.id);
       socket.destroy();
     },
   });
@@ -140,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Hooks run on every request: callback style, not async, so the hot path allocates no promise per hook.
   app.addHook('onRequest', (request, reply, done) => {
-    inFlight.set(request.raw.socket, request.url);
+    inFlight.set(request.raw.socket, { url: request.url, id: request.id });
     if (request.url.includes('?') && queryCarriesCredential(request.query)) {
       sendWire(reply, failureReply(request.url, { kind: 'token_in_query' }, pickLang(request.headers)));
       return;
@@ -162,8 +171,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const failure: GenericFailure = { kind: 'validation', fields: [{ name: field, code: 'pattern', message: 'must not contain NUL characters' }] };
     sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
+    reply.header(REQUEST_ID_HEADER, request.id);
     done(null, payload);
   });
 
