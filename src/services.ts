@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import type { Clock } from './core/clock.ts';
 import { createCore, type Core } from './core/tokend.ts';
+import { TokendMetrics } from './observability/metrics.ts';
 import { createPasswordHasher, type PasswordHasher } from './secrets/password.ts';
 import { lazyMasterKey, masterKeyWarning } from './signing/master-key.ts';
 import { createStore, type Database } from './store/database.ts';
@@ -12,6 +13,8 @@ export interface Services {
   config: Config;
   db: Database;
   core: Core;
+  /** Prometheus metrics (`/metrics`), or null with `TOKEND_METRICS=false`. */
+  metrics: TokendMetrics | null;
   close(): Promise<void>;
 }
 
@@ -24,9 +27,12 @@ export interface OpenOptions {
   migrate?: boolean;
   /** SQLite: checkpoint the WAL on a thread of its own (src/store/checkpointer.ts). Default on; one-shot CLI commands turn it off. */
   backgroundCheckpoints?: boolean;
+  /** The metrics to count into; default: a new set when TOKEND_METRICS is on (one-shot CLI commands pass null). */
+  metrics?: TokendMetrics | null;
 }
 
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
+  const metrics = options.metrics !== undefined ? options.metrics : config.metrics ? new TokendMetrics() : null;
   const db = createStore(
     openDialect(config.databaseUrl, config.dataDir, {
       poolSize: config.databasePoolSize,
@@ -34,6 +40,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeout,
       backgroundCheckpoints: options.backgroundCheckpoints ?? true,
     }),
+    metrics ?? undefined,
   );
   const log = options.logger;
   let clockHandle: ClockHandle | undefined;
@@ -72,7 +79,16 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     });
     core = createCore({ config, store: db, clock, hasher, masterKey });
     bridge = await db.dialect.bridgeChanges(core.changes, log);
-    return { config, db, core, close: stop };
+    const listener = bridge as ChangeBridge & { listening?: boolean };
+    metrics?.attachStore(
+      {
+        database: db.dialect.kind,
+        ...(db.dialect.poolStats ? { poolStats: db.dialect.poolStats } : {}),
+        ...('listening' in listener ? { listening: () => listener.listening === true } : {}),
+      },
+      core.changes,
+    );
+    return { config, db, core, metrics, close: stop };
   } catch (error) {
     await stop();
     throw error;

@@ -57,7 +57,7 @@ export function registerServe(program: Command, io: CliIO): void {
       // Loads the JWT key ring now (creating its first key): a missing master key is generated and
       // announced at start, and one that cannot open the stored keys stops the start here.
       await core.signing.ready().catch(failed);
-      const app = await buildApp({ core, logger }).catch(failed);
+      const app = await buildApp({ core, logger, metrics: services.metrics }).catch(failed);
       // argon2id below the event loop: a login burst must not slow token checks (src/secrets/kdf-priority.ts).
       lowerThreadpoolPriority();
       const purge = setInterval(() => {
@@ -119,7 +119,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--data-dir <dir>', 'data directory (TOKEND_DATA_DIR)')
     .option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)')
     .action(async (o: { dataDir?: string; databaseUrl?: string }) => {
-      const services = await openServices(configFrom(io, o), { migrate: false, backgroundCheckpoints: false });
+      const services = await openServices(configFrom(io, o), { migrate: false, backgroundCheckpoints: false, metrics: null });
       try {
         const applied = await services.db.migrate();
         io.out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');

@@ -20,12 +20,16 @@ import { registerJwks } from './native/jwks.ts';
 import { registerForwardAuth } from './native/forward-auth.ts';
 import { OAUTH_PREFIX, oauthFailure, registerOauth } from './native/oauth2.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from '../observability/request-id.ts';
+import type { TokendMetrics } from '../observability/metrics.ts';
 import { registerHealth } from './ops/health.ts';
+import { registerMetrics, requestObserver } from './ops/metrics.ts';
 import { registerOpenApi } from './ops/openapi.ts';
 
 export interface AppDeps {
   core: Core;
   logger: Logger;
+  /** Prometheus metrics: `/metrics` and the per-request counts; none (`TOKEND_METRICS=false`) costs nothing. */
+  metrics?: TokendMetrics | null;
   /**
    * Called for every route as it is registered, with its options (method, url, schema). The fuzz
    * and security tests use it so that every route of every surface is covered without a list.
@@ -156,8 +160,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     done();
   });
-  app.addHook('onResponse', (request, _reply, done) => {
+  const observe = deps.metrics ? requestObserver(deps.metrics, dialects) : null;
+  app.addHook('onResponse', (request, reply, done) => {
     inFlight.delete(request.raw.socket);
+    observe?.(request, reply);
     done();
   });
   // After parsing, before the schemas: a NUL character anywhere in the input is a validation error
@@ -188,6 +194,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(async (scope) => dialect.register(scope, { core }));
   }
   await app.register(async (scope) => registerHealth(scope, core));
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    await app.register(async (scope) => registerMetrics(scope, config, metrics));
+  }
   await app.register(async (scope) => registerJwks(scope, core));
   // Introspection, revocation (RFC 7662, 7009) and forward-auth for reverse proxies (SPEC 5).
   await app.register(async (scope) => registerOauth(scope, core));
