@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { buildApp } from '../http/app.ts';
@@ -57,7 +58,8 @@ export function registerServe(program: Command, io: CliIO): void {
       // Loads the JWT key ring now (creating its first key): a missing master key is generated and
       // announced at start, and one that cannot open the stored keys stops the start here.
       await core.signing.ready().catch(failed);
-      const app = await buildApp({ core, logger, metrics: services.metrics }).catch(failed);
+      let draining = false;
+      const app = await buildApp({ core, logger, metrics: services.metrics, draining: () => draining }).catch(failed);
       // argon2id below the event loop: a login burst must not slow token checks (src/secrets/kdf-priority.ts).
       lowerThreadpoolPriority();
       const purge = setInterval(() => {
@@ -92,25 +94,52 @@ export function registerServe(program: Command, io: CliIO): void {
         io.out(`       -H 'Access-Key: ${DEMO.accessKey}' -H 'Secret-Key: ${DEMO.secretKey}'`);
       }
 
+      // Requests between their headers and the end of their answer (or their client going away):
+      // what a shutdown waits for before it closes the server.
+      let inFlight = 0;
+      app.server.on('request', (_req: unknown, res: { once(event: 'close', fn: () => void): unknown }) => {
+        inFlight++;
+        res.once('close', () => inFlight--);
+      });
+
+      /**
+       * Graceful shutdown (docs/operations.md, "Stopping a node"): `/readyz` turns 503 and every answer
+       * closes its connection for TOKEND_SHUTDOWN_DRAIN, so that load balancers and keep-alive
+       * clients move on while the node still serves; then it waits for the requests in flight (at
+       * most TOKEND_SHUTDOWN_TIMEOUT; a request whose body is still arriving counts), stops
+       * accepting, writes the batched usage counts and `last used` times, and closes the store.
+       * The server is closed only once nothing is in flight: Node ends a connection whose request
+       * completes after the server closed, before its answer, so closing first would cut them.
+       */
       let closing = false;
-      const shutdown = (signal: string): void => {
+      const shutdown = async (signal: string): Promise<void> => {
         if (closing) return;
         closing = true;
-        logger.info({ signal }, 'shutting down');
+        draining = true;
+        logger.info({ signal, drainMs: config.shutdownDrain }, 'shutting down: draining');
         clearInterval(purge);
-        app
-          .close()
-          .then(() => services.close())
-          .then(
-            () => process.exit(0),
-            (err: unknown) => {
-              logger.error({ err }, 'error during shutdown');
-              process.exit(1);
-            },
-          );
+        await sleep(config.shutdownDrain);
+        const deadline = Date.now() + config.shutdownTimeout;
+        while (inFlight > 0 && Date.now() < deadline) await sleep(10);
+        if (inFlight > 0) {
+          logger.warn({ inFlight, timeoutMs: config.shutdownTimeout }, 'requests still in flight after TOKEND_SHUTDOWN_TIMEOUT: closing their connections');
+          app.server.closeAllConnections();
+        }
+        await app.close();
+        await services.close();
+        logger.info('stopped');
       };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      const stop = (signal: string): void => {
+        shutdown(signal).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
     });
 
   program

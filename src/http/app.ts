@@ -30,6 +30,8 @@ export interface AppDeps {
   logger: Logger;
   /** Prometheus metrics: `/metrics` and the per-request counts; none (`TOKEND_METRICS=false`) costs nothing. */
   metrics?: TokendMetrics | null;
+  /** True once the node is shutting down: `/readyz` answers 503 and every answer closes its connection. */
+  draining?: () => boolean;
   /**
    * Called for every route as it is registered, with its options (method, url, schema). The fuzz
    * and security tests use it so that every route of every surface is covered without a list.
@@ -177,9 +179,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const failure: GenericFailure = { kind: 'validation', fields: [{ name: field, code: 'pattern', message: 'must not contain NUL characters' }] };
     sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
   });
+  const draining = deps.draining ?? ((): boolean => false);
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
     reply.header(REQUEST_ID_HEADER, request.id);
+    // While draining, clients open new connections (to other nodes) instead of reusing this one.
+    if (draining()) reply.header('connection', 'close');
     done(null, payload);
   });
 
@@ -193,7 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const dialect of dialects) {
     await app.register(async (scope) => dialect.register(scope, { core }));
   }
-  await app.register(async (scope) => registerHealth(scope, core));
+  await app.register(async (scope) => registerHealth(scope, core, draining));
   if (deps.metrics) {
     const metrics = deps.metrics;
     await app.register(async (scope) => registerMetrics(scope, config, metrics));
