@@ -4,6 +4,7 @@ import type { Config } from './config/schema.ts';
 import type { Clock } from './core/clock.ts';
 import { createCore, type Core } from './core/tokend.ts';
 import { TokendMetrics } from './observability/metrics.ts';
+import type { Tracing } from './observability/tracing.ts';
 import { createPasswordHasher, type PasswordHasher } from './secrets/password.ts';
 import { lazyMasterKey, masterKeyWarning } from './signing/master-key.ts';
 import { createStore, type Database } from './store/database.ts';
@@ -29,6 +30,8 @@ export interface OpenOptions {
   backgroundCheckpoints?: boolean;
   /** The metrics to count into; default: a new set when TOKEND_METRICS is on (one-shot CLI commands pass null). */
   metrics?: TokendMetrics | null;
+  /** Traces of core operations and store transactions (src/observability/tracing.ts); none by default. */
+  tracing?: Tracing | null;
 }
 
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
@@ -77,7 +80,9 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       const warning = masterKeyWarning(mk);
       if (warning) log?.warn({ masterKey: mk.source, path: mk.path }, mk.source === 'generated' ? `!!! ${warning} !!!` : warning);
     });
-    core = createCore({ config, store: db, clock, hasher, masterKey });
+    const tracing = options.tracing ?? null;
+    core = createCore({ config, store: tracing ? tracing.traceStore(db) : db, clock, hasher, masterKey });
+    if (tracing) core = tracing.traceCore(core);
     bridge = await db.dialect.bridgeChanges(core.changes, log);
     const listener = bridge as ChangeBridge & { listening?: boolean };
     metrics?.attachStore(

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { buildApp } from '../http/app.ts';
 import { lowerThreadpoolPriority } from '../secrets/kdf-priority.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { openServices } from '../services.ts';
+import { VERSION } from '../version.ts';
 import { configFrom, type CliIO } from './context.ts';
 import { DEMO, seedDemo } from './demo.ts';
 
@@ -44,7 +46,9 @@ export function registerServe(program: Command, io: CliIO): void {
     .action(async (o: { port?: string; host?: string; dataDir?: string; databaseUrl?: string; demo?: boolean }) => {
       const config = configFrom(io, { port: o.port, host: o.host, dataDir: o.dataDir, databaseUrl: o.databaseUrl, demo: o.demo });
       const logger = createLogger(config.logLevel);
-      const services = await openServices(config, { logger });
+      // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then the OpenTelemetry SDK is loaded (docs/operations.md, "Traces").
+      const tracing = await startTracing(process.env, VERSION);
+      const services = await openServices(config, { logger, tracing });
       // Open connections (the pool, the LISTEN session) would keep a failed start alive forever.
       const failed = async (error: unknown): Promise<never> => {
         await services.close().catch(() => {});
@@ -59,7 +63,7 @@ export function registerServe(program: Command, io: CliIO): void {
       // announced at start, and one that cannot open the stored keys stops the start here.
       await core.signing.ready().catch(failed);
       let draining = false;
-      const app = await buildApp({ core, logger, metrics: services.metrics, draining: () => draining }).catch(failed);
+      const app = await buildApp({ core, logger, metrics: services.metrics, tracing, draining: () => draining }).catch(failed);
       // argon2id below the event loop: a login burst must not slow token checks (src/secrets/kdf-priority.ts).
       lowerThreadpoolPriority();
       const purge = setInterval(() => {
@@ -127,6 +131,7 @@ export function registerServe(program: Command, io: CliIO): void {
         }
         await app.close();
         await services.close();
+        await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not export the last spans'));
         logger.info('stopped');
       };
       const stop = (signal: string): void => {

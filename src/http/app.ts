@@ -21,6 +21,7 @@ import { registerForwardAuth } from './native/forward-auth.ts';
 import { OAUTH_PREFIX, oauthFailure, registerOauth } from './native/oauth2.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from '../observability/request-id.ts';
 import type { TokendMetrics } from '../observability/metrics.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import { registerHealth } from './ops/health.ts';
 import { registerMetrics, requestObserver } from './ops/metrics.ts';
 import { registerOpenApi } from './ops/openapi.ts';
@@ -32,6 +33,8 @@ export interface AppDeps {
   metrics?: TokendMetrics | null;
   /** True once the node is shutting down: `/readyz` answers 503 and every answer closes its connection. */
   draining?: () => boolean;
+  /** OpenTelemetry spans for every request (src/observability/tracing.ts); none by default. */
+  tracing?: Tracing | null;
   /**
    * Called for every route as it is registered, with its options (method, url, schema). The fuzz
    * and security tests use it so that every route of every surface is covered without a list.
@@ -154,6 +157,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(formbody);
 
   // Hooks run on every request: callback style, not async, so the hot path allocates no promise per hook.
+  // The request's span first, so that everything after runs inside it; its end last.
+  if (deps.tracing) app.addHook('onRequest', deps.tracing.onRequest);
   app.addHook('onRequest', (request, reply, done) => {
     inFlight.set(request.raw.socket, { url: request.url, id: request.id });
     if (request.url.includes('?') && queryCarriesCredential(request.query)) {
@@ -168,6 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     observe?.(request, reply);
     done();
   });
+  if (deps.tracing) app.addHook('onResponse', deps.tracing.onResponse);
   // After parsing, before the schemas: a NUL character anywhere in the input is a validation error
   // on every surface and both databases (PostgreSQL would refuse to store or even compare it).
   app.addHook('preValidation', (request, reply, done) => {
