@@ -160,7 +160,7 @@ for (const kind of databases()) {
       try {
         // Every token handed out is stored: a write acknowledged before the exit survived it.
         for (const token of tokens) {
-          const outcome = await services.core.sessions.verifyOpaqueAccess(token, 'chatapp');
+          const outcome = await services.core.verification.check(token, { accept: ['access'], address: 'test' });
           assert.equal(outcome.ok, true, `a token given to a client does not work after the restart`);
         }
         // Usage counts live in memory between flushes: the shutdown wrote every one of them.

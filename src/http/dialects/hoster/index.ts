@@ -1,17 +1,18 @@
 /**
- * hoster.by dialect (seed 001, SPEC 3.2): service-account token creation, refresh and the two
- * token-info calls. Parses the wire, calls core.serviceAccounts, writes the wire; nothing else.
+ * hoster.by dialect: service-account token creation, refresh and the two token-info calls, as
+ * the public API has them (docs/errors.md lists its codes). Parses the wire, calls core.serviceAccounts, writes the wire; nothing else.
  *
  * Clients of this API send `POST` create and `PATCH` refresh with `Content-Type: application/json`
  * and an empty body, and some send bodies of their own: every body here is ignored (read only to
- * enforce the size limit, never parsed). Header names are case-insensitive (the seed writes
- * `refresh-Token`); a header that is absent or empty counts as missing (400).
+ * enforce the size limit, never parsed). Header names are case-insensitive (the API's own
+ * documentation writes `refresh-Token`); a header that is absent or empty counts as missing (400).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { CreateTokensFailure } from '../../../core/service-accounts.ts';
 import type { RefreshFailure, TokenPair } from '../../../core/sessions.ts';
-import { clientAddress, sendWire, type DialectContext, type WireDialect } from '../../dialect.ts';
+import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
+import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue, pickLang, type Lang } from '../../lang.ts';
 import { HOSTER_CODES, type HosterCode } from './codes.ts';
 import { hosterError, hosterFailure, hosterOk } from './envelope.ts';
@@ -25,6 +26,17 @@ const CREATE_FAILURES: Record<CreateTokensFailure, HosterCode> = {
   account_disabled: 'account_disabled',
   quota_exceeded: 'token_limit_exceeded',
 };
+
+const CHECK_FAILURES: Record<CheckReason, HosterCode> = {
+  invalid: 'access_token_not_found',
+  expired: 'access_token_expired',
+  revoked: 'access_token_not_found',
+  account_disabled: 'access_token_not_found',
+  denied: 'access_token_not_found',
+};
+
+/** `/token/info/access` takes service-account access tokens (JWTs) only. */
+const CHECKED: readonly VerifiedKind[] = ['service_access'];
 
 const REFRESH_FAILURES: Record<RefreshFailure, HosterCode> = {
   invalid_refresh_token: 'refresh_token_not_found',
@@ -66,7 +78,7 @@ const DESCRIPTION = {
   infoRefresh: 'Headers `X-User-Id`, `Refresh-Token`. Answers `userId`, `dateExpires` of the refresh token.',
 };
 
-async function register(app: FastifyInstance, { core }: DialectContext): Promise<void> {
+async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
   const service = core.serviceAccounts;
 
   async function create(request: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<FastifyReply> {
@@ -96,19 +108,18 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
   async function infoAccess(request: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<FastifyReply> {
     const token = headerOf(request, 'access-token');
     if (token === null) return sendWire(reply, hosterError('access_token_missing', lang));
-    // Later API calls may send Access-Token alone (SPEC 3.2): X-User-Id is checked only when sent.
+    // Later API calls may send Access-Token alone: X-User-Id is checked only when sent.
     const userId = userIdOf(request);
     if (userId === 'invalid') return sendWire(reply, hosterError('user_id_invalid', lang));
-    const outcome = await service.verifyAccessJwt(token);
-    if (!outcome.ok) return sendWire(reply, hosterError(outcome.code === 'token_expired' ? 'access_token_expired' : 'access_token_not_found', lang));
-    if (userId !== 'missing' && userId !== outcome.session.accountId) return sendWire(reply, hosterError('user_id_mismatch', lang));
-    // A check for the cabinet's usage chart: counted in memory, never a write here.
-    core.usage.recordCheck(outcome.session.accountId);
+    const outcome = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
+    if (!outcome.ok) return sendWire(reply, hosterError(CHECK_FAILURES[outcome.reason], lang));
+    const { identity } = outcome;
+    if (userId !== 'missing' && userId !== identity.accountId) return sendWire(reply, hosterError('user_id_mismatch', lang));
     return sendWire(
       reply,
       hosterOk(
         'access_token_info_success',
-        { userId: outcome.session.accountId, dateExpires: toUnixSeconds(outcome.expiresAt), actions: outcome.scope.split(' ').filter(Boolean) },
+        { userId: identity.accountId, dateExpires: toUnixSeconds(identity.expiresAt!), actions: identity.scope.split(' ').filter(Boolean) },
         lang,
       ),
     );
@@ -133,7 +144,7 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
     (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
       fn(request, reply, pickLang(request.headers));
 
-  app.register(async (scope) => {
+  app.register(async (scope: HttpApp) => {
     // Bodies are ignored whatever they are (empty JSON included): read only to enforce the size limit.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
