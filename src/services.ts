@@ -81,7 +81,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       if (warning) log?.warn({ masterKey: mk.source, path: mk.path }, mk.source === 'generated' ? `!!! ${warning} !!!` : warning);
     });
     const tracing = options.tracing ?? null;
-    core = createCore({ config, store: tracing ? tracing.traceStore(db) : db, clock, hasher, masterKey });
+    core = createCore({ config, store: tracing ? tracing.traceStore(db) : db, clock, hasher, masterKey, ...(metrics ? { metrics } : {}) });
     if (tracing) core = tracing.traceCore(core);
     bridge = await db.dialect.bridgeChanges(core.changes, log);
     const listener = bridge as ChangeBridge & { listening?: boolean };

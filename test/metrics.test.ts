@@ -118,6 +118,46 @@ for (const db of databases()) {
       }
     });
 
+    it('counts token checks by kind and outcome, issuances, refreshes, reuse, refusals and cache lookups', async () => {
+      const c = await startTokend({ db: t.db, config: { refreshReuseGrace: 0, chatappDailyMakeLimit: 2 } });
+      try {
+        const value = async (name: string, labels: Record<string, string>): Promise<number> => {
+          const res = await c.app.inject({ method: 'GET', url: '/metrics' });
+          const found = samples(res.body).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+          return found?.value ?? 0;
+        };
+        const u = await seedAccount(c.core);
+        const make = () => c.app.inject({ method: 'POST', url: '/v1/tokens', payload: { email: u.email, password: u.password, appId: u.appId } });
+        const first = await make();
+        assert.equal(first.statusCode, 200);
+        assert.equal((await make()).statusCode, 200);
+        assert.equal((await make()).statusCode, 429, 'over the daily quota');
+        assert.equal(await value('tokend_tokens_issued_total', { kind: 'chatapp' }), 2);
+        assert.equal(await value('tokend_limit_refusals_total', { reason: 'quota' }), 1);
+
+        const { refreshToken } = first.json().data as { refreshToken: string };
+        assert.equal((await c.app.inject({ method: 'POST', url: '/v1/tokens/refresh', headers: { refresh: refreshToken } })).statusCode, 200);
+        assert.equal((await c.app.inject({ method: 'POST', url: '/v1/tokens/refresh', headers: { refresh: refreshToken } })).statusCode, 401);
+        assert.equal(await value('tokend_token_refreshes_total', { scheme: 'chatapp', outcome: 'ok' }), 1);
+        assert.equal(await value('tokend_token_refreshes_total', { scheme: 'chatapp', outcome: 'refresh_token_reused' }), 1);
+        assert.equal(await value('tokend_refresh_reuse_detections_total', { scheme: 'chatapp' }), 1);
+
+        const { token } = await c.core.apiTokens.create({ accountId: u.accountId, format: 'v3' }, { address: 'test' });
+        assert.equal(await value('tokend_tokens_issued_total', { kind: 'api_token' }), 1);
+        const check = (bearer: string) => c.app.inject({ method: 'GET', url: '/v3/security/api/auth/auth', headers: { authorization: `Bearer ${bearer}` } });
+        const hitsBefore = await value('tokend_verify_cache_lookups_total', { result: 'hit' });
+        await check(token);
+        await check(token);
+        await check('0'.repeat(32));
+        assert.equal(await value('tokend_token_checks_total', { kind: 'api_token', outcome: 'ok' }), 2);
+        assert.equal(await value('tokend_token_checks_total', { kind: 'api_token', outcome: 'invalid' }), 1);
+        assert.ok((await value('tokend_verify_cache_lookups_total', { result: 'hit' })) > hitsBefore, 'the second check hit the cache');
+        assert.ok((await value('tokend_verify_cache_lookups_total', { result: 'miss' })) >= 2);
+      } finally {
+        await c.close();
+      }
+    });
+
     it('is off with TOKEND_METRICS=false: 404, nothing counted', async () => {
       const off = await startTokend({ db: t.db, config: { metrics: false } });
       try {

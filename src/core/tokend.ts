@@ -1,4 +1,5 @@
 /** Core assembled: every domain service wired to its dependencies. No HTTP, no SQL here. */
+import type { CoreMetrics } from './metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccessJwt } from '../signing/access-jwt.ts';
@@ -26,6 +27,8 @@ export interface CoreDeps {
   masterKey?: () => MasterKey;
   /** The policy every token check applies after liveness (rate limits, credits, …); default: allow all. */
   policy?: CheckPolicy;
+  /** Where checks, issuances, refreshes and refusals are counted (src/observability/metrics.ts); none by default. */
+  metrics?: CoreMetrics;
 }
 
 export interface Core {
@@ -76,10 +79,13 @@ export function createCore(deps: CoreDeps): Core {
   });
   const accessJwt = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
   // Every check's lookups go through this cache (bounded staleness, dropped on changes).
-  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize } });
+  const metrics = deps.metrics;
+  const counted = metrics ? { metrics } : {};
+  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, ...counted });
   const usage = new UsageMeter(store.counters, clock);
   const lastUsed = new LastUsedNotes(store, clock);
   const verification = new Verification({
+    ...counted,
     lookups,
     clock,
     jwt: accessJwt,
@@ -91,6 +97,7 @@ export function createCore(deps: CoreDeps): Core {
     revokeApiToken: (id, ctx) => apiTokens.revoke(id, ctx),
   });
   const sessions = new SessionService({
+    ...counted,
     store,
     clock,
     lookups,
@@ -116,6 +123,7 @@ export function createCore(deps: CoreDeps): Core {
     windowMs: config.loginFailureWindow,
   });
   const accounts = new AccountService({
+    ...counted,
     store,
     clock,
     hasher,
@@ -125,7 +133,7 @@ export function createCore(deps: CoreDeps): Core {
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
-  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification });
+  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const consoleService = new ConsoleService({
     store,
