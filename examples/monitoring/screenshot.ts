@@ -41,7 +41,7 @@ try {
   await sleep(3000);
   const expr = 'sum by (status) (rate(tokend_http_requests_total{job="tokend"}[30s]))';
   const page = `${prometheus.base}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=0&g0.stacked=0&g0.show_exemplars=0&g0.range_input=${Math.max(1, Math.ceil(seconds / 60))}m`;
-  execFileSync('/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1280,760', '--virtual-time-budget=15000', `--screenshot=${OUT}`, page], {
+  execFileSync('/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1280,960', '--virtual-time-budget=15000', `--screenshot=${OUT}`, page], {
     stdio: ['ignore', 'ignore', 'inherit'],
     timeout: 120_000,
   });
