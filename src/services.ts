@@ -1,19 +1,29 @@
 /** The composition root shared by `tokend serve`, the other CLI commands and the tests. */
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
+import { ChangeBus } from './core/changes.ts';
 import type { Clock } from './core/clock.ts';
 import { createCore, type Core } from './core/tokend.ts';
 import { TokendMetrics } from './observability/metrics.ts';
 import type { Tracing } from './observability/tracing.ts';
+import type { CheckPolicy } from './core/verification.ts';
 import { createPasswordHasher, type PasswordHasher } from './secrets/password.ts';
+import { AccessJwt } from './signing/access-jwt.ts';
+import { KeyRing } from './signing/key-ring.ts';
 import { lazyMasterKey, masterKeyWarning } from './signing/master-key.ts';
 import { createStore, type Database } from './store/database.ts';
 import { openDialect, type ChangeBridge, type ClockHandle } from './store/dialect.ts';
 
+/**
+ * Core as the composition root holds it: with the store and the key ring it was built from, for
+ * those that own them (tests, the bench). http and cli take `Core`, which hands out neither.
+ */
+export type OpenedCore = Core & { readonly store: Database; readonly signing: KeyRing };
+
 export interface Services {
   config: Config;
   db: Database;
-  core: Core;
+  core: OpenedCore;
   /** Prometheus metrics (`/metrics`), or null with `TOKEND_METRICS=false`. */
   metrics: TokendMetrics | null;
   close(): Promise<void>;
@@ -32,6 +42,8 @@ export interface OpenOptions {
   metrics?: TokendMetrics | null;
   /** Traces of core operations and store transactions (src/observability/tracing.ts); none by default. */
   tracing?: Tracing | null;
+  /** The policy every token check applies after liveness (src/core/verification.ts); default: allow all. */
+  policy?: CheckPolicy;
 }
 
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
@@ -48,7 +60,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const log = options.logger;
   let clockHandle: ClockHandle | undefined;
   let bridge: ChangeBridge | undefined;
-  let core: Core | undefined;
+  let core: OpenedCore | undefined;
   const stop = async (): Promise<void> => {
     // Batched writes (`last used`) land before the store closes; a failure must not keep it open.
     await core?.close().catch((err: unknown) => log?.warn({ err }, 'flushing batched writes failed'));
@@ -80,9 +92,25 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       const warning = masterKeyWarning(mk);
       if (warning) log?.warn({ masterKey: mk.source, path: mk.path }, mk.source === 'generated' ? `!!! ${warning} !!!` : warning);
     });
+    const changes = new ChangeBus();
+    const signing = new KeyRing({
+      store: db,
+      clock,
+      changes,
+      masterKey,
+      algorithm: config.jwtAlgorithm,
+      maxTokenTtlMs: config.serviceAccessTtl,
+      publishDelayMs: config.signingKeyPublishDelay,
+    });
+    const accessTokens = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
     const tracing = options.tracing ?? null;
-    core = createCore({ config, store: tracing ? tracing.traceStore(db) : db, clock, hasher, masterKey, ...(metrics ? { metrics } : {}) });
-    if (tracing) core = tracing.traceCore(core);
+    const store = tracing ? tracing.traceStore(db) : db;
+    const created: OpenedCore = {
+      ...createCore({ config, store, clock, hasher, changes, signing, accessTokens, ...(options.policy ? { policy: options.policy } : {}), ...(metrics ? { metrics } : {}) }),
+      store: db,
+      signing,
+    };
+    core = tracing ? tracing.traceCore(created) : created;
     bridge = await db.dialect.bridgeChanges(core.changes, log);
     const listener = bridge as ChangeBridge & { listening?: boolean };
     metrics?.attachStore(

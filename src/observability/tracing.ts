@@ -15,7 +15,7 @@ export interface Tracing {
   onRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void;
   onResponse(request: FastifyRequest, reply: FastifyReply, done: () => void): void;
   /** Core whose services' calls are spans (`core.sessions.refresh`). */
-  traceCore(core: Core): Core;
+  traceCore<C extends Core>(core: C): C;
   /** The store whose transactions are spans (`store.transaction`). */
   traceStore(store: Database): Database;
   /** Exports what is buffered and stops (shutdown). */

@@ -36,7 +36,7 @@ const readyzSchema = {
 
 /** The store's kind as the schemas name it (the store types it as any string). */
 function databaseOf(core: Core): Static<typeof database> {
-  const kind = core.store.kind;
+  const kind = core.databaseKind;
   if (kind === 'sqlite' || kind === 'postgres') return kind;
   throw new Error(`unknown store kind ${kind}`);
 }
@@ -48,7 +48,7 @@ export async function registerHealth(app: HttpApp, core: Core, draining: () => b
     // First thing on SIGTERM (src/cli/serve.ts): the balancer stops sending before the node stops accepting.
     if (draining()) return reply.code(503).header('retry-after', '5').send({ status: 'draining', database: databaseOf(core) });
     try {
-      await core.store.ping();
+      await core.ping();
       return { status: 'ready' as const, database: databaseOf(core) };
     } catch {
       return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', database: databaseOf(core) });
