@@ -29,7 +29,7 @@ export function configFrom(io: CliIO, flags: Partial<Record<SettingName, string 
 /** Opens the database (migrating it) for one command, runs `fn`, closes it. */
 export async function withServices<T>(io: CliIO, flags: StoreFlags, fn: (s: Services) => Promise<T>): Promise<T> {
   // A one-shot command: SQLite's own checkpoint on close is enough, no thread for it.
-  const services = await openServices(configFrom(io, flags), { backgroundCheckpoints: false });
+  const services = await openServices(configFrom(io, flags), { backgroundCheckpoints: false, metrics: null });
   try {
     return await fn(services);
   } finally {

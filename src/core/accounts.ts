@@ -1,4 +1,5 @@
 /** Accounts, their apps, and password login (the ChatApp `tokens.make`). */
+import type { CoreMetrics } from './metrics.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { audit, type AuditContext } from './audit.ts';
@@ -42,6 +43,7 @@ export interface AccountServiceDeps {
   dailyMakeLimit: number;
   /** Called after an account's status changed, so verification caches drop what they hold for it. */
   onAccountChanged?: (accountId: number) => void;
+  metrics?: CoreMetrics;
 }
 
 export class AccountService {
@@ -162,6 +164,7 @@ export class AccountService {
       const quota = await takeDailyQuota(tx.counters, clock, makeQuotaScope(email, app.appId), this.#d.dailyMakeLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });
+        this.#d.metrics?.refused('quota');
         return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
       }
       const pair = await sessions.start(tx, draft);

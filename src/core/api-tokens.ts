@@ -7,6 +7,7 @@
  * writes. `last used` is noted in memory at most once a minute per token (LastUsedNotes) and
  * written in batches off the request path (`flushLastUsed`, on a timer and at close).
  */
+import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { MAX_TOKEN_LENGTH, newHex128, newRecordId, newToken, parseNativeToken, tokenHint } from '../secrets/tokens.ts';
 import { audit, type AuditContext } from './audit.ts';
@@ -81,6 +82,7 @@ export interface ApiTokenServiceDeps {
   changes: ChangeBus;
   lastUsed: LastUsedNotes;
   verification: Verification;
+  metrics?: CoreMetrics;
 }
 
 export class ApiTokenService {
@@ -105,7 +107,7 @@ export class ApiTokenService {
     }
     const account = await this.#d.store.accounts.findById(input.accountId);
     if (!account) throw new InvalidInputError('account', 'no such account');
-    return this.#d.store.transaction(async (tx) => {
+    const created = await this.#d.store.transaction(async (tx) => {
       const token = generate(format, account.id);
       const apiToken = this.#record(account.id, format, token, label, now, expiresAt);
       // 128 random bits: a collision is not going to happen; a false here would be a bug, not bad luck.
@@ -117,6 +119,8 @@ export class ApiTokenService {
       });
       return { token, apiToken };
     });
+    this.#d.metrics?.issued('api_token');
+    return created;
   }
 
   /**

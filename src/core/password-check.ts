@@ -6,6 +6,7 @@
  * An unknown email verifies a dummy hash (the hasher's null case), so it costs what a wrong
  * password costs and answers the same. Past the limit, the outcome of a guess is not told.
  */
+import type { CoreMetrics } from './metrics.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { normalizeEmail } from './accounts.ts';
 import { audit, type AuditContext } from './audit.ts';
@@ -27,9 +28,9 @@ export interface PasswordCheckVia {
 }
 
 export class PasswordCheck {
-  readonly #d: { store: Store; clock: Clock; hasher: PasswordHasher; loginGuard: LoginGuard };
+  readonly #d: { store: Store; clock: Clock; hasher: PasswordHasher; loginGuard: LoginGuard; metrics?: CoreMetrics };
 
-  constructor(deps: { store: Store; clock: Clock; hasher: PasswordHasher; loginGuard: LoginGuard }) {
+  constructor(deps: { store: Store; clock: Clock; hasher: PasswordHasher; loginGuard: LoginGuard; metrics?: CoreMetrics }) {
     this.#d = deps;
   }
 
@@ -40,6 +41,7 @@ export class PasswordCheck {
     const attempt = await loginGuard.begin(email, ctx.address);
     if (!attempt.ok) {
       await audit(store.audit, clock, ctx, { type: 'login.throttled', detail: { email, ...via.throttledDetail } });
+      this.#d.metrics?.refused('login_throttled');
       return { ok: false, code: 'too_many_attempts', retryAfterSeconds: attempt.retryAfterSeconds };
     }
     const found = await store.accounts.findByEmail(email);

@@ -1,4 +1,5 @@
 /** Core assembled: every domain service wired to its dependencies. No HTTP, no SQL here. */
+import type { CoreMetrics } from './metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccountService } from './accounts.ts';
@@ -28,6 +29,8 @@ export interface CoreDeps {
   accessTokens: AccessTokenSigner & AccessTokenVerifier;
   /** The policy every token check applies after liveness (rate limits, credits, …); default: allow all. */
   policy?: CheckPolicy;
+  /** Where checks, issuances, refreshes and refusals are counted (src/observability/metrics.ts); none by default. */
+  metrics?: CoreMetrics;
 }
 
 export interface Core {
@@ -72,10 +75,13 @@ export function createCore(deps: CoreDeps): Core {
     },
   };
   // Every check's lookups go through this cache (bounded staleness, dropped on changes).
-  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize } });
+  const metrics = deps.metrics;
+  const counted = metrics ? { metrics } : {};
+  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, ...counted });
   const usage = new UsageMeter(store.counters, clock);
   const lastUsed = new LastUsedNotes(store, clock);
   const verification = new Verification({
+    ...counted,
     lookups,
     clock,
     jwt: accessTokens,
@@ -87,6 +93,7 @@ export function createCore(deps: CoreDeps): Core {
     revokeApiToken: (id, ctx) => apiTokens.revoke(id, ctx),
   });
   const sessions = new SessionService({
+    ...counted,
     store,
     clock,
     lookups,
@@ -111,8 +118,9 @@ export function createCore(deps: CoreDeps): Core {
     maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
     windowMs: config.loginFailureWindow,
   });
-  const passwords = new PasswordCheck({ store, clock, hasher, loginGuard });
+  const passwords = new PasswordCheck({ store, clock, hasher, loginGuard, ...counted });
   const accounts = new AccountService({
+    ...counted,
     store,
     clock,
     hasher,
@@ -122,7 +130,7 @@ export function createCore(deps: CoreDeps): Core {
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
-  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification });
+  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const consoleService = new ConsoleService({
     store,

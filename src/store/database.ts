@@ -8,6 +8,7 @@ import { consoleSessionRepo } from './console.ts';
 import { auditRepo, counterRepo } from './counters.ts';
 import type { SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
+import { NO_STORE_METRICS, type StoreMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { DB } from './schema.ts';
 import { serviceAccountRepo, serviceKeyRepo } from './service-accounts.ts';
@@ -105,15 +106,23 @@ export interface Database extends Store {
   migrate(): Promise<string[]>;
 }
 
-export function createStore(d: SqlDialect): Database {
+export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METRICS): Database {
   const base = reposOf(d.db, d);
-  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d)) : null;
+  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d), { onBatch: (size) => metrics.groupCommitBatch(size) }) : null;
   const store: Database = {
     ...guarded(base, d),
     kind: d.kind,
     dialect: d,
     async transaction(fn) {
-      return retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, fn)));
+      const started = performance.now();
+      let ok = false;
+      try {
+        const value = await retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, fn)));
+        ok = true;
+        return value;
+      } finally {
+        metrics.transaction((performance.now() - started) / 1000, ok);
+      }
     },
     async ping() {
       try {

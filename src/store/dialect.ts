@@ -28,6 +28,7 @@ import type { ChangeBus } from '../core/changes.ts';
 import { systemClock } from '../core/clock.ts';
 import { BACKSTOP_WAL_PAGES, Checkpointer } from './checkpointer.ts';
 import { DatabaseClock, type ClockHandle, type StoreLog } from './db-clock.ts';
+import type { PoolStats } from './metrics.ts';
 import { noChangeBridge, PgChangeBridge, type ChangeBridge } from './pg-notify.ts';
 import type { DB } from './schema.ts';
 
@@ -69,6 +70,8 @@ export interface SqlDialect {
    * SQLite: the ordinary one. PostgreSQL: a connection of their own without statement_timeout.
    */
   withMigrationDb<T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T>;
+  /** PostgreSQL: the request pool's use now (metrics). SQLite has one connection and no pool. */
+  poolStats?(): PoolStats;
 }
 
 const systemClockHandle: ClockHandle = { clock: systemClock, stop: () => {} };
@@ -426,6 +429,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
   return {
     kind: 'postgres',
     db,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: options.poolSize ?? 10 }),
     idColumn: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
     groupCommit: false,
     isTransient: (e) => PG_TRANSIENT.has(sqliteCode(e)),

@@ -31,6 +31,8 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** No transaction joins a batch that has run this long (ms); the next batch takes it. */
   maxBatchMs?: number;
+  /** Told the size of every batch that committed (metrics). */
+  onBatch?: (size: number) => void;
 }
 
 interface Pending {
@@ -46,6 +48,7 @@ export class GroupCommit {
   readonly #repos: (trx: Transaction<DB>) => Repos;
   readonly #maxBatch: number;
   readonly #maxBatchMs: number;
+  readonly #onBatch: ((size: number) => void) | undefined;
   #queue: Pending[] = [];
   #running = false;
   #batches = 0;
@@ -56,6 +59,7 @@ export class GroupCommit {
     this.#repos = repos;
     this.#maxBatch = options.maxBatch ?? 128;
     this.#maxBatchMs = options.maxBatchMs ?? 20;
+    this.#onBatch = options.onBatch;
   }
 
   /** Physical COMMITs attempted and logical transactions run so far (for tests and metrics). */
@@ -126,6 +130,7 @@ export class GroupCommit {
       for (const item of failed) item.reject(error);
       return;
     }
+    this.#onBatch?.(batch.length);
     for (const { item, outcome } of batch) {
       if (outcome!.ok) item.resolve(outcome!.value);
       else item.reject(outcome!.error);

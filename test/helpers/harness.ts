@@ -124,7 +124,7 @@ export async function startTokend(options: StartOptions): Promise<TestTokend> {
     logger,
   });
   const routes: RouteOptions[] = [];
-  const app = await buildApp({ core: services.core, logger, onRoute: (route) => routes.push(route) });
+  const app = await buildApp({ core: services.core, logger, metrics: services.metrics, onRoute: (route) => routes.push(route) });
   let url = '';
   if (options.listen) {
     await app.listen({ port: 0, host: '127.0.0.1' });
