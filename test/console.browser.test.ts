@@ -225,6 +225,24 @@ describe('web console in Chromium', { skip }, () => {
     await page.locator('[data-testid="api-token-row"][data-status="grace"]').waitFor();
   });
 
+  it('API tokens: a token revoked during its grace period shows as revoked, not replaced', async () => {
+    await page.locator('[data-testid="api-token-row"][data-status="grace"]').getByTestId('revoke-token').click();
+    await page.getByTestId('confirm-button').click();
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+    assert.equal((await invoiceboxAuth(firstToken)).status, 401, 'the check refuses it at once');
+    await page.locator('[data-testid="api-token-row"][data-status="grace"]').waitFor({ state: 'detached' });
+    await page.getByText('Show revoked and replaced').click();
+    const revoked = page.locator('[data-testid="api-token-row"][data-status="revoked"]');
+    await revoked.waitFor();
+    assert.equal(await page.locator('[data-testid="api-token-row"][data-status="replaced"]').count(), 0);
+    const text = (await revoked.textContent()) ?? '';
+    assert.match(text, /Revoked/);
+    assert.doesNotMatch(text, /Replaced|expires in|in 24 hours|in 1 day/i);
+    await shot('08b-api-token-revoked-in-grace');
+    await page.getByText('Show revoked and replaced').click();
+    await revoked.waitFor({ state: 'detached' });
+  });
+
   it('API tokens: rotates without a grace period; the old token stops at once', async () => {
     await page.locator('[data-testid="api-token-row"][data-status="active"]').getByTestId('rotate-token').click();
     await page.getByTestId('grace-select').selectOption('0');
