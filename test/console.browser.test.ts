@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
+import { seedServiceKey } from './helpers/hoster.ts';
 
 // playwright-core has no browser of its own and must never fetch one.
 process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
@@ -308,6 +309,48 @@ describe('web console in Chromium', { skip }, () => {
     await page.getByTestId('confirm-button').click();
     await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="session-row"]').length === n - 1, before);
+  });
+
+  it('sessions: more than a hundred are paged, with creation and last-refresh times; "revoke all" asks first', async () => {
+    const key = await seedServiceKey(t.core, { accountId: user.accountId });
+    const pairs = [];
+    for (let i = 0; i < 120; i++) {
+      const made = await t.core.serviceAccounts.createTokens({ accessKey: key.accessKey, secretKey: key.secretKey }, { address: 'test' });
+      assert.ok(made.ok);
+      pairs.push(made.pair);
+    }
+    assert.ok((await t.core.serviceAccounts.refresh(pairs[119]!.refreshToken, {}, { address: 'test' })).ok);
+    const total = (await t.core.sessions.listActive(user.accountId, { limit: 1 })).total;
+    assert.ok(total > 100);
+    await go('Overview');
+    await go('Sessions');
+    const range = page.getByTestId('sessions-range');
+    await range.getByText(`1–50 of ${total}`).waitFor();
+    assert.equal(await page.getByTestId('session-row').count(), 50);
+    assert.equal(await page.getByTestId('sessions-prev').isDisabled(), true);
+    const newest = page.getByTestId('session-row').first();
+    assert.equal(await newest.getAttribute('data-session-id'), pairs[119]!.session.id);
+    assert.match((await newest.textContent()) ?? '', new RegExp(`Access Key\\s*${key.accessKey}`));
+    assert.match((await newest.locator('td').nth(4).textContent()) ?? '', /now|second|minute/, 'the last refresh shows');
+    await shot('11b-sessions-paged');
+    await page.getByTestId('sessions-next').click();
+    await range.getByText(`51–100 of ${total}`).waitFor();
+    const ids = new Set(await page.getByTestId('session-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id'))));
+    assert.equal(ids.size, 50);
+    assert.ok(!ids.has(pairs[119]!.session.id), 'the second page does not repeat the first');
+    await page.getByTestId('sessions-next').click();
+    await range.getByText(`101–${total} of ${total}`).waitFor();
+    assert.equal(await page.getByTestId('sessions-next').isDisabled(), true);
+    await page.getByTestId('sessions-prev').click();
+    await range.getByText(`51–100 of ${total}`).waitFor();
+
+    await page.getByTestId('revoke-all-sessions').click();
+    await page.getByTestId('confirm-dialog').getByText(`Revoke all ${total} sessions?`).waitFor();
+    await shot('11c-sessions-revoke-all');
+    await page.getByTestId('confirm-button').click();
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'No active sessions' }).waitFor();
+    assert.equal((await t.core.serviceAccounts.verifyAccessJwt(pairs[0]!.accessToken)).ok, false);
   });
 
   it('activity: lists events and filters them by type', async () => {

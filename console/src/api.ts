@@ -163,6 +163,13 @@ export interface SessionItem {
   generation: number;
   createdAt: number;
   expiresAt: number;
+  lastRefreshAt: number | null;
+}
+
+export interface SessionPage {
+  items: SessionItem[];
+  total: number;
+  nextCursor: string | null;
 }
 
 export interface AuditItem {

@@ -96,7 +96,23 @@ export interface SessionRepo {
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
   revokeByClient(clientId: string, now: number, reason: string): Promise<string[]>;
   listActiveByAccount(accountId: number, now: number): Promise<Session[]>;
+  /**
+   * One page of an account's live sessions, newest first (created_at, then id, both descending):
+   * `before` is the last item of the previous page. Each carries when it was last refreshed.
+   */
+  listActivePage(accountId: number, now: number, page: { limit: number; before?: SessionCursor }): Promise<SessionListItem[]>;
+  countActive(accountId: number, now: number): Promise<number>;
   findById(sessionId: string): Promise<Session | null>;
+}
+
+export interface SessionCursor {
+  createdAt: number;
+  id: string;
+}
+
+export interface SessionListItem extends Session {
+  /** When its current pair was issued by a refresh; null while it has never been refreshed. */
+  lastRefreshAt: number | null;
 }
 
 export interface CounterRepo {

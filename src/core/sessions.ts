@@ -15,7 +15,7 @@ import { isNativeToken, MAX_TOKEN_LENGTH, newRecordId, newToken } from '../secre
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Session, SessionKind } from './model.ts';
-import type { AccessLookup, RefreshLookup, Repos, Store } from './ports.ts';
+import type { AccessLookup, RefreshLookup, Repos, SessionCursor, SessionListItem, Store } from './ports.ts';
 import { cacheTag, type VerifyCache } from './verify-cache.ts';
 
 export interface MintedAccessToken {
@@ -267,6 +267,28 @@ export class SessionService {
     const outcome = this.judgeAccess(await this.lookupAccess(token));
     if (outcome.ok && outcome.session.kind !== kind) return { ok: false, code: 'invalid_token' };
     return outcome;
+  }
+
+  /** One page of an account's live sessions, newest first, and how many there are in all. */
+  async listActive(accountId: number, page: { limit: number; before?: SessionCursor }): Promise<{ items: SessionListItem[]; total: number }> {
+    const now = this.#d.clock.now();
+    const [items, total] = await Promise.all([
+      this.#d.store.sessions.listActivePage(accountId, now, page),
+      this.#d.store.sessions.countActive(accountId, now),
+    ]);
+    return { items, total };
+  }
+
+  /** Revokes every live session of an account (its "sign out everywhere"); returns how many. */
+  async revokeAllOf(accountId: number, ctx: AuditContext, reason: string): Promise<number> {
+    const { clock } = this.#d;
+    const ids = await this.#d.store.transaction(async (tx) => {
+      const revoked = await tx.sessions.revokeByAccount(accountId, clock.now(), reason);
+      for (const sessionId of revoked) await audit(tx.audit, clock, ctx, { type: 'session.revoked', accountId, sessionId, detail: { reason } });
+      return revoked;
+    });
+    if (ids.length > 0) this.#d.events?.onSessionsChanged(ids);
+    return ids.length;
   }
 
   /**

@@ -76,6 +76,7 @@ export const SessionView = Type.Object({
   generation: Type.Integer({ description: '1 + the number of refreshes.' }),
   createdAt: Ms('Start.'),
   expiresAt: Ms('Absolute end.'),
+  lastRefreshAt: MsOrNull('When its current pair was issued by a refresh; null if never refreshed.'),
 });
 
 export const AuditView = Type.Object({

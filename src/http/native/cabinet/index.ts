@@ -6,7 +6,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
-import type { Account, App, AuditEvent, Session } from '../../../core/model.ts';
+import type { Account, App, AuditEvent } from '../../../core/model.ts';
+import type { SessionListItem } from '../../../core/ports.ts';
 import type { Core } from '../../../core/tokend.ts';
 import { sendWire } from '../../dialect.ts';
 import {
@@ -59,6 +60,15 @@ const ActivityQuery = Type.Object(
   },
   Strict,
 );
+const SESSION_CURSOR = '^[0-9]{1,16}_[0-9a-fA-F-]{1,64}$';
+const SessionsQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: SESSION_CURSOR, description: 'The `nextCursor` of the previous page.' })),
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: 'Page size, at most 200 (default 50).' })),
+  },
+  Strict,
+);
+const RevokedAll = Type.Object({ revoked: Type.Integer({ description: 'How many sessions this call revoked.' }) });
 const UsageQuery = Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) }, Strict);
 
 const SignedIn = Type.Object({ account: AccountView, csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }), session: SessionInfoView });
@@ -75,8 +85,8 @@ const UsageView = Type.Object({
   checks: Type.Array(Type.Object({ day: Ms('Start of the UTC day.'), count: Type.Integer({ description: 'Successful token checks that day.' }) })),
 });
 
-/** More would not help anyone reading a table; the count says how many there are. */
-const SESSIONS_SHOWN = 200;
+const SESSIONS_PAGE = 50;
+const SESSIONS_PAGE_MAX = 200;
 
 export function accountView(a: Account): Record<string, unknown> {
   return { id: a.id, uid: a.uid, email: a.email, name: a.name, status: a.status, isDemo: a.isDemo, createdAt: a.createdAt };
@@ -86,7 +96,7 @@ function appView(a: App): Record<string, unknown> {
   return { appId: a.appId, name: a.name, createdAt: a.createdAt };
 }
 
-function sessionView(s: Session): Record<string, unknown> {
+function sessionView(s: SessionListItem): Record<string, unknown> {
   return {
     id: s.id,
     kind: s.kind,
@@ -95,6 +105,7 @@ function sessionView(s: Session): Record<string, unknown> {
     generation: s.generation,
     createdAt: s.createdAt,
     expiresAt: s.expiresAt,
+    lastRefreshAt: s.lastRefreshAt,
   };
 }
 
@@ -171,13 +182,39 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
     authed.get('/api/cabinet/sessions', {
       schema: {
         tags: ['cabinet'],
-        summary: 'Active sessions (token families)',
-        response: readResponses(listOf(SessionView, { total: Type.Integer({ description: 'How many there are (at most 200 are listed).' }) })),
+        summary: 'Active sessions (token families), newest first, a page at a time',
+        querystring: SessionsQuery,
+        response: readResponses(
+          listOf(SessionView, {
+            total: Type.Integer({ description: 'How many live sessions there are in all.' }),
+            nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last one.' })),
+          }),
+        ),
       },
     }, async (request) => {
-      const sessions = await core.store.sessions.listActiveByAccount(accountOf(request).id, core.clock.now());
-      return { items: sessions.slice(0, SESSIONS_SHOWN).map(sessionView), total: sessions.length };
+      const q = request.query as { cursor?: string; limit?: string };
+      const limit = Math.min(Number(q.limit ?? SESSIONS_PAGE), SESSIONS_PAGE_MAX);
+      const split = q.cursor?.indexOf('_') ?? -1;
+      const before = q.cursor && split > 0 ? { createdAt: Number(q.cursor.slice(0, split)), id: q.cursor.slice(split + 1) } : undefined;
+      const { items, total } = await core.sessions.listActive(accountOf(request).id, { limit, ...(before ? { before } : {}) });
+      const last = items.at(-1);
+      return { items: items.map(sessionView), total, nextCursor: items.length === limit && last ? `${last.createdAt}_${last.id}` : null };
     });
+
+    authed.post(
+      '/api/cabinet/sessions/revoke-all',
+      {
+        schema: {
+          tags: ['cabinet'],
+          summary: "Revoke every session of the account: all its access and refresh tokens stop working (console sign-ins stay)",
+          body: NoBody,
+          response: writeResponses(200, RevokedAll),
+        },
+      },
+      async (request) => {
+        return { revoked: await core.sessions.revokeAllOf(accountOf(request).id, consoleContext(request), 'revoked_in_console') };
+      },
+    );
 
     authed.post(
       '/api/cabinet/sessions/:id/revoke',
