@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { api, type SessionItem, type SessionPage } from '../api.ts';
+import { api, type SessionItem, type SessionList } from '../api.ts';
 import { Button, Card, Confirm, DateCell, EmptyState, Icons, ListStates, Mono, PageHeader, RelativeCell } from '../components/ui.tsx';
 import { useResource } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
@@ -14,7 +14,7 @@ export function SessionsPage(): ReactNode {
   const sessions = useResource(() => {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (cursor) query.set('cursor', cursor);
-    return api<SessionPage>('cabinet', 'GET', `/sessions?${query.toString()}`);
+    return api<SessionList>('cabinet', 'GET', `/sessions?${query.toString()}`);
   }, [cursor]);
   const [revoking, setRevoking] = useState<SessionItem | null>(null);
   const [revokingAll, setRevokingAll] = useState(false);

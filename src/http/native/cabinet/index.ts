@@ -3,13 +3,12 @@
  * Sign-in is email + password (LoginGuard limits of tokens.make, none of its quota); everything
  * else needs the sign-in cookie, and every state change the CSRF token as well.
  */
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { Account, App, AuditEvent } from '../../../core/model.ts';
 import type { SessionListItem } from '../../../core/ports.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import {
   accountOf,
   authOf,
@@ -21,20 +20,21 @@ import {
   setSessionCookie,
   SIGN_IN_FAILURES,
 } from '../console-auth.ts';
+import { readResponses, signInResponses, writeResponses } from '../console-responses.ts';
 import {
   AccountView,
+  AppList,
   AppView,
+  AuditPage,
   AuditView,
-  listOf,
-  Ms,
-  Nullable,
-  readResponses,
+  MeView,
   Revoked,
-  SessionInfoView,
+  RevokedAll,
+  SessionList,
   SessionView,
+  SignedIn,
   SignedOut,
-  signInResponses,
-  writeResponses,
+  UsageView,
 } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
@@ -60,43 +60,27 @@ const ActivityQuery = Type.Object(
   },
   Strict,
 );
-const SESSION_CURSOR = '^[0-9]{1,16}_[0-9a-fA-F-]{1,64}$';
+const UsageQuery = Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) }, Strict);
+
 const SessionsQuery = Type.Object(
   {
-    cursor: Type.Optional(Type.String({ pattern: SESSION_CURSOR, description: 'The `nextCursor` of the previous page.' })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}_[0-9a-fA-F-]{1,64}$', description: 'The `nextCursor` of the previous page.' })),
     limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: 'Page size, at most 200 (default 50).' })),
   },
   Strict,
 );
-const RevokedAll = Type.Object({ revoked: Type.Integer({ description: 'How many sessions this call revoked.' }) });
-const UsageQuery = Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) }, Strict);
-
-const SignedIn = Type.Object({ account: AccountView, csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }), session: SessionInfoView });
-const MeView = Type.Object({
-  account: AccountView,
-  csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }),
-  session: SessionInfoView,
-  limits: Type.Object({ dailyMakeLimit: Type.Integer({ description: 'Successful tokens.make per UTC day per (email, appId).' }) }),
-});
-const UsageView = Type.Object({
-  dailyMakeLimit: Type.Integer(),
-  resetsAt: Ms('When today\'s tokens.make counts start again (next UTC midnight).'),
-  apps: Type.Array(Type.Object({ appId: Type.String(), name: Type.String(), used: Type.Integer({ description: 'Successful tokens.make today.' }) })),
-  checks: Type.Array(Type.Object({ day: Ms('Start of the UTC day.'), count: Type.Integer({ description: 'Successful token checks that day.' }) })),
-});
-
 const SESSIONS_PAGE = 50;
 const SESSIONS_PAGE_MAX = 200;
 
-export function accountView(a: Account): Record<string, unknown> {
+export function accountView(a: Account): Static<typeof AccountView> {
   return { id: a.id, uid: a.uid, email: a.email, name: a.name, status: a.status, isDemo: a.isDemo, createdAt: a.createdAt };
 }
 
-function appView(a: App): Record<string, unknown> {
+function appView(a: App): Static<typeof AppView> {
   return { appId: a.appId, name: a.name, createdAt: a.createdAt };
 }
 
-function sessionView(s: SessionListItem): Record<string, unknown> {
+function sessionView(s: SessionListItem): Static<typeof SessionView> {
   return {
     id: s.id,
     kind: s.kind,
@@ -109,11 +93,11 @@ function sessionView(s: SessionListItem): Record<string, unknown> {
   };
 }
 
-function eventView(e: AuditEvent): Record<string, unknown> {
+function eventView(e: AuditEvent): Static<typeof AuditView> {
   return { id: e.id, at: e.at, type: e.type, sessionId: e.sessionId, address: e.address, detail: e.detail };
 }
 
-export async function registerCabinet(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
   const { config } = core;
 
   app.post(
@@ -129,7 +113,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
     async (request, reply) => {
       // Login CSRF: a foreign page must not sign the browser in to someone else's account.
       if (!fromOwnOrigin(request)) return sendWire(reply, nativeError('csrf_failed'));
-      const body = request.body as { email: string; password: string };
+      const body = request.body;
       const outcome = await core.console.signInAccount(body, consoleContext(request));
       if (!outcome.ok) {
         const extra = outcome.retryAfterSeconds !== undefined ? { retryAfterSeconds: outcome.retryAfterSeconds } : {};
@@ -144,7 +128,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
     },
   );
 
-  await app.register(async (authed) => {
+  await app.register(async (authed: HttpApp) => {
     // onRequest, before the body is even read: without a sign-in, nothing else is looked at.
     authed.addHook('onRequest', requireConsoleSession(core, 'account', CABINET_COOKIE));
 
@@ -164,7 +148,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       return { signedOut: true };
     });
 
-    authed.get('/api/cabinet/apps', { schema: { tags: ['cabinet'], summary: 'Apps of the account (their appId)', response: readResponses(listOf(AppView)) } }, async (request) => {
+    authed.get('/api/cabinet/apps', { schema: { tags: ['cabinet'], summary: 'Apps of the account (their appId)', response: readResponses(AppList) } }, async (request) => {
       const apps = await core.accounts.listApps(accountOf(request).id);
       return { items: apps.map(appView) };
     });
@@ -173,7 +157,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       '/api/cabinet/apps',
       { schema: { tags: ['cabinet'], summary: 'Register an app; its appId is generated', body: AppBody, response: writeResponses(201, AppView) } },
       async (request, reply) => {
-        const { name } = request.body as { name: string };
+        const { name } = request.body;
         const created = await core.accounts.createApp({ accountId: accountOf(request).id, name }, consoleContext(request));
         return reply.code(201).send(appView(created));
       },
@@ -184,18 +168,13 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
         tags: ['cabinet'],
         summary: 'Active sessions (token families), newest first, a page at a time',
         querystring: SessionsQuery,
-        response: readResponses(
-          listOf(SessionView, {
-            total: Type.Integer({ description: 'How many live sessions there are in all.' }),
-            nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last one.' })),
-          }),
-        ),
+        response: readResponses(SessionList),
       },
     }, async (request) => {
-      const q = request.query as { cursor?: string; limit?: string };
-      const limit = Math.min(Number(q.limit ?? SESSIONS_PAGE), SESSIONS_PAGE_MAX);
-      const split = q.cursor?.indexOf('_') ?? -1;
-      const before = q.cursor && split > 0 ? { createdAt: Number(q.cursor.slice(0, split)), id: q.cursor.slice(split + 1) } : undefined;
+      const { cursor, limit: asked } = request.query;
+      const limit = Math.min(Number(asked ?? SESSIONS_PAGE), SESSIONS_PAGE_MAX);
+      const split = cursor?.indexOf('_') ?? -1;
+      const before = cursor && split > 0 ? { createdAt: Number(cursor.slice(0, split)), id: cursor.slice(split + 1) } : undefined;
       const { items, total } = await core.sessions.listActive(accountOf(request).id, { limit, ...(before ? { before } : {}) });
       const last = items.at(-1);
       return { items: items.map(sessionView), total, nextCursor: items.length === limit && last ? `${last.createdAt}_${last.id}` : null };
@@ -206,14 +185,12 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       {
         schema: {
           tags: ['cabinet'],
-          summary: "Revoke every session of the account: all its access and refresh tokens stop working (console sign-ins stay)",
+          summary: 'Revoke every session of the account: all its access and refresh tokens stop working (console sign-ins stay)',
           body: NoBody,
           response: writeResponses(200, RevokedAll),
         },
       },
-      async (request) => {
-        return { revoked: await core.sessions.revokeAllOf(accountOf(request).id, consoleContext(request), 'revoked_in_console') };
-      },
+      async (request) => ({ revoked: await core.sessions.revokeAllOf(accountOf(request).id, consoleContext(request), 'revoked_in_console') }),
     );
 
     authed.post(
@@ -228,7 +205,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
         },
       },
       async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         const done = await core.sessions.revoke(id, consoleContext(request), 'revoked_in_console', { accountId: accountOf(request).id });
         if (!done) return sendWire(reply, nativeError('not_found'));
         return { revoked: true };
@@ -242,11 +219,11 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
           tags: ['cabinet'],
           summary: 'The audit log of the account, newest first',
           querystring: ActivityQuery,
-          response: readResponses(listOf(AuditView, { nextBefore: Nullable(Type.Integer({ description: 'Pass as `before` for the next page.' })) })),
+          response: readResponses(AuditPage),
         },
       },
       async (request) => {
-        const q = request.query as { type?: string; before?: string; limit?: string };
+        const q = request.query;
         const limit = Math.min(Number(q.limit ?? 50), 200);
         const events = await core.store.audit.list({
           accountId: accountOf(request).id,
@@ -270,7 +247,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       },
       async (request) => {
         const account = authOf(request)!.auth.account!;
-        const days = Math.min(Number((request.query as { days?: string }).days ?? 14), 31);
+        const days = Math.min(Number(request.query.days ?? 14), 31);
         const apps = await core.accounts.listApps(account.id);
         const makes = await Promise.all(
           apps.map(async (a) => ({ appId: a.appId, name: a.name, used: (await core.accounts.makesToday(account, a.appId)).used })),
