@@ -426,6 +426,22 @@ describe('web console in Chromium', { skip }, () => {
     await admin.getByText('set', { exact: true }).waitFor();
     assert.ok(!(await page.content()).includes(ADMIN_TOKEN));
     await shot('16-admin-settings');
+    // Backticks of the descriptions are code, not literal characters.
+    const port = page.locator('[data-testid="setting-row"][data-env="TOKEND_DATA_DIR"] .setting-doc');
+    assert.equal(await port.locator('code').first().textContent(), 'tokend.db');
+    assert.doesNotMatch((await page.locator('.settings').textContent()) ?? '', /`/);
+  });
+
+  it('operator: the settings are described in Russian too', async () => {
+    await page.getByTestId('lang-ru').click();
+    const doc = page.locator('[data-testid="setting-row"][data-env="TOKEND_DATA_DIR"] .setting-doc');
+    await doc.getByText(/Каталог встроенной базы SQLite/).waitFor();
+    const docs = await page.locator('[data-testid="setting-row"] .setting-doc').allTextContents();
+    const english = docs.filter((d) => !/[А-Яа-яЁё]/.test(d));
+    assert.deepEqual(english, [], 'every description is in Russian');
+    await shot('16b-admin-settings-ru');
+    await page.getByTestId('lang-en').click();
+    await doc.getByText(/Directory for the embedded SQLite/).waitFor();
   });
 
   it('signs out of the account; the cabinet API refuses the old cookie', async () => {

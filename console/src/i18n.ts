@@ -299,7 +299,7 @@ const ru: Record<MessageKey, string> = {
   'signin.subtitle': 'Управляйте приложениями, ключами и API-токенами.',
   'signin.tab.account': 'Аккаунт',
   'signin.tab.operator': 'Оператор',
-  'signin.email': 'Email',
+  'signin.email': 'Эл. почта',
   'signin.password': 'Пароль',
   'signin.submit': 'Войти',
   'signin.adminToken': 'Токен администратора',
@@ -358,7 +358,7 @@ const ru: Record<MessageKey, string> = {
   'overview.account': 'Ваш аккаунт',
   'overview.userId': 'ID пользователя (cabinetUserId, userId)',
   'overview.uid': 'UUID организации (userId для v3 / l3)',
-  'overview.email': 'Email',
+  'overview.email': 'Эл. почта',
   'overview.apps': 'Приложения',
   'overview.apiTokens': 'Активные API-токены',
   'overview.serviceAccounts': 'Сервисные аккаунты',
@@ -540,7 +540,7 @@ const ru: Record<MessageKey, string> = {
   'event.service_token.created': 'Созданы токены сервисного аккаунта',
 };
 
-const DICTIONARIES: Record<Lang, Record<MessageKey, string>> = { en, ru };
+export const DICTIONARIES: Record<Lang, Record<MessageKey, string>> = { en, ru };
 const STORAGE_KEY = 'tokend.console.lang';
 
 export function initialLang(): Lang {

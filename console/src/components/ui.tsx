@@ -478,3 +478,9 @@ export const Icons = {
     </svg>
   ),
 };
+
+/** Text with Markdown's inline code: `like this` is shown as code, not with its backticks. */
+export function DocText(props: { text: string }): ReactNode {
+  const parts = props.text.split(/`([^`]+)`/);
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part))}</>;
+}
