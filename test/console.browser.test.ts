@@ -265,6 +265,19 @@ describe('web console in Chromium', { skip }, () => {
     await page.locator('[data-testid="api-token-row"][data-status="revoked"]').first().waitFor();
   });
 
+  it('forms: a refused field reads as a sentence next to it, not the validator\'s words', async () => {
+    await go('Service accounts');
+    await page.getByTestId('new-service-account').first().click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('Robot without actions');
+    await page.getByTestId('create-service-account').click();
+    const error = dialog.locator('.field.has-error');
+    await error.getByText('Add at least one.').waitFor();
+    assert.doesNotMatch((await dialog.textContent()) ?? '', /must NOT|fewer than|items/i);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   it('service accounts: creates one and a key; the key obtains a JWT from /service/account/create/token', async () => {
     await go('Service accounts');
     await page.getByRole('heading', { name: 'No service accounts yet' }).waitFor();
@@ -281,6 +294,14 @@ describe('web console in Chromium', { skip }, () => {
     assert.match(secretKey, /^tds_/);
     await shot('09-service-key-created');
     await assertNotStored(secretKey);
+    // Esc does not throw the secret away unasked: the dialog stays, with a warning.
+    await page.keyboard.press('Escape');
+    await page.getByTestId('secret-close-warning').waitFor();
+    assert.equal(await page.getByTestId('secret-dialog').count(), 1);
+    assert.equal(await readSecret('secret-secret-key'), secretKey, 'still shown');
+    await shot('09b-secret-close-warning');
+    await page.getByTestId('secret-keep-open').click();
+    await page.getByTestId('secret-close-warning').waitFor({ state: 'detached' });
     await closeSecret();
     await page.locator(`[data-testid="service-key-row"][data-access-key="${accessKey}"]`).waitFor();
     assert.ok(!(await page.content()).includes(secretKey));
@@ -388,6 +409,9 @@ describe('web console in Chromium', { skip }, () => {
     await page.getByTestId('signin-operator-submit').click();
     await page.waitForURL(/\/console\/admin\/accounts$/);
     await page.locator(`[data-testid="account-row"][data-email="${user.email}"]`).waitFor();
+    // Both sign-ins active: each sign-out says which one it ends.
+    assert.equal((await page.getByTestId('sign-out-account').textContent())?.trim(), 'Sign out of the account');
+    assert.equal((await page.getByTestId('sign-out-operator').textContent())?.trim(), 'Sign out as operator');
 
     await page.getByTestId('new-account').first().click();
     const dialog = page.getByRole('dialog');
@@ -442,6 +466,30 @@ describe('web console in Chromium', { skip }, () => {
     await shot('16b-admin-settings-ru');
     await page.getByTestId('lang-en').click();
     await doc.getByText(/Directory for the embedded SQLite/).waitFor();
+  });
+
+  it('at 390 px wide, the tokens table scrolls inside its card instead of being cut off', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${t.url}/console/api-tokens`);
+      await page.getByText('Show revoked and replaced').click();
+      await page.getByTestId('api-token-row').first().waitFor();
+      const table = page.locator('table.table').first();
+      const box = await table.evaluate((el) => {
+        const card = el.closest('.card, .table-scroll') as HTMLElement;
+        const scroller = getComputedStyle(el.parentElement!).overflowX === 'auto' ? el.parentElement! : card;
+        return { scroll: scroller.scrollWidth, client: scroller.clientWidth, overflow: getComputedStyle(scroller).overflowX, page: document.documentElement.scrollWidth };
+      });
+      assert.equal(box.overflow, 'auto');
+      assert.ok(box.page <= 390, `the page itself is ${box.page} px wide`);
+      assert.ok(box.scroll > box.client, 'the table is wider than the card: it scrolls');
+      await page.screenshot({ path: join(SHOTS, '17-api-tokens-390.png'), fullPage: true, animations: 'disabled' });
+      await page.goto(`${t.url}/console/sessions`);
+      await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+      await page.screenshot({ path: join(SHOTS, '18-sessions-390.png'), fullPage: true, animations: 'disabled' });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
   });
 
   it('signs out of the account; the cabinet API refuses the old cookie', async () => {
