@@ -1,6 +1,6 @@
 /**
- * The demo sandbox: published, well-known credentials so that the documented examples work as
- * written against localhost. Seeded, and repaired at every start; flagged as test data; announced loudly.
+ * The demo sandbox: published, well-known credentials so that the examples of the ChatApp,
+ * hoster.by and Invoicebox documentation work as written against localhost. Seeded, and repaired at every start; flagged as test data; announced loudly.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreUnavailableError } from '../core/errors.ts';
@@ -9,15 +9,15 @@ import { nativeTokenFromBody } from '../secrets/tokens.ts';
 
 export const DEMO = {
   accountId: 29078, // the l3 demo token `29078-API:…` names this account
-  accountUid: '01771533-8e75-3234-8e3d-9213ae2d7c52', // the userId of seed 002's sample answer
+  accountUid: '01771533-8e75-3234-8e3d-9213ae2d7c52', // the userId of the Invoicebox documentation's sample answer
   email: 'demo@tokend.dev',
   password: 'demo-password',
   appId: 'app_demo',
   appName: 'Demo app',
-  /** Seed 002's published demo tokens: the v3 one, and the l3 one under account 29078. */
+  /** The Invoicebox documentation's published demo tokens: the v3 one, and the l3 one under account 29078. */
   v3Token: 'b37c4c689295904ed21eee5d9a48d42e',
   l3Token: '29078-API:b37c4c689295904ed21eee5d9a48d42e',
-  /** The demo service account (seed 001) and its published key pair; the README's curl flow uses them. */
+  /** The demo service account and its published key pair; the README's curl flow uses them. */
   serviceAccountName: 'Demo service account (test data)',
   serviceActions: ['dns_orders_list', 'dns_records_list', 'dns_records_edit', 'cloud_orders_list'],
   accessKey: 'AKDEMOSANDBOXTOKENDKEY',
@@ -73,8 +73,8 @@ async function seedOnce(core: Core): Promise<DemoInfo> {
   if (!apps.some((a) => a.appId === DEMO.appId)) {
     await core.accounts.createApp({ accountId: account.id, name: DEMO.appName, appId: DEMO.appId }, ctx);
   }
-  const tokens: { token: string; label: string; name: string }[] = [{ token: DEMO.v3Token, label: 'Demo v3 token', name: 'v3' }];
-  if (account.id === DEMO.accountId) tokens.push({ token: DEMO.l3Token, label: 'Demo l3 token', name: 'l3' });
+  const tokens: { token: string; label: string; name: string }[] = [{ token: DEMO.v3Token, label: 'Demo v3 token (Invoicebox docs)', name: 'v3' }];
+  if (account.id === DEMO.accountId) tokens.push({ token: DEMO.l3Token, label: 'Demo l3 token (Invoicebox docs)', name: 'l3' });
   for (const t of tokens) {
     const inserted = await core.apiTokens.seedKnown({ accountId: account.id, token: t.token, label: t.label }, ctx);
     if (!inserted && (await core.apiTokens.reinstateKnown({ accountId: account.id, token: t.token }, ctx))) {
