@@ -71,8 +71,8 @@ describe('web console in Chromium', { skip }, () => {
     await t?.close();
   });
 
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+  async function shot(name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: options.fullPage ?? true, animations: 'disabled' });
   }
 
   async function go(path: string): Promise<void> {
@@ -353,7 +353,7 @@ describe('web console in Chromium', { skip }, () => {
     assert.equal(await newest.getAttribute('data-session-id'), pairs[119]!.session.id);
     assert.match((await newest.textContent()) ?? '', new RegExp(`Access Key\\s*${key.accessKey}`));
     assert.match((await newest.locator('td').nth(4).textContent()) ?? '', /now|second|minute/, 'the last refresh shows');
-    await shot('11b-sessions-paged');
+    await shot('11b-sessions-paged', { fullPage: false });
     await page.getByTestId('sessions-next').click();
     await range.getByText(`51–100 of ${total}`).waitFor();
     const ids = new Set(await page.getByTestId('session-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id'))));
@@ -367,7 +367,7 @@ describe('web console in Chromium', { skip }, () => {
 
     await page.getByTestId('revoke-all-sessions').click();
     await page.getByTestId('confirm-dialog').getByText(`Revoke all ${total} sessions?`).waitFor();
-    await shot('11c-sessions-revoke-all');
+    await shot('11c-sessions-revoke-all', { fullPage: false });
     await page.getByTestId('confirm-button').click();
     await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
     await page.getByRole('heading', { name: 'No active sessions' }).waitFor();
@@ -463,7 +463,7 @@ describe('web console in Chromium', { skip }, () => {
     const docs = await page.locator('[data-testid="setting-row"] .setting-doc').allTextContents();
     const english = docs.filter((d) => !/[А-Яа-яЁё]/.test(d));
     assert.deepEqual(english, [], 'every description is in Russian');
-    await shot('16b-admin-settings-ru');
+    await shot('16b-admin-settings-ru', { fullPage: false });
     await page.getByTestId('lang-en').click();
     await doc.getByText(/Directory for the embedded SQLite/).waitFor();
   });
