@@ -33,7 +33,7 @@ function script(blocks: string[], base: string): string {
     `npx() { if [ "$1" = tokend ]; then shift; node ${JSON.stringify(BIN)} "$@"; else command npx "$@"; fi; }`,
   ];
   blocks.forEach((block, i) => {
-    lines.push(`echo "@@block ${i} start"`, block.replaceAll('http://localhost:8080', base), `echo "@@block ${i} ok"`);
+    lines.push(`echo; echo "@@block ${i} start"`, block.replaceAll('http://localhost:8080', base), `echo; echo "@@block ${i} ok"`);
   });
   return lines.join('\n');
 }
@@ -114,10 +114,11 @@ for (const kind of databases()) {
       const blocks = walkThroughBlocks(README);
       let out = '';
       try {
-        const result = await run('bash', ['-c', script(blocks, base)], { env: cliEnv(db), timeout: 120_000, maxBuffer: 10 * 1024 * 1024 });
+        const result = await run('bash', ['-c', script(blocks, base)], { env: cliEnv(db), timeout: 360_000, maxBuffer: 10 * 1024 * 1024 });
         out = result.stdout;
       } catch (e) {
         const err = e as { stdout: string; stderr: string };
+        // Killed by the time bound, or failed: either way the last block started is the culprit.
         const started = [...err.stdout.matchAll(/@@block (\d+) start/g)].at(-1)?.[1];
         assert.fail(`block ${started} failed:\n${blocks[Number(started)]}\n--- stdout\n${err.stdout.slice(-3000)}\n--- stderr\n${err.stderr.slice(-3000)}`);
       }

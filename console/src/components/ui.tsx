@@ -369,11 +369,11 @@ export function ExpirySelect(props: { id: string; value: number | null; onChange
 }
 
 /** A table cell with a date, the full date and time on hover. */
-export function DateCell(props: { at: number }): ReactNode {
+export function DateCell(props: { at: number; withTime?: boolean }): ReactNode {
   const { lang } = useI18n();
   return (
     <td className="nowrap" title={formatDateTime(props.at, lang)}>
-      {formatDate(props.at, lang)}
+      {props.withTime ? formatDateTime(props.at, lang) : formatDate(props.at, lang)}
     </td>
   );
 }

@@ -65,7 +65,7 @@ export function SessionsPage(): ReactNode {
                         <span className="muted">{t(s.kind === 'service' ? 'sessions.client.accessKey' : 'sessions.client.appId')}</span> <Mono>{s.clientId}</Mono>
                       </td>
                       <td>{s.scope.length ? <span className="chips inline">{s.scope.map((a) => <span className="chip" key={a}>{a}</span>)}</span> : <span className="muted">—</span>}</td>
-                      <DateCell at={s.createdAt} />
+                      <DateCell at={s.createdAt} withTime />
                       <RelativeCell at={s.lastRefreshAt} now={now} withTitle />
                       <RelativeCell at={s.expiresAt} now={now} withTitle />
                       <td>{s.generation - 1}</td>
