@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../src/core/clock.ts';
 import { databases, seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
+import { seedServiceKey } from './helpers/hoster.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef';
 const HOST = 'tokend.test';
@@ -301,6 +302,61 @@ for (const db of databases()) {
         assert.equal(check.statusCode, 401);
         const again = await call(b, 'POST', `/api/cabinet/sessions/${newest.id}/revoke`, {});
         assert.equal(again.statusCode, 404);
+      });
+
+      it('sessions: paged by cursor, with the client and the last refresh; "revoke all" ends every one of the account', async () => {
+        const owner = await seedAccount(t.core);
+        const other = await seedAccount(t.core);
+        const key = await seedServiceKey(t.core, { accountId: owner.accountId });
+        const otherKey = await seedServiceKey(t.core, { accountId: other.accountId });
+        const pairs = [];
+        for (let i = 0; i < 7; i++) {
+          clock.advance(10);
+          const made = await t.core.serviceAccounts.createTokens({ accessKey: key.accessKey, secretKey: key.secretKey }, { address: 'test' });
+          assert.ok(made.ok);
+          pairs.push(made.pair);
+        }
+        const otherPair = await t.core.serviceAccounts.createTokens({ accessKey: otherKey.accessKey, secretKey: otherKey.secretKey }, { address: 'test' });
+        assert.ok(otherPair.ok);
+        clock.advance(1000);
+        const refreshed = await t.core.serviceAccounts.refresh(pairs[6]!.refreshToken, {}, { address: 'test' });
+        assert.ok(refreshed.ok);
+
+        const b = await signIn(owner.email, owner.password);
+        const seen: string[] = [];
+        let url = '/api/cabinet/sessions?limit=3';
+        for (let page = 0; page < 5; page++) {
+          const res = await call(b, 'GET', url);
+          assert.equal(res.statusCode, 200, res.body);
+          const body = res.json();
+          assert.equal(body.total, 7);
+          seen.push(...body.items.map((x: { id: string }) => x.id));
+          if (page === 0) {
+            assert.equal(body.items[0].id, pairs[6]!.session.id, 'newest first');
+            assert.equal(body.items[0].clientId, key.accessKey);
+            assert.equal(body.items[0].lastRefreshAt, clock.now());
+            assert.equal(body.items[1].lastRefreshAt, null);
+          }
+          if (body.nextCursor === null) break;
+          url = `/api/cabinet/sessions?limit=3&cursor=${encodeURIComponent(body.nextCursor)}`;
+        }
+        assert.deepEqual(seen, pairs.map((p) => p.session.id).reverse(), 'every session once, in order');
+        for (const bad of ['x', '12_', '_abc', '1_zz!']) {
+          assert.equal((await call(b, 'GET', `/api/cabinet/sessions?cursor=${encodeURIComponent(bad)}`)).statusCode, 400, bad);
+        }
+
+        const all = await call(b, 'POST', '/api/cabinet/sessions/revoke-all', {});
+        assert.equal(all.statusCode, 200, all.body);
+        assert.deepEqual(all.json(), { revoked: 7 });
+        assert.equal((await call(b, 'GET', '/api/cabinet/sessions')).json().total, 0);
+        for (const p of [pairs[0]!, refreshed.pair]) {
+          assert.equal((await t.core.serviceAccounts.verifyAccessJwt(p.accessToken)).ok, false);
+        }
+        assert.equal((await t.core.serviceAccounts.verifyAccessJwt(otherPair.pair.accessToken)).ok, true, "another account's sessions stay");
+        assert.equal((await call(b, 'GET', '/api/cabinet/me')).statusCode, 200, 'the console sign-in stays');
+        assert.deepEqual((await call(b, 'POST', '/api/cabinet/sessions/revoke-all', {})).json(), { revoked: 0 });
+        const noCsrf = await call(b, 'POST', '/api/cabinet/sessions/revoke-all', {}, { 'x-csrf-token': 'wrong' });
+        assert.equal(noCsrf.statusCode, 403);
       });
 
       it("cannot revoke another account's session (404, as if it did not exist)", async () => {

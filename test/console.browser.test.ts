@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
+import { seedServiceKey } from './helpers/hoster.ts';
 
 // playwright-core has no browser of its own and must never fetch one.
 process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
@@ -70,8 +71,8 @@ describe('web console in Chromium', { skip }, () => {
     await t?.close();
   });
 
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+  async function shot(name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: options.fullPage ?? true, animations: 'disabled' });
   }
 
   async function go(path: string): Promise<void> {
@@ -225,6 +226,24 @@ describe('web console in Chromium', { skip }, () => {
     await page.locator('[data-testid="api-token-row"][data-status="grace"]').waitFor();
   });
 
+  it('API tokens: a token revoked during its grace period shows as revoked, not replaced', async () => {
+    await page.locator('[data-testid="api-token-row"][data-status="grace"]').getByTestId('revoke-token').click();
+    await page.getByTestId('confirm-button').click();
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+    assert.equal((await invoiceboxAuth(firstToken)).status, 401, 'the check refuses it at once');
+    await page.locator('[data-testid="api-token-row"][data-status="grace"]').waitFor({ state: 'detached' });
+    await page.getByText('Show revoked and replaced').click();
+    const revoked = page.locator('[data-testid="api-token-row"][data-status="revoked"]');
+    await revoked.waitFor();
+    assert.equal(await page.locator('[data-testid="api-token-row"][data-status="replaced"]').count(), 0);
+    const text = (await revoked.textContent()) ?? '';
+    assert.match(text, /Revoked/);
+    assert.doesNotMatch(text, /Replaced|expires in|in 24 hours|in 1 day/i);
+    await shot('08b-api-token-revoked-in-grace');
+    await page.getByText('Show revoked and replaced').click();
+    await revoked.waitFor({ state: 'detached' });
+  });
+
   it('API tokens: rotates without a grace period; the old token stops at once', async () => {
     await page.locator('[data-testid="api-token-row"][data-status="active"]').getByTestId('rotate-token').click();
     await page.getByTestId('grace-select').selectOption('0');
@@ -246,6 +265,19 @@ describe('web console in Chromium', { skip }, () => {
     await page.locator('[data-testid="api-token-row"][data-status="revoked"]').first().waitFor();
   });
 
+  it('forms: a refused field reads as a sentence next to it, not the validator\'s words', async () => {
+    await go('Service accounts');
+    await page.getByTestId('new-service-account').first().click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('Robot without actions');
+    await page.getByTestId('create-service-account').click();
+    const error = dialog.locator('.field.has-error');
+    await error.getByText('Add at least one.').waitFor();
+    assert.doesNotMatch((await dialog.textContent()) ?? '', /must NOT|fewer than|items/i);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   it('service accounts: creates one and a key; the key obtains a JWT from /service/account/create/token', async () => {
     await go('Service accounts');
     await page.getByRole('heading', { name: 'No service accounts yet' }).waitFor();
@@ -262,6 +294,14 @@ describe('web console in Chromium', { skip }, () => {
     assert.match(secretKey, /^tds_/);
     await shot('09-service-key-created');
     await assertNotStored(secretKey);
+    // Esc does not throw the secret away unasked: the dialog stays, with a warning.
+    await page.keyboard.press('Escape');
+    await page.getByTestId('secret-close-warning').waitFor();
+    assert.equal(await page.getByTestId('secret-dialog').count(), 1);
+    assert.equal(await readSecret('secret-secret-key'), secretKey, 'still shown');
+    await shot('09b-secret-close-warning');
+    await page.getByTestId('secret-keep-open').click();
+    await page.getByTestId('secret-close-warning').waitFor({ state: 'detached' });
     await closeSecret();
     await page.locator(`[data-testid="service-key-row"][data-access-key="${accessKey}"]`).waitFor();
     assert.ok(!(await page.content()).includes(secretKey));
@@ -290,6 +330,48 @@ describe('web console in Chromium', { skip }, () => {
     await page.getByTestId('confirm-button').click();
     await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="session-row"]').length === n - 1, before);
+  });
+
+  it('sessions: more than a hundred are paged, with creation and last-refresh times; "revoke all" asks first', async () => {
+    const key = await seedServiceKey(t.core, { accountId: user.accountId });
+    const pairs = [];
+    for (let i = 0; i < 120; i++) {
+      const made = await t.core.serviceAccounts.createTokens({ accessKey: key.accessKey, secretKey: key.secretKey }, { address: 'test' });
+      assert.ok(made.ok);
+      pairs.push(made.pair);
+    }
+    assert.ok((await t.core.serviceAccounts.refresh(pairs[119]!.refreshToken, {}, { address: 'test' })).ok);
+    const total = (await t.core.sessions.listActive(user.accountId, { limit: 1 })).total;
+    assert.ok(total > 100);
+    await go('Overview');
+    await go('Sessions');
+    const range = page.getByTestId('sessions-range');
+    await range.getByText(`1–50 of ${total}`).waitFor();
+    assert.equal(await page.getByTestId('session-row').count(), 50);
+    assert.equal(await page.getByTestId('sessions-prev').isDisabled(), true);
+    const newest = page.getByTestId('session-row').first();
+    assert.equal(await newest.getAttribute('data-session-id'), pairs[119]!.session.id);
+    assert.match((await newest.textContent()) ?? '', new RegExp(`Access Key\\s*${key.accessKey}`));
+    assert.match((await newest.locator('td').nth(4).textContent()) ?? '', /now|second|minute/, 'the last refresh shows');
+    await shot('11b-sessions-paged', { fullPage: false });
+    await page.getByTestId('sessions-next').click();
+    await range.getByText(`51–100 of ${total}`).waitFor();
+    const ids = new Set(await page.getByTestId('session-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id'))));
+    assert.equal(ids.size, 50);
+    assert.ok(!ids.has(pairs[119]!.session.id), 'the second page does not repeat the first');
+    await page.getByTestId('sessions-next').click();
+    await range.getByText(`101–${total} of ${total}`).waitFor();
+    assert.equal(await page.getByTestId('sessions-next').isDisabled(), true);
+    await page.getByTestId('sessions-prev').click();
+    await range.getByText(`51–100 of ${total}`).waitFor();
+
+    await page.getByTestId('revoke-all-sessions').click();
+    await page.getByTestId('confirm-dialog').getByText(`Revoke all ${total} sessions?`).waitFor();
+    await shot('11c-sessions-revoke-all', { fullPage: false });
+    await page.getByTestId('confirm-button').click();
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'No active sessions' }).waitFor();
+    assert.equal((await t.core.serviceAccounts.verifyAccessJwt(pairs[0]!.accessToken)).ok, false);
   });
 
   it('activity: lists events and filters them by type', async () => {
@@ -327,6 +409,9 @@ describe('web console in Chromium', { skip }, () => {
     await page.getByTestId('signin-operator-submit').click();
     await page.waitForURL(/\/console\/admin\/accounts$/);
     await page.locator(`[data-testid="account-row"][data-email="${user.email}"]`).waitFor();
+    // Both sign-ins active: each sign-out says which one it ends.
+    assert.equal((await page.getByTestId('sign-out-account').textContent())?.trim(), 'Sign out of the account');
+    assert.equal((await page.getByTestId('sign-out-operator').textContent())?.trim(), 'Sign out as operator');
 
     await page.getByTestId('new-account').first().click();
     const dialog = page.getByRole('dialog');
@@ -365,6 +450,46 @@ describe('web console in Chromium', { skip }, () => {
     await admin.getByText('set', { exact: true }).waitFor();
     assert.ok(!(await page.content()).includes(ADMIN_TOKEN));
     await shot('16-admin-settings');
+    // Backticks of the descriptions are code, not literal characters.
+    const port = page.locator('[data-testid="setting-row"][data-env="TOKEND_DATA_DIR"] .setting-doc');
+    assert.equal(await port.locator('code').first().textContent(), 'tokend.db');
+    assert.doesNotMatch((await page.locator('.settings').textContent()) ?? '', /`/);
+  });
+
+  it('operator: the settings are described in Russian too', async () => {
+    await page.getByTestId('lang-ru').click();
+    const doc = page.locator('[data-testid="setting-row"][data-env="TOKEND_DATA_DIR"] .setting-doc');
+    await doc.getByText(/Каталог встроенной базы SQLite/).waitFor();
+    const docs = await page.locator('[data-testid="setting-row"] .setting-doc').allTextContents();
+    const english = docs.filter((d) => !/[А-Яа-яЁё]/.test(d));
+    assert.deepEqual(english, [], 'every description is in Russian');
+    await shot('16b-admin-settings-ru', { fullPage: false });
+    await page.getByTestId('lang-en').click();
+    await doc.getByText(/Directory for the embedded SQLite/).waitFor();
+  });
+
+  it('at 390 px wide, the tokens table scrolls inside its card instead of being cut off', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${t.url}/console/api-tokens`);
+      await page.getByText('Show revoked and replaced').click();
+      await page.getByTestId('api-token-row').first().waitFor();
+      const table = page.locator('table.table').first();
+      const box = await table.evaluate((el) => {
+        const card = el.closest('.card, .table-scroll') as HTMLElement;
+        const scroller = getComputedStyle(el.parentElement!).overflowX === 'auto' ? el.parentElement! : card;
+        return { scroll: scroller.scrollWidth, client: scroller.clientWidth, overflow: getComputedStyle(scroller).overflowX, page: document.documentElement.scrollWidth };
+      });
+      assert.equal(box.overflow, 'auto');
+      assert.ok(box.page <= 390, `the page itself is ${box.page} px wide`);
+      assert.ok(box.scroll > box.client, 'the table is wider than the card: it scrolls');
+      await page.screenshot({ path: join(SHOTS, '17-api-tokens-390.png'), fullPage: true, animations: 'disabled' });
+      await page.goto(`${t.url}/console/sessions`);
+      await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+      await page.screenshot({ path: join(SHOTS, '18-sessions-390.png'), fullPage: true, animations: 'disabled' });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
   });
 
   it('signs out of the account; the cabinet API refuses the old cookie', async () => {

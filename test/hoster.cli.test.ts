@@ -67,7 +67,7 @@ for (const db of databases()) {
       const key = await cli(database, ['key', 'create', '--service-account', String(created.id), '--json']);
       assert.equal(key.code, 0, key.err.join('\n'));
       const k = JSON.parse(key.out[0]!) as { accessKey: string; secretKey: string; expiresAt: number | null };
-      assert.deepEqual(Object.keys(k), ['accessKey', 'secretKey', 'expiresAt']);
+      assert.deepEqual(Object.keys(k), ['id', 'accessKey', 'secretKey', 'expiresAt']);
       assert.match(k.accessKey, /^AK[A-Z2-7]{20}$/);
       assert.ok(isNativeToken(k.secretKey, 'secretKey'));
       assert.equal(k.expiresAt, null);
@@ -151,6 +151,31 @@ for (const db of databases()) {
       assert.ok(readme.includes(DEMO.accessKey) && readme.includes(DEMO.secretKey));
       const pair = assertHosterOk(await hosterCalls(t).create({ accessKey: DEMO.accessKey, secretKey: DEMO.secretKey }), 'create_token_success');
       assert.equal(pair.userId, DEMO.accountId);
+    });
+
+    it('the demo sandbox repairs what it owns at every start, each repair audited', async () => {
+      await seedDemo(t.core);
+      const ctx = { address: 'test' };
+      const key = (await t.core.serviceAccounts.findKeyByAccessKey(DEMO.accessKey))!;
+      await t.core.serviceAccounts.revokeKey(key.id, ctx);
+      await t.core.serviceAccounts.disable(key.serviceAccountId, ctx);
+      await t.core.serviceAccounts.setActions(key.serviceAccountId, ['only_this'], ctx);
+      await t.core.accounts.setStatus(DEMO.accountId, 'disabled', ctx);
+      await t.core.apiTokens.revokeAllOf(DEMO.accountId, ctx);
+      assertHosterError(await hosterCalls(t).create({ accessKey: DEMO.accessKey, secretKey: DEMO.secretKey }), 401, 'keys_revoked');
+
+      const repaired = await seedDemo(t.core);
+      assert.equal(repaired.created, false);
+      assert.equal(repaired.repaired.length, 6, repaired.repaired.join('\n'));
+      const pair = assertHosterOk(await hosterCalls(t).create({ accessKey: DEMO.accessKey, secretKey: DEMO.secretKey }), 'create_token_success');
+      assert.equal(pair.userId, DEMO.accountId);
+      assert.deepEqual((await t.core.serviceAccounts.get(key.serviceAccountId))?.actions, [...DEMO.serviceActions]);
+      for (const token of [DEMO.v3Token, DEMO.l3Token]) assert.equal((await t.core.apiTokens.verify(token)).ok, true);
+      const types = (await t.core.store.audit.list({ accountId: DEMO.accountId, limit: 50 })).map((e) => e.type);
+      for (const type of ['account.enabled', 'service_account.enabled', 'service_account.actions_changed', 'service_key.reinstated', 'api_token.reinstated']) {
+        assert.ok(types.includes(type as never), `${type} in ${types.join(', ')}`);
+      }
+      assert.deepEqual((await seedDemo(t.core)).repaired, [], 'nothing left to repair');
     });
 
     it('the README flow runs as written (bash + curl) against the demo', { skip: !hasCommand('curl') || !hasCommand('bash') }, async () => {

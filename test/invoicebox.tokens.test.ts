@@ -165,7 +165,7 @@ for (const db of databases()) {
       assert.equal(await lastUsed(), first + 60_000);
     });
 
-    it('the demo seed is idempotent and keeps a revoked demo token revoked', async () => {
+    it('the demo seed is idempotent; a revoked demo token works again after the next seed (a start of serve --demo)', async () => {
       const first = await seedDemo(t.core);
       const second = await seedDemo(t.core);
       assert.equal(second.created, false);
@@ -175,9 +175,12 @@ for (const db of databases()) {
       assert.deepEqual(demoTokens.map((x) => x.format).sort(), ['l3', 'v3']);
       const v3 = demoTokens.find((x) => x.format === 'v3')!;
       await t.core.apiTokens.revoke(v3.id, CTX);
-      await seedDemo(t.core);
       assert.equal(await status(t, DEMO.v3Token), 401);
+      const repaired = await seedDemo(t.core);
+      assert.equal(repaired.repaired.length, 1, repaired.repaired.join('\n'));
+      assert.equal(await status(t, DEMO.v3Token), 200, 'the published token works as documented again');
       assert.equal(await status(t, DEMO.l3Token), 200);
+      assert.equal((await t.core.apiTokens.listByAccount(DEMO.accountId)).length, 2, 'repaired in place, not duplicated');
     });
   });
 

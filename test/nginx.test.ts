@@ -116,12 +116,17 @@ describe('nginx auth_request -> GET /auth/verify (examples/nginx/nginx.conf)', {
     const before = seen.length;
     const none = await fetch(`${base}/orders/42`);
     assert.equal(none.status, 401);
-    await none.text();
+    // JSON as tokend itself answers, not nginx's HTML error page.
+    assert.match(String(none.headers.get('content-type')), /^application\/json/);
+    assert.deepEqual(await none.json(), { error: { code: 'invalid_token', message: 'Missing or invalid token' } });
+    assert.match(String(none.headers.get('www-authenticate')), /^Bearer realm="tokend"/);
+    const direct = await fetch(`${t.url}/auth/verify`);
+    assert.deepEqual(await direct.json(), { error: { code: 'invalid_token', message: 'Missing or invalid token' } }, 'the same body as tokend answers');
 
     await t.core.apiTokens.revoke(apiToken.id, CTX);
     const revoked = await fetch(`${base}/orders/42`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(revoked.status, 401);
-    await revoked.text();
+    assert.equal((await revoked.json()).error.code, 'invalid_token');
     assert.equal(seen.length, before, 'the upstream never saw the refused requests');
   });
 

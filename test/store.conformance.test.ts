@@ -230,6 +230,38 @@ for (const kind of databases()) {
         assert.equal(await store.sessions.advance(sessionId, 2), false);
       });
 
+      it('listActivePage pages live sessions newest first by a (createdAt, id) cursor, with the last refresh time', async () => {
+        const accountId = await newAccount(store);
+        const live: string[] = [];
+        // Same creation time for all: the id breaks the tie, so no page repeats or skips one.
+        for (let i = 0; i < 7; i++) live.push(await newSession(store, accountId));
+        const revoked = await newSession(store, accountId);
+        await store.sessions.revoke(revoked, T0, 'test');
+        await newSession(store, accountId, { expiresAt: T0 - 1 });
+        const later = randomUUID();
+        await store.sessions.insert({ id: later, accountId, kind: 'service', clientId: 'AK_X', scope: 'a b', createdAt: T0 + 5, expiresAt: T0 + HOUR });
+        await store.sessions.insertRefreshToken({ hash: hex(), sessionId: later, generation: 1, createdAt: T0 + 5, expiresAt: T0 + HOUR });
+        await store.sessions.advance(later, 1);
+        await store.sessions.insertRefreshToken({ hash: hex(), sessionId: later, generation: 2, createdAt: T0 + 9, expiresAt: T0 + HOUR });
+
+        assert.equal(await store.sessions.countActive(accountId, T0), 8);
+        const seen: string[] = [];
+        let before: { createdAt: number; id: string } | undefined;
+        for (let page = 0; page < 5; page++) {
+          const items = await store.sessions.listActivePage(accountId, T0, { limit: 3, ...(before ? { before } : {}) });
+          seen.push(...items.map((s) => s.id));
+          if (items.length < 3) break;
+          const last = items.at(-1)!;
+          before = { createdAt: last.createdAt, id: last.id };
+        }
+        assert.deepEqual(seen, [later, ...[...live].sort().reverse()]);
+        const first = (await store.sessions.listActivePage(accountId, T0, { limit: 2 }))[0]!;
+        assert.equal(first.id, later);
+        assert.equal(first.lastRefreshAt, T0 + 9);
+        assert.equal((await store.sessions.listActivePage(accountId, T0, { limit: 2 }))[1]!.lastRefreshAt, null, 'never refreshed');
+        assert.deepEqual(await store.sessions.listActivePage(accountId + 1000, T0, { limit: 3 }), []);
+      });
+
       it('revoke: one of concurrent calls revokes; by account and by client return the ids they revoked', async () => {
         const accountId = await newAccount(store);
         const s1 = await newSession(store, accountId, { clientId: 'app_a' });

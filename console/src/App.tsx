@@ -215,7 +215,7 @@ function NavSection(props: { title: string; items: NavItem[]; route: string; onS
         </a>
       ))}
       <Button variant="ghost" size="sm" onClick={props.onSignOut} testId={`sign-out-${props.who ? 'account' : 'operator'}`}>
-        {t('nav.signOut')}
+        {t(props.who ? 'nav.signOutAccount' : 'nav.signOutOperator')}
       </Button>
     </div>
   );

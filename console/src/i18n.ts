@@ -23,7 +23,8 @@ const en = {
   'nav.accounts': 'Accounts',
   'nav.signingKeys': 'Signing keys',
   'nav.settings': 'Settings',
-  'nav.signOut': 'Sign out',
+  'nav.signOutAccount': 'Sign out of the account',
+  'nav.signOutOperator': 'Sign out as operator',
   'nav.signInAccount': 'Sign in to an account',
   'nav.signInOperator': 'Operator sign-in',
 
@@ -42,6 +43,9 @@ const en = {
   'common.loading': 'Loading…',
   'common.retry': 'Retry',
   'common.cancel': 'Cancel',
+  'common.close': 'Close',
+  'common.previous': 'Previous',
+  'common.next': 'Next',
   'common.create': 'Create',
   'common.creating': 'Creating…',
   'common.save': 'Save',
@@ -82,6 +86,10 @@ const en = {
 
   'secret.title': 'Copy it now',
   'secret.warning': 'This is the only time it is shown. tokend keeps only a hash: if you lose it, create a new one.',
+  'secret.closeTitle': 'Close without saving it?',
+  'secret.closeBody': 'It will not be shown again. Copy it first unless you have it stored.',
+  'secret.closeAnyway': 'Close anyway',
+  'secret.keepOpen': 'Keep it open',
 
   'overview.title': 'Overview',
   'overview.welcome': 'Welcome, {name}',
@@ -171,7 +179,13 @@ const en = {
   'sessions.emptyHint': 'Sessions appear when a client calls tokens.make or creates service-account tokens.',
   'sessions.revokeTitle': 'Revoke this session?',
   'sessions.revokeBody': 'Its access and refresh tokens stop working at once; the client has to obtain new ones.',
-  'sessions.more': 'Showing {shown} of {total}.',
+  'sessions.client.appId': 'appId',
+  'sessions.client.accessKey': 'Access Key',
+  'sessions.lastRefresh': 'Last refresh',
+  'sessions.range': '{from}–{to} of {total}',
+  'sessions.revokeAll': 'Revoke all sessions',
+  'sessions.revokeAllTitle': 'Revoke all {total} sessions?',
+  'sessions.revokeAllBody': 'Every access and refresh token of this account stops working at once: every client and service-account key has to obtain new ones. You stay signed in to this console.',
 
   'activity.title': 'Activity',
   'activity.subtitle': 'What happened in your account, newest first.',
@@ -238,6 +252,13 @@ const en = {
   'err.network': 'Cannot reach tokend. Check your connection.',
   'err.field.required': 'Required.',
   'err.field.email': 'Enter an email address.',
+  'err.field.minItems': 'Add at least one.',
+  'err.field.maxItems': 'Too many values.',
+  'err.field.maxLength': 'At most {limit} characters.',
+  'err.field.tooLong': 'Too long.',
+  'err.field.pattern': 'Not in the expected format.',
+  'err.field.invalid': 'Not a valid value.',
+  'err.field.range': 'Out of the allowed range.',
 
   'event.account.created': 'Account created',
   'event.account.disabled': 'Account disabled',
@@ -283,7 +304,8 @@ const ru: Record<MessageKey, string> = {
   'nav.accounts': 'Аккаунты',
   'nav.signingKeys': 'Ключи подписи',
   'nav.settings': 'Настройки',
-  'nav.signOut': 'Выйти',
+  'nav.signOutAccount': 'Выйти из аккаунта',
+  'nav.signOutOperator': 'Выйти из режима оператора',
   'nav.signInAccount': 'Войти в аккаунт',
   'nav.signInOperator': 'Вход оператора',
 
@@ -291,7 +313,7 @@ const ru: Record<MessageKey, string> = {
   'signin.subtitle': 'Управляйте приложениями, ключами и API-токенами.',
   'signin.tab.account': 'Аккаунт',
   'signin.tab.operator': 'Оператор',
-  'signin.email': 'Email',
+  'signin.email': 'Эл. почта',
   'signin.password': 'Пароль',
   'signin.submit': 'Войти',
   'signin.adminToken': 'Токен администратора',
@@ -302,6 +324,9 @@ const ru: Record<MessageKey, string> = {
   'common.loading': 'Загрузка…',
   'common.retry': 'Повторить',
   'common.cancel': 'Отмена',
+  'common.close': 'Закрыть',
+  'common.previous': 'Назад',
+  'common.next': 'Далее',
   'common.create': 'Создать',
   'common.creating': 'Создаём…',
   'common.save': 'Сохранить',
@@ -342,13 +367,17 @@ const ru: Record<MessageKey, string> = {
 
   'secret.title': 'Скопируйте сейчас',
   'secret.warning': 'Значение показывается только один раз. tokend хранит лишь хеш: если вы его потеряете, создайте новое.',
+  'secret.closeTitle': 'Закрыть, не сохранив?',
+  'secret.closeBody': 'Больше оно показано не будет. Сначала скопируйте его, если ещё не сохранили.',
+  'secret.closeAnyway': 'Всё равно закрыть',
+  'secret.keepOpen': 'Не закрывать',
 
   'overview.title': 'Обзор',
   'overview.welcome': 'Здравствуйте, {name}',
   'overview.account': 'Ваш аккаунт',
   'overview.userId': 'ID пользователя (cabinetUserId, userId)',
   'overview.uid': 'UUID организации (userId для v3 / l3)',
-  'overview.email': 'Email',
+  'overview.email': 'Эл. почта',
   'overview.apps': 'Приложения',
   'overview.apiTokens': 'Активные API-токены',
   'overview.serviceAccounts': 'Сервисные аккаунты',
@@ -431,7 +460,13 @@ const ru: Record<MessageKey, string> = {
   'sessions.emptyHint': 'Сессии появляются, когда клиент вызывает tokens.make или создаёт токены сервисного аккаунта.',
   'sessions.revokeTitle': 'Отозвать сессию?',
   'sessions.revokeBody': 'Её access- и refresh-токены сразу перестанут работать; клиенту придётся получить новые.',
-  'sessions.more': 'Показано {shown} из {total}.',
+  'sessions.client.appId': 'appId',
+  'sessions.client.accessKey': 'Access Key',
+  'sessions.lastRefresh': 'Последнее обновление',
+  'sessions.range': '{from}–{to} из {total}',
+  'sessions.revokeAll': 'Отозвать все сессии',
+  'sessions.revokeAllTitle': 'Отозвать все сессии ({total})?',
+  'sessions.revokeAllBody': 'Все access- и refresh-токены этого аккаунта сразу перестанут работать: каждому клиенту и ключу сервисного аккаунта придётся получить новые. Вход в эту консоль сохранится.',
 
   'activity.title': 'Журнал',
   'activity.subtitle': 'Что происходило в вашем аккаунте, сначала новые события.',
@@ -498,6 +533,13 @@ const ru: Record<MessageKey, string> = {
   'err.network': 'Нет связи с tokend. Проверьте подключение.',
   'err.field.required': 'Обязательное поле.',
   'err.field.email': 'Введите адрес email.',
+  'err.field.minItems': 'Добавьте хотя бы одно значение.',
+  'err.field.maxItems': 'Слишком много значений.',
+  'err.field.maxLength': 'Не больше {limit} символов.',
+  'err.field.tooLong': 'Слишком длинно.',
+  'err.field.pattern': 'Не в том формате.',
+  'err.field.invalid': 'Недопустимое значение.',
+  'err.field.range': 'Вне допустимого диапазона.',
 
   'event.account.created': 'Аккаунт создан',
   'event.account.disabled': 'Аккаунт отключён',
@@ -524,7 +566,7 @@ const ru: Record<MessageKey, string> = {
   'event.service_token.created': 'Созданы токены сервисного аккаунта',
 };
 
-const DICTIONARIES: Record<Lang, Record<MessageKey, string>> = { en, ru };
+export const DICTIONARIES: Record<Lang, Record<MessageKey, string>> = { en, ru };
 const STORAGE_KEY = 'tokend.console.lang';
 
 export function initialLang(): Lang {

@@ -55,8 +55,7 @@ export function registerServe(program: Command, io: CliIO): void {
         throw error;
       };
       const { core } = services;
-      let demoLines: string[] = [];
-      if (config.demo) demoLines = (await seedDemo(core).catch(failed)).lines;
+      const demo = config.demo ? await seedDemo(core).catch(failed) : null;
       // Without TOKEND_ADMIN_TOKEN, the first start generates one; only that start prints it.
       const admin = await core.callers.ensureAdminToken({ address: 'serve' }).catch(failed);
       // Loads the JWT key ring now (creating its first key): a missing master key is generated and
@@ -75,6 +74,9 @@ export function registerServe(program: Command, io: CliIO): void {
       const address = await app.listen({ port: config.port, host: config.host }).catch(failed);
       const port = (app.server.address() as { port: number }).port;
       io.out(`tokend listening on ${address} (database: ${core.databaseKind})`);
+      const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+      io.out(`  console   ${base}/console/`);
+      io.out(`  API docs  ${base}/docs`);
       if (admin.generated) {
         io.err(BANNER_RULE);
         io.err('!! Admin token generated (shown once; tokend keeps only its SHA-256). Store it now:');
@@ -82,12 +84,12 @@ export function registerServe(program: Command, io: CliIO): void {
         io.err('!! Set TOKEND_ADMIN_TOKEN to choose your own instead.');
         io.err(BANNER_RULE);
       }
-      if (config.demo) {
-        const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      if (demo) {
         io.err(BANNER_RULE);
         io.err('!! DEMO MODE: well-known sandbox credentials are active. Never use this in production.');
+        for (const line of demo.repaired) io.err(`!! Repaired: ${line}.`);
         io.err(BANNER_RULE);
-        for (const line of demoLines) io.out(line);
+        for (const line of demo.lines) io.out(line);
         io.out('');
         io.out('  try it:');
         io.out(`  curl -s -X POST ${base}/v1/tokens -H 'Content-Type: application/json' \\`);

@@ -110,7 +110,7 @@ export function registerServiceAccountCommands(program: Command, io: CliIO): voi
       .description('Create an Access Key / Secret Key pair for a service account; the Secret Key is printed once')
       .requiredOption('--service-account <id>', 'service account id')
       .option('--expires-in <duration>', 'lifetime, e.g. 90d (default: no expiry); tokens never outlive the key')
-      .option('--json', 'print one JSON object: {"accessKey","secretKey","expiresAt"} (expiresAt: unix seconds or null)'),
+      .option('--json', 'print one JSON object: {"id","accessKey","secretKey","expiresAt"} (expiresAt: unix seconds or null)'),
   ).action(async (o: { serviceAccount: string; expiresIn?: string; json?: boolean } & StoreFlags) => {
     const serviceAccountId = parseId(o.serviceAccount, '--service-account');
     let lifetime: number | null = null;
@@ -123,7 +123,7 @@ export function registerServiceAccountCommands(program: Command, io: CliIO): voi
       const expiresAt = lifetime === null ? null : core.clock.now() + lifetime;
       const created = await core.serviceAccounts.createKey({ serviceAccountId, expiresAt }, CLI_AUDIT);
       const expiresAtS = created.key.expiresAt === null ? null : toUnixSeconds(created.key.expiresAt);
-      printResult(io, o.json, { accessKey: created.key.accessKey, secretKey: created.secretKey, expiresAt: expiresAtS }, [
+      printResult(io, o.json, { id: created.key.id, accessKey: created.key.accessKey, secretKey: created.secretKey, expiresAt: expiresAtS }, [
         `key ${created.key.id} created for service account ${serviceAccountId}`,
         `  Access Key: ${created.key.accessKey}`,
         `  Secret Key: ${created.secretKey}`,

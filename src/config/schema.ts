@@ -41,7 +41,7 @@ export const SETTINGS = {
   databaseIdleInTransactionTimeout: setting({ env: 'TOKEND_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT', default: 30_000, defaultText: '30s', parser: duration({ max: DAY }),
     doc: 'PostgreSQL only: the server-side `idle_in_transaction_session_timeout` of every connection of tokend\'s pool and of the migrations\' (set when the connection opens). The server ends the session of a node that stalls inside a transaction (stopped, event loop stuck) after this long: its transaction is rolled back and its row locks released. `0`: no timeout.' }),
   demo: setting({ env: 'TOKEND_DEMO', flag: '--demo', default: false, defaultText: 'false', parser: boolean(),
-    doc: 'Seed the demo sandbox with published, well-known credentials. Never in production.' }),
+    doc: 'Seed the demo sandbox with published, well-known credentials, and put its records back as published at every start. Never in production.' }),
   logLevel: setting({ env: 'TOKEND_LOG_LEVEL', default: 'info' as const, defaultText: 'info',
     parser: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     doc: 'pino log level. Logs are JSON lines on stdout; secrets are never logged at any level. The access log is one line per request: at `info` for failed requests (4xx; 5xx at `warn`), at `debug` for successful ones, so `info` stays cheap on the hot path and `debug` logs every request.' }),

@@ -147,6 +147,27 @@ export class ApiTokenService {
     });
   }
 
+  /**
+   * Makes a published token of this account live again if it was revoked, replaced or expired
+   * (the demo sandbox repairs its own records at every start). Returns true when it changed one.
+   */
+  async reinstateKnown(input: { accountId: number; token: string }, ctx: AuditContext): Promise<boolean> {
+    const hash = sha256Hex(input.token);
+    const { clock } = this.#d;
+    const id = await this.#d.store.transaction(async (tx) => {
+      const found = await tx.apiTokens.findByHash(hash);
+      if (!found || found.token.accountId !== input.accountId) return null;
+      const t = found.token;
+      if (t.revokedAt === null && t.replacedBy === null && t.expiresAt === null) return null;
+      if (!(await tx.apiTokens.reinstate(t.id))) return null;
+      await audit(tx.audit, clock, ctx, { type: 'api_token.reinstated', accountId: t.accountId, detail: { id: t.id } });
+      return t.id;
+    });
+    if (id === null) return false;
+    this.#d.changes.publish({ kind: 'api_token', ids: [id] });
+    return true;
+  }
+
   async get(id: string): Promise<ApiToken | null> {
     return this.#d.store.apiTokens.findById(id);
   }

@@ -98,7 +98,23 @@ export interface SessionRepo {
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
   revokeByClient(clientId: string, now: number, reason: string): Promise<string[]>;
   listActiveByAccount(accountId: number, now: number): Promise<Session[]>;
+  /**
+   * One page of an account's live sessions, newest first (created_at, then id, both descending):
+   * `before` is the last item of the previous page. Each carries when it was last refreshed.
+   */
+  listActivePage(accountId: number, now: number, page: { limit: number; before?: SessionCursor }): Promise<SessionListItem[]>;
+  countActive(accountId: number, now: number): Promise<number>;
   findById(sessionId: string): Promise<Session | null>;
+}
+
+export interface SessionCursor {
+  createdAt: number;
+  id: string;
+}
+
+export interface SessionListItem extends Session {
+  /** When its current pair was issued by a refresh; null while it has never been refreshed. */
+  lastRefreshAt: number | null;
 }
 
 export interface CounterRepo {
@@ -174,6 +190,8 @@ export interface ApiTokenRepo {
    * if it is neither revoked nor replaced yet: the arbiter of concurrent rotations (one wins).
    */
   retire(id: string, replacedBy: string, until: number): Promise<boolean>;
+  /** Makes a revoked, replaced or expired token live again, without expiry (the demo's published tokens only). */
+  reinstate(id: string): Promise<boolean>;
   /** Revokes every live token of an account; returns their ids. */
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
   /** Batched `last used` times from memory; never moves a time backwards. */
@@ -208,6 +226,8 @@ export interface ServiceAccountRepo {
   listByAccount(accountId: number): Promise<ServiceAccount[]>;
   /** Sets the status if it differs; returns true when this call changed it. */
   setStatus(id: number, status: ServiceAccountStatus): Promise<boolean>;
+  /** Replaces the allowed actions; returns false when there is no such service account. */
+  setActions(id: number, actions: readonly string[]): Promise<boolean>;
   /**
    * Records a use if and only if the service account is active. Being a write, it takes the row's
    * lock: a concurrent disable either waits for the caller's transaction (and then revokes the
@@ -243,6 +263,8 @@ export interface ServiceKeyRepo {
   listByServiceAccount(serviceAccountId: number): Promise<ServiceKey[]>;
   /** Revokes if not revoked yet; returns true when this call revoked it. */
   revoke(id: number, now: number): Promise<boolean>;
+  /** Makes a revoked or expired key live again, without expiry (the demo's published key only). */
+  reinstate(id: number): Promise<boolean>;
   /** Records a use if and only if the key is neither revoked nor expired at `now` (a write: the row lock orders it against revoke). */
   claimUse(id: number, now: number): Promise<boolean>;
 }

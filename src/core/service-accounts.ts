@@ -173,6 +173,25 @@ export class ServiceAccountService {
     return this.#setStatus(id, 'active', ctx);
   }
 
+  /** Replaces the allowed actions; tokens already issued keep the actions they were minted with. */
+  async setActions(id: number, actions: readonly string[], ctx: AuditContext): Promise<ServiceAccount> {
+    const { store, clock, changes } = this.#d;
+    const normalized = normalizeActions(actions);
+    const sa = await store.transaction(async (tx) => {
+      const found = await tx.serviceAccounts.findById(id);
+      if (!found || !(await tx.serviceAccounts.setActions(id, normalized))) return null;
+      await audit(tx.audit, clock, ctx, {
+        type: 'service_account.actions_changed',
+        accountId: found.accountId,
+        detail: { serviceAccountId: id, actions: normalized },
+      });
+      return { ...found, actions: normalized };
+    });
+    if (!sa) throw new InvalidInputError('serviceAccount', 'no such service account');
+    changes.publish({ kind: 'service_account', ids: [String(id)] });
+    return sa;
+  }
+
   async #setStatus(id: number, status: 'active' | 'disabled', ctx: AuditContext): Promise<boolean> {
     const { store, clock, changes } = this.#d;
     const revoked: string[] = [];
@@ -295,6 +314,28 @@ export class ServiceAccountService {
     if (result) changes.publish({ kind: 'service_key', ids: [String(keyId)] });
     changes.publish({ kind: 'session', ids: [...revoked] });
     return result;
+  }
+
+  /**
+   * Makes a revoked or expired key live again, without expiry: only for the demo sandbox's
+   * published key, which must keep working as documented. Sessions it started stay revoked.
+   */
+  async reinstateKey(keyId: number, ctx: AuditContext): Promise<boolean> {
+    const { store, clock, changes } = this.#d;
+    const changed = await store.transaction(async (tx) => {
+      const key = await tx.serviceKeys.findById(keyId);
+      if (!key || (key.revokedAt === null && key.expiresAt === null)) return false;
+      if (!(await tx.serviceKeys.reinstate(keyId))) return false;
+      const sa = await tx.serviceAccounts.findById(key.serviceAccountId);
+      await audit(tx.audit, clock, ctx, {
+        type: 'service_key.reinstated',
+        accountId: sa?.accountId ?? null,
+        detail: { serviceAccountId: key.serviceAccountId, keyId, accessKey: key.accessKey },
+      });
+      return true;
+    });
+    if (changed) changes.publish({ kind: 'service_key', ids: [String(keyId)] });
+    return changed;
   }
 
   // --- tokens -----------------------------------------------------------------------------

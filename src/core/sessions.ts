@@ -17,7 +17,7 @@ import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Session, SessionKind } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
-import type { AccessLookup, RefreshLookup, Repos, Store } from './ports.ts';
+import type { AccessLookup, RefreshLookup, Repos, SessionCursor, SessionListItem, Store } from './ports.ts';
 import type { TokenLookups } from './verification.ts';
 
 export interface MintedAccessToken {
@@ -244,9 +244,26 @@ export class SessionService {
     return this.#d.lookups.access(sha256Hex(token));
   }
 
-  /** The account's sessions that are neither revoked nor ended, newest first. */
-  async listActive(accountId: number): Promise<Session[]> {
-    return this.#d.store.sessions.listActiveByAccount(accountId, this.#d.clock.now());
+  /** One page of an account's live sessions, newest first, and how many there are in all. */
+  async listActive(accountId: number, page: { limit: number; before?: SessionCursor }): Promise<{ items: SessionListItem[]; total: number }> {
+    const now = this.#d.clock.now();
+    const [items, total] = await Promise.all([
+      this.#d.store.sessions.listActivePage(accountId, now, page),
+      this.#d.store.sessions.countActive(accountId, now),
+    ]);
+    return { items, total };
+  }
+
+  /** Revokes every live session of an account (its "sign out everywhere"); returns how many. */
+  async revokeAllOf(accountId: number, ctx: AuditContext, reason: string): Promise<number> {
+    const { clock } = this.#d;
+    const ids = await this.#d.store.transaction(async (tx) => {
+      const revoked = await tx.sessions.revokeByAccount(accountId, clock.now(), reason);
+      for (const sessionId of revoked) await audit(tx.audit, clock, ctx, { type: 'session.revoked', accountId, sessionId, detail: { reason } });
+      return revoked;
+    });
+    if (ids.length > 0) this.#d.events?.onSessionsChanged(ids);
+    return ids.length;
   }
 
   /**

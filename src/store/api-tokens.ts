@@ -120,6 +120,14 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    async reinstate(id) {
+      const r = await db
+        .updateTable('api_tokens')
+        .set({ revoked_at: null, revoke_reason: null, replaced_by: null, expires_at: null })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
     async revokeByAccount(accountId, now, reason) {
       const rows = await db
         .updateTable('api_tokens')

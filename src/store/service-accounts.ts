@@ -88,6 +88,10 @@ export function serviceAccountRepo(db: Kysely<DB>): ServiceAccountRepo {
       const r = await db.updateTable('service_accounts').set({ status }).where('id', '=', id).where('status', '!=', status).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    async setActions(id, actions) {
+      const r = await db.updateTable('service_accounts').set({ actions: actions.join(' ') }).where('id', '=', id).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
     async claimUse(id, now) {
       return (await CLAIM_SERVICE_ACCOUNT.affected(db, { id, now })) === 1;
     },
@@ -148,6 +152,10 @@ export function serviceKeyRepo(db: Kysely<DB>): ServiceKeyRepo {
     },
     async revoke(id, now) {
       const r = await db.updateTable('service_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async reinstate(id) {
+      const r = await db.updateTable('service_keys').set({ revoked_at: null, expires_at: null }).where('id', '=', id).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async claimUse(id, now) {

@@ -190,6 +190,46 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
         .execute();
       return rows.map(toSession);
     },
+    async listActivePage(accountId, now, page) {
+      const before = page.before;
+      const rows = await db
+        .selectFrom('sessions as s')
+        .select(SESSION_COLUMNS)
+        // The current generation's refresh token was issued by the last refresh (one indexed read per row of a page).
+        .select((eb) =>
+          eb
+            .selectFrom('refresh_tokens as r')
+            .select('r.created_at')
+            .whereRef('r.session_id', '=', 's.id')
+            .whereRef('r.generation', '=', 's.generation')
+            .where('r.generation', '>', 1)
+            .limit(1)
+            .as('last_refresh_at'),
+        )
+        .where('s.account_id', '=', accountId)
+        .where('s.revoked_at', 'is', null)
+        .where('s.expires_at', '>', now)
+        .$if(before !== undefined, (q) =>
+          q.where((eb) =>
+            eb.or([eb('s.created_at', '<', before!.createdAt), eb.and([eb('s.created_at', '=', before!.createdAt), eb('s.id', '<', before!.id)])]),
+          ),
+        )
+        .orderBy('s.created_at', 'desc')
+        .orderBy('s.id', 'desc')
+        .limit(page.limit)
+        .execute();
+      return rows.map((r) => ({ ...toSession(r), lastRefreshAt: r.last_refresh_at === null ? null : Number(r.last_refresh_at) }));
+    },
+    async countActive(accountId, now) {
+      const r = await db
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('account_id', '=', accountId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
     async findById(sessionId) {
       const row = await db.selectFrom('sessions').selectAll().where('id', '=', sessionId).executeTakeFirst();
       return row ? toSession(row) : null;

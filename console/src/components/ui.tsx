@@ -1,5 +1,5 @@
 /** The console's building blocks: plain elements with the classes of styles.css. */
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api.ts';
 import { useAction } from '../hooks.ts';
 import { formatDate, formatDateTime, formatRelative, formatSeconds } from '../format.ts';
@@ -25,7 +25,35 @@ export function fieldError(error: unknown, name: string, t: Translate): string |
   if (!(error instanceof ApiError)) return undefined;
   const f = error.field(name);
   if (!f) return undefined;
-  if (f.code === 'required' || f.code === 'minLength') return t('err.field.required');
+  // Schema validation names the rule it broke: say it in the reader's language, not the validator's words.
+  switch (f.code) {
+    case 'required':
+    case 'minLength':
+      return t('err.field.required');
+    case 'minItems':
+      return t('err.field.minItems');
+    case 'maxItems':
+      return t('err.field.maxItems');
+    case 'maxLength': {
+      const limit = /(\d+)/.exec(f.message)?.[1];
+      return limit ? t('err.field.maxLength', { limit }) : t('err.field.tooLong');
+    }
+    case 'pattern':
+    case 'format':
+      return t('err.field.pattern');
+    case 'type':
+    case 'enum':
+    case 'const':
+    case 'anyOf':
+    case 'oneOf':
+    case 'additionalProperties':
+      return t('err.field.invalid');
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return t('err.field.range');
+  }
   return f.message.charAt(0).toUpperCase() + f.message.slice(1) + (f.message.endsWith('.') ? '' : '.');
 }
 
@@ -163,6 +191,7 @@ export function StatusBadge(props: { status: string }): ReactNode {
 }
 
 export function Modal(props: { title: string; onClose: () => void; children: ReactNode; footer?: ReactNode; testId?: string }): ReactNode {
+  const { t } = useI18n();
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
   const { onClose } = props;
@@ -184,7 +213,7 @@ export function Modal(props: { title: string; onClose: () => void; children: Rea
       <div className="modal" role="dialog" aria-modal="true" aria-labelledby={titleId} ref={ref} data-testid={props.testId}>
         <div className="modal-header">
           <h2 id={titleId}>{props.title}</h2>
-          <button type="button" className="modal-close" onClick={onClose} aria-label="Close">
+          <button type="button" className="modal-close" onClick={onClose} aria-label={t('common.close')}>
             ×
           </button>
         </div>
@@ -340,11 +369,11 @@ export function ExpirySelect(props: { id: string; value: number | null; onChange
 }
 
 /** A table cell with a date, the full date and time on hover. */
-export function DateCell(props: { at: number }): ReactNode {
+export function DateCell(props: { at: number; withTime?: boolean }): ReactNode {
   const { lang } = useI18n();
   return (
     <td className="nowrap" title={formatDateTime(props.at, lang)}>
-      {formatDate(props.at, lang)}
+      {props.withTime ? formatDateTime(props.at, lang) : formatDate(props.at, lang)}
     </td>
   );
 }
@@ -402,17 +431,36 @@ export function CopyButton(props: { value: string; label?: string; testId?: stri
 /** Shows freshly created secrets once, with copy buttons; closing it forgets them. */
 export function SecretReveal(props: { title: string; items: { label: string; value: string; secret?: boolean; testId?: string }[]; onDone: () => void }): ReactNode {
   const { t } = useI18n();
+  // Esc, the backdrop and × are easy to hit by accident, and the secret is gone for good: they ask first.
+  const [asking, setAsking] = useState(false);
+  const ask = useCallback(() => setAsking((now) => !now), []);
   return (
     <Modal
       title={props.title}
-      onClose={props.onDone}
+      onClose={ask}
       testId="secret-dialog"
       footer={
-        <Button variant="primary" onClick={props.onDone} testId="secret-done">
-          {t('common.done')}
-        </Button>
+        asking ? (
+          <>
+            <Button variant="ghost" onClick={() => setAsking(false)} testId="secret-keep-open">
+              {t('secret.keepOpen')}
+            </Button>
+            <Button variant="danger" onClick={props.onDone} testId="secret-close-anyway">
+              {t('secret.closeAnyway')}
+            </Button>
+          </>
+        ) : (
+          <Button variant="primary" onClick={props.onDone} testId="secret-done">
+            {t('common.done')}
+          </Button>
+        )
       }
     >
+      {asking && (
+        <div className="notice notice-error" role="alert" data-testid="secret-close-warning">
+          <strong>{t('secret.closeTitle')}</strong> {t('secret.closeBody')}
+        </div>
+      )}
       <div className="notice notice-warning">
         <strong>{t('secret.title')}.</strong> {t('secret.warning')}
       </div>
@@ -478,3 +526,9 @@ export const Icons = {
     </svg>
   ),
 };
+
+/** Text with Markdown's inline code: `like this` is shown as code, not with its backticks. */
+export function DocText(props: { text: string }): ReactNode {
+  const parts = props.text.split(/`([^`]+)`/);
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part))}</>;
+}

@@ -85,7 +85,8 @@ export function ApiTokensPage(): ReactNode {
                       <StatusBadge status={x.status} />
                     </td>
                     <DateCell at={x.createdAt} />
-                    <RelativeCell at={x.expiresAt} now={now} withTitle />
+                    {/* A revoked token has ended: its former expiry would read as if it still worked. */}
+                    <RelativeCell at={x.status === 'revoked' ? null : x.expiresAt} now={now} withTitle />
                     <RelativeCell at={x.lastUsedAt} now={now} />
                     <td className="row-actions">
                       {x.status === 'active' && (

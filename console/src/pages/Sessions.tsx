@@ -4,15 +4,36 @@ import { Button, Card, Confirm, DateCell, EmptyState, Icons, ListStates, Mono, P
 import { useResource } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
 
+const PAGE_SIZE = 50;
+
 export function SessionsPage(): ReactNode {
   const { t } = useI18n();
-  const sessions = useResource(() => api<SessionList>('cabinet', 'GET', '/sessions'), []);
+  // The cursors of the pages seen so far: going back needs no reverse query.
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const cursor = cursors[cursors.length - 1] ?? null;
+  const sessions = useResource(() => {
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (cursor) query.set('cursor', cursor);
+    return api<SessionList>('cabinet', 'GET', `/sessions?${query.toString()}`);
+  }, [cursor]);
   const [revoking, setRevoking] = useState<SessionItem | null>(null);
+  const [revokingAll, setRevokingAll] = useState(false);
   const now = Date.now();
   const data = sessions.data;
+  const first = (cursors.length - 1) * PAGE_SIZE;
   return (
     <>
-      <PageHeader title={t('sessions.title')} subtitle={t('sessions.subtitle')} />
+      <PageHeader
+        title={t('sessions.title')}
+        subtitle={t('sessions.subtitle')}
+        actions={
+          data && data.total > 0 ? (
+            <Button variant="danger" onClick={() => setRevokingAll(true)} testId="revoke-all-sessions">
+              {t('sessions.revokeAll')}
+            </Button>
+          ) : undefined
+        }
+      />
       <ListStates
         items={data?.items ?? null}
         loading={sessions.loading}
@@ -22,39 +43,61 @@ export function SessionsPage(): ReactNode {
       >
         {(items) => (
           <Card>
-            <table className="table">
-              <thead>
-                <tr>
-                  <th>{t('sessions.kind')}</th>
-                  <th>{t('sessions.client')}</th>
-                  <th>{t('sessions.scope')}</th>
-                  <th>{t('sessions.started')}</th>
-                  <th>{t('common.expires')}</th>
-                  <th>{t('sessions.refreshes')}</th>
-                  <th aria-label={t('common.actions')} />
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((s) => (
-                  <tr key={s.id} data-testid="session-row">
-                    <td>{t(s.kind === 'service' ? 'sessions.kind.service' : 'sessions.kind.chatapp')}</td>
-                    <td>
-                      <Mono>{s.clientId}</Mono>
-                    </td>
-                    <td>{s.scope.length ? <span className="chips inline">{s.scope.map((a) => <span className="chip" key={a}>{a}</span>)}</span> : <span className="muted">—</span>}</td>
-                    <DateCell at={s.createdAt} />
-                    <RelativeCell at={s.expiresAt} now={now} withTitle />
-                    <td>{s.generation - 1}</td>
-                    <td className="row-actions">
-                      <Button size="sm" variant="danger" onClick={() => setRevoking(s)} testId="revoke-session">
-                        {t('common.revoke')}
-                      </Button>
-                    </td>
+            <div className="table-scroll">
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th>{t('sessions.kind')}</th>
+                    <th>{t('sessions.client')}</th>
+                    <th>{t('sessions.scope')}</th>
+                    <th>{t('sessions.started')}</th>
+                    <th>{t('sessions.lastRefresh')}</th>
+                    <th>{t('common.expires')}</th>
+                    <th>{t('sessions.refreshes')}</th>
+                    <th aria-label={t('common.actions')} />
                   </tr>
-                ))}
-              </tbody>
-            </table>
-            {data && data.total > items.length && <p className="muted table-note">{t('sessions.more', { shown: items.length, total: data.total })}</p>}
+                </thead>
+                <tbody>
+                  {items.map((s) => (
+                    <tr key={s.id} data-testid="session-row" data-session-id={s.id}>
+                      <td>{t(s.kind === 'service' ? 'sessions.kind.service' : 'sessions.kind.chatapp')}</td>
+                      <td>
+                        <span className="muted">{t(s.kind === 'service' ? 'sessions.client.accessKey' : 'sessions.client.appId')}</span> <Mono>{s.clientId}</Mono>
+                      </td>
+                      <td>{s.scope.length ? <span className="chips inline">{s.scope.map((a) => <span className="chip" key={a}>{a}</span>)}</span> : <span className="muted">—</span>}</td>
+                      <DateCell at={s.createdAt} withTime />
+                      <RelativeCell at={s.lastRefreshAt} now={now} withTitle />
+                      <RelativeCell at={s.expiresAt} now={now} withTitle />
+                      <td>{s.generation - 1}</td>
+                      <td className="row-actions">
+                        <Button size="sm" variant="danger" onClick={() => setRevoking(s)} testId="revoke-session">
+                          {t('common.revoke')}
+                        </Button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {data && (
+              <div className="pager" data-testid="sessions-pager">
+                <span className="muted" data-testid="sessions-range">
+                  {t('sessions.range', { from: first + 1, to: first + items.length, total: data.total })}
+                </span>
+                <Button size="sm" variant="secondary" onClick={() => setCursors(cursors.slice(0, -1))} disabled={cursors.length <= 1} testId="sessions-prev">
+                  {t('common.previous')}
+                </Button>
+                <Button
+                  size="sm"
+                  variant="secondary"
+                  onClick={() => data.nextCursor && setCursors([...cursors, data.nextCursor])}
+                  disabled={!data.nextCursor}
+                  testId="sessions-next"
+                >
+                  {t('common.next')}
+                </Button>
+              </div>
+            )}
           </Card>
         )}
       </ListStates>
@@ -67,6 +110,20 @@ export function SessionsPage(): ReactNode {
           onClose={() => setRevoking(null)}
           onConfirm={async () => {
             await api('cabinet', 'POST', `/sessions/${revoking.id}/revoke`, {});
+            await sessions.reload();
+          }}
+        />
+      )}
+      {revokingAll && data && (
+        <Confirm
+          title={t('sessions.revokeAllTitle', { total: data.total })}
+          body={t('sessions.revokeAllBody')}
+          confirmLabel={t('sessions.revokeAll')}
+          danger
+          onClose={() => setRevokingAll(false)}
+          onConfirm={async () => {
+            await api('cabinet', 'POST', '/sessions/revoke-all', {});
+            setCursors([null]);
             await sessions.reload();
           }}
         />

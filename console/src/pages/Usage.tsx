@@ -3,7 +3,7 @@ import { api, type Usage } from '../api.ts';
 import { Card, ErrorNotice, Loading, Mono, PageHeader } from '../components/ui.tsx';
 import { formatDate, formatDateTime, formatNumber, formatRelative } from '../format.ts';
 import { useResource } from '../hooks.ts';
-import { useI18n, type Lang } from '../i18n.ts';
+import { translator, useI18n, type Lang } from '../i18n.ts';
 
 const DAYS = 14;
 
@@ -76,7 +76,7 @@ function ChecksChart(props: { days: { day: number; count: number }[]; lang: Lang
   const barW = Math.max(4, slot * 0.62);
   const ticks = [0, max / 2, max];
   return (
-    <svg className="chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label="checks per day" data-testid="checks-chart">
+    <svg className="chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={translator(props.lang)('usage.checks')} data-testid="checks-chart">
       {ticks.map((v) => {
         const y = pad.top + innerH - (v / max) * innerH;
         return (

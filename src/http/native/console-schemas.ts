@@ -91,6 +91,7 @@ export const SessionView = Type.Object({
   generation: Type.Integer({ description: '1 + the number of refreshes.' }),
   createdAt: Ms('Start.'),
   expiresAt: Ms('Absolute end.'),
+  lastRefreshAt: MsOrNull('When its current pair was issued by a refresh; null if never refreshed.'),
 });
 
 export const AuditView = Type.Object({
@@ -148,7 +149,11 @@ export const UsageView = Type.Object({
   checks: Type.Array(Type.Object({ day: Ms('Start of the UTC day.'), count: Type.Integer({ description: 'Successful token checks that day.' }) })),
 });
 export const AppList = listOf(AppView, {});
-export const SessionList = listOf(SessionView, { total: Type.Integer({ description: 'How many there are (at most 200 are listed).' }) });
+export const SessionList = listOf(SessionView, {
+  total: Type.Integer({ description: 'How many live sessions there are in all.' }),
+  nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last one.' })),
+});
+export const RevokedAll = Type.Object({ revoked: Type.Integer({ description: 'How many sessions this call revoked.' }) });
 export const AuditPage = listOf(AuditView, { nextBefore: NextBefore });
 
 export const NewApiToken = Type.Object({ token: Type.String({ description: 'The token: in this response only, never again.' }), apiToken: ApiTokenView });

@@ -1,11 +1,12 @@
 import type { ReactNode } from 'react';
 import { api, type OperatorMe, type Settings } from '../../api.ts';
-import { Card, ErrorNotice, Loading, Mono, PageHeader } from '../../components/ui.tsx';
+import { Card, DocText, ErrorNotice, Loading, Mono, PageHeader } from '../../components/ui.tsx';
 import { useResource } from '../../hooks.ts';
 import { useI18n } from '../../i18n.ts';
+import { SETTING_DOCS_RU } from '../../settings-ru.ts';
 
 export function SettingsPage(props: { operator: OperatorMe }): ReactNode {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const settings = useResource(() => api<Settings>('admin', 'GET', '/settings'), []);
   const s = settings.data;
   return (
@@ -28,7 +29,10 @@ export function SettingsPage(props: { operator: OperatorMe }): ReactNode {
                 <tr key={item.env} data-testid="setting-row" data-env={item.env}>
                   <td>
                     <Mono>{item.env}</Mono>
-                    <div className="setting-doc">{item.doc}</div>
+                    <div className="setting-doc">
+                      {/* The server describes its settings in English; Russian comes from the console's own table. */}
+                      <DocText text={lang === 'ru' ? (SETTING_DOCS_RU[item.env] ?? item.doc) : item.doc} />
+                    </div>
                   </td>
                   <td>
                     {item.secret ? (

@@ -32,8 +32,13 @@ const NoBody = Type.Object({}, Strict);
 
 export type ApiTokenStatus = Static<typeof ApiTokenView>['status'];
 
+/**
+ * Revoked wins over replaced: a token revoked during its grace period stopped working then, and
+ * the page must say so. It is "replaced" only when it had already ended by then (a rotation
+ * without grace revokes the old token at the very moment its grace ends).
+ */
 export function apiTokenStatus(t: ApiToken, now: number): ApiTokenStatus {
-  if (t.revokedAt !== null) return t.replacedBy !== null ? 'replaced' : 'revoked';
+  if (t.revokedAt !== null) return t.replacedBy !== null && t.expiresAt !== null && t.expiresAt <= t.revokedAt ? 'replaced' : 'revoked';
   if (t.expiresAt !== null && t.expiresAt <= now) return t.replacedBy !== null ? 'replaced' : 'expired';
   return t.replacedBy !== null ? 'grace' : 'active';
 }

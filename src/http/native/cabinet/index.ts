@@ -5,7 +5,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { DAY_MS } from '../../../core/clock.ts';
-import type { Account, App, AuditEvent, Session } from '../../../core/model.ts';
+import type { Account, App, AuditEvent } from '../../../core/model.ts';
+import type { SessionListItem } from '../../../core/ports.ts';
 import type { Core } from '../../../core/tokend.ts';
 import { sendWire, type HttpApp } from '../../dialect.ts';
 import {
@@ -28,6 +29,7 @@ import {
   AuditView,
   MeView,
   Revoked,
+  RevokedAll,
   SessionList,
   SessionView,
   SignedIn,
@@ -60,8 +62,15 @@ const ActivityQuery = Type.Object(
 );
 const UsageQuery = Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) }, Strict);
 
-/** More would not help anyone reading a table; the count says how many there are. */
-const SESSIONS_SHOWN = 200;
+const SessionsQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}_[0-9a-fA-F-]{1,64}$', description: 'The `nextCursor` of the previous page.' })),
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: 'Page size, at most 200 (default 50).' })),
+  },
+  Strict,
+);
+const SESSIONS_PAGE = 50;
+const SESSIONS_PAGE_MAX = 200;
 
 export function accountView(a: Account): Static<typeof AccountView> {
   return { id: a.id, uid: a.uid, email: a.email, name: a.name, status: a.status, isDemo: a.isDemo, createdAt: a.createdAt };
@@ -71,7 +80,7 @@ function appView(a: App): Static<typeof AppView> {
   return { appId: a.appId, name: a.name, createdAt: a.createdAt };
 }
 
-function sessionView(s: Session): Static<typeof SessionView> {
+function sessionView(s: SessionListItem): Static<typeof SessionView> {
   return {
     id: s.id,
     kind: s.kind,
@@ -80,6 +89,7 @@ function sessionView(s: Session): Static<typeof SessionView> {
     generation: s.generation,
     createdAt: s.createdAt,
     expiresAt: s.expiresAt,
+    lastRefreshAt: s.lastRefreshAt,
   };
 }
 
@@ -156,13 +166,32 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
     authed.get('/api/cabinet/sessions', {
       schema: {
         tags: ['cabinet'],
-        summary: 'Active sessions (token families)',
+        summary: 'Active sessions (token families), newest first, a page at a time',
+        querystring: SessionsQuery,
         response: readResponses(SessionList),
       },
     }, async (request) => {
-      const sessions = await core.sessions.listActive(accountOf(request).id);
-      return { items: sessions.slice(0, SESSIONS_SHOWN).map(sessionView), total: sessions.length };
+      const { cursor, limit: asked } = request.query;
+      const limit = Math.min(Number(asked ?? SESSIONS_PAGE), SESSIONS_PAGE_MAX);
+      const split = cursor?.indexOf('_') ?? -1;
+      const before = cursor && split > 0 ? { createdAt: Number(cursor.slice(0, split)), id: cursor.slice(split + 1) } : undefined;
+      const { items, total } = await core.sessions.listActive(accountOf(request).id, { limit, ...(before ? { before } : {}) });
+      const last = items.at(-1);
+      return { items: items.map(sessionView), total, nextCursor: items.length === limit && last ? `${last.createdAt}_${last.id}` : null };
     });
+
+    authed.post(
+      '/api/cabinet/sessions/revoke-all',
+      {
+        schema: {
+          tags: ['cabinet'],
+          summary: 'Revoke every session of the account: all its access and refresh tokens stop working (console sign-ins stay)',
+          body: NoBody,
+          response: writeResponses(200, RevokedAll),
+        },
+      },
+      async (request) => ({ revoked: await core.sessions.revokeAllOf(accountOf(request).id, consoleContext(request), 'revoked_in_console') }),
+    );
 
     authed.post(
       '/api/cabinet/sessions/:id/revoke',
