@@ -9,6 +9,7 @@ import { auditRepo, counterRepo } from './counters.ts';
 import type { SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
 import { migrateToLatest } from './migrations/index.ts';
+import { policyRepo } from './policies.ts';
 import type { DB } from './schema.ts';
 import { serviceAccountRepo, serviceKeyRepo } from './service-accounts.ts';
 import { sessionRepo } from './sessions.ts';
@@ -30,6 +31,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     serviceAccounts: serviceAccountRepo(db),
     serviceKeys: serviceKeyRepo(db),
     signingKeys: signingKeyRepo(db),
+    policies: policyRepo(db),
   };
 }
 
