@@ -13,6 +13,7 @@ import { ConsoleService } from './console.ts';
 import { LoginGuard } from './limits.ts';
 import type { AccessLookup, Store } from './ports.ts';
 import { ServiceAccountService, serviceJwtVerifier, serviceSessionPolicy } from './service-accounts.ts';
+import { PolicyService } from './policies/service.ts';
 import { opaqueAccessTokens, SessionService, type SessionEvents } from './sessions.ts';
 import { UsageMeter } from './usage.ts';
 import { TokenVerifier } from './verifier.ts';
@@ -49,6 +50,8 @@ export interface Core {
   readonly verifier: TokenVerifier;
   /** The admin token and resource-server credentials: who may introspect, revoke, administer. */
   readonly callers: CallerService;
+  /** Rules on tokens, keys and apps (rate limits, credits, allow-lists, scopes, expiry), held in memory. */
+  readonly policies: PolicyService;
   /** Writes what is batched in memory (`last used` times); call before closing the store. */
   close(): Promise<void>;
 }
@@ -86,6 +89,12 @@ export function createCore(deps: CoreDeps): Core {
       service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, jwt: accessJwt }),
     },
   });
+  const policies = new PolicyService({
+    store,
+    clock,
+    changes,
+    instanceExpiry: { maxLifetimeSeconds: config.policyMaxTokenLifetime > 0 ? Math.ceil(config.policyMaxTokenLifetime / 1000) : null, required: config.policyExpiryRequired },
+  });
   const serviceAccounts = new ServiceAccountService({
     store,
     clock,
@@ -94,6 +103,7 @@ export function createCore(deps: CoreDeps): Core {
     jwt: accessJwt,
     changes,
     dailyCreateLimit: config.serviceDailyCreateLimit,
+    expiryPolicy: policies,
   });
   const loginGuard = new LoginGuard(store.counters, clock, {
     maxFailuresPerAccount: config.loginMaxFailuresPerAccount,
@@ -112,7 +122,7 @@ export function createCore(deps: CoreDeps): Core {
   const usage = new UsageMeter(store.counters, clock);
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
   const onCheck = (accountId: number): void => usage.recordCheck(accountId);
-  const apiTokens = new ApiTokenService({ store, clock, changes, cache, onCheck });
+  const apiTokens = new ApiTokenService({ store, clock, changes, cache, onCheck, expiryPolicy: policies });
   const verifier = new TokenVerifier({ store, clock, sessions, apiTokens, onCheck, jwt: serviceJwtVerifier(serviceAccounts) });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const consoleService = new ConsoleService({
@@ -138,9 +148,10 @@ export function createCore(deps: CoreDeps): Core {
     apiTokens,
     verifier,
     callers,
+    policies,
     async close() {
       // Each batch gets its chance to land even when another one fails.
-      const results = await Promise.allSettled([apiTokens.close(), usage.close()]);
+      const results = await Promise.allSettled([apiTokens.close(), usage.close(), policies.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -88,6 +88,17 @@ export class CreditLedger {
     else this.#balances.set(subject, { stored: stored.remaining, period: stored.period, pending: new Map(), refillAmount });
   }
 
+  /**
+   * The shared balance as read from the store (others' spending): taken only when this node has
+   * nothing pending and no flush in flight for it, when the read cannot be older than its own view.
+   */
+  observe(subject: string, stored: StoredCredits): void {
+    const balance = this.#balances.get(subject);
+    if (!balance || this.#flushing || balance.pending.size > 0 || stored.period < balance.period) return;
+    balance.stored = stored.remaining;
+    balance.period = stored.period;
+  }
+
   /** The rule was removed: pending uses are dropped with it. */
   forget(subject: string): void {
     this.#balances.delete(subject);

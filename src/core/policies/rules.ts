@@ -143,6 +143,14 @@ export function validateRules(kind: SubjectKind, input: PolicyInput, accountPerm
   return { rateLimits, credits, ipAllowList, scopes, expiry };
 }
 
+/** Where services creating tokens and keys find the expiry rules of an account (PolicyService). */
+export interface ExpiryPolicy {
+  /** Resolves once the rules are in memory. */
+  ready(): Promise<void>;
+  /** The instance's rule, then the account's (memory only). */
+  expiryRules(accountId: number): readonly (ExpiryRule | null)[];
+}
+
 /**
  * The expiry a new token or key gets under the instance's and the account's rules (the stricter of
  * the two applies). `requested` is what the caller asked for (null: none). Throws InvalidInputError
