@@ -68,7 +68,7 @@ export function analyse(p: Params, comparisons: readonly Comparison[], facts: Re
   if (create && refresh && has('ceilingRefresh')) {
     out.push(
       `- **Durable writes** (create ${met(create)} at ${f2(create.ratio)}x, refresh ${met(refresh)} at ${f2(refresh.ratio)}x): oidc-provider keeps its tokens in ` +
-        `memory and writes nothing; tokend commits every pair to disk before answering (synchronous=FULL, SPEC 7). The same writes by hand, prepared, ` +
+        `memory and writes nothing; tokend commits every pair to disk before answering (synchronous=FULL). The same writes by hand, prepared, ` +
         `32 per COMMIT, with nothing else, run at ${f0(fact('sqlRefresh'))} refreshes/s and ${f0(fact('sqlCreate'))} creations/s; with the HTTP floor added, ` +
         `one core could reach at most ${f0(fact('ceilingRefresh'))}/s and ${f0(fact('ceilingCreate'))}/s, that is ` +
         `${f2(fact('ceilingRefresh') / fact('oidcCc'))}x and ${f2(fact('ceilingCreate') / fact('oidcCc'))}x oidc-provider. ` +
@@ -97,7 +97,7 @@ export function analyse(p: Params, comparisons: readonly Comparison[], facts: Re
       `- **Check latency beside make** (p99 ${ms(fact('checkLoadedP99us'))} ms vs ${ms(fact('checkIdleP99us'))} ms unloaded, ` +
         `${f2(fact('checkLoadedP99us') / fact('checkIdleP99us'))}x, target 2x: ${fact('checkLoadedP99us') <= 2 * fact('checkIdleP99us') ? 'met' : 'missed'}; ` +
         `p50 ${f2(fact('checkLoadedP50us') / fact('checkIdleP50us'))}x): the hashing threads run below the event loop's priority, so the median check ` +
-        `does not wait for them. The p99 follows the disk, as far as can be measured here: each make's session ends in a durable COMMIT (synchronous=FULL, SPEC 7), and better-sqlite3 ` +
+        `does not wait for them. The p99 follows the disk, as far as can be measured here: each make's session ends in a durable COMMIT (synchronous=FULL), and better-sqlite3 ` +
         `holds the event loop for its fsync. fdatasync takes ${ms(fact('fsyncP50us'))} ms at p50 and ${ms(fact('fsyncP99us'))} ms at p99 on the idle ` +
         `machine, and ${ms(fact('fsyncLoadedP50us'))} / ${ms(fact('fsyncLoadedP99us'))} ms while argon2id keeps both cores busy (this virtual machine's ` +
         `disk completes more slowly when its CPUs are saturated); a check that arrives during such a COMMIT waits for it. Measured by hand, not in this ` +

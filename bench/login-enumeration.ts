@@ -1,6 +1,6 @@
 /**
  * `node bench/login-enumeration.ts [--quick] [--n 400]`: do an unknown email and a wrong password
- * look alike from outside, in time as well as in content (SPEC 2, issue 9)?
+ * look alike from outside, in time as well as in content?
  *
  * Starts `tokend serve` as its own process on SQLite (default settings, except the failed-login
  * limits, raised so that one client may keep failing), seeds one account, then sends, one at a

@@ -65,7 +65,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       clockHandle = await db.dialect.startClock(log);
       clock = clockHandle.clock;
     }
-    // Resolved on first need (signing); generating it is announced loudly (SPEC 7).
+    // Resolved on first need (signing); generating it is announced loudly.
     const masterKey = lazyMasterKey(config, (mk) => {
       const warning = masterKeyWarning(mk);
       if (warning) log?.warn({ masterKey: mk.source, path: mk.path }, mk.source === 'generated' ? `!!! ${warning} !!!` : warning);

@@ -1,5 +1,5 @@
 /**
- * Password guessing and account enumeration (SPEC 2, issue 9), on SQLite and PostgreSQL, with two
+ * Password guessing and account enumeration, on SQLite and PostgreSQL, with two
  * tokend nodes on one database:
  *
  * - failed logins are limited per account and per client address, and the counters live in the

@@ -1,5 +1,5 @@
 /**
- * core.changes across processes (SPEC 4: a revocation reaches every node within the bound).
+ * core.changes across processes (a revocation reaches every node within the bound).
  * On PostgreSQL the store bridges the bus through LISTEN/NOTIFY: a change published by one
  * process reaches the others marked `remote`, is never sent back, survives a lost LISTEN
  * connection, and a short-lived process (the CLI) gets its NOTIFY out before it exits.

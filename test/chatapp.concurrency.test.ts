@@ -1,6 +1,6 @@
 /**
  * Races decided by the database, over real HTTP: exactly one of N concurrent refreshes wins, and
- * the daily quota is exact under concurrent tokens.make (SPEC 3.1, 4).
+ * the daily quota is exact under concurrent tokens.make.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-/** Rotation, reuse detection, absolute lifetime and login limits (SPEC 4, 3.1). */
+/** Rotation, reuse detection, absolute lifetime and login limits. */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.ts';

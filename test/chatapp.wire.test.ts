@@ -1,4 +1,4 @@
-/** ChatApp dialect, SPEC 3.1: every field, header, status and code, on SQLite and PostgreSQL. */
+/** ChatApp dialect: every field, header, status and code, on SQLite and PostgreSQL. */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.ts';

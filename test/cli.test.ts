@@ -80,7 +80,7 @@ describe('tokend CLI', () => {
     child.stderr.on('data', (d) => (errOut += d));
     try {
       const base = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listen line: ${out} ${errOut}`)), 30_000);
+        const timer = setTimeout(() => reject(new Error(`no listen line: ${out} ${errOut}`)), 120_000);
         const poll = (): void => {
           const m = /listening on (http:\/\/[^\s]+)/.exec(out);
           if (m && out.includes('appId') && errOut.includes('DEMO MODE')) {

@@ -1,5 +1,5 @@
 /**
- * The ChatApp-scheme client against a real tokend over HTTP (seed 000's client rules): make once,
+ * The ChatApp-scheme client against a real tokend over HTTP (the client rules of ChatApp's documentation): make once,
  * store, refresh only on ApiInvalidTokenError and retry once, one shared refresh for concurrent
  * requests, one make when the refresh token is rejected, a typed error when the quota is spent.
  */

@@ -1,5 +1,5 @@
 /**
- * Which clock core runs on (issue 5: expiry and day boundaries use the database clock on
+ * Which clock core runs on (expiry and day boundaries use the database clock on
  * PostgreSQL, so every node agrees; SQLite is one machine and keeps the system clock).
  */
 import { strict as assert } from 'node:assert';

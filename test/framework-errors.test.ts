@@ -1,7 +1,7 @@
 /**
  * Failures raised by the framework before any route or hook runs still get the envelope of the
- * surface the path belongs to, `no-store`, and never echo the request (SPEC 8). Each case here was
- * found by test/fuzz.test.ts and is kept as a regression test.
+ * surface the path belongs to, `no-store`, and never echo the request. Each case here was
+ * found by the fuzz pass (test/helpers/fuzz-suite.ts) and is kept as a regression test.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';

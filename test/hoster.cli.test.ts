@@ -1,6 +1,6 @@
 /**
- * The hoster.by scheme from the operator's side (SPEC 3.4, 6): `service-account create`, `key
- * create` and `signing-key rotate` print exactly what SPEC 6 says and what they create works on
+ * The hoster.by scheme from the operator's side: `service-account create`, `key
+ * create` and `signing-key rotate` print exactly the documented objects and what they create works on
  * the wire; the demo sandbox seeds a published key pair once; the README's curl flow works as
  * written. On SQLite and PostgreSQL.
  */
@@ -52,7 +52,7 @@ for (const db of databases()) {
       await database.drop();
     });
 
-    it('service-account create and key create --json print SPEC 6 objects that work on the wire', async () => {
+    it('service-account create and key create --json print the documented objects that work on the wire', async () => {
       const account = await cli(database, ['account', 'create', '--email', `robot-${db}@example.com`, '--password', 'robot-password-1', '--json']);
       assert.equal(account.code, 0, account.err.join('\n'));
       const accountId = (JSON.parse(account.out[0]!) as { id: number }).id;

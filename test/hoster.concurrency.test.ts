@@ -1,5 +1,5 @@
 /**
- * Races decided by the database, over real HTTP (SPEC 4): of 50 concurrent refreshes with one
+ * Races decided by the database, over real HTTP: of 50 concurrent refreshes with one
  * hoster.by refresh token exactly one wins, 20 times over; the daily creation limit per key is
  * exact under concurrent creations; a revocation racing with creations leaves no live session.
  */

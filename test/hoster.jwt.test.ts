@@ -1,5 +1,5 @@
 /**
- * The JWT attack battery (SPEC 3.2, 5): forged, confused and tampered access tokens against
+ * The JWT attack battery: forged, confused and tampered access tokens against
  * `GET /token/info/access` and against core.serviceAccounts.verifyAccessJwt (the verification
  * introspection and forward-auth use), all rejected with 401 / ok:false.
  *

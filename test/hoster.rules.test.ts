@@ -1,5 +1,5 @@
 /**
- * The rules of the hoster.by scheme (SPEC 3.2, 4, 5, 7), on SQLite and PostgreSQL: a refresh token
+ * The rules of the hoster.by scheme, on SQLite and PostgreSQL: a refresh token
  * never outlives its key; revoking a key or disabling a service account stops creation and refresh
  * and is published on the change bus; rotation and reuse detection are SessionService's; signing
  * keys rotate with publish-before-sign and retire only after their last token expired; the

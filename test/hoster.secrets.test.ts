@@ -1,5 +1,5 @@
 /**
- * Secrets of the hoster.by scheme at rest (SPEC 2, 7): after real traffic, no Secret Key, refresh
+ * Secrets of the hoster.by scheme at rest: after real traffic, no Secret Key, refresh
  * token or access JWT is in the database (SQLite: the file and its WAL, byte for byte; PostgreSQL:
  * every row of every table), nor in the logs; signing keys' private parts are stored only sealed
  * under the master key, which lives outside the database (mode 0600 when generated).

@@ -1,5 +1,5 @@
 /**
- * The hoster.by dialect on the wire (SPEC 3.2, seed 001): every field of every answer, every error
+ * The hoster.by dialect on the wire: every field of every answer, every error
  * code, the pretty-printed envelope public clients grep (`"httpCode": 200`, one field per line),
  * what clients send in the wild (empty JSON bodies, odd header case, POST refresh), and the
  * framework failures in this dialect's envelope. Runs on SQLite and PostgreSQL.

@@ -1,4 +1,4 @@
-/** Invoicebox dialect, SPEC 3.3 and seed 002: every answer of the auth check, on SQLite and PostgreSQL. */
+/** Invoicebox dialect as the Invoicebox documentation shows it: every answer of the auth check, on SQLite and PostgreSQL. */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { DEMO, seedDemo } from '../src/cli/demo.ts';
@@ -34,7 +34,7 @@ for (const db of databases()) {
       return res;
     }
 
-    it("seed 002's example: the demo v3 token answers 200 with the sample userId, exactly", async () => {
+    it("the Invoicebox documentation's example: the demo v3 token answers 200 with the sample userId, exactly", async () => {
       const res = await check(PATHS[0], `Bearer ${DEMO.v3Token}`);
       assert.equal(res.statusCode, 200);
       assert.equal(res.body, `{"data":{"userId":"${DEMO.accountUid}","profile":null,"accessToken":null},"extendedData":[]}`);
@@ -192,7 +192,7 @@ describe('Invoicebox dialect over real HTTP (sqlite)', () => {
   });
   after(async () => t.close());
 
-  it("the seed's request works as written (Accept, User-Agent, Bearer)", async () => {
+  it("the documented request works as written (Accept, User-Agent, Bearer)", async () => {
     const res = await fetch(`${t.url}/v3/security/api/auth/auth`, {
       headers: { Accept: 'application/json', 'User-Agent': 'MyApp 1.0', Authorization: `Bearer ${DEMO.v3Token}` },
     });

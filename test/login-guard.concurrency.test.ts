@@ -1,5 +1,5 @@
 /**
- * The login-failure limits are exact under concurrency (issue 5: brute-force counters live in the
+ * The login-failure limits are exact under concurrency (brute-force counters live in the
  * database and are atomic there): a burst of guesses sent at once gets no more password checks
  * than the limit allows, and correct passwords still never count.
  */

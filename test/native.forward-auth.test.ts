@@ -1,4 +1,4 @@
-/** `GET /auth/verify` (SPEC 5): forward-auth for reverse proxies, every dialect's token header, on SQLite and PostgreSQL. */
+/** `GET /auth/verify`: forward-auth for reverse proxies, every dialect's token header, on SQLite and PostgreSQL. */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.ts';

@@ -1,5 +1,5 @@
 /**
- * Native surface, SPEC 5: RFC 7662 introspection and RFC 7009 revocation for every kind of token
+ * Native surface: RFC 7662 introspection and RFC 7009 revocation for every kind of token
  * tokend issues, caller authentication (admin token, resource-server credential), and the admin
  * token's life (generated once, stored hashed). On SQLite and PostgreSQL.
  */

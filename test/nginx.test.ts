@@ -1,5 +1,5 @@
 /**
- * examples/nginx/nginx.conf against a real nginx (SPEC 5, forward-auth): tokend on loopback, a tiny
+ * examples/nginx/nginx.conf against a real nginx (forward-auth): tokend on loopback, a tiny
  * node upstream that reports the headers it received, and nginx between the client and both, run
  * from a temp prefix on random free ports. Valid token -> the upstream sees the user id; revoked
  * token -> 401; no token -> 401. SQLite only: what is under test is the proxy contract.

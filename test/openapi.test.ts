@@ -1,5 +1,5 @@
 /**
- * The OpenAPI drift test (SPEC 5): the document at /openapi.json is generated from the route
+ * The OpenAPI drift test: the document at /openapi.json is generated from the route
  * schemas, so it drifts only if a route escapes it or a route's real answers stop matching what it
  * declares. This test fails in both cases: every registered route must be in the document with a
  * tag, a summary and a documented success shape, and real responses (main success and error paths,
@@ -228,7 +228,7 @@ for (const db of databases()) {
         const bad = await t.app.inject({ method: 'GET', url: '/v1/tokens/check', headers });
         assert.equal(bad.statusCode, 401);
         conforms('GET', '/v1/tokens/check', bad);
-        assert.equal(bad.body, '{"success":false,"error":{"code":"ApiInvalidTokenError","message":"Invalid Token"}}', 'the seed\'s bytes');
+        assert.equal(bad.body, '{"success":false,"error":{"code":"ApiInvalidTokenError","message":"Invalid Token"}}', 'the bytes of ChatApp\'s documented answer');
       }
 
       const refreshed = await t.app.inject({ method: 'POST', url: '/v1/tokens/refresh', headers: { refresh: pair.refreshToken } });
@@ -308,7 +308,7 @@ for (const db of databases()) {
       assert.equal(anonymous.body, '{"data":{"userId":null,"profile":null,"accessToken":null},"extendedData":[]}');
       conforms('GET', path, anonymous);
       const bad = await t.app.inject({ method: 'GET', url: path, headers: { authorization: 'Bearer 00000000000000000000000000000000' } });
-      assert.equal(bad.body, '{"error":{"message":"Unauthorized","code":"unauthorized"}}', 'the seed\'s bytes, message first');
+      assert.equal(bad.body, '{"error":{"message":"Unauthorized","code":"unauthorized"}}', 'the bytes of Invoicebox\'s documented answer, message first');
       conforms('GET', path, bad);
       conforms('GET', path, await t.app.inject({ method: 'GET', url: `${path}?token=b37c4c689295904ed21eee5d9a48d42e` }));
     });

@@ -1,5 +1,5 @@
 /**
- * Secret hygiene (SPEC 2, issue 9), on SQLite and PostgreSQL: a representative run of every flow
+ * Secret hygiene, on SQLite and PostgreSQL: a representative run of every flow
  * over real HTTP, with logs captured at `trace` level, then a search for every secret the run
  * issued or sent (passwords right and wrong, admin token, Secret Keys, access, refresh and API
  * tokens, console sign-in tokens, CSRF tokens) in:
@@ -9,8 +9,8 @@
  *   Set-Cookie of a sign-in, which is how a sign-in token is handed over;
  * - the database at rest: the SQLite file, its WAL and shared memory; a `pg_dump` of PostgreSQL.
  *
- * Every response is also checked for stack traces. test/crash.test.ts does the same search over
- * the output of a real `tokend serve` process.
+ * Every response is also checked for stack traces. The crash loops (test/helpers/crash.ts) do the
+ * same search over the output of a real `tokend serve` process.
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';

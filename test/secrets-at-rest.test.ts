@@ -1,6 +1,6 @@
 /**
  * Only hashes at rest: after real traffic, no issued token, refresh token or password appears in
- * the SQLite database file or its WAL (SPEC 2). PostgreSQL is covered by the pg_dump check.
+ * the SQLite database file or its WAL. PostgreSQL is covered by the pg_dump check.
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';

@@ -14,17 +14,17 @@ import { createTestDatabase, databases, type TestDatabase } from './helpers/harn
 
 const W = Date.UTC(2026, 0, 15);
 
-const addTo = prepared((db: Kysely<DB>, scope: string, amount: number) =>
+const addTo = prepared((db: Kysely<DB>, { scope, amount }: { scope: string; amount: number }) =>
   db
     .insertInto('counters')
     .values({ scope, window_start: W, count: amount, expires_at: W + 1 })
     .onConflict((oc) => oc.columns(['scope', 'window_start']).doUpdateSet({ count: sql`counters.count + ${amount}` }))
     .returning('count'),
 );
-const countOf = prepared((db: Kysely<DB>, scope: string) =>
+const countOf = prepared((db: Kysely<DB>, { scope }: { scope: string }) =>
   db.selectFrom('counters').select(['scope', 'count']).where('scope', '=', scope).where('window_start', '=', W),
 );
-const expireAll = prepared((db: Kysely<DB>, prefix: string, at: number) =>
+const expireAll = prepared((db: Kysely<DB>, { prefix, at }: { prefix: string; at: number }) =>
   db.updateTable('counters').set({ expires_at: at }).where('scope', 'like', prefix).where('expires_at', 'is not', null),
 );
 
@@ -45,41 +45,41 @@ for (const kind of databases()) {
       await tdb.drop();
     });
 
-    it('runs with each call\'s values, an argument used twice included', async () => {
-      assert.equal((await addTo.first(db, 'p:a', 5))?.count, 5);
-      assert.equal((await addTo.first(db, 'p:a', 2))?.count, 7);
-      assert.equal((await addTo.first(db, 'p:b', 1))?.count, 1);
-      assert.deepEqual(await countOf.first(db, 'p:a'), { scope: 'p:a', count: 7 });
-      assert.deepEqual(await countOf.first(db, 'p:b'), { scope: 'p:b', count: 1 });
-      assert.equal(await countOf.first(db, 'p:none'), undefined);
+    it('runs with each call\'s values by name, in any order, an argument used twice included', async () => {
+      assert.equal((await addTo.first(db, { scope: 'p:a', amount: 5 }))?.count, 5);
+      assert.equal((await addTo.first(db, { amount: 2, scope: 'p:a' }))?.count, 7);
+      assert.equal((await addTo.first(db, { scope: 'p:b', amount: 1 }))?.count, 1);
+      assert.deepEqual(await countOf.first(db, { scope: 'p:a' }), { scope: 'p:a', count: 7 });
+      assert.deepEqual(await countOf.first(db, { scope: 'p:b' }), { scope: 'p:b', count: 1 });
+      assert.equal(await countOf.first(db, { scope: 'p:none' }), undefined);
       // What the same query built each time answers.
       const built = await db.selectFrom('counters').select(['scope', 'count']).where('scope', '=', 'p:a').where('window_start', '=', W).executeTakeFirst();
-      assert.deepEqual(await countOf.first(db, 'p:a'), built);
+      assert.deepEqual(await countOf.first(db, { scope: 'p:a' }), built);
     });
 
     it('reports rows affected, and constants of the query stay in place', async () => {
-      assert.equal(await expireAll.affected(db, 'p:%', W + 99), 2);
-      assert.equal(await expireAll.affected(db, 'nothing:%', W + 99), 0);
+      assert.equal(await expireAll.affected(db, { prefix: 'p:%', at: W + 99 }), 2);
+      assert.equal(await expireAll.affected(db, { prefix: 'nothing:%', at: W + 99 }), 0);
       assert.equal(await store.counters.purgeExpired(W + 50), 0);
     });
 
     it('runs inside a transaction, on its connection', async () => {
       await assert.rejects(
         db.transaction().execute(async (trx) => {
-          await addTo.first(trx, 'p:tx', 3);
-          assert.equal((await countOf.first(trx, 'p:tx'))?.count, 3);
+          await addTo.first(trx, { scope: 'p:tx', amount: 3 });
+          assert.equal((await countOf.first(trx, { scope: 'p:tx' }))?.count, 3);
           throw new Error('roll back');
         }),
         /roll back/,
       );
-      assert.equal(await countOf.first(db, 'p:tx'), undefined);
+      assert.equal(await countOf.first(db, { scope: 'p:tx' }), undefined);
     });
 
     it('refuses a builder that does not put an argument in the query as a value', async () => {
-      const looksAtIt = prepared((d: Kysely<DB>, scope: string | null) =>
+      const looksAtIt = prepared((d: Kysely<DB>, { scope }: { scope: string | null }) =>
         scope === null ? d.selectFrom('counters').select('count') : d.selectFrom('counters').select('count').where('scope', '=', 'fixed'),
       );
-      await assert.rejects(looksAtIt.first(db, 'x'), /must appear as a value/);
+      await assert.rejects(looksAtIt.first(db, { scope: 'x' }), /must appear as a value/);
     });
   });
 }

@@ -30,7 +30,7 @@ export async function durableScenario(ctx: Context): Promise<ScenarioResult> {
   const creates: SpecRequest[] = fixture.serviceKeys.map((k) => ({
     method: 'POST',
     path: CREATE_PATH,
-    // What hoster.by clients send: JSON content type, empty body (SPEC 3.2).
+    // What hoster.by clients send: JSON content type, empty body.
     headers: { 'Access-Key': k.accessKey, 'Secret-Key': k.secretKey, 'Content-Type': 'application/json' },
   }));
   const first = await send(tokend.url, creates[0]!);

@@ -3,13 +3,12 @@
  * The sign-in cookie is HttpOnly (this code never sees it); the CSRF token from sign-in or /me is
  * kept in memory only and sent back in X-CSRF-Token on every state change.
  */
+import type { Static } from '@sinclair/typebox';
+import type * as schemas from '../../src/http/native/console-schemas.ts';
+
 export type Area = 'cabinet' | 'admin';
 
-export interface FieldError {
-  name: string;
-  code: string;
-  message: string;
-}
+export type FieldError = Static<typeof schemas.FieldErrorView>;
 
 export class ApiError extends Error {
   readonly status: number;
@@ -81,125 +80,30 @@ export async function api<T>(area: Area, method: 'GET' | 'POST' | 'DELETE', path
   return data as T;
 }
 
-// ---- shapes the APIs return ---------------------------------------------------------------
+// ---- shapes the APIs return: the server's response schemas (one copy, so they cannot drift) ----
 
-export interface Account {
-  id: number;
-  uid: string;
-  email: string;
-  name: string | null;
-  status: 'active' | 'disabled';
-  isDemo: boolean;
-  createdAt: number;
-}
-
-export interface SessionInfo {
-  createdAt: number;
-  expiresAt: number;
-  idleTimeoutMs: number;
-}
-
-export interface Me {
-  account: Account;
-  csrfToken: string;
-  session: SessionInfo;
-  limits: { dailyMakeLimit: number };
-}
-
-export interface OperatorMe {
-  operator: true;
-  csrfToken: string | null;
-  session: SessionInfo | null;
-  database: string;
-}
-
-export interface App {
-  appId: string;
-  name: string;
-  createdAt: number;
-}
-
-export type ApiTokenFormat = 'v3' | 'l3' | 'native';
-
-export interface ApiTokenItem {
-  id: string;
-  format: ApiTokenFormat;
-  hint: string;
-  label: string | null;
-  status: 'active' | 'grace' | 'replaced' | 'revoked' | 'expired';
-  createdAt: number;
-  expiresAt: number | null;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
-  replacedBy: string | null;
-}
-
-export interface ServiceKeyItem {
-  id: number;
-  accessKey: string;
-  secretHint: string;
-  status: 'active' | 'expired' | 'revoked';
-  createdAt: number;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  lastUsedAt: number | null;
-}
-
-export interface ServiceAccountItem {
-  id: number;
-  name: string;
-  actions: string[];
-  status: 'active' | 'disabled';
-  createdAt: number;
-  lastUsedAt: number | null;
-  keys: ServiceKeyItem[];
-}
-
-export interface SessionItem {
-  id: string;
-  kind: 'chatapp' | 'service';
-  clientId: string;
-  scope: string[];
-  generation: number;
-  createdAt: number;
-  expiresAt: number;
-}
-
-export interface AuditItem {
-  id: number;
-  at: number;
-  type: string;
-  sessionId: string | null;
-  address: string | null;
-  detail: Record<string, unknown>;
-}
-
-export interface Usage {
-  dailyMakeLimit: number;
-  resetsAt: number;
-  apps: { appId: string; name: string; used: number }[];
-  checks: { day: number; count: number }[];
-}
-
-export interface SigningKeyItem {
-  kid: string;
-  alg: string;
-  state: 'pending' | 'active' | 'retiring' | 'retired';
-  published: boolean;
-  signing: boolean;
-  createdAt: number;
-  activatesAt: number;
-  signsUntil: number | null;
-  publishedUntil: number | null;
-}
-
-export interface SettingItem {
-  name: string;
-  env: string;
-  secret: boolean;
-  value: string | null;
-  set?: boolean;
-  isDefault: boolean;
-  default: string;
-  doc: string;
-}
+export type Account = Static<typeof schemas.AccountView>;
+export type SessionInfo = Static<typeof schemas.SessionInfoView>;
+export type Me = Static<typeof schemas.MeView>;
+export type OperatorMe = Static<typeof schemas.OperatorMe>;
+export type App = Static<typeof schemas.AppView>;
+export type AppList = Static<typeof schemas.AppList>;
+export type ApiTokenItem = Static<typeof schemas.ApiTokenView>;
+export type ApiTokenFormat = ApiTokenItem['format'];
+export type ApiTokenList = Static<typeof schemas.ApiTokenList>;
+export type NewApiToken = Static<typeof schemas.NewApiToken>;
+export type RotatedApiToken = Static<typeof schemas.RotatedApiToken>;
+export type ServiceKeyItem = Static<typeof schemas.ServiceKeyView>;
+export type ServiceAccountItem = Static<typeof schemas.ServiceAccountView>;
+export type ServiceAccountList = Static<typeof schemas.ServiceAccountList>;
+export type NewServiceKey = Static<typeof schemas.NewServiceKey>;
+export type SessionItem = Static<typeof schemas.SessionView>;
+export type SessionList = Static<typeof schemas.SessionList>;
+export type AuditItem = Static<typeof schemas.AuditView>;
+export type AuditPage = Static<typeof schemas.AuditPage>;
+export type AccountPage = Static<typeof schemas.AccountPage>;
+export type Usage = Static<typeof schemas.UsageView>;
+export type SigningKeyItem = Static<typeof schemas.SigningKeyView>;
+export type SigningKeyList = Static<typeof schemas.SigningKeyList>;
+export type SettingItem = Static<typeof schemas.SettingView>;
+export type Settings = Static<typeof schemas.SettingsView>;

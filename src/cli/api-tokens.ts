@@ -1,6 +1,6 @@
 /**
- * `tokend api-token create|rotate|revoke|list` (SPEC 6) and `tokend resource-server create|list|revoke`
- * (the credentials resource servers use for introspection and revocation, SPEC 5).
+ * `tokend api-token create|rotate|revoke|list` and `tokend resource-server create|list|revoke`
+ * (the credentials resource servers use for introspection and revocation).
  */
 import type { Command } from 'commander';
 import { formatDuration, duration } from '../config/parsers.ts';

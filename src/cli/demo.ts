@@ -1,6 +1,7 @@
 /**
- * The demo sandbox (SPEC 3.4): published, well-known credentials so that the seeds' examples
- * work as written against localhost. Seeded once; flagged as test data; announced loudly.
+ * The demo sandbox: published, well-known credentials so that the examples of the ChatApp,
+ * hoster.by and Invoicebox documentation work as written against localhost. Seeded once; flagged
+ * as test data; announced loudly.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreUnavailableError } from '../core/errors.ts';
@@ -9,15 +10,15 @@ import { nativeTokenFromBody } from '../secrets/tokens.ts';
 
 export const DEMO = {
   accountId: 29078, // the l3 demo token `29078-API:…` names this account
-  accountUid: '01771533-8e75-3234-8e3d-9213ae2d7c52', // the userId of seed 002's sample answer
+  accountUid: '01771533-8e75-3234-8e3d-9213ae2d7c52', // the userId of the Invoicebox documentation's sample answer
   email: 'demo@tokend.dev',
   password: 'demo-password',
   appId: 'app_demo',
   appName: 'Demo app',
-  /** Seed 002's published demo tokens: the v3 one, and the l3 one under account 29078. */
+  /** The Invoicebox documentation's published demo tokens: the v3 one, and the l3 one under account 29078. */
   v3Token: 'b37c4c689295904ed21eee5d9a48d42e',
   l3Token: '29078-API:b37c4c689295904ed21eee5d9a48d42e',
-  /** The demo service account (seed 001) and its published key pair; the README's curl flow uses them. */
+  /** The demo service account and its published key pair; the README's curl flow uses them. */
   serviceAccountName: 'Demo service account (test data)',
   serviceActions: ['dns_orders_list', 'dns_records_list', 'dns_records_edit', 'cloud_orders_list'],
   accessKey: 'AKDEMOSANDBOXTOKENDKEY',
@@ -62,9 +63,9 @@ async function seedOnce(core: Core): Promise<DemoInfo> {
     await core.accounts.createApp({ accountId: account.id, name: DEMO.appName, appId: DEMO.appId }, ctx);
   }
   // Idempotent by hash: a demo token that was revoked or rotated since stays so (seeded once).
-  await core.apiTokens.seedKnown({ accountId: account.id, token: DEMO.v3Token, label: 'Demo v3 token (seed 002)' }, ctx);
+  await core.apiTokens.seedKnown({ accountId: account.id, token: DEMO.v3Token, label: 'Demo v3 token (Invoicebox docs)' }, ctx);
   if (account.id === DEMO.accountId) {
-    await core.apiTokens.seedKnown({ accountId: account.id, token: DEMO.l3Token, label: 'Demo l3 token (seed 002)' }, ctx);
+    await core.apiTokens.seedKnown({ accountId: account.id, token: DEMO.l3Token, label: 'Demo l3 token (Invoicebox docs)' }, ctx);
   }
   // Idempotent by Access Key: a demo key that was revoked since stays so (seeded once).
   if (!(await core.serviceAccounts.findKeyByAccessKey(DEMO.accessKey))) {

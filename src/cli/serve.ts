@@ -52,7 +52,7 @@ export function registerServe(program: Command, io: CliIO): void {
       const { core } = services;
       let demoLines: string[] = [];
       if (config.demo) demoLines = (await seedDemo(core).catch(failed)).lines;
-      // SPEC 5: without TOKEND_ADMIN_TOKEN, the first start generates one; only that start prints it.
+      // Without TOKEND_ADMIN_TOKEN, the first start generates one; only that start prints it.
       const admin = await core.callers.ensureAdminToken({ address: 'serve' }).catch(failed);
       // Loads the JWT key ring now (creating its first key): a missing master key is generated and
       // announced at start, and one that cannot open the stored keys stops the start here.

@@ -1,5 +1,5 @@
 /**
- * `tokend service-account …`, `tokend key …` and `tokend signing-key …` (SPEC 6): service accounts
+ * `tokend service-account …`, `tokend key …` and `tokend signing-key …`: service accounts
  * and their Access Key / Secret Key pairs (the hoster.by scheme), and the JWT signing key ring.
  */
 import type { Command } from 'commander';

@@ -1,10 +1,11 @@
 /**
  * buildApp(): the whole HTTP surface, built and never listening (tests use inject() or listen
- * themselves). One process serves every enabled dialect on one port (SPEC 3).
+ * themselves). One process serves every enabled dialect on one port (docs/architecture.md).
  */
 // @fastify/swagger augments FastifySchema with tags, summary and examples used by every route.
 import type {} from '@fastify/swagger';
 import formbody from '@fastify/formbody';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
@@ -106,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }
       socket.destroy();
     },
-  });
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Before any route exists, so that it sees all of them (hooks on the root reach every plugin).
   if (deps.onRoute) {
@@ -158,7 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(async (scope) => registerHealth(scope, core));
   await app.register(async (scope) => registerJwks(scope, core));
-  // Introspection, revocation (RFC 7662, 7009) and forward-auth for reverse proxies (SPEC 5).
+  // Introspection, revocation (RFC 7662, 7009) and forward-auth for reverse proxies.
   await app.register(async (scope) => registerOauth(scope, core));
   await app.register(async (scope) => registerForwardAuth(scope, core));
   // The web console, its cabinet API (/api/cabinet) and admin API (/api/admin).

@@ -2,10 +2,18 @@
  * What a wire dialect is: a folder under src/http/dialects with its routes, its error codes and
  * its envelope. Adding a dialect means adding a folder and one line in src/http/dialects/index.ts.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import type { Core } from '../core/tokend.ts';
 import type { GenericFailure } from './failures.ts';
 import type { Lang } from './lang.ts';
+
+/**
+ * The app and every plugin scope that declares routes: handlers get their body, query, params and
+ * headers typed from the route's TypeBox schemas (the schema is the one copy of the input's type).
+ */
+export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export interface WireReply {
   status: number;
@@ -34,7 +42,7 @@ export interface WireDialect {
   /** Public error codes of the dialect. */
   readonly codes: Readonly<Record<string, ErrorCodeSpec>>;
   renderFailure(failure: GenericFailure, lang: Lang, retryAfterSeconds?: number): WireReply;
-  register(app: FastifyInstance, ctx: DialectContext): Promise<void>;
+  register(app: HttpApp, ctx: DialectContext): Promise<void>;
 }
 
 export function sendWire(reply: FastifyReply, wire: WireReply): FastifyReply {

@@ -1,9 +1,11 @@
 /**
  * Failures every dialect must be able to express, whatever its envelope: the framework's
- * (bad body, wrong content type, too large), routing's, and the infrastructure's. Each dialect
- * maps these to its own code in its own envelope; src/http/app.ts picks the dialect by path.
+ * (bad body, wrong content type, too large), routing's, and the infrastructure's. FAILURES below
+ * is their one table (status and messages); each dialect names them with its own codes
+ * (`failureCodes`) and renders them in its own envelope; src/http/app.ts picks the dialect by path.
  */
 import { StoreUnavailableError } from '../core/errors.ts';
+import type { ErrorCodeSpec } from './dialect.ts';
 
 export interface FieldError {
   name: string;
@@ -21,6 +23,93 @@ export type GenericFailure =
   | { kind: 'not_found' }
   | { kind: 'unavailable' }
   | { kind: 'internal' };
+
+export type FailureKind = GenericFailure['kind'];
+
+/**
+ * Every framework failure, on every surface: status, messages, when it happens, and the code most
+ * surfaces call it by. docs/errors.md says, per dialect, what each one means there.
+ */
+export const FAILURES = {
+  malformed_body: { code: 'bad_request', status: 400, en: 'Malformed request body', ru: 'Некорректное тело запроса', when: 'The request or its body cannot be parsed.' },
+  validation: { code: 'validation_error', status: 400, en: 'Validation error', ru: 'Ошибка валидации', when: 'A field is missing, has the wrong type or shape, or is unknown; envelopes with `fields` list each one.' },
+  payload_too_large: { code: 'payload_too_large', status: 413, en: 'Request body too large', ru: 'Слишком большое тело запроса', when: 'The body is larger than TOKEND_BODY_LIMIT.' },
+  headers_too_large: { code: 'headers_too_large', status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса', when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
+  unsupported_media_type: { code: 'unsupported_media_type', status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого', when: 'The body has a content type the route does not read.' },
+  token_in_query: { code: 'token_in_query', status: 400, en: 'Credentials must not be sent in the URL', ru: 'Учётные данные нельзя передавать в URL', when: 'The query string carries a token, key or password.' },
+  not_found: { code: 'not_found', status: 404, en: 'Not found', ru: 'Не найдено', when: 'No such route.' },
+  unavailable: { code: 'service_unavailable', status: 503, en: 'Service temporarily unavailable', ru: 'Сервис временно недоступен', when: 'The database cannot be reached, or a statement ran past TOKEND_DATABASE_STATEMENT_TIMEOUT. `Retry-After` is set.' },
+  internal: { code: 'internal_error', status: 500, en: 'Internal error', ru: 'Внутренняя ошибка', when: 'A bug in tokend; never expected. Logged with a request id, no details in the body.' },
+} as const satisfies Record<FailureKind, ErrorCodeSpec & { code: string }>;
+
+/** A code of a surface that renders a framework failure. */
+export interface FailureCodeSpec<K extends FailureKind = FailureKind> extends ErrorCodeSpec {
+  readonly kind: K;
+}
+
+/**
+ * How a surface departs from FAILURES for one failure: another code name, and the words its
+ * clients have always read where they differ (the wire of a compatible dialect never changes).
+ */
+export interface FailureNaming {
+  code?: string;
+  en?: string;
+  ru?: string;
+  when?: string;
+}
+
+type CodeOf<K extends FailureKind, N> = N extends { code: infer C extends string } ? C : (typeof FAILURES)[K]['code'];
+
+/** The entries of a surface's code table for the framework failures, under its code names. */
+export type FailureCodes<O extends Partial<Record<FailureKind, FailureNaming>>> = {
+  [K in FailureKind as CodeOf<K, O[K]>]: FailureCodeSpec<K>;
+};
+
+export function failureCodes<const O extends Partial<Record<FailureKind, FailureNaming>>>(naming: O): FailureCodes<O> {
+  const codes: Record<string, FailureCodeSpec> = {};
+  for (const kind of Object.keys(FAILURES) as FailureKind[]) {
+    const { code: defaultCode, ...spec } = FAILURES[kind];
+    const { code = defaultCode, ...words } = naming[kind] ?? {};
+    codes[code] = { ...spec, ...words, kind };
+  }
+  return codes as FailureCodes<O>;
+}
+
+type KindsIn<T> = { [C in keyof T]: T[C] extends { kind: infer K extends FailureKind } ? K : never }[keyof T];
+
+/**
+ * Which code of a table renders each framework failure. A table that leaves a kind without a code
+ * does not compile; one that gives a kind two codes fails at startup.
+ */
+export function failureNames<T extends Record<string, ErrorCodeSpec>>(
+  codes: T & ([FailureKind] extends [KindsIn<T>] ? unknown : { missingFailures: Exclude<FailureKind, KindsIn<T>> }),
+): Record<FailureKind, keyof T & string> {
+  const names: Partial<Record<FailureKind, keyof T & string>> = {};
+  for (const [code, spec] of Object.entries(codes) as [keyof T & string, Partial<FailureCodeSpec>][]) {
+    if (spec.kind === undefined) continue;
+    if (names[spec.kind] !== undefined) throw new Error(`framework failure ${spec.kind} has two codes: ${names[spec.kind]} and ${code}`);
+    names[spec.kind] = code;
+  }
+  return names as Record<FailureKind, keyof T & string>;
+}
+
+/** What an envelope adds to a failure's code and message: the fields to blame, when to retry. */
+export interface FailureExtra {
+  fields?: FieldError[];
+  retryAfterSeconds?: number;
+}
+
+export function failureExtra(failure: GenericFailure, retryAfterSeconds: number | undefined): FailureExtra {
+  return {
+    ...(failure.kind === 'validation' ? { fields: failure.fields } : {}),
+    ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+  };
+}
+
+/** `Retry-After` (seconds), on the 429s and 503s of every surface. */
+export function retryHeaders(extra: { retryAfterSeconds?: number | undefined }): Record<string, string> {
+  return extra.retryAfterSeconds !== undefined ? { 'retry-after': String(extra.retryAfterSeconds) } : {};
+}
 
 interface AjvLikeError {
   keyword: string;

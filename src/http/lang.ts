@@ -1,4 +1,4 @@
-/** Message language: `Lang: ru|en` wins, then `Accept-Language`; English by default (SPEC 3.1). */
+/** Message language: `Lang: ru|en` wins, then `Accept-Language`; English by default (docs/errors.md). */
 export type Lang = 'en' | 'ru';
 
 export function pickLang(headers: Record<string, string | string[] | undefined>): Lang {

@@ -1,7 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 
 /**
- * SHA-256 of a high-entropy secret, hex. Enough for tokens (SPEC 2): they carry >= 128 random
+ * SHA-256 of a high-entropy secret, hex. Enough for tokens: they carry >= 128 random
  * bits, so a slow KDF would add cost without adding security. Passwords use argon2id instead.
  */
 export function sha256Hex(secret: string): string {

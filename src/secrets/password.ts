@@ -21,7 +21,7 @@ export interface PasswordHasher {
   /**
    * Verifies a password against a stored hash. With `storedHash` null (unknown account) it verifies
    * against a dummy hash made with the same parameters, so an unknown email costs the same as a
-   * wrong password (SPEC 2), and returns false.
+   * wrong password, and returns false.
    */
   verify(storedHash: string | null, password: string): Promise<boolean>;
 }

@@ -1,5 +1,5 @@
 /**
- * Native token format (SPEC 2): `<prefix>_<random base62><6-char base62 CRC32>`.
+ * Native token format: `<prefix>_<random base62><6-char base62 CRC32>`.
  *
  * 160 random bits (27 base62 characters) from the CSPRNG, then a CRC32 of everything before it,
  * so that a typo or a truncated paste is rejected before any storage lookup, and secret scanners
@@ -62,7 +62,7 @@ export function newToken(kind: TokenKind): NewToken {
 
 /**
  * Builds a checksum-valid native token from a chosen body (27 base62 characters). Only for
- * published, deliberately well-known values such as the demo sandbox's Secret Key (SPEC 3.4):
+ * published, deliberately well-known values such as the demo sandbox's Secret Key:
  * anything real comes from newToken(). Throws on a body of the wrong shape.
  */
 export function nativeTokenFromBody(kind: TokenKind, body: string): string {

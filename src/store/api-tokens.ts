@@ -37,7 +37,7 @@ const TOKEN_COLUMNS = [
 ] as const;
 
 // The lookup behind every API-token check the cache does not answer: built and compiled once (src/store/prepared.ts).
-const FIND_BY_HASH = prepared((db: Kysely<DB>, hash: string) =>
+const FIND_BY_HASH = prepared((db: Kysely<DB>, { hash }: { hash: string }) =>
   db
     .selectFrom('api_tokens as t')
     .innerJoin('accounts as a', 'a.id', 't.account_id')
@@ -47,7 +47,7 @@ const FIND_BY_HASH = prepared((db: Kysely<DB>, hash: string) =>
 );
 
 // A flush writes up to thousands of these in one go, on the event loop: compiled once.
-const TOUCH_LAST_USED = prepared((db: Kysely<DB>, id: string, at: number) =>
+const TOUCH_LAST_USED = prepared((db: Kysely<DB>, { id, at }: { id: string; at: number }) =>
   db
     .updateTable('api_tokens')
     .set({ last_used_at: at })
@@ -79,7 +79,7 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
       return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
     async findByHash(hash) {
-      const r = await FIND_BY_HASH.first(db, hash);
+      const r = await FIND_BY_HASH.first(db, { hash });
       if (!r) return null;
       return { token: toApiToken(r), accountUid: r.account_uid, accountStatus: r.account_status as AccountStatus };
     },
@@ -132,7 +132,7 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
     },
     async touchLastUsed(entries) {
       // Callers run this in a transaction (one commit per slice of a flush, not per token).
-      for (const e of entries) await TOUCH_LAST_USED.run(db, e.id, e.at);
+      for (const e of entries) await TOUCH_LAST_USED.run(db, e);
     },
   };
 }

@@ -5,7 +5,8 @@ import { prepared } from './prepared.ts';
 import type { DB } from './schema.ts';
 
 // Every login, issuance and refresh counts and audits: built and compiled once (src/store/prepared.ts).
-const INCREMENT_BELOW = prepared((db: Kysely<DB>, scope: string, windowStart: number, limit: number, expiresAt: number) =>
+const INCREMENT_BELOW = prepared(
+  (db: Kysely<DB>, { scope, windowStart, limit, expiresAt }: { scope: string; windowStart: number; limit: number; expiresAt: number }) =>
   db
     .insertInto('counters')
     .values({ scope, window_start: windowStart, count: 1, expires_at: expiresAt })
@@ -17,18 +18,21 @@ const INCREMENT_BELOW = prepared((db: Kysely<DB>, scope: string, windowStart: nu
     )
     .returning('count'),
 );
-const INCREMENT = prepared((db: Kysely<DB>, scope: string, windowStart: number, expiresAt: number) =>
+const INCREMENT = prepared((db: Kysely<DB>, { scope, windowStart, expiresAt }: { scope: string; windowStart: number; expiresAt: number }) =>
   db
     .insertInto('counters')
     .values({ scope, window_start: windowStart, count: 1, expires_at: expiresAt })
     .onConflict((oc) => oc.columns(['scope', 'window_start']).doUpdateSet({ count: sql`counters.count + 1` }))
     .returning('count'),
 );
-const GET = prepared((db: Kysely<DB>, scope: string, windowStart: number) =>
+const GET = prepared((db: Kysely<DB>, { scope, windowStart }: { scope: string; windowStart: number }) =>
   db.selectFrom('counters').select('count').where('scope', '=', scope).where('window_start', '=', windowStart),
 );
 const APPEND_AUDIT = prepared(
-  (db: Kysely<DB>, at: number, type: string, accountId: number | null, sessionId: string | null, address: string | null, detail: string) =>
+  (
+    db: Kysely<DB>,
+    { at, type, accountId, sessionId, address, detail }: { at: number; type: string; accountId: number | null; sessionId: string | null; address: string | null; detail: string },
+  ) =>
     db.insertInto('audit_events').values({ at, type, account_id: accountId, session_id: sessionId, address, detail }),
 );
 
@@ -37,16 +41,16 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
     async incrementBelow(scope, windowStart, limit, expiresAt) {
       // One statement, atomic in both databases: the row lock (PostgreSQL) or the write lock
       // (SQLite) orders concurrent callers, and the WHERE stops the count at the limit exactly.
-      const row = await INCREMENT_BELOW.first(db, scope, windowStart, limit, expiresAt);
+      const row = await INCREMENT_BELOW.first(db, { scope, windowStart, limit, expiresAt });
       return row ? row.count : null;
     },
     async increment(scope, windowStart, expiresAt) {
-      const row = await INCREMENT.first(db, scope, windowStart, expiresAt);
+      const row = await INCREMENT.first(db, { scope, windowStart, expiresAt });
       if (!row) throw new Error('counter upsert returned no row');
       return row.count;
     },
     async get(scope, windowStart) {
-      const row = await GET.first(db, scope, windowStart);
+      const row = await GET.first(db, { scope, windowStart });
       return row?.count ?? 0;
     },
     async add(scope, windowStart, amount, expiresAt) {
@@ -78,7 +82,7 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
 export function auditRepo(db: Kysely<DB>): AuditRepo {
   return {
     async append(e) {
-      await APPEND_AUDIT.run(db, e.at, e.type, e.accountId, e.sessionId, e.address, JSON.stringify(e.detail));
+      await APPEND_AUDIT.run(db, { at: e.at, type: e.type, accountId: e.accountId, sessionId: e.sessionId, address: e.address, detail: JSON.stringify(e.detail) });
     },
     async list(filter) {
       let q = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit);

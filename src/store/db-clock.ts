@@ -1,6 +1,6 @@
 /**
- * A clock that follows the database server's (SPEC 7, issue 5: "expiry and day boundaries use the
- * database clock"). Several nodes sharing one PostgreSQL then agree on when a token expires and
+ * A clock that follows the database server's (expiry and day boundaries use the
+ * database clock). Several nodes sharing one PostgreSQL then agree on when a token expires and
  * when the quota day rolls over, whatever their own system clocks say.
  *
  * `now()` must stay synchronous and cheap (it is called on every request), so the clock does not

@@ -1,7 +1,7 @@
 /**
  * Group commit for the embedded SQLite store: one fsync for many write transactions.
  *
- * With `synchronous=FULL` (SPEC 7) every COMMIT waits for the disk, and SQLite has one writer: so
+ * With `synchronous=FULL` every COMMIT waits for the disk, and SQLite has one writer: so
  * durable writes (token issuance, refresh, revocation) were capped at one per fsync, a few hundred
  * per second on an ordinary disk, whatever the CPU. Here the transactions that are waiting when
  * one starts (and those that arrive while it runs) are executed one after another inside one

@@ -1,6 +1,6 @@
 /**
  * Cross-node cache invalidation on PostgreSQL: the change bus of every node, bridged through
- * LISTEN/NOTIFY on one channel of the shared database (SPEC 4: a revocation takes effect on
+ * LISTEN/NOTIFY on one channel of the shared database (a revocation takes effect on
  * every node within the documented bound).
  *
  * - Local changes (published on this node's bus after a commit) go out with NOTIFY, through the

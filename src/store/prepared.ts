@@ -6,18 +6,18 @@
  * dialect with a stand-in object in place of each argument, compiled, and afterwards run with the
  * arguments put where their stand-ins were.
  *
- * The one rule for a builder: use each argument as a value (`where(col, '=', arg)`,
+ * The one rule for a builder: use each argument it reads as a value (`where(col, '=', arg)`,
  * `values({ col: arg })`, `sql\`… ${arg}\``), never look at it (`arg === null ? … : …`), since it
  * sees the stand-ins only. An argument the compiled query does not carry is refused at first use.
  */
 import { CompiledQuery, type Compilable, type DialectAdapter, type Kysely, type QueryResult } from 'kysely';
 import type { DB } from './schema.ts';
 
-/** Where argument `index` goes in the compiled parameters. */
+/** Where the named argument goes in the compiled parameters. */
 class Slot {
-  readonly index: number;
-  constructor(index: number) {
-    this.index = index;
+  readonly name: string;
+  constructor(name: string) {
+    this.name = name;
   }
 }
 
@@ -26,17 +26,21 @@ interface Template {
   parameters: readonly unknown[];
 }
 
-export interface PreparedQuery<A extends unknown[], R> {
-  /** Runs on `db` (the store's Kysely or a transaction) with the arguments: rows and counts. */
-  run(db: Kysely<DB>, ...args: A): Promise<QueryResult<R>>;
+export interface PreparedQuery<A extends object, R> {
+  /** Runs on `db` (the store's Kysely or a transaction) with the named arguments: rows and counts. */
+  run(db: Kysely<DB>, args: A): Promise<QueryResult<R>>;
   /** The first row, if any. */
-  first(db: Kysely<DB>, ...args: A): Promise<R | undefined>;
+  first(db: Kysely<DB>, args: A): Promise<R | undefined>;
   /** Rows inserted, updated or deleted. */
-  affected(db: Kysely<DB>, ...args: A): Promise<number>;
+  affected(db: Kysely<DB>, args: A): Promise<number>;
 }
 
-export function prepared<A extends unknown[], R>(build: (db: Kysely<DB>, ...args: A) => Compilable<R>): PreparedQuery<A, R> {
-  const arity = build.length - 1;
+/**
+ * A query built once per dialect from `build(db, args)`, where `args` is an object of named
+ * arguments (`{ hash, now }`): names, not positions, so that two arguments of the same type cannot
+ * trade places unnoticed at a call site.
+ */
+export function prepared<A extends object, R>(build: (db: Kysely<DB>, args: A) => Compilable<R>): PreparedQuery<A, R> {
   // SQLite and PostgreSQL compile the same query differently: one template per dialect adapter
   // (a transaction shares its store's adapter).
   const templates = new WeakMap<DialectAdapter, Template>();
@@ -45,29 +49,43 @@ export function prepared<A extends unknown[], R>(build: (db: Kysely<DB>, ...args
     const adapter = db.getExecutor().adapter;
     let t = templates.get(adapter);
     if (t === undefined) {
-      const slots = Array.from({ length: arity }, (_, i) => new Slot(i));
-      const compiled = build(db, ...(slots as unknown as A)).compile();
-      const used = new Set(compiled.parameters.flatMap((p) => (p instanceof Slot ? [p.index] : [])));
-      if (used.size !== arity) throw new Error(`prepared query: each of its ${arity} arguments must appear as a value in: ${compiled.sql}`);
+      // The stand-in arguments: each name the builder reads becomes a slot.
+      const read = new Map<string, Slot>();
+      const standIns = new Proxy(
+        {},
+        {
+          get(_target, name) {
+            if (typeof name !== 'string') return undefined;
+            let slot = read.get(name);
+            if (slot === undefined) read.set(name, (slot = new Slot(name)));
+            return slot;
+          },
+        },
+      ) as A;
+      const compiled = build(db, standIns).compile();
+      const used = new Set(compiled.parameters.flatMap((p) => (p instanceof Slot ? [p.name] : [])));
+      const unused = [...read.keys()].filter((name) => !used.has(name));
+      if (unused.length) throw new Error(`prepared query: each argument must appear as a value (${unused.join(', ')} does not) in: ${compiled.sql}`);
       t = { sql: compiled.sql, parameters: compiled.parameters };
       templates.set(adapter, t);
     }
     return t;
   }
 
-  async function run(db: Kysely<DB>, ...args: A): Promise<QueryResult<R>> {
+  async function run(db: Kysely<DB>, args: A): Promise<QueryResult<R>> {
     const t = template(db);
-    const parameters = t.parameters.map((p) => (p instanceof Slot ? args[p.index] : p));
+    const values = args as Record<string, unknown>;
+    const parameters = t.parameters.map((p) => (p instanceof Slot ? values[p.name] : p));
     return db.executeQuery(CompiledQuery.raw(t.sql, parameters) as CompiledQuery<R>);
   }
 
   return {
     run,
-    async first(db, ...args) {
-      return (await run(db, ...args)).rows[0];
+    async first(db, args) {
+      return (await run(db, args)).rows[0];
     },
-    async affected(db, ...args) {
-      return Number((await run(db, ...args)).numAffectedRows ?? 0n);
+    async affected(db, args) {
+      return Number((await run(db, args)).numAffectedRows ?? 0n);
     },
   };
 }

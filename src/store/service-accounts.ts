@@ -30,10 +30,10 @@ function toServiceKey(r: Selectable<ServiceKeysTable>): ServiceKey {
 }
 
 // Every token creation runs these: built and compiled once (src/store/prepared.ts).
-const CLAIM_SERVICE_ACCOUNT = prepared((db: Kysely<DB>, id: number, now: number) =>
+const CLAIM_SERVICE_ACCOUNT = prepared((db: Kysely<DB>, { id, now }: { id: number; now: number }) =>
   db.updateTable('service_accounts').set({ last_used_at: now }).where('id', '=', id).where('status', '=', 'active'),
 );
-const FIND_BY_ACCESS_KEY = prepared((db: Kysely<DB>, accessKey: string) =>
+const FIND_BY_ACCESS_KEY = prepared((db: Kysely<DB>, { accessKey }: { accessKey: string }) =>
   db
     .selectFrom('service_keys as k')
     .innerJoin('service_accounts as sa', 'sa.id', 'k.service_account_id')
@@ -50,7 +50,7 @@ const FIND_BY_ACCESS_KEY = prepared((db: Kysely<DB>, accessKey: string) =>
     ])
     .where('k.access_key', '=', accessKey),
 );
-const CLAIM_KEY = prepared((db: Kysely<DB>, id: number, now: number) =>
+const CLAIM_KEY = prepared((db: Kysely<DB>, { id, now }: { id: number; now: number }) =>
   db
     .updateTable('service_keys')
     .set({ last_used_at: now })
@@ -89,7 +89,7 @@ export function serviceAccountRepo(db: Kysely<DB>): ServiceAccountRepo {
       return Number(r.numUpdatedRows) === 1;
     },
     async claimUse(id, now) {
-      return (await CLAIM_SERVICE_ACCOUNT.affected(db, id, now)) === 1;
+      return (await CLAIM_SERVICE_ACCOUNT.affected(db, { id, now })) === 1;
     },
   };
 }
@@ -120,7 +120,7 @@ export function serviceKeyRepo(db: Kysely<DB>): ServiceKeyRepo {
       return row ? toServiceKey(row) : null;
     },
     async findByAccessKey(accessKey) {
-      const r = await FIND_BY_ACCESS_KEY.first(db, accessKey);
+      const r = await FIND_BY_ACCESS_KEY.first(db, { accessKey });
       if (!r) return null;
       return {
         key: toServiceKey(r),
@@ -151,7 +151,7 @@ export function serviceKeyRepo(db: Kysely<DB>): ServiceKeyRepo {
       return Number(r.numUpdatedRows) === 1;
     },
     async claimUse(id, now) {
-      return (await CLAIM_KEY.affected(db, id, now)) === 1;
+      return (await CLAIM_KEY.affected(db, { id, now })) === 1;
     },
   };
 }

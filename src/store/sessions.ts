@@ -32,8 +32,12 @@ const SESSION_COLUMNS = [
 ] as const;
 
 // The statements of every issuance, refresh and check: built and compiled once (src/store/prepared.ts).
+type NewToken = { hash: string; sessionId: string; generation: number; createdAt: number; expiresAt: number };
 const INSERT_SESSION = prepared(
-  (db: Kysely<DB>, id: string, accountId: number, kind: string, clientId: string, scope: string, createdAt: number, expiresAt: number) =>
+  (
+    db: Kysely<DB>,
+    { id, accountId, kind, clientId, scope, createdAt, expiresAt }: { id: string; accountId: number; kind: string; clientId: string; scope: string; createdAt: number; expiresAt: number },
+  ) =>
     db.insertInto('sessions').values({
       id,
       account_id: accountId,
@@ -47,13 +51,13 @@ const INSERT_SESSION = prepared(
       revoke_reason: null,
     }),
 );
-const INSERT_ACCESS = prepared((db: Kysely<DB>, hash: string, sessionId: string, generation: number, createdAt: number, expiresAt: number) =>
+const INSERT_ACCESS = prepared((db: Kysely<DB>, { hash, sessionId, generation, createdAt, expiresAt }: NewToken) =>
   db.insertInto('access_tokens').values({ hash, session_id: sessionId, generation, created_at: createdAt, expires_at: expiresAt }),
 );
-const INSERT_REFRESH = prepared((db: Kysely<DB>, hash: string, sessionId: string, generation: number, createdAt: number, expiresAt: number) =>
+const INSERT_REFRESH = prepared((db: Kysely<DB>, { hash, sessionId, generation, createdAt, expiresAt }: NewToken) =>
   db.insertInto('refresh_tokens').values({ hash, session_id: sessionId, generation, created_at: createdAt, expires_at: expiresAt, rotated_at: null }),
 );
-const FIND_ACCESS = prepared((db: Kysely<DB>, hash: string) =>
+const FIND_ACCESS = prepared((db: Kysely<DB>, { hash }: { hash: string }) =>
   db
     .selectFrom('access_tokens as t')
     .innerJoin('sessions as s', 's.id', 't.session_id')
@@ -62,7 +66,7 @@ const FIND_ACCESS = prepared((db: Kysely<DB>, hash: string) =>
     .select(SESSION_COLUMNS)
     .where('t.hash', '=', hash),
 );
-const FIND_REFRESH = prepared((db: Kysely<DB>, hash: string) =>
+const FIND_REFRESH = prepared((db: Kysely<DB>, { hash }: { hash: string }) =>
   db
     .selectFrom('refresh_tokens as t')
     .innerJoin('sessions as s', 's.id', 't.session_id')
@@ -78,10 +82,10 @@ const FIND_REFRESH = prepared((db: Kysely<DB>, hash: string) =>
     .select(SESSION_COLUMNS)
     .where('t.hash', '=', hash),
 );
-const CLAIM_REFRESH = prepared((db: Kysely<DB>, hash: string, now: number) =>
+const CLAIM_REFRESH = prepared((db: Kysely<DB>, { hash, now }: { hash: string; now: number }) =>
   db.updateTable('refresh_tokens').set({ rotated_at: now }).where('hash', '=', hash).where('rotated_at', 'is', null),
 );
-const ADVANCE = prepared((db: Kysely<DB>, sessionId: string, fromGeneration: number, toGeneration: number) =>
+const ADVANCE = prepared((db: Kysely<DB>, { sessionId, fromGeneration, toGeneration }: { sessionId: string; fromGeneration: number; toGeneration: number }) =>
   db
     .updateTable('sessions')
     .set({ generation: toGeneration })
@@ -116,17 +120,25 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
         revoked_at: null,
         revoke_reason: null,
       };
-      await INSERT_SESSION.run(db, row.id, row.account_id, row.kind, row.client_id, row.scope, row.created_at, row.expires_at);
+      await INSERT_SESSION.run(db, {
+        id: row.id,
+        accountId: row.account_id,
+        kind: row.kind,
+        clientId: row.client_id,
+        scope: row.scope,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+      });
       return toSession(row);
     },
     async insertAccessToken(t) {
-      await INSERT_ACCESS.run(db, t.hash, t.sessionId, t.generation, t.createdAt, t.expiresAt);
+      await INSERT_ACCESS.run(db, t);
     },
     async insertRefreshToken(t) {
-      await INSERT_REFRESH.run(db, t.hash, t.sessionId, t.generation, t.createdAt, t.expiresAt);
+      await INSERT_REFRESH.run(db, t);
     },
     async findAccess(hash) {
-      const r = await FIND_ACCESS.first(db, hash);
+      const r = await FIND_ACCESS.first(db, { hash });
       if (!r) return null;
       return {
         token: { hash: r.hash, sessionId: r.id, generation: r.t_generation, createdAt: r.t_created_at, expiresAt: r.t_expires_at },
@@ -135,7 +147,7 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
       };
     },
     async findRefresh(hash) {
-      const r = await FIND_REFRESH.first(db, hash);
+      const r = await FIND_REFRESH.first(db, { hash });
       if (!r) return null;
       return {
         token: {
@@ -151,10 +163,10 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
       };
     },
     async claimRefresh(hash, now) {
-      return (await CLAIM_REFRESH.affected(db, hash, now)) === 1;
+      return (await CLAIM_REFRESH.affected(db, { hash, now })) === 1;
     },
     async advance(sessionId, fromGeneration) {
-      return (await ADVANCE.affected(db, sessionId, fromGeneration, fromGeneration + 1)) === 1;
+      return (await ADVANCE.affected(db, { sessionId, fromGeneration, toGeneration: fromGeneration + 1 })) === 1;
     },
     async revoke(sessionId, now, reason) {
       const r = await db

@@ -35,7 +35,7 @@ export class TokendChild {
   }
 
   /** Starts `tokend serve --port 0` and resolves with its URL once it listens. */
-  async start(timeoutMs = 30_000): Promise<string> {
+  async start(timeoutMs = 120_000): Promise<string> {
     if (this.#proc) throw new Error('already running');
     const args = [BIN, 'serve', '--port', '0', '--data-dir', this.#options.dataDir];
     if (this.#options.databaseUrl) args.push('--database-url', this.#options.databaseUrl);

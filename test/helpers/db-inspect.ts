@@ -15,7 +15,7 @@ const VOLATILE_COLUMNS = new Set(['last_used_at', 'last_seen_at']);
 /** Append-only logs: a rejected request may add to them (a failed login is audited), never rewrite them. */
 const APPEND_ONLY_TABLES = new Set(['audit_events']);
 /**
- * Counter scopes a rejected request is meant to move: failed-login limits (SPEC 2) and the
+ * Counter scopes a rejected request is meant to move: failed-login limits and the
  * in-memory usage figures flushed in the background. Every other counter (the daily quota) must
  * stay put.
  */
@@ -220,7 +220,7 @@ export interface InvariantReport {
 }
 
 /**
- * Invariants of a tokend database that must hold after any crash (SPEC 4, 7):
+ * Invariants of a tokend database that must hold after any crash:
  * - the database file itself is sound (SQLite `integrity_check` and `foreign_key_check`);
  * - no token row points at a missing session, no session at a missing account;
  * - a session has exactly one refresh token and one access token per generation (generations count
@@ -322,7 +322,7 @@ export async function checkInvariants(
     }
   }
 
-  // service-create:<key id>: token creations per service-account key per day (SPEC 3.2).
+  // service-create:<key id>: token creations per service-account key per day.
   const created = await rows<{ scope: string; window_start: number | string; count: number | string }>(
     db,
     sql`select scope, window_start, count from counters where scope like 'service-create:%'`,

@@ -1,5 +1,5 @@
 /**
- * What an error response must look like on each surface (SPEC 3, 5, 8), judged from the outside:
+ * What an error response must look like on each surface, judged from the outside:
  * the fuzz, crash and hygiene tests call `checkErrorResponse` on every 4xx they see.
  *
  * The surface of a path comes from the dialects' own prefixes (src/http/dialects/index.ts), so a
@@ -90,7 +90,7 @@ const SHAPES: Record<string, ShapeCheck> = {
     }
     return nativeShape(status, body, surface);
   },
-  /** ChatApp (SPEC 3.1): success false, error {code,message}, never `data`. */
+  /** ChatApp: success false, error {code,message}, never `data`. */
   chatapp(status, body, surface) {
     if (body.success !== false) return 'success is not the boolean false';
     if ('data' in body) return 'an error carries `data`';
@@ -100,7 +100,7 @@ const SHAPES: Record<string, ShapeCheck> = {
     if (typeof body.error.message !== 'string') return 'error.message is not a string';
     return checkCode(surface, body.error.code, status) ?? checkFields(body.error.fields);
   },
-  /** hoster.by (SPEC 3.2): httpCode = status, statusCode "error", the code in messageList and codeList. */
+  /** hoster.by: httpCode = status, statusCode "error", the code in messageList and codeList. */
   hoster(status, body, surface) {
     if (body.httpCode !== status) return `httpCode ${JSON.stringify(body.httpCode)} != HTTP status ${status}`;
     if (body.statusCode !== 'error') return `statusCode ${JSON.stringify(body.statusCode)} != "error"`;
@@ -116,7 +116,7 @@ const SHAPES: Record<string, ShapeCheck> = {
     }
     return null;
   },
-  /** Invoicebox (SPEC 3.3): {"error":{"message","code"[,"fields"]}}, never `data`. */
+  /** Invoicebox: {"error":{"message","code"[,"fields"]}}, never `data`. */
   invoicebox(status, body, surface) {
     if ('data' in body) return 'an error carries `data`';
     return nativeShape(status, body, surface);
@@ -133,7 +133,7 @@ function consoleNotBuilt(url: string, status: number): boolean {
   return !CONSOLE_BUILT && status === 503 && /^\/console(\/|$|\?)/.test(url);
 }
 
-/** Something that reads like a stack trace or an internal path: never in a response (SPEC 8). */
+/** Something that reads like a stack trace or an internal path: never in a response. */
 const STACK_TRACE = /\bat [^\s()]+ \([^()]*:\d+:\d+\)|\bat (file|node):|node:internal|\.(ts|js|mjs|cjs):\d+:\d+|\bError: [^\n]*\n\s+at /;
 
 export function looksLikeStackTrace(text: string): boolean {

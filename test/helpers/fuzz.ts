@@ -1,5 +1,5 @@
 /**
- * Generated bad input for every route tokend registers (issue 9): the request arbitraries the
+ * Generated bad input for every route tokend registers: the request arbitraries the
  * fuzz test draws from, and a raw-socket client for what `inject()` cannot send (oversized and
  * non-UTF-8 headers, broken framing, duplicate Content-Length).
  *
@@ -157,7 +157,7 @@ export class TokenPool {
   }
 }
 
-/** Headers that carry credentials on some surface (SPEC 3, 5): every route gets all of them. */
+/** Headers that carry credentials on some surface: every route gets all of them. */
 export const CREDENTIAL_HEADERS = [
   'authorization',
   'refresh',

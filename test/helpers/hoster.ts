@@ -38,7 +38,7 @@ async function call(t: TestTokend, method: string, url: string, headers: Record<
   return { status: r.statusCode, text: r.body, body: JSON.parse(r.body) as Record<string, any>, headers: r.headers };
 }
 
-/** The four calls of SPEC 3.2, through inject, with the headers real clients send. */
+/** The four calls of the hoster.by scheme (create, refresh, access info, refresh info), through inject, with the headers real clients send. */
 export function hosterCalls(t: TestTokend): {
   create(k: { accessKey: string; secretKey: string }, extra?: Record<string, string>): Promise<WireAnswer>;
   refresh(userId: number | string, refreshToken: string, method?: 'PATCH' | 'POST'): Promise<WireAnswer>;

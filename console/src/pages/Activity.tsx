@@ -1,8 +1,8 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { api, type AuditItem } from '../api.ts';
+import { api, type AuditPage } from '../api.ts';
 import { Card, EmptyState, Icons, ListStates, LoadMore, PageHeader } from '../components/ui.tsx';
 import { formatDateTime, formatSeconds } from '../format.ts';
-import { usePages, type Page } from '../hooks.ts';
+import { usePages } from '../hooks.ts';
 import { hasKey, useI18n, type Lang, type Translate } from '../i18n.ts';
 
 const TYPES = [
@@ -58,7 +58,7 @@ export function ActivityPage(): ReactNode {
     const q = new URLSearchParams({ limit: String(PAGE) });
     if (type) q.set('type', type);
     if (before !== null) q.set('before', String(before));
-    return api<Page<AuditItem>>('cabinet', 'GET', `/activity?${q}`);
+    return api<AuditPage>('cabinet', 'GET', `/activity?${q}`);
   });
 
   useEffect(() => {

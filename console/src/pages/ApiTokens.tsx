@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { api, type ApiTokenFormat, type ApiTokenItem } from '../api.ts';
+import { api, type ApiTokenFormat, type ApiTokenItem, type ApiTokenList, type NewApiToken, type RotatedApiToken } from '../api.ts';
 import {
   Button,
   Card,
@@ -23,18 +23,13 @@ import { useI18n, type MessageKey } from '../i18n.ts';
 
 const GRACE_CHOICES = [0, 3600, 86_400, 604_800] as const;
 
-interface Created {
-  token: string;
-  apiToken: ApiTokenItem;
-}
-
 export function ApiTokensPage(): ReactNode {
   const { t } = useI18n();
-  const tokens = useResource(async () => (await api<{ items: ApiTokenItem[] }>('cabinet', 'GET', '/api-tokens')).items, []);
+  const tokens = useResource(async () => (await api<ApiTokenList>('cabinet', 'GET', '/api-tokens')).items, []);
   const [creating, setCreating] = useState(false);
   const [rotating, setRotating] = useState<ApiTokenItem | null>(null);
   const [revoking, setRevoking] = useState<ApiTokenItem | null>(null);
-  const [revealed, setRevealed] = useState<{ title: string; created: Created } | null>(null);
+  const [revealed, setRevealed] = useState<{ title: string; created: NewApiToken } | null>(null);
   const [showInactive, setShowInactive] = useState(false);
   const now = Date.now();
 
@@ -156,14 +151,14 @@ export function ApiTokensPage(): ReactNode {
   );
 }
 
-function CreateDialog(props: { onClose: () => void; onCreated: (created: Created) => void }): ReactNode {
+function CreateDialog(props: { onClose: () => void; onCreated: (created: NewApiToken) => void }): ReactNode {
   const { t } = useI18n();
   const [format, setFormat] = useState<ApiTokenFormat>('v3');
   const [label, setLabel] = useState('');
   const [expiry, setExpiry] = useState<number | null>(null);
   const create = useAction(async () => {
     props.onCreated(
-      await api<Created>('cabinet', 'POST', '/api-tokens', { format, ...(label.trim() ? { label: label.trim() } : {}), expiresInDays: expiry }),
+      await api<NewApiToken>('cabinet', 'POST', '/api-tokens', { format, ...(label.trim() ? { label: label.trim() } : {}), expiresInDays: expiry }),
     );
   });
   const formatError = fieldError(create.error, 'format', t);
@@ -196,11 +191,11 @@ function CreateDialog(props: { onClose: () => void; onCreated: (created: Created
   );
 }
 
-function RotateDialog(props: { token: ApiTokenItem; onClose: () => void; onRotated: (created: Created) => void }): ReactNode {
+function RotateDialog(props: { token: ApiTokenItem; onClose: () => void; onRotated: (created: NewApiToken) => void }): ReactNode {
   const { t } = useI18n();
   const [grace, setGrace] = useState<number>(86_400);
   const rotate = useAction(async () => {
-    props.onRotated(await api<Created>('cabinet', 'POST', `/api-tokens/${props.token.id}/rotate`, { graceSeconds: grace }));
+    props.onRotated(await api<RotatedApiToken>('cabinet', 'POST', `/api-tokens/${props.token.id}/rotate`, { graceSeconds: grace }));
   });
   return (
     <FormDialog

@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { api, type App, type Me, type Usage } from '../api.ts';
+import { api, type AppList, type Me, type Usage } from '../api.ts';
 import { Button, Card, CopyButton, DateCell, EmptyState, Field, fieldError, FormDialog, Icons, ListStates, Mono, PageHeader } from '../components/ui.tsx';
 import { useAction, useResource } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
@@ -8,7 +8,7 @@ export function AppsPage(props: { me: Me }): ReactNode {
   const { t } = useI18n();
   const [creating, setCreating] = useState(false);
   const apps = useResource(async () => {
-    const [list, usage] = await Promise.all([api<{ items: App[] }>('cabinet', 'GET', '/apps'), api<Usage>('cabinet', 'GET', '/usage?days=1')]);
+    const [list, usage] = await Promise.all([api<AppList>('cabinet', 'GET', '/apps'), api<Usage>('cabinet', 'GET', '/usage?days=1')]);
     const used = new Map(usage.apps.map((a) => [a.appId, a.used]));
     return list.items.map((a) => ({ ...a, used: used.get(a.appId) ?? 0 }));
   }, []);

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { api, type ApiTokenItem, type App, type Me, type ServiceAccountItem, type SessionItem, type Usage } from '../api.ts';
+import { api, type ApiTokenItem, type ApiTokenList, type App, type AppList, type Me, type ServiceAccountItem, type ServiceAccountList, type SessionList, type Usage } from '../api.ts';
 import { Card, CopyButton, ErrorNotice, Loading, Mono, PageHeader } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { useResource } from '../hooks.ts';
@@ -10,7 +10,7 @@ interface Summary {
   apps: App[];
   tokens: ApiTokenItem[];
   serviceAccounts: ServiceAccountItem[];
-  sessions: { items: SessionItem[]; total: number };
+  sessions: SessionList;
   usage: Usage;
 }
 
@@ -19,10 +19,10 @@ export function OverviewPage(props: { me: Me }): ReactNode {
   const { account } = props.me;
   const summary = useResource<Summary>(async () => {
     const [apps, tokens, serviceAccounts, sessions, usage] = await Promise.all([
-      api<{ items: App[] }>('cabinet', 'GET', '/apps'),
-      api<{ items: ApiTokenItem[] }>('cabinet', 'GET', '/api-tokens'),
-      api<{ items: ServiceAccountItem[] }>('cabinet', 'GET', '/service-accounts'),
-      api<{ items: SessionItem[]; total: number }>('cabinet', 'GET', '/sessions'),
+      api<AppList>('cabinet', 'GET', '/apps'),
+      api<ApiTokenList>('cabinet', 'GET', '/api-tokens'),
+      api<ServiceAccountList>('cabinet', 'GET', '/service-accounts'),
+      api<SessionList>('cabinet', 'GET', '/sessions'),
       api<Usage>('cabinet', 'GET', '/usage?days=1'),
     ]);
     return { apps: apps.items, tokens: tokens.items, serviceAccounts: serviceAccounts.items, sessions, usage };

@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { api, type ServiceAccountItem, type ServiceKeyItem } from '../api.ts';
+import { api, type NewServiceKey, type ServiceAccountItem, type ServiceAccountList, type ServiceKeyItem } from '../api.ts';
 import {
   Button,
   Card,
@@ -24,18 +24,12 @@ import { formatDateTime, formatRelative } from '../format.ts';
 import { useAction, useResource } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
 
-interface CreatedKey {
-  accessKey: string;
-  secretKey: string;
-  key: ServiceKeyItem;
-}
-
 export function ServiceAccountsPage(): ReactNode {
   const { t } = useI18n();
-  const list = useResource(async () => (await api<{ items: ServiceAccountItem[] }>('cabinet', 'GET', '/service-accounts')).items, []);
+  const list = useResource(async () => (await api<ServiceAccountList>('cabinet', 'GET', '/service-accounts')).items, []);
   const [creating, setCreating] = useState(false);
   const [keyFor, setKeyFor] = useState<ServiceAccountItem | null>(null);
-  const [revealed, setRevealed] = useState<CreatedKey | null>(null);
+  const [revealed, setRevealed] = useState<NewServiceKey | null>(null);
   const [revoking, setRevoking] = useState<{ sa: ServiceAccountItem; key: ServiceKeyItem } | null>(null);
   const [disabling, setDisabling] = useState<ServiceAccountItem | null>(null);
 
@@ -257,11 +251,11 @@ function CreateDialog(props: { onClose: () => void; onCreated: () => void }): Re
   );
 }
 
-function NewKeyDialog(props: { sa: ServiceAccountItem; onClose: () => void; onCreated: (created: CreatedKey) => void }): ReactNode {
+function NewKeyDialog(props: { sa: ServiceAccountItem; onClose: () => void; onCreated: (created: NewServiceKey) => void }): ReactNode {
   const { t } = useI18n();
   const [expiry, setExpiry] = useState<number | null>(90);
   const create = useAction(async () => {
-    props.onCreated(await api<CreatedKey>('cabinet', 'POST', `/service-accounts/${props.sa.id}/keys`, { expiresInDays: expiry }));
+    props.onCreated(await api<NewServiceKey>('cabinet', 'POST', `/service-accounts/${props.sa.id}/keys`, { expiresInDays: expiry }));
   });
   return (
     <FormDialog

@@ -1,12 +1,12 @@
 import { useState, type ReactNode } from 'react';
-import { api, type SessionItem } from '../api.ts';
+import { api, type SessionItem, type SessionList } from '../api.ts';
 import { Button, Card, Confirm, DateCell, EmptyState, Icons, ListStates, Mono, PageHeader, RelativeCell } from '../components/ui.tsx';
 import { useResource } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
 
 export function SessionsPage(): ReactNode {
   const { t } = useI18n();
-  const sessions = useResource(() => api<{ items: SessionItem[]; total: number }>('cabinet', 'GET', '/sessions'), []);
+  const sessions = useResource(() => api<SessionList>('cabinet', 'GET', '/sessions'), []);
   const [revoking, setRevoking] = useState<SessionItem | null>(null);
   const now = Date.now();
   const data = sessions.data;

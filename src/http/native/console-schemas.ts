@@ -2,17 +2,31 @@
  * Response schemas of the cabinet and admin APIs. They document every status a route sends (the
  * OpenAPI document is generated from them) and they serialize the answers: a property that is not
  * declared here never leaves the server, which keeps a stray field (a hash, a secret) from leaking
- * through a view function by mistake.
+ * through a view function by mistake. They are also the types: the view functions return
+ * `Static<typeof …View>`, and the console imports these types instead of declaring its own, so
+ * this file imports nothing but TypeBox (the console's compiler reads it).
  */
-import { Type, type TSchema } from '@sinclair/typebox';
-import { nativeErrorSchema } from './schemas.ts';
-import type { NativeCode } from './envelope.ts';
+import { Type, type TArray, type TInteger, type TNull, type TObject, type TProperties, type TSchema, type TUnion } from '@sinclair/typebox';
 
-const Nullable = <T extends TSchema>(schema: T): TSchema => Type.Union([schema, Type.Null()]);
-const Ms = (description: string): TSchema => Type.Integer({ description: `${description} Unix milliseconds.` });
-const MsOrNull = (description: string): TSchema => Nullable(Type.Integer({ description: `${description} Unix milliseconds; null: none.` }));
+export function Nullable<T extends TSchema>(schema: T): TUnion<[T, TNull]> {
+  return Type.Union([schema, Type.Null()]);
+}
 
-const retryAfter = { 'retry-after': { type: 'integer', description: 'Seconds before trying again.' } };
+export function Ms(description: string): TInteger {
+  return Type.Integer({ description: `${description} Unix milliseconds.` });
+}
+
+function MsOrNull(description: string): TUnion<[TInteger, TNull]> {
+  return Nullable(Type.Integer({ description: `${description} Unix milliseconds; null: none.` }));
+}
+
+/** `{"items":[…]}`, with more properties beside the list (a total, the next page's cursor). */
+export function listOf<T extends TSchema, E extends TProperties>(item: T, extra: E): TObject<{ items: TArray<T> } & E> {
+  return Type.Object({ items: Type.Array(item), ...extra });
+}
+
+/** One field a validation error blames (`error.fields` of the native envelope). */
+export const FieldErrorView = Type.Object({ name: Type.String(), code: Type.String(), message: Type.String() });
 
 export const AccountView = Type.Object({
   id: Type.Integer({ description: 'Numeric id: `cabinetUserId` (ChatApp), `userId` (hoster.by).' }),
@@ -37,9 +51,10 @@ export const ApiTokenView = Type.Object({
   format: Type.Union([Type.Literal('v3'), Type.Literal('l3'), Type.Literal('native')]),
   hint: Type.String({ description: 'Start and last 4 characters: enough to recognise it, never enough to use it.' }),
   label: Nullable(Type.String()),
-  status: Type.Union(['active', 'grace', 'replaced', 'revoked', 'expired'].map((s) => Type.Literal(s)), {
-    description: '`grace`: rotated, still valid until `expiresAt`.',
-  }),
+  status: Type.Union(
+    [Type.Literal('active'), Type.Literal('grace'), Type.Literal('replaced'), Type.Literal('revoked'), Type.Literal('expired')],
+    { description: '`grace`: rotated, still valid until `expiresAt`.' },
+  ),
   createdAt: Ms('Creation time.'),
   expiresAt: MsOrNull('End of validity (the end of the grace period after a rotation).'),
   lastUsedAt: MsOrNull('Last successful check (to the minute).'),
@@ -84,13 +99,16 @@ export const AuditView = Type.Object({
   type: Type.String({ examples: ['login.succeeded', 'api_token.rotated'] }),
   sessionId: Nullable(Type.String()),
   address: Nullable(Type.String()),
-  detail: Type.Object({}, { additionalProperties: true, description: 'Secret-free details; the keys depend on the type.' }),
+  // Any keys: typed as a record, written as an open object (which the serializer passes through).
+  detail: Type.Unsafe<Record<string, unknown>>(
+    Type.Object({}, { additionalProperties: true, description: 'Secret-free details; the keys depend on the type.' }),
+  ),
 });
 
 export const SigningKeyView = Type.Object({
   kid: Type.String(),
   alg: Type.String({ examples: ['EdDSA', 'ES256'] }),
-  state: Type.Union(['pending', 'active', 'retiring', 'retired'].map((s) => Type.Literal(s))),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('retiring'), Type.Literal('retired')]),
   published: Type.Boolean({ description: 'In /.well-known/jwks.json.' }),
   signing: Type.Boolean({ description: 'Signs new tokens now.' }),
   createdAt: Ms('Creation time.'),
@@ -110,67 +128,56 @@ export const SettingView = Type.Object({
   doc: Type.String(),
 });
 
-const ERROR_TEXT: Partial<Record<NativeCode, string>> = {
-  bad_request: 'The body is not valid JSON.',
-  validation_failed: 'A field is missing, has the wrong type or is unknown; `error.fields` names each one.',
-  token_in_query: 'A credential in the URL.',
-  unauthenticated: 'No sign-in (or it ended), or a wrong admin token.',
-  invalid_credentials: 'Wrong email and password (or admin token): the same answer for both.',
-  csrf_failed: 'A state change without the right `X-CSRF-Token`, or from another Origin.',
-  account_disabled: 'The account is disabled.',
-  not_found: 'No such record of the signed-in account.',
-  not_active: 'Already revoked, replaced or expired.',
-  unsupported_media_type: 'The body is not JSON.',
-  payload_too_large: 'The body is too large.',
-  too_many_attempts: 'Too many failed attempts.',
-  internal_error: 'A bug in tokend.',
-  service_unavailable: 'The database cannot be reached.',
-};
-
-/** The error responses of a route, by status, from the codes it can send. */
-function errorsFor(codes: readonly NativeCode[]): Record<number, TSchema> {
-  const byStatus = new Map<number, NativeCode[]>();
-  const statusOf: Record<string, number> = {
-    bad_request: 400, validation_failed: 400, token_in_query: 400, unauthenticated: 401, invalid_credentials: 401,
-    csrf_failed: 403, account_disabled: 403, not_found: 404, not_active: 409, payload_too_large: 413,
-    unsupported_media_type: 415, too_many_attempts: 429, internal_error: 500, service_unavailable: 503,
-  };
-  for (const code of [...codes, 'token_in_query', 'internal_error', 'service_unavailable'] as NativeCode[]) {
-    const status = statusOf[code]!;
-    const list = byStatus.get(status) ?? [];
-    if (!list.includes(code)) list.push(code);
-    byStatus.set(status, list);
-  }
-  const out: Record<number, TSchema> = {};
-  for (const [status, list] of byStatus) {
-    const schema = nativeErrorSchema(list, list.map((c) => ERROR_TEXT[c] ?? c).join(' '));
-    out[status] = status === 429 || status === 503 ? { ...schema, headers: retryAfter } : schema;
-  }
-  return out;
-}
-
-/** A signed-in GET. */
-export function readResponses(ok: TSchema, extra: NativeCode[] = []): Record<number, TSchema> {
-  return { 200: ok, ...errorsFor(['unauthenticated', 'validation_failed', ...extra]) };
-}
-
-/** A signed-in state change with a JSON body. */
-export function writeResponses(status: 200 | 201, ok: TSchema, extra: NativeCode[] = []): Record<number, TSchema> {
-  return {
-    [status]: ok,
-    ...errorsFor(['bad_request', 'validation_failed', 'unauthenticated', 'csrf_failed', 'payload_too_large', 'unsupported_media_type', ...extra]),
-  };
-}
-
-/** A sign-in. */
-export function signInResponses(ok: TSchema, extra: NativeCode[] = []): Record<number, TSchema> {
-  return {
-    200: ok,
-    ...errorsFor(['bad_request', 'validation_failed', 'invalid_credentials', 'csrf_failed', 'payload_too_large', 'unsupported_media_type', 'too_many_attempts', ...extra]),
-  };
-}
-
 export const Revoked = Type.Object({ revoked: Type.Literal(true) });
 export const SignedOut = Type.Object({ signedOut: Type.Literal(true) });
-export const listOf = (item: TSchema, extra: Record<string, TSchema> = {}): TSchema => Type.Object({ items: Type.Array(item), ...extra });
-export { Nullable, Ms };
+
+const CsrfToken = Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' });
+const NextBefore = Nullable(Type.Integer({ description: 'Pass as `before` for the next page.' }));
+
+export const SignedIn = Type.Object({ account: AccountView, csrfToken: CsrfToken, session: SessionInfoView });
+export const MeView = Type.Object({
+  account: AccountView,
+  csrfToken: CsrfToken,
+  session: SessionInfoView,
+  limits: Type.Object({ dailyMakeLimit: Type.Integer({ description: 'Successful tokens.make per UTC day per (email, appId).' }) }),
+});
+export const UsageView = Type.Object({
+  dailyMakeLimit: Type.Integer(),
+  resetsAt: Ms('When today\'s tokens.make counts start again (next UTC midnight).'),
+  apps: Type.Array(Type.Object({ appId: Type.String(), name: Type.String(), used: Type.Integer({ description: 'Successful tokens.make today.' }) })),
+  checks: Type.Array(Type.Object({ day: Ms('Start of the UTC day.'), count: Type.Integer({ description: 'Successful token checks that day.' }) })),
+});
+export const AppList = listOf(AppView, {});
+export const SessionList = listOf(SessionView, { total: Type.Integer({ description: 'How many there are (at most 200 are listed).' }) });
+export const AuditPage = listOf(AuditView, { nextBefore: NextBefore });
+
+export const NewApiToken = Type.Object({ token: Type.String({ description: 'The token: in this response only, never again.' }), apiToken: ApiTokenView });
+export const RotatedApiToken = Type.Object({
+  token: Type.String({ description: 'The new token: in this response only, never again.' }),
+  apiToken: ApiTokenView,
+  previous: ApiTokenView,
+});
+export const ApiTokenList = listOf(ApiTokenView, {});
+
+export const NewServiceKey = Type.Object({
+  accessKey: Type.String({ description: 'Public: send it as `Access-Key`.' }),
+  secretKey: Type.String({ description: 'Send it as `Secret-Key`: in this response only, never again.' }),
+  key: ServiceKeyView,
+});
+export const ServiceAccountList = listOf(ServiceAccountView, {});
+
+export const OperatorSignedIn = Type.Object({ csrfToken: CsrfToken, session: SessionInfoView });
+export const OperatorMe = Type.Object({
+  operator: Type.Literal(true),
+  csrfToken: Nullable(Type.String({ description: 'Console sign-ins only; null for a Bearer call.' })),
+  session: Nullable(SessionInfoView),
+  database: Type.String({ examples: ['sqlite', 'postgres'] }),
+});
+export const AccountPage = listOf(AccountView, { nextBefore: NextBefore });
+export const SettingsView = Type.Object({ database: Type.String({ examples: ['sqlite', 'postgres'] }), items: Type.Array(SettingView) });
+export const SigningKeyList = listOf(SigningKeyView, {});
+export const KeyRotation = Type.Object({
+  key: SigningKeyView,
+  previous: Nullable(SigningKeyView),
+  deleted: Type.Array(Type.String(), { description: 'Kids of retired keys removed because no live token can carry them.' }),
+});

@@ -4,10 +4,9 @@
  * only these routes.
  */
 import cookie from '@fastify/cookie';
-import type { FastifyInstance } from 'fastify';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { Core } from '../../core/tokend.ts';
-import { sendWire } from '../dialect.ts';
+import { sendWire, type HttpApp } from '../dialect.ts';
 import { registerAdmin } from './admin/index.ts';
 import { registerCabinet } from './cabinet/index.ts';
 import { invalidInputReply } from './console-auth.ts';
@@ -18,7 +17,7 @@ export interface ConsoleOptions {
   distDir?: string;
 }
 
-export async function registerConsole(app: FastifyInstance, core: Core, options: ConsoleOptions = {}): Promise<void> {
+export async function registerConsole(app: HttpApp, core: Core, options: ConsoleOptions = {}): Promise<void> {
   await app.register(async (apis) => {
     await apis.register(cookie);
     // JSON only. A page on another site can post a form (urlencoded, multipart, text/plain) to us

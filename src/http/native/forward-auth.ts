@@ -1,6 +1,6 @@
 /**
  * `GET /auth/verify`: forward authentication for nginx `auth_request`, Traefik `forwardAuth`,
- * Caddy `forward_auth` and the like (SPEC 5). The proxy passes the client's headers; tokend reads
+ * Caddy `forward_auth` and the like (examples/nginx/). The proxy passes the client's headers; tokend reads
  * the token from whichever dialect's header carries it and answers 200 with identity headers for
  * the proxy to pass upstream, or 401. No body to read, nothing written: a hash and a cache hit or
  * one indexed lookup (core.verifier).
@@ -9,10 +9,9 @@
  * then `Access-Token` (hoster.by). Refresh tokens are not access credentials: 401. When
  * `X-User-Id` (hoster.by) is present it must match the token's user, or 401.
  */
-import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/tokend.ts';
 import { ACCESS_KINDS, type TokenIdentity } from '../../core/verifier.ts';
-import { sendWire } from '../dialect.ts';
+import { sendWire, type HttpApp } from '../dialect.ts';
 import { headerValue } from '../lang.ts';
 import { nativeError } from './envelope.ts';
 import { forwardAuthSchema } from './schemas.ts';
@@ -56,7 +55,7 @@ function identityHeaders(identity: TokenIdentity): Record<string, string> {
   return out;
 }
 
-export async function registerForwardAuth(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerForwardAuth(app: HttpApp, core: Core): Promise<void> {
   const unauthorized = nativeError('invalid_token');
   unauthorized.headers = { ...unauthorized.headers, 'www-authenticate': CHALLENGE };
 

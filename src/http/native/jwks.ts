@@ -1,15 +1,15 @@
 /**
- * `GET /.well-known/jwks.json` (SPEC 5, RFC 7517): the public keys of every signing key that may
+ * `GET /.well-known/jwks.json` (RFC 7517): the public keys of every signing key that may
  * still verify a live access JWT (pending, active, retiring). Resource servers verify service
  * access tokens locally with it; the key ring decides what is in it (src/signing/key-ring.ts).
  */
-import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/tokend.ts';
 import { jwksSchema } from './schemas.ts';
+import type { HttpApp } from '../dialect.ts';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 
-export async function registerJwks(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerJwks(app: HttpApp, core: Core): Promise<void> {
   app.get(
     JWKS_PATH,
     {

@@ -1,6 +1,6 @@
 /**
  * OAuth token introspection (RFC 7662) and revocation (RFC 7009) for every kind of token tokend
- * issues (SPEC 5): `POST /oauth2/introspect`, `POST /oauth2/revoke`.
+ * issues: `POST /oauth2/introspect`, `POST /oauth2/revoke`.
  *
  * Callers authenticate with the admin token or a resource-server credential (`tdx_…`), as
  * `Authorization: Bearer <credential>` or, for stock OAuth client libraries, HTTP Basic with the
@@ -11,66 +11,51 @@
  * that OAuth client libraries parse, with codes from NATIVE_CODES: `invalid_client` (401) and
  * `invalid_request` (400) as the RFCs name them, tokend's own codes for the rest (413, 415, 503…).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../core/callers.ts';
 import { toUnixSeconds } from '../../core/clock.ts';
 import type { Core } from '../../core/tokend.ts';
 import type { TokenIdentity } from '../../core/verifier.ts';
-import { clientAddress, sendWire, type WireReply } from '../dialect.ts';
-import type { GenericFailure } from '../failures.ts';
+import { clientAddress, sendWire, type HttpApp, type WireReply } from '../dialect.ts';
+import { FAILURES, retryHeaders, type FailureKind, type GenericFailure } from '../failures.ts';
 import { headerValue } from '../lang.ts';
-import { NATIVE_CODES, type NativeCode } from './envelope.ts';
-import { introspectSchema, revokeSchema } from './schemas.ts';
+import { NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';
+import { introspectSchema, IntrospectionView, revokeSchema } from './schemas.ts';
 
 /** The path prefix whose failures are rendered in the RFC 6749 form (src/http/app.ts). */
 export const OAUTH_PREFIX = '/oauth2/';
 
 export function oauthError(
   code: NativeCode,
-  extra: { description?: string; retryAfterSeconds?: number; challenge?: string } = {},
+  extra: { description?: string | undefined; retryAfterSeconds?: number | undefined; challenge?: string } = {},
 ): WireReply {
   const spec = NATIVE_CODES[code];
-  const headers: Record<string, string> = {};
-  if (extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(extra.retryAfterSeconds);
+  const headers = retryHeaders(extra);
   if (extra.challenge) headers['www-authenticate'] = extra.challenge;
   return { status: spec.status, body: { error: code, error_description: extra.description ?? spec.en }, headers };
 }
 
-const FAILURE_CODES: Record<GenericFailure['kind'], NativeCode> = {
-  // RFC 6749 5.2: anything malformed about the request is `invalid_request`.
-  malformed_body: 'invalid_request',
-  validation: 'invalid_request',
-  token_in_query: 'invalid_request',
-  payload_too_large: 'payload_too_large',
-  headers_too_large: 'headers_too_large',
-  unsupported_media_type: 'unsupported_media_type',
-  not_found: 'not_found',
-  unavailable: 'service_unavailable',
-  internal: 'internal_error',
-};
+// RFC 6749 5.2: anything malformed about the request is `invalid_request`; the other framework
+// failures keep the native codes.
+const INVALID_REQUEST: ReadonlySet<FailureKind> = new Set(['malformed_body', 'validation', 'token_in_query']);
 
+/** `invalid_request` is vague, so its description says which failure it was. */
 export function oauthFailure(failure: GenericFailure, _lang: unknown, retryAfterSeconds?: number): WireReply {
-  let description: string | undefined;
-  if (failure.kind === 'validation') description = failure.fields.map((f) => `${f.name} ${f.message}`).join('; ');
-  if (failure.kind === 'token_in_query') description = NATIVE_CODES.token_in_query.en;
-  if (failure.kind === 'malformed_body') description = NATIVE_CODES.bad_request.en;
-  return oauthError(FAILURE_CODES[failure.kind], {
-    ...(description ? { description } : {}),
-    ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
-  });
+  if (!INVALID_REQUEST.has(failure.kind)) return oauthError(NATIVE_FAILURES[failure.kind], { retryAfterSeconds });
+  const description = failure.kind === 'validation' ? failure.fields.map((f) => `${f.name} ${f.message}`).join('; ') : FAILURES[failure.kind].en;
+  return oauthError('invalid_request', { description });
 }
 
-const TokenBody = {
-  type: 'object',
-  required: ['token'],
-  // SPEC 8: the native API rejects unknown fields.
-  additionalProperties: false,
-  properties: {
-    token: { type: 'string', minLength: 1, maxLength: 4096 },
+const TokenBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 4096 }),
     // Accepted and ignored: tokend tells a token's kind from its shape (RFC 7662 2.1, RFC 7009 2.1).
-    token_type_hint: { type: 'string', maxLength: 64 },
+    token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
   },
-} as const;
+  // The native API rejects unknown fields.
+  { additionalProperties: false },
+);
 
 const CHALLENGE = 'Bearer realm="tokend"';
 
@@ -100,8 +85,8 @@ async function authenticateCaller(core: Core, request: FastifyRequest): Promise<
 }
 
 /** RFC 7662 2.2: `active` first; only the members tokend knows for this kind of token. */
-function introspection(identity: TokenIdentity): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+function introspection(identity: TokenIdentity): Static<typeof IntrospectionView> {
+  const out: Static<typeof IntrospectionView> = {
     active: true,
     sub: identity.subject,
     scope: identity.scope,
@@ -116,8 +101,8 @@ function introspection(identity: TokenIdentity): Record<string, unknown> {
   return out;
 }
 
-export async function registerOauth(app: FastifyInstance, core: Core): Promise<void> {
-  await app.register(async (scope) => {
+export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
+  await app.register(async (scope: HttpApp) => {
     // RFC 7662/7009 bodies are forms; JSON is taken too. Plain text is neither: 415, not a guess.
     scope.removeContentTypeParser('text/plain');
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -135,7 +120,7 @@ export async function registerOauth(app: FastifyInstance, core: Core): Promise<v
         },
       },
       async (request, reply) => {
-        const { token } = request.body as { token: string };
+        const { token } = request.body;
         const check = await core.verifier.verify(token);
         // RFC 7662 2.2: an inactive token gets nothing but `active: false`, whatever the reason.
         return sendWire(reply, { status: 200, body: check.active ? introspection(check.identity) : { active: false } });
@@ -152,7 +137,7 @@ export async function registerOauth(app: FastifyInstance, core: Core): Promise<v
         },
       },
       async (request, reply) => {
-        const { token } = request.body as { token: string };
+        const { token } = request.body;
         await core.verifier.revoke(token, { address: clientAddress(request) });
         // RFC 7009 2.2: 200 whether or not there was anything to revoke; the body is ignored.
         return reply.code(200).send();

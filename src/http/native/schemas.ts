@@ -1,14 +1,13 @@
 /**
- * Response schemas of tokend's own token endpoints (SPEC 5): JWKS, introspection, revocation and
+ * Response schemas of tokend's own token endpoints: JWKS, introspection, revocation and
  * forward-auth. They drive the OpenAPI document and serialize responses, so every status each
  * route can send is declared with every property it carries; the objects tokend may extend later
  * (RFC 7662 answers, JWKs) keep `additionalProperties: true`, which fast-json-stringify passes
  * through instead of dropping. test/openapi.test.ts checks real responses against them.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
+import { FieldErrorView } from './console-schemas.ts';
 import { NATIVE_CODES, type NativeCode } from './envelope.ts';
-
-const FieldError = Type.Object({ name: Type.String(), code: Type.String(), message: Type.String() });
 
 /** `{"error":{"code","message"[,"fields"]}}`: the native envelope. */
 export function nativeErrorSchema(codes: readonly NativeCode[], description: string): TSchema {
@@ -19,7 +18,7 @@ export function nativeErrorSchema(codes: readonly NativeCode[], description: str
         // A plain string, not an enum: serialization must never fail on a code this list forgot.
         code: Type.String({ examples: [...codes] }),
         message: Type.String(),
-        fields: Type.Optional(Type.Array(FieldError)),
+        fields: Type.Optional(Type.Array(FieldErrorView)),
       }),
     },
     {
@@ -62,32 +61,35 @@ const OAUTH_ERRORS = {
   503: { ...oauthErrorSchema(['service_unavailable'], 'The database cannot be reached.'), headers: retryAfter },
 };
 
+/** RFC 7662 2.2. */
+export const IntrospectionView = Type.Object(
+  {
+    active: Type.Boolean(),
+    sub: Type.Optional(Type.String({ description: 'The user: the account\'s numeric id.' })),
+    scope: Type.Optional(Type.String({ description: 'Space-separated actions (service accounts); empty for other tokens.' })),
+    client_id: Type.Optional(Type.String({ description: 'The appId (ChatApp) or Access Key (service accounts).' })),
+    token_type: Type.Optional(Type.String({ examples: ['Bearer', 'refresh_token'] })),
+    exp: Type.Optional(Type.Integer({ description: 'Unix seconds.' })),
+    iat: Type.Optional(Type.Integer({ description: 'Unix seconds.' })),
+    token_kind: Type.Optional(Type.String({ description: 'tokend extension: which kind of tokend token.' })),
+    account_uid: Type.Optional(Type.String({ description: 'tokend extension: the account\'s UUID.' })),
+  },
+  {
+    additionalProperties: true,
+    description: 'RFC 7662 2.2. An inactive token (unknown, expired, revoked, malformed) gets only `{"active":false}`.',
+    examples: [
+      { active: true, sub: '29078', scope: 'dns_orders_list', client_id: 'AKDEMOSANDBOXTOKENDKEY', token_type: 'Bearer', exp: 1767225600, iat: 1767222000 },
+      { active: false },
+    ],
+  },
+);
+
 export const introspectSchema = {
   tags: ['native'],
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
   headers: callerHeaders,
   response: {
-    200: Type.Object(
-      {
-        active: Type.Boolean(),
-        sub: Type.Optional(Type.String({ description: 'The user: the account\'s numeric id.' })),
-        scope: Type.Optional(Type.String({ description: 'Space-separated actions (service accounts); empty for other tokens.' })),
-        client_id: Type.Optional(Type.String({ description: 'The appId (ChatApp) or Access Key (service accounts).' })),
-        token_type: Type.Optional(Type.String({ examples: ['Bearer', 'refresh_token'] })),
-        exp: Type.Optional(Type.Integer({ description: 'Unix seconds.' })),
-        iat: Type.Optional(Type.Integer({ description: 'Unix seconds.' })),
-        token_kind: Type.Optional(Type.String({ description: 'tokend extension: which kind of tokend token.' })),
-        account_uid: Type.Optional(Type.String({ description: 'tokend extension: the account\'s UUID.' })),
-      },
-      {
-        additionalProperties: true,
-        description: 'RFC 7662 2.2. An inactive token (unknown, expired, revoked, malformed) gets only `{"active":false}`.',
-        examples: [
-          { active: true, sub: '29078', scope: 'dns_orders_list', client_id: 'AKDEMOSANDBOXTOKENDKEY', token_type: 'Bearer', exp: 1767225600, iat: 1767222000 },
-          { active: false },
-        ],
-      },
-    ),
+    200: IntrospectionView,
     ...OAUTH_ERRORS,
   },
 };

@@ -1,6 +1,6 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Core } from '../../core/tokend.ts';
+import type { HttpApp } from '../dialect.ts';
 
 const database = Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], { description: 'Which store this node uses.' });
 
@@ -31,15 +31,22 @@ const readyzSchema = {
   },
 };
 
+/** The store's kind as the schemas name it (the store types it as any string). */
+function databaseOf(core: Core): Static<typeof database> {
+  const kind = core.store.kind;
+  if (kind === 'sqlite' || kind === 'postgres') return kind;
+  throw new Error(`unknown store kind ${kind}`);
+}
+
 /** `/healthz`: the process is up. `/readyz`: it can reach its database (load balancers route on this). */
-export async function registerHealth(app: FastifyInstance, core: Core): Promise<void> {
-  app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
+export async function registerHealth(app: HttpApp, core: Core): Promise<void> {
+  app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' as const }));
   app.get('/readyz', { schema: readyzSchema }, async (_request, reply) => {
     try {
       await core.store.ping();
-      return { status: 'ready', database: core.store.kind };
+      return { status: 'ready' as const, database: databaseOf(core) };
     } catch {
-      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', database: core.store.kind });
+      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', database: databaseOf(core) });
     }
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The OpenAPI 3.1 document, generated from the route schemas (never written by hand), served at
  * `/openapi.json`, and the interactive docs at `/docs` (Swagger UI from npm, no CDN), grouped by tag
- * with the JSON downloadable from the top bar (SPEC 5).
+ * with the JSON downloadable from the top bar.
  *
  * Registered before every other route: @fastify/swagger collects routes through an onRoute hook,
  * so a route registered earlier would be missing. test/openapi.test.ts fails when one is.
@@ -13,9 +13,9 @@ import { VERSION } from '../../version.ts';
 
 /** Every tag a documented route may carry, in the order the docs page shows them. */
 export const OPENAPI_TAGS = [
-  { name: 'chatapp', description: 'ChatApp token scheme (seed 000): tokens.make, tokens.refresh, tokens.check under /v1.' },
-  { name: 'hoster', description: 'hoster.by service-account scheme (seed 001): JWT access tokens from Access Key + Secret Key.' },
-  { name: 'invoicebox', description: 'Invoicebox scheme (seed 002): long-lived organisation API tokens sent as Bearer.' },
+  { name: 'chatapp', description: 'ChatApp token scheme: tokens.make, tokens.refresh, tokens.check under /v1.' },
+  { name: 'hoster', description: 'hoster.by service-account scheme: JWT access tokens from Access Key + Secret Key.' },
+  { name: 'invoicebox', description: 'Invoicebox scheme: long-lived organisation API tokens sent as Bearer.' },
   { name: 'native', description: 'tokend\'s own surface: introspection (RFC 7662), revocation (RFC 7009), JWKS, forward-auth.' },
   { name: 'cabinet', description: 'The API of the personal cabinet: what a signed-in account manages (apps, service accounts, API tokens).' },
   { name: 'admin', description: 'The operator\'s API, behind the admin token.' },

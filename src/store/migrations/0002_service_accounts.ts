@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { SqlDialect } from '../dialect.ts';
 
 /**
- * Service accounts and their keys (SPEC 1, 3.2) and the JWT signing keys (SPEC 5, 7). Secrets are
+ * Service accounts and their keys and the JWT signing keys. Secrets are
  * never stored: a key's Secret Key only as its SHA-256, a signing key's private part only sealed
  * with AES-256-GCM under a key derived from TOKEND_MASTER_KEY.
  */

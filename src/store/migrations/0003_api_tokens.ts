@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import type { SqlDialect } from '../dialect.ts';
 
 /**
- * Organisation API tokens (SPEC 1, 3.3), resource-server credentials and the instance's generated
- * admin token (SPEC 5). Every table holds SHA-256 hashes of secrets, never a secret.
+ * Organisation API tokens, resource-server credentials and the instance's generated
+ * admin token. Every table holds SHA-256 hashes of secrets, never a secret.
  */
 export async function up(db: Kysely<any>, _d: SqlDialect): Promise<void> {
   await db.schema

@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { api, type Account } from '../../api.ts';
+import { api, type Account, type AccountPage } from '../../api.ts';
 import { Button, Card, Confirm, DateCell, EmptyState, errorText, Field, fieldError, FormDialog, Icons, ListStates, LoadMore, Mono, PageHeader, StatusBadge } from '../../components/ui.tsx';
-import { useAction, usePages, type Page } from '../../hooks.ts';
+import { useAction, usePages } from '../../hooks.ts';
 import { useI18n } from '../../i18n.ts';
 
 const PAGE = 50;
@@ -16,7 +16,7 @@ export function AccountsPage(): ReactNode {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (query.trim()) params.set('q', query.trim());
     if (before !== null) params.set('before', String(before));
-    return api<Page<Account>>('admin', 'GET', `/accounts?${params}`);
+    return api<AccountPage>('admin', 'GET', `/accounts?${params}`);
   });
 
   // Search as you type, a moment after the last key.

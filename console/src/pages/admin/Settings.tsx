@@ -1,12 +1,12 @@
 import type { ReactNode } from 'react';
-import { api, type OperatorMe, type SettingItem } from '../../api.ts';
+import { api, type OperatorMe, type Settings } from '../../api.ts';
 import { Card, ErrorNotice, Loading, Mono, PageHeader } from '../../components/ui.tsx';
 import { useResource } from '../../hooks.ts';
 import { useI18n } from '../../i18n.ts';
 
 export function SettingsPage(props: { operator: OperatorMe }): ReactNode {
   const { t } = useI18n();
-  const settings = useResource(() => api<{ database: string; items: SettingItem[] }>('admin', 'GET', '/settings'), []);
+  const settings = useResource(() => api<Settings>('admin', 'GET', '/settings'), []);
   const s = settings.data;
   return (
     <>

@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { api, type SigningKeyItem } from '../../api.ts';
+import { api, type SigningKeyList } from '../../api.ts';
 import { Button, Card, Confirm, EmptyState, ErrorNotice, Icons, Loading, Mono, PageHeader, StatusBadge } from '../../components/ui.tsx';
 import { formatDateTime } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
@@ -7,7 +7,7 @@ import { useI18n } from '../../i18n.ts';
 
 export function SigningKeysPage(): ReactNode {
   const { t, lang } = useI18n();
-  const keys = useResource(async () => (await api<{ items: SigningKeyItem[] }>('admin', 'GET', '/signing-keys')).items, []);
+  const keys = useResource(async () => (await api<SigningKeyList>('admin', 'GET', '/signing-keys')).items, []);
   const [rotating, setRotating] = useState(false);
   const when = (ms: number | null): ReactNode => (ms === null ? <span className="muted">—</span> : formatDateTime(ms, lang));
   return (

@@ -1,12 +1,12 @@
 /**
- * ChatApp dialect (seed 000, SPEC 3.1): tokens.make, tokens.refresh, tokens.check.
+ * ChatApp dialect: tokens.make, tokens.refresh, tokens.check.
  * Parses the wire, calls core, writes the wire; nothing else.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { LoginFailure } from '../../../core/accounts.ts';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { RefreshFailure } from '../../../core/sessions.ts';
-import { clientAddress, sendWire, type DialectContext, type WireDialect } from '../../dialect.ts';
+import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue, pickLang } from '../../lang.ts';
 import { CHATAPP_CODES, type ChatappCode } from './codes.ts';
 import { chatappError, chatappFailure, chatappOk } from './envelope.ts';
@@ -36,15 +36,15 @@ function accessTokenOf(request: FastifyRequest): string | null {
   return /^bearer\s+/i.test(raw) ? raw.replace(/^bearer\s+/i, '').trim() : raw;
 }
 
-async function register(app: FastifyInstance, { core }: DialectContext): Promise<void> {
-  app.register(async (make) => {
-    // tokens.make takes JSON or a form (SPEC 3.1); anything else is 415, not a guess.
+async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
+  app.register(async (make: HttpApp) => {
+    // tokens.make takes JSON or a form, as ChatApp's does; anything else is 415, not a guess.
     make.removeContentTypeParser('text/plain');
     make.post(
       '/v1/tokens',
       { schema: makeSchema },
       async (request, reply) => {
-        const body = request.body as { email: string; password: string; appId: string };
+        const body = request.body;
         const lang = pickLang(request.headers);
         const outcome = await core.accounts.passwordLogin(body, { address: clientAddress(request) });
         if (!outcome.ok) {
@@ -66,7 +66,7 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
     );
   });
 
-  app.register(async (refresh) => {
+  app.register(async (refresh: HttpApp) => {
     // The refresh body is ignored, whatever it is (clients send none, an empty form, or `[]` as JSON):
     // read it only to enforce the size limit, never parse it.
     refresh.removeAllContentTypeParsers();

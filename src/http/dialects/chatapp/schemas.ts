@@ -1,5 +1,5 @@
 /**
- * Request and response schemas of the ChatApp dialect (SPEC 3.1): they validate requests, drive
+ * Request and response schemas of the ChatApp dialect: they validate requests, drive
  * the OpenAPI document, and serialize responses. Every status a route can send is declared with
  * every property it carries (fast-json-stringify drops undeclared ones): the success envelope and
  * the error envelope with its optional `fields`. test/openapi.test.ts checks real responses
@@ -14,7 +14,7 @@ export const MakeBody = Type.Object(
     password: Type.String({ minLength: 1, maxLength: 1024, examples: ['demo-password'] }),
     appId: Type.String({ minLength: 1, maxLength: 128, examples: ['app_demo'] }),
   },
-  // Clients in the wild add fields of their own: ignored, not rejected (SPEC 8).
+  // Clients in the wild add fields of their own: a compatibility dialect ignores them, never rejects.
   { additionalProperties: true },
 );
 

@@ -1,9 +1,10 @@
 import type { ErrorCodeSpec } from '../../dialect.ts';
+import { failureCodes, failureNames } from '../../failures.ts';
 
 /**
- * hoster.by dialect error codes (seed 001, SPEC 3.2): snake_case like the API's own
- * (`access_token_expired`, `refresh_token_not_found`, …). `code` never changes with the language;
- * the HTTP status always equals the body's `httpCode`.
+ * hoster.by dialect error codes: snake_case like the API's own (`access_token_expired`,
+ * `refresh_token_not_found`, …). `code` never changes with the language; the HTTP status always
+ * equals the body's `httpCode`.
  */
 export const HOSTER_CODES = {
   access_key_missing: { status: 400, en: 'The Access-Key header is required', ru: 'Требуется заголовок Access-Key',
@@ -40,29 +41,18 @@ export const HOSTER_CODES = {
     when: 'The refresh token, its session or its key has expired. Create new tokens.' },
   user_id_mismatch: { status: 401, en: 'X-User-Id does not match the token', ru: 'X-User-Id не соответствует токену',
     when: '`/token/info/access`: a valid access token of another user than `X-User-Id` (its holder can read its `sub` anyway).' },
-  bad_request: { status: 400, en: 'Malformed request', ru: 'Некорректный запрос',
-    when: 'The request could not be parsed.' },
-  validation_error: { status: 400, en: 'Validation error', ru: 'Ошибка валидации',
-    when: 'A parameter has the wrong type or shape.' },
-  token_in_query: { status: 400, en: 'Credentials must not be sent in the URL', ru: 'Учётные данные нельзя передавать в URL',
-    when: 'The query string carries a token or key; send it in a header.' },
-  route_not_found: { status: 404, en: 'Route not found', ru: 'Маршрут не найден',
-    when: 'No such route (or method) under `/service/` or `/token/`.' },
-  payload_too_large: { status: 413, en: 'Request body too large', ru: 'Слишком большое тело запроса',
-    when: 'The body (which these routes ignore) is larger than TOKEND_BODY_LIMIT.' },
-  unsupported_media_type: { status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого',
-    when: 'Reserved: these routes ignore the body whatever its type.' },
-  headers_too_large: { status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса',
-    when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
-  service_unavailable: { status: 503, en: 'Service temporarily unavailable', ru: 'Сервис временно недоступен',
-    when: 'The database cannot be reached, or a statement ran past TOKEND_DATABASE_STATEMENT_TIMEOUT (a row held by a node that stalled mid-transaction). `Retry-After` is set; nothing was changed.' },
-  internal_error: { status: 500, en: 'Internal error', ru: 'Внутренняя ошибка',
-    when: 'A bug in tokend. Never expected; reported in the logs, no details in the body.' },
+  ...failureCodes({
+    malformed_body: { en: 'Malformed request', ru: 'Некорректный запрос' },
+    not_found: { code: 'route_not_found', en: 'Route not found', ru: 'Маршрут не найден' },
+  }),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type HosterCode = keyof typeof HOSTER_CODES;
 
-/** Success codes: `codeList.success` names the operation (seed 001: `create_token_success`). */
+/** The code of each framework failure (src/http/failures.ts). */
+export const HOSTER_FAILURES = failureNames(HOSTER_CODES);
+
+/** Success codes: `codeList.success` names the operation (the API's own `create_token_success`). */
 export const HOSTER_SUCCESS = {
   create_token_success: { en: 'Tokens created', ru: 'Токены созданы' },
   refresh_token_success: { en: 'Tokens refreshed', ru: 'Токены обновлены' },

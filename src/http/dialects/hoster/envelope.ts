@@ -1,5 +1,5 @@
 /**
- * The hoster.by envelope (SPEC 3.2):
+ * The hoster.by envelope:
  * `{"httpCode":200,"statusCode":"ok","payload":{…},"messageList":{"success":{code: message}},"codeList":{"success":[code]}}`
  * and, for errors, `statusCode: "error"`, no `payload`, `messageList.error` / `codeList.error`.
  *
@@ -8,9 +8,9 @@
  * status always equals `httpCode`.
  */
 import type { WireReply } from '../../dialect.ts';
-import type { GenericFailure } from '../../failures.ts';
+import { failureExtra, retryHeaders, type GenericFailure } from '../../failures.ts';
 import type { Lang } from '../../lang.ts';
-import { HOSTER_CODES, HOSTER_SUCCESS, type HosterCode, type HosterSuccessCode } from './codes.ts';
+import { HOSTER_CODES, HOSTER_FAILURES, HOSTER_SUCCESS, type HosterCode, type HosterSuccessCode } from './codes.ts';
 
 function render(body: Record<string, unknown>): string {
   // A final newline, as curl users expect; line-based clients read the fields above it.
@@ -32,8 +32,6 @@ export function hosterOk(code: HosterSuccessCode, payload: Record<string, unknow
 
 export function hosterError(code: HosterCode, lang: Lang, extra: { retryAfterSeconds?: number } = {}): WireReply {
   const spec = HOSTER_CODES[code];
-  const headers: Record<string, string> = {};
-  if (extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(extra.retryAfterSeconds);
   return {
     status: spec.status,
     body: render({
@@ -42,22 +40,11 @@ export function hosterError(code: HosterCode, lang: Lang, extra: { retryAfterSec
       messageList: { error: { [code]: spec[lang] } },
       codeList: { error: [code] },
     }),
-    headers,
+    headers: retryHeaders(extra),
   };
 }
 
-const FAILURE_CODES: Record<GenericFailure['kind'], HosterCode> = {
-  malformed_body: 'bad_request',
-  validation: 'validation_error',
-  payload_too_large: 'payload_too_large',
-  headers_too_large: 'headers_too_large',
-  unsupported_media_type: 'unsupported_media_type',
-  token_in_query: 'token_in_query',
-  not_found: 'route_not_found',
-  unavailable: 'service_unavailable',
-  internal: 'internal_error',
-};
-
+/** The envelope has no place for the fields of a validation error: the code says it all. */
 export function hosterFailure(failure: GenericFailure, lang: Lang, retryAfterSeconds?: number): WireReply {
-  return hosterError(FAILURE_CODES[failure.kind], lang, retryAfterSeconds !== undefined ? { retryAfterSeconds } : {});
+  return hosterError(HOSTER_FAILURES[failure.kind], lang, failureExtra(failure, retryAfterSeconds));
 }

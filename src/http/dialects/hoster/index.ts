@@ -1,17 +1,17 @@
 /**
- * hoster.by dialect (seed 001, SPEC 3.2): service-account token creation, refresh and the two
- * token-info calls. Parses the wire, calls core.serviceAccounts, writes the wire; nothing else.
+ * hoster.by dialect: service-account token creation, refresh and the two token-info calls, as
+ * the public API has them (docs/errors.md lists its codes). Parses the wire, calls core.serviceAccounts, writes the wire; nothing else.
  *
  * Clients of this API send `POST` create and `PATCH` refresh with `Content-Type: application/json`
  * and an empty body, and some send bodies of their own: every body here is ignored (read only to
- * enforce the size limit, never parsed). Header names are case-insensitive (the seed writes
- * `refresh-Token`); a header that is absent or empty counts as missing (400).
+ * enforce the size limit, never parsed). Header names are case-insensitive (the API's own
+ * documentation writes `refresh-Token`); a header that is absent or empty counts as missing (400).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { CreateTokensFailure } from '../../../core/service-accounts.ts';
 import type { RefreshFailure, TokenPair } from '../../../core/sessions.ts';
-import { clientAddress, sendWire, type DialectContext, type WireDialect } from '../../dialect.ts';
+import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue, pickLang, type Lang } from '../../lang.ts';
 import { HOSTER_CODES, type HosterCode } from './codes.ts';
 import { hosterError, hosterFailure, hosterOk } from './envelope.ts';
@@ -66,7 +66,7 @@ const DESCRIPTION = {
   infoRefresh: 'Headers `X-User-Id`, `Refresh-Token`. Answers `userId`, `dateExpires` of the refresh token.',
 };
 
-async function register(app: FastifyInstance, { core }: DialectContext): Promise<void> {
+async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
   const service = core.serviceAccounts;
 
   async function create(request: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<FastifyReply> {
@@ -96,7 +96,7 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
   async function infoAccess(request: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<FastifyReply> {
     const token = headerOf(request, 'access-token');
     if (token === null) return sendWire(reply, hosterError('access_token_missing', lang));
-    // Later API calls may send Access-Token alone (SPEC 3.2): X-User-Id is checked only when sent.
+    // Later API calls may send Access-Token alone: X-User-Id is checked only when sent.
     const userId = userIdOf(request);
     if (userId === 'invalid') return sendWire(reply, hosterError('user_id_invalid', lang));
     const outcome = await service.verifyAccessJwt(token);
@@ -133,7 +133,7 @@ async function register(app: FastifyInstance, { core }: DialectContext): Promise
     (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
       fn(request, reply, pickLang(request.headers));
 
-  app.register(async (scope) => {
+  app.register(async (scope: HttpApp) => {
     // Bodies are ignored whatever they are (empty JSON included): read only to enforce the size limit.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));

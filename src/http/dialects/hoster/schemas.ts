@@ -1,5 +1,5 @@
 /**
- * Schemas of the hoster.by dialect (SPEC 3.2, seed 001), for the OpenAPI document only. This
+ * Schemas of the hoster.by dialect, for the OpenAPI document only. This
  * dialect renders its bodies itself (pretty-printed JSON strings, see envelope.ts), and Fastify
  * sends a string as is: these response schemas never touch the bytes on the wire.
  * test/openapi.test.ts checks real responses against them, and that the bytes stay pretty.

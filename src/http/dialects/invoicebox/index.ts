@@ -1,11 +1,11 @@
 /**
- * Invoicebox dialect (seed 002, SPEC 3.3): the auth check of an organisation API token.
+ * Invoicebox dialect: the auth check of an organisation API token.
  * `GET /v3/security/api/auth/auth` and `GET /l3/security/api/auth/auth` both accept every
  * API-token format (v3, l3, native). Parses the wire, calls core, writes the wire.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiTokenFailure } from '../../../core/api-tokens.ts';
-import { sendWire, type DialectContext, type WireDialect } from '../../dialect.ts';
+import { sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
 import { INVOICEBOX_CODES, type InvoiceboxCode } from './codes.ts';
 import { invoiceboxError, invoiceboxFailure, invoiceboxOk } from './envelope.ts';
@@ -32,7 +32,7 @@ function bearerOf(request: FastifyRequest): string | null | undefined {
   return raw;
 }
 
-async function register(app: FastifyInstance, { core }: DialectContext): Promise<void> {
+async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
   async function authCheck(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const token = bearerOf(request);
     // Seed 002: without a token the answer is the anonymous user, 200.

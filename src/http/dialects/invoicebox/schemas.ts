@@ -1,7 +1,7 @@
 /**
- * Response schemas of the Invoicebox dialect (SPEC 3.3, seed 002): they drive the OpenAPI
+ * Response schemas of the Invoicebox dialect: they drive the OpenAPI
  * document and serialize responses, so every status the auth check can send is declared with every
- * property it carries, in the seed's key order (fast-json-stringify writes properties in schema
+ * property it carries, in the public API's key order (fast-json-stringify writes properties in schema
  * order): `data` then `extendedData`; `message` then `code` then the optional `fields`.
  * test/openapi.test.ts checks real responses against them.
  */

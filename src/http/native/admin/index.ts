@@ -3,12 +3,12 @@
  * Authenticated by the admin token, either as `Authorization: Bearer …` (scripts; no cookie, so
  * no CSRF exposure) or through an operator console sign-in (cookie + CSRF token, like the cabinet).
  */
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatDuration } from '../../../config/parsers.ts';
 import { SETTINGS, type SettingName } from '../../../config/schema.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
 import { accountView } from '../cabinet/index.ts';
 import {
@@ -21,7 +21,8 @@ import {
   setSessionCookie,
   SIGN_IN_FAILURES,
 } from '../console-auth.ts';
-import { AccountView, listOf, Nullable, readResponses, SessionInfoView, SettingView, SignedOut, signInResponses, writeResponses } from '../console-schemas.ts';
+import { readResponses, signInResponses, writeResponses } from '../console-responses.ts';
+import { AccountPage, AccountView, OperatorMe, OperatorSignedIn, SettingsView, SettingView, SignedOut } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { registerAdminSigningKeys } from './signing-keys.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
@@ -49,17 +50,9 @@ const CreateAccountBody = Type.Object(
 
 /** A Bearer call with a wrong admin token counts towards the per-address limit: 429 once reached. */
 const BEARER = ['too_many_attempts'] as const;
-const OperatorSignedIn = Type.Object({ csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }), session: SessionInfoView });
-const OperatorMe = Type.Object({
-  operator: Type.Literal(true),
-  csrfToken: Nullable(Type.String({ description: 'Console sign-ins only; null for a Bearer call.' })),
-  session: Nullable(SessionInfoView),
-  database: Type.String({ examples: ['sqlite', 'postgres'] }),
-});
-const Settings = Type.Object({ database: Type.String({ examples: ['sqlite', 'postgres'] }), items: Type.Array(SettingView) });
 
 /** Settings as the console shows them: secrets only say whether they are set. */
-export function settingsView(core: Core): Record<string, unknown>[] {
+export function settingsView(core: Core): Static<typeof SettingView>[] {
   const config = core.config as Record<SettingName, unknown>;
   return (Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]).map(([name, s]) => {
     const value = config[name];
@@ -78,7 +71,7 @@ export function settingsView(core: Core): Record<string, unknown>[] {
   });
 }
 
-export async function registerAdmin(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
   const { config } = core;
   const cookieSession = requireConsoleSession(core, 'operator', OPERATOR_COOKIE);
 
@@ -105,7 +98,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
     },
     async (request, reply) => {
       if (!fromOwnOrigin(request)) return sendWire(reply, nativeError('csrf_failed'));
-      const { token } = request.body as { token: string };
+      const { token } = request.body;
       const outcome = await core.console.signInOperator(token.trim(), consoleContext(request));
       if (!outcome.ok) {
         const extra = outcome.retryAfterSeconds !== undefined ? { retryAfterSeconds: outcome.retryAfterSeconds } : {};
@@ -119,7 +112,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
     },
   );
 
-  await app.register(async (authed) => {
+  await app.register(async (authed: HttpApp) => {
     authed.addHook('onRequest', operatorOnly);
 
     authed.get('/api/admin/me', { schema: { tags: ['admin'], summary: 'The operator sign-in and its CSRF token', response: readResponses(OperatorMe, [...BEARER]) } }, async (request) => {
@@ -148,11 +141,11 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
           tags: ['admin'],
           summary: 'Accounts, newest first; q filters by email',
           querystring: AccountsQuery,
-          response: readResponses(listOf(AccountView, { nextBefore: Nullable(Type.Integer({ description: 'Pass as `before` for the next page.' })) }), [...BEARER]),
+          response: readResponses(AccountPage, [...BEARER]),
         },
       },
       async (request) => {
-        const q = request.query as { q?: string; before?: string; limit?: string };
+        const q = request.query;
         const limit = Math.min(Number(q.limit ?? 50), 200);
         const accounts = await core.accounts.list({
           limit,
@@ -174,7 +167,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
         },
       },
       async (request, reply) => {
-        const body = request.body as { email: string; password: string; name?: string };
+        const body = request.body;
         const created = await core.accounts.create(
           { email: body.email, password: body.password, name: body.name?.trim() || null },
           consoleContext(request),
@@ -196,7 +189,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
           },
         },
         async (request, reply) => {
-          const id = Number((request.params as { id: string }).id);
+          const id = Number(request.params.id);
           const account = await core.accounts.setStatus(id, status, consoleContext(request));
           if (!account) return sendWire(reply, nativeError('not_found'));
           return accountView(account);
@@ -204,7 +197,7 @@ export async function registerAdmin(app: FastifyInstance, core: Core): Promise<v
       );
     }
 
-    authed.get('/api/admin/settings', { schema: { tags: ['admin'], summary: 'Instance settings, read-only, without secrets', response: readResponses(Settings, [...BEARER]) } }, async () => ({
+    authed.get('/api/admin/settings', { schema: { tags: ['admin'], summary: 'Instance settings, read-only, without secrets', response: readResponses(SettingsView, [...BEARER]) } }, async () => ({
       database: core.store.kind,
       items: settingsView(core),
     }));

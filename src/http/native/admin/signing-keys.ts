@@ -1,23 +1,20 @@
 /**
  * JWT signing keys in the admin API: list them with their state (which are published in
  * /.well-known/jwks.json, which one signs) and rotate. A new key is published before it signs;
- * a superseded one stays published until the last token it signed has expired (SPEC 5).
+ * a superseded one stays published until the last token it signed has expired
+ * (docs/configuration.md, "JWT signing keys and the master key").
  */
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Core } from '../../../core/tokend.ts';
 import type { SigningKeyInfo } from '../../../signing/key-ring.ts';
 import { consoleContext } from '../console-auth.ts';
-import { listOf, Nullable, readResponses, SigningKeyView, writeResponses } from '../console-schemas.ts';
+import { readResponses, writeResponses } from '../console-responses.ts';
+import { KeyRotation, SigningKeyList, SigningKeyView } from '../console-schemas.ts';
+import type { HttpApp } from '../../dialect.ts';
 
 const NoBody = Type.Object({}, { additionalProperties: false });
-const Rotation = Type.Object({
-  key: SigningKeyView,
-  previous: Nullable(SigningKeyView),
-  deleted: Type.Array(Type.String(), { description: 'Kids of retired keys removed because no live token can carry them.' }),
-});
 
-export function signingKeyView(k: SigningKeyInfo): Record<string, unknown> {
+export function signingKeyView(k: SigningKeyInfo): Static<typeof SigningKeyView> {
   return {
     kid: k.kid,
     alg: k.alg,
@@ -31,12 +28,12 @@ export function signingKeyView(k: SigningKeyInfo): Record<string, unknown> {
   };
 }
 
-export async function registerAdminSigningKeys(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerAdminSigningKeys(app: HttpApp, core: Core): Promise<void> {
   app.get('/api/admin/signing-keys', {
       schema: {
         tags: ['admin'],
         summary: 'Signing keys: state, published or not, which one signs',
-        response: readResponses(listOf(SigningKeyView), ['too_many_attempts']),
+        response: readResponses(SigningKeyList, ['too_many_attempts']),
       },
     }, async () => {
     await core.signing.ready();
@@ -51,7 +48,7 @@ export async function registerAdminSigningKeys(app: FastifyInstance, core: Core)
         tags: ['admin'],
         summary: 'Add a new signing key: published now, signing after the publish delay',
         body: NoBody,
-        response: writeResponses(200, Rotation, ['too_many_attempts']),
+        response: writeResponses(200, KeyRotation, ['too_many_attempts']),
       },
     },
     async (request) => {

@@ -1,17 +1,17 @@
 /**
- * API tokens in the cabinet (seed 002: "rotate it in the personal cabinet"): list, create,
- * rotate (with an optional grace period), revoke. A new token is in the create/rotate response
+ * API tokens in the cabinet, where Invoicebox clients expect to rotate them: list, create, rotate
+ * (with an optional grace period), revoke. A new token is in the create/rotate response
  * only: never listed, never logged, never in a URL.
  */
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
 import { MAX_ROTATION_GRACE_MS } from '../../../core/api-tokens.ts';
 import { DAY_MS } from '../../../core/clock.ts';
-import type { ApiToken, ApiTokenFormat } from '../../../core/model.ts';
+import type { ApiToken } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
-import { ApiTokenView, listOf, readResponses, Revoked, writeResponses } from '../console-schemas.ts';
+import { readResponses, writeResponses } from '../console-responses.ts';
+import { ApiTokenList, ApiTokenView, NewApiToken, Revoked, RotatedApiToken } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 
 const Strict = { additionalProperties: false } as const;
@@ -29,14 +29,8 @@ const RotateBody = Type.Object(
   Strict,
 );
 const NoBody = Type.Object({}, Strict);
-const NewToken = Type.Object({ token: Type.String({ description: 'The token: in this response only, never again.' }), apiToken: ApiTokenView });
-const Rotated = Type.Object({
-  token: Type.String({ description: 'The new token: in this response only, never again.' }),
-  apiToken: ApiTokenView,
-  previous: ApiTokenView,
-});
 
-export type ApiTokenStatus = 'active' | 'grace' | 'replaced' | 'revoked' | 'expired';
+export type ApiTokenStatus = Static<typeof ApiTokenView>['status'];
 
 export function apiTokenStatus(t: ApiToken, now: number): ApiTokenStatus {
   if (t.revokedAt !== null) return t.replacedBy !== null ? 'replaced' : 'revoked';
@@ -44,7 +38,7 @@ export function apiTokenStatus(t: ApiToken, now: number): ApiTokenStatus {
   return t.replacedBy !== null ? 'grace' : 'active';
 }
 
-export function apiTokenView(t: ApiToken, now: number): Record<string, unknown> {
+export function apiTokenView(t: ApiToken, now: number): Static<typeof ApiTokenView> {
   return {
     id: t.id,
     format: t.format,
@@ -59,8 +53,8 @@ export function apiTokenView(t: ApiToken, now: number): Record<string, unknown> 
   };
 }
 
-export async function registerCabinetApiTokens(app: FastifyInstance, core: Core): Promise<void> {
-  app.get('/api/cabinet/api-tokens', { schema: { tags: ['cabinet'], summary: 'API tokens of the account (hints only)', response: readResponses(listOf(ApiTokenView)) } }, async (request) => {
+export async function registerCabinetApiTokens(app: HttpApp, core: Core): Promise<void> {
+  app.get('/api/cabinet/api-tokens', { schema: { tags: ['cabinet'], summary: 'API tokens of the account (hints only)', response: readResponses(ApiTokenList) } }, async (request) => {
     const tokens = await core.apiTokens.listByAccount(accountOf(request).id);
     const now = core.clock.now();
     return { items: tokens.map((t) => apiTokenView(t, now)) };
@@ -68,9 +62,9 @@ export async function registerCabinetApiTokens(app: FastifyInstance, core: Core)
 
   app.post(
     '/api/cabinet/api-tokens',
-    { schema: { tags: ['cabinet'], summary: 'Create an API token; the token is in this response only', body: CreateBody, response: writeResponses(201, NewToken) } },
+    { schema: { tags: ['cabinet'], summary: 'Create an API token; the token is in this response only', body: CreateBody, response: writeResponses(201, NewApiToken) } },
     async (request, reply) => {
-      const body = request.body as { format: ApiTokenFormat; label?: string; expiresInDays?: number | null };
+      const body = request.body;
       const now = core.clock.now();
       const created = await core.apiTokens.create(
         {
@@ -93,12 +87,12 @@ export async function registerCabinetApiTokens(app: FastifyInstance, core: Core)
         summary: 'Replace a token; the old one keeps working for graceSeconds (0: stops at once)',
         params: IdParams,
         body: RotateBody,
-        response: writeResponses(200, Rotated, ['not_found', 'not_active']),
+        response: writeResponses(200, RotatedApiToken, ['not_found', 'not_active']),
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const { graceSeconds } = request.body as { graceSeconds?: number };
+      const { id } = request.params;
+      const { graceSeconds } = request.body;
       const outcome = await core.apiTokens.rotate(
         id,
         { graceMs: (graceSeconds ?? 0) * 1000, accountId: accountOf(request).id },
@@ -126,7 +120,7 @@ export async function registerCabinetApiTokens(app: FastifyInstance, core: Core)
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const done = await core.apiTokens.revoke(id, consoleContext(request), { accountId: accountOf(request).id });
       if (!done) return sendWire(reply, nativeError('not_found'));
       return { revoked: true };

@@ -3,12 +3,11 @@
  * Sign-in is email + password (LoginGuard limits of tokens.make, none of its quota); everything
  * else needs the sign-in cookie, and every state change the CSRF token as well.
  */
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { Account, App, AuditEvent, Session } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import {
   accountOf,
   authOf,
@@ -20,20 +19,20 @@ import {
   setSessionCookie,
   SIGN_IN_FAILURES,
 } from '../console-auth.ts';
+import { readResponses, signInResponses, writeResponses } from '../console-responses.ts';
 import {
   AccountView,
+  AppList,
   AppView,
+  AuditPage,
   AuditView,
-  listOf,
-  Ms,
-  Nullable,
-  readResponses,
+  MeView,
   Revoked,
-  SessionInfoView,
+  SessionList,
   SessionView,
+  SignedIn,
   SignedOut,
-  signInResponses,
-  writeResponses,
+  UsageView,
 } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
@@ -61,32 +60,18 @@ const ActivityQuery = Type.Object(
 );
 const UsageQuery = Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) }, Strict);
 
-const SignedIn = Type.Object({ account: AccountView, csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }), session: SessionInfoView });
-const MeView = Type.Object({
-  account: AccountView,
-  csrfToken: Type.String({ description: 'Send it back in `X-CSRF-Token` on every state change.' }),
-  session: SessionInfoView,
-  limits: Type.Object({ dailyMakeLimit: Type.Integer({ description: 'Successful tokens.make per UTC day per (email, appId).' }) }),
-});
-const UsageView = Type.Object({
-  dailyMakeLimit: Type.Integer(),
-  resetsAt: Ms('When today\'s tokens.make counts start again (next UTC midnight).'),
-  apps: Type.Array(Type.Object({ appId: Type.String(), name: Type.String(), used: Type.Integer({ description: 'Successful tokens.make today.' }) })),
-  checks: Type.Array(Type.Object({ day: Ms('Start of the UTC day.'), count: Type.Integer({ description: 'Successful token checks that day.' }) })),
-});
-
 /** More would not help anyone reading a table; the count says how many there are. */
 const SESSIONS_SHOWN = 200;
 
-export function accountView(a: Account): Record<string, unknown> {
+export function accountView(a: Account): Static<typeof AccountView> {
   return { id: a.id, uid: a.uid, email: a.email, name: a.name, status: a.status, isDemo: a.isDemo, createdAt: a.createdAt };
 }
 
-function appView(a: App): Record<string, unknown> {
+function appView(a: App): Static<typeof AppView> {
   return { appId: a.appId, name: a.name, createdAt: a.createdAt };
 }
 
-function sessionView(s: Session): Record<string, unknown> {
+function sessionView(s: Session): Static<typeof SessionView> {
   return {
     id: s.id,
     kind: s.kind,
@@ -98,11 +83,11 @@ function sessionView(s: Session): Record<string, unknown> {
   };
 }
 
-function eventView(e: AuditEvent): Record<string, unknown> {
+function eventView(e: AuditEvent): Static<typeof AuditView> {
   return { id: e.id, at: e.at, type: e.type, sessionId: e.sessionId, address: e.address, detail: e.detail };
 }
 
-export async function registerCabinet(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
   const { config } = core;
 
   app.post(
@@ -118,7 +103,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
     async (request, reply) => {
       // Login CSRF: a foreign page must not sign the browser in to someone else's account.
       if (!fromOwnOrigin(request)) return sendWire(reply, nativeError('csrf_failed'));
-      const body = request.body as { email: string; password: string };
+      const body = request.body;
       const outcome = await core.console.signInAccount(body, consoleContext(request));
       if (!outcome.ok) {
         const extra = outcome.retryAfterSeconds !== undefined ? { retryAfterSeconds: outcome.retryAfterSeconds } : {};
@@ -133,7 +118,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
     },
   );
 
-  await app.register(async (authed) => {
+  await app.register(async (authed: HttpApp) => {
     // onRequest, before the body is even read: without a sign-in, nothing else is looked at.
     authed.addHook('onRequest', requireConsoleSession(core, 'account', CABINET_COOKIE));
 
@@ -153,7 +138,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       return { signedOut: true };
     });
 
-    authed.get('/api/cabinet/apps', { schema: { tags: ['cabinet'], summary: 'Apps of the account (their appId)', response: readResponses(listOf(AppView)) } }, async (request) => {
+    authed.get('/api/cabinet/apps', { schema: { tags: ['cabinet'], summary: 'Apps of the account (their appId)', response: readResponses(AppList) } }, async (request) => {
       const apps = await core.accounts.listApps(accountOf(request).id);
       return { items: apps.map(appView) };
     });
@@ -162,7 +147,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       '/api/cabinet/apps',
       { schema: { tags: ['cabinet'], summary: 'Register an app; its appId is generated', body: AppBody, response: writeResponses(201, AppView) } },
       async (request, reply) => {
-        const { name } = request.body as { name: string };
+        const { name } = request.body;
         const created = await core.accounts.createApp({ accountId: accountOf(request).id, name }, consoleContext(request));
         return reply.code(201).send(appView(created));
       },
@@ -172,7 +157,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       schema: {
         tags: ['cabinet'],
         summary: 'Active sessions (token families)',
-        response: readResponses(listOf(SessionView, { total: Type.Integer({ description: 'How many there are (at most 200 are listed).' }) })),
+        response: readResponses(SessionList),
       },
     }, async (request) => {
       const sessions = await core.store.sessions.listActiveByAccount(accountOf(request).id, core.clock.now());
@@ -191,7 +176,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
         },
       },
       async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         const done = await core.sessions.revoke(id, consoleContext(request), 'revoked_in_console', { accountId: accountOf(request).id });
         if (!done) return sendWire(reply, nativeError('not_found'));
         return { revoked: true };
@@ -205,11 +190,11 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
           tags: ['cabinet'],
           summary: 'The audit log of the account, newest first',
           querystring: ActivityQuery,
-          response: readResponses(listOf(AuditView, { nextBefore: Nullable(Type.Integer({ description: 'Pass as `before` for the next page.' })) })),
+          response: readResponses(AuditPage),
         },
       },
       async (request) => {
-        const q = request.query as { type?: string; before?: string; limit?: string };
+        const q = request.query;
         const limit = Math.min(Number(q.limit ?? 50), 200);
         const events = await core.store.audit.list({
           accountId: accountOf(request).id,
@@ -233,7 +218,7 @@ export async function registerCabinet(app: FastifyInstance, core: Core): Promise
       },
       async (request) => {
         const account = authOf(request)!.auth.account!;
-        const days = Math.min(Number((request.query as { days?: string }).days ?? 14), 31);
+        const days = Math.min(Number(request.query.days ?? 14), 31);
         const apps = await core.accounts.listApps(account.id);
         const makes = await Promise.all(
           apps.map(async (a) => ({ appId: a.appId, name: a.name, used: (await core.accounts.makesToday(account, a.appId)).used })),

@@ -1,16 +1,17 @@
 /**
- * Service accounts and their keys in the cabinet (seed 001: the keys a hoster API client sends as
+ * Service accounts and their keys in the cabinet (the keys a hoster.by API client sends as
  * Access-Key / Secret-Key). The Secret Key is in the create response only.
  */
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { ServiceAccount, ServiceKey } from '../../../core/model.ts';
 import { MAX_ACTIONS } from '../../../core/service-accounts.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import { sendWire, type HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
-import { listOf, readResponses, Revoked, ServiceAccountView, ServiceKeyView, writeResponses } from '../console-schemas.ts';
+import { readResponses, writeResponses } from '../console-responses.ts';
+import { NewServiceKey, Revoked, ServiceAccountList, ServiceAccountView, ServiceKeyView } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
 
@@ -30,15 +31,10 @@ const KeyBody = Type.Object(
   Strict,
 );
 const NoBody = Type.Object({}, Strict);
-const NewKey = Type.Object({
-  accessKey: Type.String({ description: 'Public: send it as `Access-Key`.' }),
-  secretKey: Type.String({ description: 'Send it as `Secret-Key`: in this response only, never again.' }),
-  key: ServiceKeyView,
-});
 
-export type ServiceKeyStatus = 'active' | 'expired' | 'revoked';
+export type ServiceKeyStatus = Static<typeof ServiceKeyView>['status'];
 
-export function serviceKeyView(k: ServiceKey, now: number): Record<string, unknown> {
+export function serviceKeyView(k: ServiceKey, now: number): Static<typeof ServiceKeyView> {
   const status: ServiceKeyStatus = k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : 'active';
   return {
     id: k.id,
@@ -52,7 +48,7 @@ export function serviceKeyView(k: ServiceKey, now: number): Record<string, unkno
   };
 }
 
-export function serviceAccountView(sa: ServiceAccount, keys: ServiceKey[], now: number): Record<string, unknown> {
+export function serviceAccountView(sa: ServiceAccount, keys: ServiceKey[], now: number): Static<typeof ServiceAccountView> {
   return {
     id: sa.id,
     name: sa.name,
@@ -64,20 +60,20 @@ export function serviceAccountView(sa: ServiceAccount, keys: ServiceKey[], now: 
   };
 }
 
-export async function registerCabinetServiceAccounts(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): Promise<void> {
   const service = core.serviceAccounts;
 
-  /** The service account in the URL if it is the signed-in account's; otherwise null (404, whether or not it exists). */
-  async function owned(request: FastifyRequest): Promise<ServiceAccount | null> {
-    const sa = await service.get(Number((request.params as { id: string }).id));
+  /** The service account `id` (from the URL) if it is the signed-in account's; otherwise null (404, whether or not it exists). */
+  async function owned(request: FastifyRequest, id: string): Promise<ServiceAccount | null> {
+    const sa = await service.get(Number(id));
     return sa && sa.accountId === accountOf(request).id ? sa : null;
   }
 
-  async function view(sa: ServiceAccount): Promise<Record<string, unknown>> {
+  async function view(sa: ServiceAccount): Promise<Static<typeof ServiceAccountView>> {
     return serviceAccountView(sa, await service.listKeys(sa.id), core.clock.now());
   }
 
-  app.get('/api/cabinet/service-accounts', { schema: { tags: ['cabinet'], summary: 'Service accounts with their keys (never a secret)', response: readResponses(listOf(ServiceAccountView)) } }, async (request) => {
+  app.get('/api/cabinet/service-accounts', { schema: { tags: ['cabinet'], summary: 'Service accounts with their keys (never a secret)', response: readResponses(ServiceAccountList) } }, async (request) => {
     const list = await service.listByAccount(accountOf(request).id);
     return { items: await Promise.all(list.map(view)) };
   });
@@ -86,7 +82,7 @@ export async function registerCabinetServiceAccounts(app: FastifyInstance, core:
     '/api/cabinet/service-accounts',
     { schema: { tags: ['cabinet'], summary: 'Create a service account with its allowed actions', body: CreateBody, response: writeResponses(201, ServiceAccountView) } },
     async (request, reply) => {
-      const body = request.body as { name: string; actions: string[] };
+      const body = request.body;
       const sa = await service.create({ accountId: accountOf(request).id, name: body.name, actions: body.actions }, consoleContext(request));
       return reply.code(201).send(await view(sa));
     },
@@ -105,7 +101,7 @@ export async function registerCabinetServiceAccounts(app: FastifyInstance, core:
         },
       },
       async (request, reply) => {
-        const sa = await owned(request);
+        const sa = await owned(request, request.params.id);
         if (!sa) return sendWire(reply, nativeError('not_found'));
         await service[action](sa.id, consoleContext(request));
         return view((await service.get(sa.id)) ?? sa);
@@ -121,13 +117,13 @@ export async function registerCabinetServiceAccounts(app: FastifyInstance, core:
         summary: 'Create a key pair; the Secret Key is in this response only',
         params: SaParams,
         body: KeyBody,
-        response: writeResponses(201, NewKey, ['not_found']),
+        response: writeResponses(201, NewServiceKey, ['not_found']),
       },
     },
     async (request, reply) => {
-      const sa = await owned(request);
+      const sa = await owned(request, request.params.id);
       if (!sa) return sendWire(reply, nativeError('not_found'));
-      const { expiresInDays } = request.body as { expiresInDays?: number | null };
+      const { expiresInDays } = request.body;
       const now = core.clock.now();
       const created = await service.createKey(
         { serviceAccountId: sa.id, expiresAt: expiresInDays ? now + expiresInDays * DAY_MS : null },
@@ -149,8 +145,8 @@ export async function registerCabinetServiceAccounts(app: FastifyInstance, core:
       },
     },
     async (request, reply) => {
-      const sa = await owned(request);
-      const key = sa ? await service.getKey(Number((request.params as { keyId: string }).keyId)) : null;
+      const sa = await owned(request, request.params.id);
+      const key = sa ? await service.getKey(Number(request.params.keyId)) : null;
       if (!sa || !key || key.serviceAccountId !== sa.id) return sendWire(reply, nativeError('not_found'));
       if (!(await service.revokeKey(key.id, consoleContext(request)))) return sendWire(reply, nativeError('not_active'));
       return { revoked: true };
