@@ -3,10 +3,9 @@
  * formats, shown once, stored as SHA-256 only, listed with a hint, rotated (optionally with a
  * grace period during which the old token still works) and revoked.
  *
- * Checking a token is the hottest path tokend serves, so `verify` is a shape check, a SHA-256, and
- * either a cache hit or one indexed read; it never writes. `last used` is noted in memory at most
- * once a minute per token and written in batches off the request path (`flushLastUsed`, on a
- * timer and at close).
+ * Checking a token is core.verification's (src/core/verification.ts), like every check; it never
+ * writes. `last used` is noted in memory at most once a minute per token (LastUsedNotes) and
+ * written in batches off the request path (`flushLastUsed`, on a timer and at close).
  */
 import { sha256Hex } from '../secrets/hash.ts';
 import { MAX_TOKEN_LENGTH, newHex128, newRecordId, newToken, parseNativeToken, tokenHint } from '../secrets/tokens.ts';
@@ -16,8 +15,10 @@ import { DAY_MS, type Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ApiToken, ApiTokenFormat } from './model.ts';
 import { applyExpiryRules, clampExpiry, type ExpiryPolicy } from './policies/rules.ts';
-import type { ApiTokenLookup, Store } from './ports.ts';
-import { cacheTag, VerifyCache } from './verify-cache.ts';
+import type { Store } from './ports.ts';
+import type { CheckOutcome, Verification } from './verification.ts';
+
+const API_TOKENS = ['api_token'] as const;
 
 export const API_TOKEN_FORMATS: readonly ApiTokenFormat[] = ['v3', 'l3', 'native'];
 
@@ -65,10 +66,6 @@ function generate(format: ApiTokenFormat, accountId: number): string {
   }
 }
 
-export type ApiTokenFailure = 'invalid_token' | 'token_expired' | 'token_revoked' | 'account_disabled';
-
-export type ApiTokenCheck = { ok: true; token: ApiToken; accountUid: string } | { ok: false; code: ApiTokenFailure };
-
 export interface CreatedApiToken {
   /** The secret: shown once, never stored. */
   token: string;
@@ -83,27 +80,17 @@ export interface ApiTokenServiceDeps {
   store: Store;
   clock: Clock;
   changes: ChangeBus;
-  cache: { ttlMs: number; maxEntries: number };
-  /** Called for every successful check (usage figures); must not do I/O. */
-  onCheck?: (accountId: number) => void;
+  lastUsed: LastUsedNotes;
+  verification: Verification;
   /** Maximum lifetime and mandatory expiry of new tokens (docs/policies.md). */
   expiryPolicy?: ExpiryPolicy;
 }
 
 export class ApiTokenService {
   readonly #d: ApiTokenServiceDeps;
-  readonly #cache: VerifyCache<ApiTokenLookup>;
-  /** When this node last noted a use of each token (throttles `last used` to one write a minute). */
-  readonly #noted = new Map<string, number>();
-  #pending = new Map<string, number>();
-  #flushing: Promise<void> | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  readonly #unfollow: () => void;
 
   constructor(deps: ApiTokenServiceDeps) {
     this.#d = deps;
-    this.#cache = new VerifyCache({ ...deps.cache, clock: deps.clock });
-    this.#unfollow = this.#cache.follow(deps.changes);
   }
 
   /** Creates a token; the returned secret is never shown again. Throws InvalidInputError on bad input. */
@@ -244,88 +231,14 @@ export class ApiTokenService {
     return ids;
   }
 
-  /**
-   * Checks a presented token: shape (and native checksum) first, then a cache hit or one indexed
-   * read by SHA-256. No write: `last used` is only noted in memory.
-   */
-  async verify(candidate: string): Promise<ApiTokenCheck> {
-    const shape = apiTokenShape(candidate);
-    if (!shape) return { ok: false, code: 'invalid_token' };
-    const found = await this.lookup(sha256Hex(candidate));
-    if (!found || found.token.format !== shape.format) return { ok: false, code: 'invalid_token' };
-    const { token } = found;
-    // The l3 prefix names the owning account (seed 002); a token under another account's number is not it.
-    if (shape.accountId !== undefined && shape.accountId !== token.accountId) return { ok: false, code: 'invalid_token' };
-    if (token.revokedAt !== null) return { ok: false, code: 'token_revoked' };
-    const now = this.#d.clock.now();
-    if (token.expiresAt !== null && token.expiresAt <= now) return { ok: false, code: 'token_expired' };
-    if (found.accountStatus !== 'active') return { ok: false, code: 'account_disabled' };
-    this.#noteUse(token, now);
-    this.#d.onCheck?.(token.accountId);
-    return { ok: true, token, accountUid: found.accountUid };
+  /** Checks an API token: core.verification.check with API tokens accepted (counted as a use). */
+  async verify(candidate: string): Promise<CheckOutcome> {
+    return this.#d.verification.check(candidate, { accept: API_TOKENS, address: null });
   }
 
-  /** The stored record of a token hash, through the verification cache. */
-  async lookup(hash: string): Promise<ApiTokenLookup | null> {
-    const cached = this.#cache.get(hash);
-    if (cached) return cached;
-    const epoch = this.#cache.epoch();
-    const found = await this.#d.store.apiTokens.findByHash(hash);
-    // Unknown hashes are not cached: random garbage would only push real entries out.
-    if (found) {
-      this.#cache.set(hash, found, [cacheTag('api_token', found.token.id), cacheTag('account', found.token.accountId)], epoch);
-    }
-    return found;
-  }
-
-  #noteUse(token: ApiToken, now: number): void {
-    const last = this.#noted.get(token.id) ?? token.lastUsedAt ?? Number.NEGATIVE_INFINITY;
-    if (now - last < LAST_USED_RESOLUTION_MS) return;
-    if (this.#pending.size >= MAX_PENDING_LAST_USED && !this.#pending.has(token.id)) return;
-    this.#noted.set(token.id, now);
-    this.#pending.set(token.id, now);
-    if (!this.#timer) {
-      this.#timer = setInterval(() => void this.flushLastUsed().catch(() => {}), LAST_USED_FLUSH_MS);
-      this.#timer.unref();
-    }
-  }
-
-  /** Writes the noted `last used` times in one transaction; on failure they wait for the next flush. */
+  /** Writes the noted `last used` times now (they are written on a timer anyway). */
   async flushLastUsed(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-    if (this.#pending.size === 0) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
-    const entries = [...batch].map(([id, at]) => ({ id, at }));
-    this.#flushing = (async () => {
-      // In slices, with a turn of the event loop between them: each update lands on its own page of
-      // a large table, and SQLite writes synchronously, so one transaction of thousands held every
-      // token check behind it for as long as the disk took (a p99 of 700 ms at 1M tokens, bench/).
-      for (let i = 0; i < entries.length; i += LAST_USED_SLICE) {
-        const slice = entries.slice(i, i + LAST_USED_SLICE);
-        await this.#d.store.transaction((tx) => tx.apiTokens.touchLastUsed(slice));
-        if (i + LAST_USED_SLICE < entries.length) await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    })();
-    try {
-      await this.#flushing;
-      // Forget notes older than the resolution: the map stays as small as the set of busy tokens.
-      const now = this.#d.clock.now();
-      for (const [id, at] of this.#noted) if (now - at >= LAST_USED_RESOLUTION_MS) this.#noted.delete(id);
-    } catch (error) {
-      for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
-      throw error;
-    } finally {
-      this.#flushing = null;
-    }
-  }
-
-  /** Stops the timer and writes what is pending (tokend shutdown). */
-  async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    this.#unfollow();
-    await this.flushLastUsed();
+    return this.#d.lastUsed.flush();
   }
 
   #label(raw: string | null | undefined): string | null {
@@ -352,3 +265,72 @@ export class ApiTokenService {
 
 /** Thrown inside the rotation transaction when another rotation won: rolls the new token back. */
 class LostRotation extends Error {}
+
+/**
+ * API-token `last used` times, noted in memory by the verification path at most once a minute per
+ * token (per node) and written in batches off the request path: a check never writes.
+ */
+export class LastUsedNotes {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  /** When this node last noted a use of each token (throttles `last used` to one write a minute). */
+  readonly #noted = new Map<string, number>();
+  #pending = new Map<string, number>();
+  #flushing: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(store: Store, clock: Clock) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  /** Notes a use of the token (a successful check). Synchronous, no I/O. */
+  note(token: ApiToken, now: number): void {
+    const last = this.#noted.get(token.id) ?? token.lastUsedAt ?? Number.NEGATIVE_INFINITY;
+    if (now - last < LAST_USED_RESOLUTION_MS) return;
+    if (this.#pending.size >= MAX_PENDING_LAST_USED && !this.#pending.has(token.id)) return;
+    this.#noted.set(token.id, now);
+    this.#pending.set(token.id, now);
+    if (!this.#timer) {
+      this.#timer = setInterval(() => void this.flush().catch(() => {}), LAST_USED_FLUSH_MS);
+      this.#timer.unref();
+    }
+  }
+
+  /** Writes the noted `last used` times in one transaction; on failure they wait for the next flush. */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const entries = [...batch].map(([id, at]) => ({ id, at }));
+    this.#flushing = (async () => {
+      // In slices, with a turn of the event loop between them: each update lands on its own page of
+      // a large table, and SQLite writes synchronously, so one transaction of thousands held every
+      // token check behind it for as long as the disk took (a p99 of 700 ms at 1M tokens, bench/).
+      for (let i = 0; i < entries.length; i += LAST_USED_SLICE) {
+        const slice = entries.slice(i, i + LAST_USED_SLICE);
+        await this.#store.transaction((tx) => tx.apiTokens.touchLastUsed(slice));
+        if (i + LAST_USED_SLICE < entries.length) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    })();
+    try {
+      await this.#flushing;
+      // Forget notes older than the resolution: the map stays as small as the set of busy tokens.
+      const now = this.#clock.now();
+      for (const [id, at] of this.#noted) if (now - at >= LAST_USED_RESOLUTION_MS) this.#noted.delete(id);
+    } catch (error) {
+      for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
+      throw error;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  /** Stops the timer and writes what is pending (tokend shutdown). */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.flush();
+  }
+}

@@ -83,14 +83,11 @@ export class CallerService {
     return (await this.verifyAdminToken(token)) ? { kind: 'admin' } : null;
   }
 
-  async #findServer(hash: string): Promise<ResourceServer | null> {
-    const cached = this.#cache.get(hash);
-    if (cached) return cached;
-    const epoch = this.#cache.epoch();
-    const found = await this.#d.store.resourceServers.findByHash(hash);
-    if (found) this.#cache.set(hash, found, [cacheTag('resource_server', found.id)], epoch);
-    return found;
+  #findServer(hash: string): Promise<ResourceServer | null> {
+    return this.#cache.getOrLoad(hash, this.#loadServer, serverTags);
   }
+
+  readonly #loadServer = (hash: string): Promise<ResourceServer | null> => this.#d.store.resourceServers.findByHash(hash);
 
   /** Creates a resource-server credential; the returned token is shown once. */
   async createResourceServer(name: string, ctx: AuditContext): Promise<{ server: ResourceServer; token: string }> {
@@ -120,4 +117,8 @@ export class CallerService {
     if (done) this.#d.changes.publish({ kind: 'resource_server', ids: [id] });
     return done;
   }
+}
+
+function serverTags(server: ResourceServer): readonly string[] {
+  return [cacheTag('resource_server', server.id)];
 }

@@ -313,3 +313,33 @@ export interface Store extends Repos {
   /** 'sqlite' or 'postgres', for display only: nothing branches on it outside src/store. */
   readonly kind: string;
 }
+
+// --- signing ---------------------------------------------------------------------------------
+// What core needs of JWT signing, implemented by src/signing and wired in src/services.ts.
+
+/** What a service session's access token says (RFC 9068 profile). */
+export interface AccessTokenClaims {
+  /** The account's numeric id (the wire's `userId`). */
+  subject: string;
+  /** Allowed actions, space-separated. */
+  scope: string;
+  /** The Access Key the session was started with (public). */
+  clientId: string;
+  /** Unix ms. */
+  issuedAt: number;
+  /** Unix ms. */
+  expiresAt: number;
+}
+
+/** Mints a service session's access token (a signed JWT). Makes itself ready: no caller prepares it. */
+export interface AccessTokenSigner {
+  mint(claims: AccessTokenClaims): Promise<{ token: string }>;
+}
+
+/**
+ * A service-account access token's signature and claims, nothing else: whether it was revoked or
+ * replaced is its session's business (the verification path asks the store).
+ */
+export interface AccessTokenVerifier {
+  verify(token: string): Promise<{ ok: true; claims: { sub: string } } | { ok: false; code: 'invalid_token' | 'token_expired' }>;
+}

@@ -14,8 +14,6 @@
  * - token creation counts against a daily limit per key.
  */
 import { randomBytes } from 'node:crypto';
-import type { AccessJwt } from '../signing/access-jwt.ts';
-import type { KeyRing } from '../signing/key-ring.ts';
 import { constantTimeEqual, sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, newToken, tokenHint } from '../secrets/tokens.ts';
 import { audit, type AuditContext } from './audit.ts';
@@ -24,10 +22,11 @@ import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import { takeDailyQuota } from './limits.ts';
 import type { ServiceAccount, ServiceKey, Session } from './model.ts';
+import { judgeRefresh } from './liveness.ts';
 import { applyExpiryRules, type ExpiryPolicy } from './policies/rules.ts';
-import type { Repos, Store } from './ports.ts';
-import type { AccessFailure, AccessTokenMinter, RefreshOutcome, SessionPolicy, SessionService, TokenPair } from './sessions.ts';
-import type { AccessJwtVerifier, TokenIdentity } from './verifier.ts';
+import type { AccessTokenSigner, Repos, Store } from './ports.ts';
+import type { AccessTokenMinter, RefreshOutcome, SessionPolicy, SessionService, TokenPair } from './sessions.ts';
+import { type TokenIdentity, type Verification } from './verification.ts';
 
 /** An action name: what a resource server checks in `scope` (`dns_orders_list`, `cloud:read`, …). */
 export const ACTION_RE = /^[A-Za-z0-9_.:/-]{1,100}$/;
@@ -55,10 +54,12 @@ export type RefreshInfoOutcome =
   | { ok: true; session: Session; expiresAt: number }
   | { ok: false; code: 'invalid_refresh_token' | 'refresh_token_expired' };
 
-/** SessionService's AccessOutcome, plus what the JWT grants. */
+/** A service access token's check (verifyAccessJwt): the identity, its session and what it grants. */
 export type ServiceAccessOutcome =
-  | { ok: true; session: Session; expiresAt: number; issuedAt: number; scope: string; jti: string; kid: string }
-  | { ok: false; code: AccessFailure };
+  | { ok: true; identity: TokenIdentity; session: { id: string; accountId: number }; scope: string; expiresAt: number }
+  | { ok: false; code: 'invalid_token' | 'token_expired' };
+
+const SERVICE_ACCESS = ['service_access'] as const;
 
 export interface NewServiceKeyResult {
   key: ServiceKey;
@@ -70,8 +71,7 @@ export interface ServiceAccountServiceDeps {
   store: Store;
   clock: Clock;
   sessions: SessionService;
-  ring: KeyRing;
-  jwt: AccessJwt;
+  verification: Verification;
   changes: ChangeBus;
   dailyCreateLimit: number;
   /** Maximum lifetime and mandatory expiry of new keys (docs/policies.md). */
@@ -100,10 +100,10 @@ export function normalizeActions(actions: readonly string[]): string[] {
 }
 
 /** The session policy of service-account sessions: JWT access tokens, and a usable key to refresh. */
-export function serviceSessionPolicy(options: { clock: Clock; accessTtlMs: number; refreshTtlMs: number; jwt: AccessJwt }): SessionPolicy {
+export function serviceSessionPolicy(options: { clock: Clock; accessTtlMs: number; refreshTtlMs: number; signer: AccessTokenSigner }): SessionPolicy {
   const minter: AccessTokenMinter = {
     async mint(session, times) {
-      const { token } = await options.jwt.mint({
+      const { token } = await options.signer.mint({
         subject: String(session.accountId),
         scope: session.scope,
         clientId: session.clientId,
@@ -119,7 +119,7 @@ export function serviceSessionPolicy(options: { clock: Clock; accessTtlMs: numbe
     minter,
     async canRefresh(session: Session, tx: Repos) {
       // Revocation already revoked the session; this also holds if a key expired or was revoked by
-      // other means, and keeps the rule in one obvious place (SPEC 3.2).
+      // other means, and keeps the rule in one obvious place.
       const found = await tx.serviceKeys.findByAccessKey(session.clientId);
       if (!found || found.key.revokedAt !== null || found.serviceAccount.status !== 'active') return 'client_revoked';
       if (found.key.expiresAt !== null && found.key.expiresAt <= options.clock.now()) return 'client_expired';
@@ -321,8 +321,8 @@ export class ServiceAccountService {
    * pair. A wrong secret and an unknown Access Key get the same answer at the same cost.
    */
   async createTokens(input: { accessKey: string; secretKey: string }, ctx: AuditContext): Promise<CreateTokensOutcome> {
-    const { store, clock, sessions, ring } = this.#d;
-    // Shape and checksum first: a malformed secret never reaches storage (SPEC 2).
+    const { store, clock, sessions } = this.#d;
+    // Shape and checksum first: a malformed secret never reaches storage.
     if (!ACCESS_KEY_RE.test(input.accessKey) || !isNativeToken(input.secretKey, 'secretKey')) return { ok: false, code: 'invalid_keys' };
     const found = await store.serviceKeys.findByAccessKey(input.accessKey);
     const secretMatches = constantTimeEqual(sha256Hex(input.secretKey), found?.secretHash ?? DUMMY_SECRET_HASH);
@@ -332,14 +332,13 @@ export class ServiceAccountService {
     if (early) return { ok: false, code: early };
     if (found.accountStatus !== 'active') return { ok: false, code: 'account_disabled' };
 
-    await ring.ready();
     // Minted (the JWT signed) before the transaction, which then holds its locks only for writes.
     const draft = await sessions.draft({
       kind: 'service',
       accountId: serviceAccount.accountId,
       clientId: key.accessKey,
       scope: serviceAccount.actions.join(' '),
-      // SPEC 3.2: the refresh token (and so the session) never outlives the key.
+      // The refresh token (and so the session) never outlives the key.
       ...(key.expiresAt !== null ? { notAfter: key.expiresAt } : {}),
     });
     try {
@@ -381,14 +380,13 @@ export class ServiceAccountService {
    * user is answered exactly like an unknown one, before anything else happens to it.
    */
   async refresh(refreshToken: string, options: { userId?: number }, ctx: AuditContext): Promise<RefreshOutcome> {
-    const { store, sessions, ring } = this.#d;
+    const { store, sessions } = this.#d;
     if (!isNativeToken(refreshToken, 'refresh')) return { ok: false, code: 'invalid_refresh_token' };
     // The session's account never changes, so this read outside the refresh transaction is sound.
     const found = await store.sessions.findRefresh(sha256Hex(refreshToken));
     if (options.userId !== undefined && (!found || found.session.kind !== 'service' || found.session.accountId !== options.userId)) {
       return { ok: false, code: 'invalid_refresh_token' };
     }
-    await ring.ready();
     return sessions.refresh(refreshToken, 'service', ctx, found);
   }
 
@@ -400,28 +398,24 @@ export class ServiceAccountService {
     const found = await store.sessions.findRefresh(sha256Hex(refreshToken));
     if (!found || found.session.kind !== 'service') return invalid;
     if (options.userId !== undefined && found.session.accountId !== options.userId) return invalid;
-    const { token, session } = found;
-    if (session.revokedAt !== null || token.rotatedAt !== null || found.accountStatus !== 'active') return invalid;
-    const now = clock.now();
-    if (token.expiresAt <= now || session.expiresAt <= now) return { ok: false, code: 'refresh_token_expired' };
-    return { ok: true, session, expiresAt: token.expiresAt };
+    const dead = judgeRefresh(found, clock.now());
+    if (dead === 'expired') return { ok: false, code: 'refresh_token_expired' };
+    if (dead) return invalid;
+    return { ok: true, session: found.session, expiresAt: found.token.expiresAt };
   }
 
-  /**
-   * The verification of a service-account access token used everywhere (the hoster dialect,
-   * introspection, forward-auth): the JWT's signature and claims (src/signing/access-jwt.ts), then
-   * its session: not revoked, not replaced by a refresh, its account active.
-   */
+  /** Checks a service-account access token: core.verification.check with that kind accepted (counted as a use). */
   async verifyAccessJwt(token: string): Promise<ServiceAccessOutcome> {
-    const { jwt, sessions } = this.#d;
-    const checked = await jwt.verify(token);
-    if (!checked.ok) return checked;
-    const judged = sessions.judgeAccess(await sessions.lookupAccess(token));
-    if (!judged.ok) return judged;
-    if (judged.session.kind !== 'service' || String(judged.session.accountId) !== checked.claims.sub) {
-      return { ok: false, code: 'invalid_token' };
-    }
-    return { ...judged, scope: checked.claims.scope, jti: checked.claims.jti, kid: checked.kid };
+    const outcome = await this.#d.verification.check(token, { accept: SERVICE_ACCESS, address: null });
+    if (!outcome.ok) return { ok: false, code: outcome.reason === 'expired' ? 'token_expired' : 'invalid_token' };
+    const { identity } = outcome;
+    return {
+      ok: true,
+      identity,
+      session: { id: identity.sessionId!, accountId: identity.accountId },
+      scope: identity.scope,
+      expiresAt: identity.expiresAt!,
+    };
   }
 
   #keyUnusable(key: ServiceKey, now: number): 'key_revoked' | 'key_expired' | null {
@@ -429,27 +423,4 @@ export class ServiceAccountService {
     if (key.expiresAt !== null && key.expiresAt <= now) return 'key_expired';
     return null;
   }
-}
-
-/** verifyAccessJwt as the TokenVerifier's JWT check (introspection, revocation, forward-auth). */
-export function serviceJwtVerifier(service: ServiceAccountService): AccessJwtVerifier {
-  return {
-    async verify(token: string): Promise<TokenIdentity | null> {
-      const outcome = await service.verifyAccessJwt(token);
-      if (!outcome.ok) return null;
-      const { session } = outcome;
-      return {
-        kind: 'service_access',
-        accountId: session.accountId,
-        subject: String(session.accountId),
-        accountUid: null,
-        scope: outcome.scope,
-        clientId: session.clientId,
-        issuedAt: outcome.issuedAt,
-        expiresAt: outcome.expiresAt,
-        sessionId: session.id,
-        apiTokenId: null,
-      };
-    },
-  };
 }

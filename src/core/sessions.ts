@@ -1,5 +1,5 @@
 /**
- * Sessions (token families) and their rotation: one mechanism for every scheme (SPEC 4).
+ * Sessions (token families) and their rotation: one mechanism for every scheme.
  *
  * A session has a generation. Each pair is issued for the current generation; a refresh claims
  * its refresh token (the single atomic arbiter: exactly one of N concurrent refreshes wins) and
@@ -15,8 +15,9 @@ import { isNativeToken, MAX_TOKEN_LENGTH, newRecordId, newToken } from '../secre
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Session, SessionKind } from './model.ts';
+import { judgeRefresh } from './liveness.ts';
 import type { AccessLookup, RefreshLookup, Repos, Store } from './ports.ts';
-import { cacheTag, type VerifyCache } from './verify-cache.ts';
+import type { TokenLookups } from './verification.ts';
 
 export interface MintedAccessToken {
   token: string;
@@ -71,10 +72,6 @@ export type RefreshFailure =
 
 export type RefreshOutcome = { ok: true; pair: TokenPair } | { ok: false; code: RefreshFailure; session?: Session };
 
-export type AccessFailure = 'invalid_token' | 'token_expired';
-
-export type AccessOutcome = { ok: true; session: Session; expiresAt: number; issuedAt: number } | { ok: false; code: AccessFailure };
-
 export interface SessionEvents {
   /**
    * Called after a commit that revoked sessions or moved them to a new generation (which kills
@@ -91,12 +88,8 @@ export interface SessionServiceDeps {
   reuseGraceMs: number;
   policies: Partial<Record<SessionKind, SessionPolicy>>;
   events?: SessionEvents;
-  /**
-   * Access-token lookups kept for a bounded time (src/core/verify-cache.ts): the check every
-   * dialect makes is then usually a hash and a map hit. It must follow core.changes, so that a
-   * refresh, a revocation or a disabled account drops its entries at once on this node.
-   */
-  accessCache?: VerifyCache<AccessLookup>;
+  /** Token lookups through the verification cache (the same the verification path reads). */
+  lookups: TokenLookups;
 }
 
 export const opaqueAccessTokens: AccessTokenMinter = {
@@ -200,8 +193,9 @@ export class SessionService {
       const found = await tx.sessions.findRefresh(hash);
       if (!found || found.session.kind !== kind) return { ok: false, code: 'invalid_refresh_token' };
       const { token, session } = found;
-      if (session.revokedAt !== null) return { ok: false, code: 'invalid_refresh_token', session };
-      if (token.rotatedAt !== null) {
+      const dead = judgeRefresh(found, now);
+      if (dead === 'revoked') return { ok: false, code: 'invalid_refresh_token', session };
+      if (dead === 'rotated' && token.rotatedAt !== null) {
         if (now - token.rotatedAt <= reuseGraceMs) return { ok: false, code: 'invalid_refresh_token', session };
         if (await tx.sessions.revoke(session.id, now, 'refresh_token_reuse')) changed.push(session.id);
         await audit(tx.audit, clock, ctx, {
@@ -212,8 +206,8 @@ export class SessionService {
         });
         return { ok: false, code: 'refresh_token_reused', session };
       }
-      if (token.expiresAt <= now || session.expiresAt <= now) return { ok: false, code: 'refresh_token_expired', session };
-      if (found.accountStatus !== 'active') return { ok: false, code: 'account_disabled', session };
+      if (dead === 'expired') return { ok: false, code: 'refresh_token_expired', session };
+      if (dead === 'account_disabled') return { ok: false, code: 'account_disabled', session };
       const extra = await this.#policy(kind).canRefresh?.(session, tx);
       if (extra) return { ok: false, code: extra, session };
       // The arbiter: of N concurrent refreshes with this token, one claims it; the rest see it rotated.
@@ -235,38 +229,10 @@ export class SessionService {
     return outcome;
   }
 
-  /** Looks an access token up by hash: a cache hit or one indexed read, no write. */
+  /** Looks an access token up by hash (through the verification cache); no judgement, no write. */
   async lookupAccess(token: string): Promise<AccessLookup | null> {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
-    const hash = sha256Hex(token);
-    const cache = this.#d.accessCache;
-    const cached = cache?.get(hash);
-    if (cached) return cached;
-    const epoch = cache?.epoch() ?? 0;
-    const found = await this.#d.store.sessions.findAccess(hash);
-    // Unknown hashes are not cached: random garbage would only push real entries out.
-    if (found) cache?.set(hash, found, [cacheTag('session', found.session.id), cacheTag('account', found.session.accountId)], epoch);
-    return found;
-  }
-
-  /** Judges a looked-up access token against the clock: current generation, not revoked or expired. */
-  judgeAccess(found: AccessLookup | null): AccessOutcome {
-    if (!found) return { ok: false, code: 'invalid_token' };
-    const { token, session, accountStatus } = found;
-    if (session.revokedAt !== null || token.generation !== session.generation || accountStatus !== 'active') {
-      return { ok: false, code: 'invalid_token' };
-    }
-    const now = this.#d.clock.now();
-    if (token.expiresAt <= now || session.expiresAt <= now) return { ok: false, code: 'token_expired' };
-    return { ok: true, session, expiresAt: token.expiresAt, issuedAt: token.createdAt };
-  }
-
-  /** Checks an opaque (`tda_…`) access token of the given kind. */
-  async verifyOpaqueAccess(token: string, kind: SessionKind): Promise<AccessOutcome> {
-    if (!isNativeToken(token, 'access')) return { ok: false, code: 'invalid_token' };
-    const outcome = this.judgeAccess(await this.lookupAccess(token));
-    if (outcome.ok && outcome.session.kind !== kind) return { ok: false, code: 'invalid_token' };
-    return outcome;
+    return this.#d.lookups.access(sha256Hex(token));
   }
 
   /**

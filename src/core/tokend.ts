@@ -5,19 +5,18 @@ import { AccessJwt } from '../signing/access-jwt.ts';
 import { KeyRing } from '../signing/key-ring.ts';
 import { lazyMasterKey, type MasterKey } from '../signing/master-key.ts';
 import { AccountService } from './accounts.ts';
-import { ApiTokenService } from './api-tokens.ts';
+import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { ConsoleService } from './console.ts';
 import { LoginGuard } from './limits.ts';
-import type { AccessLookup, Store } from './ports.ts';
-import { ServiceAccountService, serviceJwtVerifier, serviceSessionPolicy } from './service-accounts.ts';
+import type { Store } from './ports.ts';
+import { ServiceAccountService, serviceSessionPolicy } from './service-accounts.ts';
 import { PolicyService } from './policies/service.ts';
 import { opaqueAccessTokens, SessionService, type SessionEvents } from './sessions.ts';
 import { UsageMeter } from './usage.ts';
-import { TokenVerifier } from './verifier.ts';
-import { VerifyCache } from './verify-cache.ts';
+import { TokenLookups, Verification, type CheckPolicy } from './verification.ts';
 
 export interface CoreDeps {
   config: Config;
@@ -26,6 +25,8 @@ export interface CoreDeps {
   hasher: PasswordHasher;
   /** The master key that seals signing keys; default: TOKEND_MASTER_KEY or `<data dir>/master.key`, resolved on first need. */
   masterKey?: () => MasterKey;
+  /** The policy every token check applies after liveness; default: the stored policies (docs/policies.md). */
+  policy?: CheckPolicy;
 }
 
 export interface Core {
@@ -46,8 +47,11 @@ export interface Core {
   readonly usage: UsageMeter;
   /** Organisation API tokens (v3, l3, native): create, list, rotate, revoke, verify. */
   readonly apiTokens: ApiTokenService;
-  /** Any token tokend issues -> its identity (introspection, revocation, forward-auth). */
-  readonly verifier: TokenVerifier;
+  /**
+   * The one verification path: every token check of every dialect, forward-auth and
+   * introspection (`check`), and RFC 7009 revocation by token (`revoke`).
+   */
+  readonly verification: Verification;
   /** The admin token and resource-server credentials: who may introspect, revoke, administer. */
   readonly callers: CallerService;
   /** Rules on tokens, keys and apps (rate limits, credits, allow-lists, scopes, expiry), held in memory. */
@@ -74,33 +78,44 @@ export function createCore(deps: CoreDeps): Core {
     publishDelayMs: config.signingKeyPublishDelay,
   });
   const accessJwt = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
-  // Every dialect's access-token check goes through this cache (bounded staleness, dropped on changes).
-  const accessCache = new VerifyCache<AccessLookup>({ ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize, clock });
-  accessCache.follow(changes);
-  const sessions = new SessionService({
-    store,
-    clock,
-    accessCache,
-    maxLifetimeMs: config.sessionMaxLifetime,
-    reuseGraceMs: config.refreshReuseGrace,
-    events,
-    policies: {
-      chatapp: { accessTtlMs: config.chatappAccessTtl, refreshTtlMs: config.chatappRefreshTtl, minter: opaqueAccessTokens },
-      service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, jwt: accessJwt }),
-    },
-  });
+  // Every check's lookups go through this cache (bounded staleness, dropped on changes).
+  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize } });
+  const usage = new UsageMeter(store.counters, clock);
+  const lastUsed = new LastUsedNotes(store, clock);
   const policies = new PolicyService({
     store,
     clock,
     changes,
     instanceExpiry: { maxLifetimeSeconds: config.policyMaxTokenLifetime > 0 ? Math.ceil(config.policyMaxTokenLifetime / 1000) : null, required: config.policyExpiryRequired },
   });
+  const verification = new Verification({
+    lookups,
+    clock,
+    jwt: accessJwt,
+    usage,
+    lastUsed,
+    policy: deps.policy ?? policies,
+    // Called only once a revocation is asked for, after everything below exists.
+    revokeSession: (id, ctx) => sessions.revoke(id, ctx, 'revoked_by_token'),
+    revokeApiToken: (id, ctx) => apiTokens.revoke(id, ctx),
+  });
+  const sessions = new SessionService({
+    store,
+    clock,
+    lookups,
+    maxLifetimeMs: config.sessionMaxLifetime,
+    reuseGraceMs: config.refreshReuseGrace,
+    events,
+    policies: {
+      chatapp: { accessTtlMs: config.chatappAccessTtl, refreshTtlMs: config.chatappRefreshTtl, minter: opaqueAccessTokens },
+      service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, signer: accessJwt }),
+    },
+  });
   const serviceAccounts = new ServiceAccountService({
     store,
     clock,
     sessions,
-    ring: signing,
-    jwt: accessJwt,
+    verification,
     changes,
     dailyCreateLimit: config.serviceDailyCreateLimit,
     expiryPolicy: policies,
@@ -119,11 +134,8 @@ export function createCore(deps: CoreDeps): Core {
     dailyMakeLimit: config.chatappDailyMakeLimit,
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
   });
-  const usage = new UsageMeter(store.counters, clock);
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
-  const onCheck = (accountId: number): void => usage.recordCheck(accountId);
-  const apiTokens = new ApiTokenService({ store, clock, changes, cache, onCheck, expiryPolicy: policies });
-  const verifier = new TokenVerifier({ store, clock, sessions, apiTokens, onCheck, jwt: serviceJwtVerifier(serviceAccounts) });
+  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const consoleService = new ConsoleService({
     store,
@@ -146,12 +158,13 @@ export function createCore(deps: CoreDeps): Core {
     console: consoleService,
     usage,
     apiTokens,
-    verifier,
+    verification,
     callers,
     policies,
     async close() {
       // Each batch gets its chance to land even when another one fails.
-      const results = await Promise.allSettled([apiTokens.close(), usage.close(), policies.close()]);
+      lookups.close();
+      const results = await Promise.allSettled([lastUsed.close(), usage.close(), policies.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

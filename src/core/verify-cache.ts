@@ -5,7 +5,7 @@
  * Correctness rests on two things:
  * - Staleness is bounded by `ttlMs` (TOKEND_VERIFY_CACHE_TTL, default 5 s; 0 turns caching off):
  *   an entry older than that is never served, so a revocation made elsewhere (another node, or
- *   the CLI beside a running server) takes effect within the bound (SPEC 4).
+ *   the CLI beside a running server) takes effect within the bound (docs/operations.md).
  * - Changes on this node (and on others, once the store bridges the bus) arrive through
  *   core.changes and drop the affected entries at once. Entries are tagged with what they depend
  *   on (`session:<id>`, `account:<id>`, `api_token:<id>`, …). A lookup that was in flight while an
@@ -70,6 +70,21 @@ export class VerifyCache<V> {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     return entry.value;
+  }
+
+  /**
+   * The read-through every token lookup uses: a fresh entry, or `load(key)` stored under
+   * `tagsOf(value)`. A lookup that raced an invalidation is returned but not kept, and nothing is
+   * kept for an unknown key (null): random garbage would only push real entries out.
+   * `load` and `tagsOf` should be made once, not per call: the hit path then allocates nothing.
+   */
+  async getOrLoad(key: string, load: (key: string) => Promise<V | null>, tagsOf: (value: V) => readonly string[]): Promise<V | null> {
+    const cached = this.get(key);
+    if (cached !== undefined) return cached;
+    const epoch = this.#epoch;
+    const found = await load(key);
+    if (found !== null) this.set(key, found, tagsOf(found), epoch);
+    return found;
   }
 
   set(key: string, value: V, tags: readonly string[], epochAtLookup: number): void {

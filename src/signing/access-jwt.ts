@@ -61,8 +61,9 @@ export class AccessJwt {
     this.#o = options;
   }
 
-  /** Signs with the ring's active key; the ring must be ready (see KeyRing.ready). */
+  /** Signs with the ring's active key, making the ring ready first (call it outside any transaction). */
   async mint(input: AccessJwtInput): Promise<{ token: string; kid: string; jti: string }> {
+    await this.#o.ring.ready();
     const signer = await this.#o.ring.signer();
     const jti = randomUUID();
     const token = await new SignJWT({ scope: input.scope, client_id: input.clientId })

@@ -16,6 +16,7 @@ import { audit, type AuditContext } from '../audit.ts';
 import type { ChangeBus } from '../changes.ts';
 import type { Clock } from '../clock.ts';
 import type { PolicyRecord, Store } from '../ports.ts';
+import type { CheckContext as VerifyContext, CheckPolicy, TokenIdentity } from '../verification.ts';
 import { CreditLedger, refillPeriod } from './credits.ts';
 import { compilePolicy, PolicyEngine, type CheckContext, type CompiledPolicy, type PolicyDecision } from './engine.ts';
 import { RateLimiter, type RateWindowRule } from './rate-limit.ts';
@@ -59,7 +60,7 @@ function parseKey(key: string): Subject | null {
   return { kind: key.slice(0, i) as SubjectKind, id: key.slice(i + 1) };
 }
 
-export class PolicyService {
+export class PolicyService implements CheckPolicy {
   readonly #d: PolicyServiceDeps;
   readonly #limiter = new RateLimiter({ maxSubjects: MAX_RATE_SUBJECTS });
   readonly #ledger: CreditLedger;
@@ -121,6 +122,32 @@ export class PolicyService {
    */
   check(kind: SubjectKind, id: string, ctx: CheckContext): PolicyDecision {
     return this.#engine.check(this.#compiled.get(`${kind}:${id}`), ctx);
+  }
+
+  /**
+   * The verification path's policy hook: the rules of what the token was issued through (the API
+   * token itself, the app of a ChatApp session, the key of a service session). Memory only, once
+   * loaded. A required scope is also held against a service token's own actions when no rule
+   * narrows it; a token with no narrower grant (an API token without scopes, a ChatApp session)
+   * carries its account's permissions. Refresh tokens are no use of an API: no rules apply.
+   */
+  apply(identity: TokenIdentity, context: VerifyContext): PolicyDecision | null | Promise<PolicyDecision | null> {
+    if (!this.#loaded) return this.ready().then(() => this.#apply(identity, context));
+    return this.#apply(identity, context);
+  }
+
+  #apply(identity: TokenIdentity, context: VerifyContext): PolicyDecision | null {
+    let key: string | null = null;
+    if (identity.kind === 'api_token') key = `api_token:${identity.apiTokenId}`;
+    else if (identity.kind === 'access') key = `app:${identity.clientId}`;
+    else if (identity.kind === 'service_access') key = `service_key:${identity.clientId}`;
+    const policy = key === null ? undefined : this.#compiled.get(key);
+    const scope = context.requiredScope;
+    if (scope !== undefined && !policy?.scopes && identity.scope !== '' && !identity.scope.split(' ').includes(scope)) {
+      return { ok: false, code: 'scope_missing', scope };
+    }
+    if (!policy) return null;
+    return this.#engine.check(policy, { address: context.address, scope, cost: context.cost, now: this.#d.clock.now() });
   }
 
   /** Expiry rules for new API tokens and keys of an account: the instance's, then the account's (memory only). */

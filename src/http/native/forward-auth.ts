@@ -3,16 +3,17 @@
  * Caddy `forward_auth` and the like (examples/nginx/). The proxy passes the client's headers; tokend reads
  * the token from whichever dialect's header carries it and answers 200 with identity headers for
  * the proxy to pass upstream, or 401. No body to read, nothing written: a hash and a cache hit or
- * one indexed lookup (core.verifier).
+ * one indexed lookup (core.verification, the path every token check takes).
  *
  * Token headers, in order: `Authorization` (`Bearer <t>`, or the raw token as ChatApp sends it),
  * then `Access-Token` (hoster.by). Refresh tokens are not access credentials: 401. When
  * `X-User-Id` (hoster.by) is present it must match the token's user, or 401.
  */
 import type { Core } from '../../core/tokend.ts';
-import { ACCESS_KINDS, type TokenIdentity } from '../../core/verifier.ts';
-import { sendWire, type HttpApp } from '../dialect.ts';
+import { ACCESS_KINDS, type TokenIdentity } from '../../core/verification.ts';
+import { clientAddress, sendWire, type HttpApp } from '../dialect.ts';
 import { headerValue } from '../lang.ts';
+import { policyHeaders, withPolicyHeaders } from '../policy-headers.ts';
 import { nativeError } from './envelope.ts';
 import { forwardAuthSchema } from './schemas.ts';
 
@@ -70,11 +71,24 @@ export async function registerForwardAuth(app: HttpApp, core: Core): Promise<voi
     async (request, reply) => {
       const token = tokenOf(request.headers);
       if (!token) return sendWire(reply, unauthorized);
-      const check = await core.verifier.verify(token, { accept: ACCESS_KINDS });
-      if (!check.active) return sendWire(reply, unauthorized);
+      const scope = headerValue(request.headers['x-tokend-required-scope']);
+      const cost = headerValue(request.headers['x-tokend-cost']);
+      const check = await core.verification.check(token, {
+        accept: ACCESS_KINDS,
+        address: clientAddress(request),
+        ...(scope !== undefined ? { requiredScope: scope } : {}),
+        ...(cost !== undefined ? { cost: Number(cost) } : {}),
+      });
+      if (!check.ok) {
+        // A live token refused by one of its rules: the proxy passes 403/429 and the headers on.
+        if (check.policy) return sendWire(reply, withPolicyHeaders(nativeError(check.policy.code), check));
+        // Every other failure is the same 401: a proxy needs no more, and a client learns nothing.
+        return sendWire(reply, unauthorized);
+      }
       const userId = headerValue(request.headers['x-user-id'])?.trim();
       if (userId !== undefined && userId !== check.identity.subject) return sendWire(reply, unauthorized);
       for (const [k, v] of Object.entries(identityHeaders(check.identity))) reply.header(k, v);
+      for (const [k, v] of Object.entries(policyHeaders(check))) reply.header(k, v);
       return reply.code(200).send();
     },
   );

@@ -16,7 +16,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../core/callers.ts';
 import { toUnixSeconds } from '../../core/clock.ts';
 import type { Core } from '../../core/tokend.ts';
-import type { TokenIdentity } from '../../core/verifier.ts';
+import { ALL_KINDS, type TokenIdentity } from '../../core/verification.ts';
 import { clientAddress, sendWire, type HttpApp, type WireReply } from '../dialect.ts';
 import { FAILURES, retryHeaders, type FailureKind, type GenericFailure } from '../failures.ts';
 import { headerValue } from '../lang.ts';
@@ -121,9 +121,9 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
       },
       async (request, reply) => {
         const { token } = request.body;
-        const check = await core.verifier.verify(token);
+        const check = await core.verification.check(token, { accept: ALL_KINDS, address: clientAddress(request) });
         // RFC 7662 2.2: an inactive token gets nothing but `active: false`, whatever the reason.
-        return sendWire(reply, { status: 200, body: check.active ? introspection(check.identity) : { active: false } });
+        return sendWire(reply, { status: 200, body: check.ok ? introspection(check.identity) : { active: false } });
       },
     );
 
@@ -138,7 +138,7 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
       },
       async (request, reply) => {
         const { token } = request.body;
-        await core.verifier.revoke(token, { address: clientAddress(request) });
+        await core.verification.revoke(token, { address: clientAddress(request) });
         // RFC 7009 2.2: 200 whether or not there was anything to revoke; the body is ignored.
         return reply.code(200).send();
       },

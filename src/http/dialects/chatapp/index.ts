@@ -6,8 +6,10 @@ import type { FastifyRequest } from 'fastify';
 import type { LoginFailure } from '../../../core/accounts.ts';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { RefreshFailure } from '../../../core/sessions.ts';
+import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
 import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue, pickLang } from '../../lang.ts';
+import { withPolicyHeaders } from '../../policy-headers.ts';
 import { CHATAPP_CODES, type ChatappCode } from './codes.ts';
 import { chatappError, chatappFailure, chatappOk } from './envelope.ts';
 import { checkSchema, makeSchema, refreshSchema } from './schemas.ts';
@@ -19,6 +21,22 @@ const LOGIN_FAILURES: Record<LoginFailure, ChatappCode> = {
   account_disabled: 'ApiAccountDisabledError',
   app_not_found: 'ApiAppNotFoundError',
 };
+
+/** ChatApp tells its clients nothing about why a token failed. */
+const CHECK_FAILURES: Record<CheckReason, ChatappCode> = {
+  invalid: 'ApiInvalidTokenError',
+  expired: 'ApiInvalidTokenError',
+  revoked: 'ApiInvalidTokenError',
+  account_disabled: 'ApiInvalidTokenError',
+  // A live token refused by a rule of its app (docs/policies.md).
+  rate_limited: 'ApiRateLimitError',
+  credits_exhausted: 'ApiCreditsExhaustedError',
+  ip_denied: 'ApiIpDeniedError',
+  scope_missing: 'ApiScopeMissingError',
+};
+
+/** `/v1/tokens/check` takes ChatApp access tokens only. */
+const CHECKED: readonly VerifiedKind[] = ['access'];
 
 const REFRESH_FAILURES: Record<RefreshFailure, ChatappCode> = {
   invalid_refresh_token: 'ApiInvalidRefreshTokenError',
@@ -102,17 +120,19 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
       const lang = pickLang(request.headers);
       const token = accessTokenOf(request);
       if (!token) return sendWire(reply, chatappError('ApiInvalidTokenError', lang));
-      const outcome = await core.sessions.verifyOpaqueAccess(token, 'chatapp');
-      if (!outcome.ok) return sendWire(reply, chatappError('ApiInvalidTokenError', lang));
-      // A check for the cabinet's usage chart: counted in memory, never a write here.
-      core.usage.recordCheck(outcome.session.accountId);
+      const outcome = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
+      if (!outcome.ok) return sendWire(reply, withPolicyHeaders(chatappError(CHECK_FAILURES[outcome.reason], lang), outcome));
+      const { identity } = outcome;
       return sendWire(
         reply,
-        chatappOk({
-          cabinetUserId: outcome.session.accountId,
-          appId: outcome.session.clientId,
-          accessTokenEndTime: toUnixSeconds(outcome.expiresAt),
-        }),
+        withPolicyHeaders(
+          chatappOk({
+            cabinetUserId: identity.accountId,
+            appId: identity.clientId,
+            accessTokenEndTime: toUnixSeconds(identity.expiresAt!),
+          }),
+          outcome,
+        ),
       );
     },
   );

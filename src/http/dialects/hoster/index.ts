@@ -11,8 +11,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { CreateTokensFailure } from '../../../core/service-accounts.ts';
 import type { RefreshFailure, TokenPair } from '../../../core/sessions.ts';
+import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
 import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue, pickLang, type Lang } from '../../lang.ts';
+import { withPolicyHeaders } from '../../policy-headers.ts';
 import { HOSTER_CODES, type HosterCode } from './codes.ts';
 import { hosterError, hosterFailure, hosterOk } from './envelope.ts';
 import { createSchema, infoAccessSchema, infoRefreshSchema, refreshSchema } from './schemas.ts';
@@ -25,6 +27,21 @@ const CREATE_FAILURES: Record<CreateTokensFailure, HosterCode> = {
   account_disabled: 'account_disabled',
   quota_exceeded: 'token_limit_exceeded',
 };
+
+const CHECK_FAILURES: Record<CheckReason, HosterCode> = {
+  invalid: 'access_token_not_found',
+  expired: 'access_token_expired',
+  revoked: 'access_token_not_found',
+  account_disabled: 'access_token_not_found',
+  // A live token refused by a rule of its key (docs/policies.md).
+  rate_limited: 'rate_limited',
+  credits_exhausted: 'credits_exhausted',
+  ip_denied: 'ip_denied',
+  scope_missing: 'scope_missing',
+};
+
+/** `/token/info/access` takes service-account access tokens (JWTs) only. */
+const CHECKED: readonly VerifiedKind[] = ['service_access'];
 
 const REFRESH_FAILURES: Record<RefreshFailure, HosterCode> = {
   invalid_refresh_token: 'refresh_token_not_found',
@@ -99,17 +116,19 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
     // Later API calls may send Access-Token alone: X-User-Id is checked only when sent.
     const userId = userIdOf(request);
     if (userId === 'invalid') return sendWire(reply, hosterError('user_id_invalid', lang));
-    const outcome = await service.verifyAccessJwt(token);
-    if (!outcome.ok) return sendWire(reply, hosterError(outcome.code === 'token_expired' ? 'access_token_expired' : 'access_token_not_found', lang));
-    if (userId !== 'missing' && userId !== outcome.session.accountId) return sendWire(reply, hosterError('user_id_mismatch', lang));
-    // A check for the cabinet's usage chart: counted in memory, never a write here.
-    core.usage.recordCheck(outcome.session.accountId);
+    const outcome = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
+    if (!outcome.ok) return sendWire(reply, withPolicyHeaders(hosterError(CHECK_FAILURES[outcome.reason], lang), outcome));
+    const { identity } = outcome;
+    if (userId !== 'missing' && userId !== identity.accountId) return sendWire(reply, hosterError('user_id_mismatch', lang));
     return sendWire(
       reply,
-      hosterOk(
-        'access_token_info_success',
-        { userId: outcome.session.accountId, dateExpires: toUnixSeconds(outcome.expiresAt), actions: outcome.scope.split(' ').filter(Boolean) },
-        lang,
+      withPolicyHeaders(
+        hosterOk(
+          'access_token_info_success',
+          { userId: identity.accountId, dateExpires: toUnixSeconds(identity.expiresAt!), actions: identity.scope.split(' ').filter(Boolean) },
+          lang,
+        ),
+        outcome,
       ),
     );
   }

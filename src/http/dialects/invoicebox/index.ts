@@ -4,19 +4,28 @@
  * API-token format (v3, l3, native). Parses the wire, calls core, writes the wire.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiTokenFailure } from '../../../core/api-tokens.ts';
-import { sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
+import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
+import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
+import { withPolicyHeaders } from '../../policy-headers.ts';
 import { INVOICEBOX_CODES, type InvoiceboxCode } from './codes.ts';
 import { invoiceboxError, invoiceboxFailure, invoiceboxOk } from './envelope.ts';
 import { authCheckSchema } from './schemas.ts';
 
-const FAILURES: Record<ApiTokenFailure, InvoiceboxCode> = {
-  invalid_token: 'unauthorized',
-  token_expired: 'unauthorized',
-  token_revoked: 'unauthorized',
+const FAILURES: Record<CheckReason, InvoiceboxCode> = {
+  invalid: 'unauthorized',
+  expired: 'unauthorized',
+  revoked: 'unauthorized',
   account_disabled: 'forbidden',
+  // A live token refused by one of its rules (docs/policies.md).
+  rate_limited: 'too_many_requests',
+  credits_exhausted: 'credits_exhausted',
+  ip_denied: 'forbidden',
+  scope_missing: 'forbidden',
 };
+
+/** Both paths take every API-token format (v3, l3, native), and nothing else. */
+const CHECKED: readonly VerifiedKind[] = ['api_token'];
 
 /**
  * The token of `Authorization: Bearer <token>`; a bare token is taken too (lenient to clients
@@ -38,9 +47,9 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
     // Seed 002: without a token the answer is the anonymous user, 200.
     if (token === undefined) return sendWire(reply, invoiceboxOk({ userId: null, profile: null, accessToken: null }));
     if (token === null) return sendWire(reply, invoiceboxError('unauthorized'));
-    const check = await core.apiTokens.verify(token);
-    if (!check.ok) return sendWire(reply, invoiceboxError(FAILURES[check.code]));
-    return sendWire(reply, invoiceboxOk({ userId: check.accountUid, profile: null, accessToken: null }));
+    const check = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
+    if (!check.ok) return sendWire(reply, withPolicyHeaders(invoiceboxError(FAILURES[check.reason]), check));
+    return sendWire(reply, withPolicyHeaders(invoiceboxOk({ userId: check.identity.accountUid, profile: null, accessToken: null }), check));
   }
 
   for (const version of ['v3', 'l3'] as const) {
