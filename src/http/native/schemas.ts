@@ -73,6 +73,8 @@ export const IntrospectionView = Type.Object(
     iat: Type.Optional(Type.Integer({ description: 'Unix seconds.' })),
     token_kind: Type.Optional(Type.String({ description: 'tokend extension: which kind of tokend token.' })),
     account_uid: Type.Optional(Type.String({ description: 'tokend extension: the account\'s UUID.' })),
+    reason: Type.Optional(Type.String({ description: 'tokend extension, inactive answers with `include_reason=true`: invalid, expired, revoked, account_disabled, rate_limited, credits_exhausted, ip_denied, scope_missing.' })),
+    retry_after: Type.Optional(Type.Integer({ description: 'tokend extension, with `reason` rate_limited or credits_exhausted: seconds until a retry can succeed.' })),
   },
   {
     additionalProperties: true,
