@@ -1,17 +1,27 @@
 /** The composition root shared by `tokend serve`, the other CLI commands and the tests. */
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
+import { ChangeBus } from './core/changes.ts';
 import type { Clock } from './core/clock.ts';
 import { createCore, type Core } from './core/tokend.ts';
+import type { CheckPolicy } from './core/verification.ts';
 import { createPasswordHasher, type PasswordHasher } from './secrets/password.ts';
+import { AccessJwt } from './signing/access-jwt.ts';
+import { KeyRing } from './signing/key-ring.ts';
 import { lazyMasterKey, masterKeyWarning } from './signing/master-key.ts';
 import { createStore, type Database } from './store/database.ts';
 import { openDialect, type ChangeBridge, type ClockHandle } from './store/dialect.ts';
 
+/**
+ * Core as the composition root holds it: with the store and the key ring it was built from, for
+ * those that own them (tests, the bench). http and cli take `Core`, which hands out neither.
+ */
+export type OpenedCore = Core & { readonly store: Database; readonly signing: KeyRing };
+
 export interface Services {
   config: Config;
   db: Database;
-  core: Core;
+  core: OpenedCore;
   close(): Promise<void>;
 }
 
@@ -24,6 +34,8 @@ export interface OpenOptions {
   migrate?: boolean;
   /** SQLite: checkpoint the WAL on a thread of its own (src/store/checkpointer.ts). Default on; one-shot CLI commands turn it off. */
   backgroundCheckpoints?: boolean;
+  /** The policy every token check applies after liveness (src/core/verification.ts); default: allow all. */
+  policy?: CheckPolicy;
 }
 
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
@@ -38,7 +50,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const log = options.logger;
   let clockHandle: ClockHandle | undefined;
   let bridge: ChangeBridge | undefined;
-  let core: Core | undefined;
+  let core: OpenedCore | undefined;
   const stop = async (): Promise<void> => {
     // Batched writes (`last used`) land before the store closes; a failure must not keep it open.
     await core?.close().catch((err: unknown) => log?.warn({ err }, 'flushing batched writes failed'));
@@ -70,7 +82,18 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       const warning = masterKeyWarning(mk);
       if (warning) log?.warn({ masterKey: mk.source, path: mk.path }, mk.source === 'generated' ? `!!! ${warning} !!!` : warning);
     });
-    core = createCore({ config, store: db, clock, hasher, masterKey });
+    const changes = new ChangeBus();
+    const signing = new KeyRing({
+      store: db,
+      clock,
+      changes,
+      masterKey,
+      algorithm: config.jwtAlgorithm,
+      maxTokenTtlMs: config.serviceAccessTtl,
+      publishDelayMs: config.signingKeyPublishDelay,
+    });
+    const accessTokens = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
+    core = { ...createCore({ config, store: db, clock, hasher, changes, signing, accessTokens, ...(options.policy ? { policy: options.policy } : {}) }), store: db, signing };
     bridge = await db.dialect.bridgeChanges(core.changes, log);
     return { config, db, core, close: stop };
   } catch (error) {

@@ -1,5 +1,6 @@
 /** What every CLI command shares: configuration from flags + environment, and output helpers. */
 import { loadConfig } from '../config/load.ts';
+import { TokendError } from '../core/errors.ts';
 import type { Config, SettingName } from '../config/schema.ts';
 import { openServices, type Services } from '../services.ts';
 
@@ -10,7 +11,8 @@ export interface CliIO {
 }
 
 /** Raised for a user mistake: printed as one line, exit code 2, never a stack trace. */
-export class UsageError extends Error {
+export class UsageError extends TokendError {
+  override readonly code = 'ERR_TOKEND_USAGE';
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

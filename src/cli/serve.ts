@@ -61,14 +61,14 @@ export function registerServe(program: Command, io: CliIO): void {
       // argon2id below the event loop: a login burst must not slow token checks (src/secrets/kdf-priority.ts).
       lowerThreadpoolPriority();
       const purge = setInterval(() => {
-        core.store.counters.purgeExpired(core.clock.now()).catch((err: unknown) => logger.warn({ err }, 'counter purge failed'));
+        core.purgeExpiredCounters().catch((err: unknown) => logger.warn({ err }, 'counter purge failed'));
         core.console.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'console sign-in purge failed'));
       }, 10 * 60_000);
       purge.unref();
 
       const address = await app.listen({ port: config.port, host: config.host }).catch(failed);
       const port = (app.server.address() as { port: number }).port;
-      io.out(`tokend listening on ${address} (database: ${core.store.kind})`);
+      io.out(`tokend listening on ${address} (database: ${core.databaseKind})`);
       if (admin.generated) {
         io.err(BANNER_RULE);
         io.err('!! Admin token generated (shown once; tokend keeps only its SHA-256). Store it now:');

@@ -1,8 +1,9 @@
+import { TokendError } from '../core/errors.ts';
 import { SETTINGS, type Config, type SettingName } from './schema.ts';
 
 /** A setting that failed to parse; the message names the variable and the flag. */
-export class ConfigError extends Error {
-  readonly code = 'ERR_TOKEND_CONFIG';
+export class ConfigError extends TokendError {
+  override readonly code = 'ERR_TOKEND_CONFIG';
   readonly setting: string;
   constructor(setting: string, message: string) {
     super(message);

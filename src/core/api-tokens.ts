@@ -1,5 +1,5 @@
 /**
- * Organisation API tokens (SPEC 1, 2, 3.3; seed 002): long-lived tokens of an account in three
+ * Organisation API tokens (the Invoicebox scheme): long-lived tokens of an account in three
  * formats, shown once, stored as SHA-256 only, listed with a hint, rotated (optionally with a
  * grace period during which the old token still works) and revoked.
  *
@@ -15,7 +15,7 @@ import { DAY_MS, type Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ApiToken, ApiTokenFormat } from './model.ts';
 import { applyExpiryRules, clampExpiry, type ExpiryPolicy } from './policies/rules.ts';
-import type { Store } from './ports.ts';
+import { rollback, type Rollback, type Store } from './ports.ts';
 import type { CheckOutcome, Verification } from './verification.ts';
 
 const API_TOKENS = ['api_token'] as const;
@@ -43,7 +43,7 @@ export function apiTokenShape(candidate: string): { format: ApiTokenFormat; acco
   if (V3_RE.test(candidate)) return { format: 'v3' };
   const l3 = L3_RE.exec(candidate);
   if (l3) return { format: 'l3', accountId: Number(l3[1]) };
-  // Checksum first: a typo or a look-alike never reaches storage (SPEC 2).
+  // Checksum first: a typo or a look-alike never reaches storage.
   if (parseNativeToken(candidate) === 'apiToken') return { format: 'native' };
   return null;
 }
@@ -127,7 +127,7 @@ export class ApiTokenService {
   }
 
   /**
-   * Registers a token whose value is already published (the demo sandbox, SPEC 3.4). Idempotent:
+   * Registers a token whose value is already published (the demo sandbox). Idempotent:
    * returns false when a token with this value exists already (whatever became of it since).
    */
   async seedKnown(input: { accountId: number; token: string; label: string }, ctx: AuditContext): Promise<boolean> {
@@ -172,7 +172,7 @@ export class ApiTokenService {
     }
     const { clock, expiryPolicy } = this.#d;
     await expiryPolicy?.ready();
-    const outcome = await this.#d.store.transaction(async (tx): Promise<RotateOutcome> => {
+    const outcome = await this.#d.store.transaction(async (tx): Promise<RotateOutcome | Rollback<RotateOutcome>> => {
       const now = clock.now();
       const old = await tx.apiTokens.findById(id);
       if (!old || (options.accountId !== undefined && old.accountId !== options.accountId)) return { ok: false, code: 'not_found' };
@@ -185,8 +185,9 @@ export class ApiTokenService {
       const expiresAt = expiryPolicy ? clampExpiry(expiryPolicy.expiryRules(old.accountId), kept, now) : kept;
       const apiToken = this.#record(old.accountId, old.format, token, old.label, now, expiresAt);
       if (!(await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(token) }))) throw new Error('API token hash collision');
-      // The arbiter of concurrent rotations of one token: exactly one marks it replaced.
-      if (!(await tx.apiTokens.retire(old.id, apiToken.id, now + graceMs))) throw new LostRotation();
+      // The arbiter of concurrent rotations of one token: exactly one marks it replaced; the others
+      // roll their new token back.
+      if (!(await tx.apiTokens.retire(old.id, apiToken.id, now + graceMs))) return rollback({ ok: false, code: 'not_active' });
       if (graceMs === 0) await tx.apiTokens.revoke(old.id, now, 'rotated');
       await audit(tx.audit, clock, ctx, {
         type: 'api_token.rotated',
@@ -195,9 +196,6 @@ export class ApiTokenService {
       });
       const previous = (await tx.apiTokens.findById(old.id)) ?? old;
       return { ok: true, created: { token, apiToken }, previous };
-    }).catch((error: unknown) => {
-      if (error instanceof LostRotation) return { ok: false, code: 'not_active' } as const;
-      throw error;
     });
     // The old token's cached entry carries its old expiry: drop it now, here and (bridged) everywhere.
     if (outcome.ok) this.#d.changes.publish({ kind: 'api_token', ids: [id] });
@@ -262,9 +260,6 @@ export class ApiTokenService {
     };
   }
 }
-
-/** Thrown inside the rotation transaction when another rotation won: rolls the new token back. */
-class LostRotation extends Error {}
 
 /**
  * API-token `last used` times, noted in memory by the verification path at most once a minute per

@@ -235,6 +235,11 @@ export class SessionService {
     return this.#d.lookups.access(sha256Hex(token));
   }
 
+  /** The account's sessions that are neither revoked nor ended, newest first. */
+  async listActive(accountId: number): Promise<Session[]> {
+    return this.#d.store.sessions.listActiveByAccount(accountId, this.#d.clock.now());
+  }
+
   /**
    * Revokes a session; with `options.accountId`, only if it belongs to that account (the cabinet
    * revokes its own sessions and must not learn whether another account's id exists).

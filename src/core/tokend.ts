@@ -1,17 +1,15 @@
 /** Core assembled: every domain service wired to its dependencies. No HTTP, no SQL here. */
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
-import { AccessJwt } from '../signing/access-jwt.ts';
-import { KeyRing } from '../signing/key-ring.ts';
-import { lazyMasterKey, type MasterKey } from '../signing/master-key.ts';
 import { AccountService } from './accounts.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
-import { ChangeBus } from './changes.ts';
+import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { ConsoleService } from './console.ts';
 import { LoginGuard } from './limits.ts';
-import type { Store } from './ports.ts';
+import { PasswordCheck } from './password-check.ts';
+import type { AccessTokenSigner, AccessTokenVerifier, SigningKeys, Store } from './ports.ts';
 import { ServiceAccountService, serviceSessionPolicy } from './service-accounts.ts';
 import { PolicyService } from './policies/service.ts';
 import { opaqueAccessTokens, SessionService, type SessionEvents } from './sessions.ts';
@@ -23,22 +21,25 @@ export interface CoreDeps {
   store: Store;
   clock: Clock;
   hasher: PasswordHasher;
-  /** The master key that seals signing keys; default: TOKEND_MASTER_KEY or `<data dir>/master.key`, resolved on first need. */
-  masterKey?: () => MasterKey;
+  /** The bus the store bridges between nodes and the key ring follows (src/services.ts makes both). */
+  changes: ChangeBus;
+  /** The JWT signing key ring (src/signing/key-ring.ts). */
+  signing: SigningKeys;
+  /** Mints and verifies service sessions' access JWTs (src/signing/access-jwt.ts). */
+  accessTokens: AccessTokenSigner & AccessTokenVerifier;
   /** The policy every token check applies after liveness; default: the stored policies (docs/policies.md). */
   policy?: CheckPolicy;
 }
 
 export interface Core {
   readonly config: Config;
-  readonly store: Store;
   readonly clock: Clock;
   readonly accounts: AccountService;
   readonly sessions: SessionService;
   /** Service accounts, their keys, and their JWT access tokens (the hoster.by scheme). */
   readonly serviceAccounts: ServiceAccountService;
   /** The JWT signing key ring: JWKS, rotation. */
-  readonly signing: KeyRing;
+  readonly signing: SigningKeys;
   /** Revocations and rotations, for verification caches (this node, and others through the store). */
   readonly changes: ChangeBus;
   /** Console sign-ins (personal cabinet and operator). */
@@ -56,28 +57,23 @@ export interface Core {
   readonly callers: CallerService;
   /** Rules on tokens, keys and apps (rate limits, credits, allow-lists, scopes, expiry), held in memory. */
   readonly policies: PolicyService;
+  /** 'sqlite' or 'postgres', for display. */
+  readonly databaseKind: string;
+  /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
+  ping(): Promise<void>;
+  /** Drops expired fixed-window counters (quotas, login failures, usage past its history); run periodically. */
+  purgeExpiredCounters(): Promise<number>;
   /** Writes what is batched in memory (`last used` times); call before closing the store. */
   close(): Promise<void>;
 }
 
 export function createCore(deps: CoreDeps): Core {
-  const { config, store, clock, hasher } = deps;
-  const changes = new ChangeBus();
+  const { config, store, clock, hasher, changes, signing, accessTokens } = deps;
   const events: SessionEvents = {
     onSessionsChanged(ids) {
       changes.publish({ kind: 'session', ids });
     },
   };
-  const signing = new KeyRing({
-    store,
-    clock,
-    changes,
-    masterKey: deps.masterKey ?? lazyMasterKey(config),
-    algorithm: config.jwtAlgorithm,
-    maxTokenTtlMs: config.serviceAccessTtl,
-    publishDelayMs: config.signingKeyPublishDelay,
-  });
-  const accessJwt = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
   // Every check's lookups go through this cache (bounded staleness, dropped on changes).
   const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize } });
   const usage = new UsageMeter(store.counters, clock);
@@ -91,7 +87,7 @@ export function createCore(deps: CoreDeps): Core {
   const verification = new Verification({
     lookups,
     clock,
-    jwt: accessJwt,
+    jwt: accessTokens,
     usage,
     lastUsed,
     policy: deps.policy ?? policies,
@@ -108,7 +104,7 @@ export function createCore(deps: CoreDeps): Core {
     events,
     policies: {
       chatapp: { accessTtlMs: config.chatappAccessTtl, refreshTtlMs: config.chatappRefreshTtl, minter: opaqueAccessTokens },
-      service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, signer: accessJwt }),
+      service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, signer: accessTokens }),
     },
   });
   const serviceAccounts = new ServiceAccountService({
@@ -125,12 +121,13 @@ export function createCore(deps: CoreDeps): Core {
     maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
     windowMs: config.loginFailureWindow,
   });
+  const passwords = new PasswordCheck({ store, clock, hasher, loginGuard });
   const accounts = new AccountService({
     store,
     clock,
     hasher,
     sessions,
-    loginGuard,
+    passwords,
     dailyMakeLimit: config.chatappDailyMakeLimit,
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
   });
@@ -140,7 +137,7 @@ export function createCore(deps: CoreDeps): Core {
   const consoleService = new ConsoleService({
     store,
     clock,
-    hasher,
+    passwords,
     loginGuard,
     idleTimeoutMs: config.consoleIdleTimeout,
     lifetimeMs: config.consoleSessionLifetime,
@@ -148,7 +145,6 @@ export function createCore(deps: CoreDeps): Core {
   });
   return {
     config,
-    store,
     clock,
     accounts,
     sessions,
@@ -161,6 +157,9 @@ export function createCore(deps: CoreDeps): Core {
     verification,
     callers,
     policies,
+    databaseKind: store.kind,
+    ping: () => store.ping(),
+    purgeExpiredCounters: () => store.counters.purgeExpired(clock.now()),
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();

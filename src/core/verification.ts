@@ -221,16 +221,25 @@ export interface VerificationDeps {
 
 type Failure = Extract<CheckOutcome, { ok: false }>;
 
-// Failures are constants: a refused check allocates no outcome.
-const FAILURES = new Map<string, Failure>();
-for (const kind of [null, ...ALL_KINDS]) {
-  for (const reason of ['invalid', 'expired', 'revoked', 'account_disabled', 'rate_limited', 'credits_exhausted', 'ip_denied', 'scope_missing'] satisfies CheckReason[]) {
-    FAILURES.set(`${kind}:${reason}`, Object.freeze({ ok: false, kind, reason }));
-  }
+const REASONS: readonly CheckReason[] = ['invalid', 'expired', 'revoked', 'account_disabled', 'rate_limited', 'credits_exhausted', 'ip_denied', 'scope_missing'];
+
+function failuresOf(kind: VerifiedKind | null): Record<CheckReason, Failure> {
+  const out = {} as Record<CheckReason, Failure>;
+  for (const reason of REASONS) out[reason] = Object.freeze({ ok: false, kind, reason });
+  return out;
 }
 
+// Failures are constants: a refused check allocates no outcome.
+const FAILURES: Record<VerifiedKind | 'none', Record<CheckReason, Failure>> = {
+  none: failuresOf(null),
+  access: failuresOf('access'),
+  refresh: failuresOf('refresh'),
+  api_token: failuresOf('api_token'),
+  service_access: failuresOf('service_access'),
+};
+
 function failure(kind: VerifiedKind | null, reason: CheckReason): Failure {
-  return FAILURES.get(`${kind}:${reason}`)!;
+  return FAILURES[kind ?? 'none'][reason];
 }
 
 export class Verification {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { StoreUnavailableError } from '../core/errors.ts';
-import type { Repos, Store } from '../core/ports.ts';
+import { isRollback, type Repos, type Rollback, type Store } from '../core/ports.ts';
 import { accountRepo, appRepo } from './accounts.ts';
 import { apiTokenRepo, instanceSecretRepo, resourceServerRepo } from './api-tokens.ts';
 import { consoleSessionRepo } from './console.ts';
@@ -80,6 +80,28 @@ function translate(error: unknown, d: SqlDialect): unknown {
   return error;
 }
 
+/**
+ * One transaction on a connection of its own: commits a value, rolls back a `rollback(value)` or
+ * a throw. Kysely's transaction rolls back only when its callback throws, so a returned rollback
+ * is carried out by a private sentinel that never leaves this function.
+ */
+async function inTransaction<T>(d: SqlDialect, fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T> {
+  let undone: Rollback<T> | null = null;
+  try {
+    return await d.db.transaction().execute(async (trx) => {
+      const result = await fn(reposOf(trx, d));
+      if (!isRollback(result)) return result;
+      undone = result;
+      throw UNDO;
+    });
+  } catch (error) {
+    if (error === UNDO && undone !== null) return (undone as Rollback<T>).value;
+    throw error;
+  }
+}
+
+const UNDO = Symbol('undo');
+
 export interface Database extends Store {
   readonly dialect: SqlDialect;
   migrate(): Promise<string[]>;
@@ -93,7 +115,7 @@ export function createStore(d: SqlDialect): Database {
     kind: d.kind,
     dialect: d,
     async transaction(fn) {
-      return retrying(d, () => (batches ? batches.run(fn) : d.db.transaction().execute((trx) => fn(reposOf(trx, d)))));
+      return retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, fn)));
     },
     async ping() {
       try {

@@ -11,7 +11,7 @@
  * What each caller sees is unchanged:
  * - isolation: the transactions of a batch run strictly one after another on the one connection,
  *   each seeing the effects of those before it (a serial order, as before);
- * - atomicity: a transaction that throws is rolled back to its savepoint alone, and its caller
+ * - atomicity: a transaction that throws (or returns `rollback(value)`) is rolled back to its savepoint alone, and its caller
  *   gets its error; the others of the batch commit;
  * - durability: no caller hears of success before the COMMIT that contains its writes returned
  *   (synchronous=FULL: on disk). If that COMMIT fails, every transaction of the batch fails with
@@ -23,7 +23,7 @@
  * little longer than they did behind a single commit.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Repos } from '../core/ports.ts';
+import { isRollback, type Repos, type Rollback } from '../core/ports.ts';
 import type { DB } from './schema.ts';
 
 export interface GroupCommitOptions {
@@ -64,7 +64,7 @@ export class GroupCommit {
   }
 
   /** Runs `fn` in a write transaction; resolves after the COMMIT that made it durable. */
-  run<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+  run<T>(fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
@@ -105,8 +105,10 @@ export class GroupCommit {
           await sql`savepoint tokend_batch`.execute(trx);
           try {
             const value = await entry.item.fn(repos);
+            // A returned rollback(value): undo this transaction's writes, answer with the value.
+            if (isRollback(value)) await sql`rollback to tokend_batch`.execute(trx);
             await sql`release tokend_batch`.execute(trx);
-            entry.outcome = { ok: true, value };
+            entry.outcome = { ok: true, value: isRollback(value) ? value.value : value };
           } catch (error) {
             // Undo this transaction's writes only; the batch goes on.
             await sql`rollback to tokend_batch`.execute(trx);

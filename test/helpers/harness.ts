@@ -13,10 +13,10 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { Clock } from '../../src/core/clock.ts';
-import type { Core } from '../../src/core/tokend.ts';
 import type { PasswordHasher } from '../../src/secrets/password.ts';
 import { buildApp } from '../../src/http/app.ts';
-import { openServices, type Services } from '../../src/services.ts';
+import type { Core } from '../../src/core/tokend.ts';
+import { openServices, type OpenedCore, type Services } from '../../src/services.ts';
 
 export type DbKind = 'sqlite' | 'postgres';
 
@@ -80,7 +80,7 @@ export interface TestTokend {
   db: TestDatabase;
   config: Config;
   services: Services;
-  core: Core;
+  core: OpenedCore;
   app: FastifyInstance;
   /** Base URL when started with `listen: true`. */
   url: string;

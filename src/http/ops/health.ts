@@ -33,7 +33,7 @@ const readyzSchema = {
 
 /** The store's kind as the schemas name it (the store types it as any string). */
 function databaseOf(core: Core): Static<typeof database> {
-  const kind = core.store.kind;
+  const kind = core.databaseKind;
   if (kind === 'sqlite' || kind === 'postgres') return kind;
   throw new Error(`unknown store kind ${kind}`);
 }
@@ -43,7 +43,7 @@ export async function registerHealth(app: HttpApp, core: Core): Promise<void> {
   app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' as const }));
   app.get('/readyz', { schema: readyzSchema }, async (_request, reply) => {
     try {
-      await core.store.ping();
+      await core.ping();
       return { status: 'ready' as const, database: databaseOf(core) };
     } catch {
       return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', database: databaseOf(core) });

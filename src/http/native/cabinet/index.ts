@@ -161,7 +161,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
         response: readResponses(SessionList),
       },
     }, async (request) => {
-      const sessions = await core.store.sessions.listActiveByAccount(accountOf(request).id, core.clock.now());
+      const sessions = await core.sessions.listActive(accountOf(request).id);
       return { items: sessions.slice(0, SESSIONS_SHOWN).map(sessionView), total: sessions.length };
     });
 
@@ -197,8 +197,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
       async (request) => {
         const q = request.query;
         const limit = Math.min(Number(q.limit ?? 50), 200);
-        const events = await core.store.audit.list({
-          accountId: accountOf(request).id,
+        const events = await core.accounts.activity(accountOf(request).id, {
           limit,
           ...(q.type ? { type: q.type } : {}),
           ...(q.before ? { before: Number(q.before) } : {}),
