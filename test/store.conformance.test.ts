@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { StoreUnavailableError } from '../src/core/errors.ts';
 import { rollback, type Repos, type Store } from '../src/core/ports.ts';
+import type { PolicyRules } from '../src/core/policies/rules.ts';
 import { createStore, type Database } from '../src/store/database.ts';
 import { openDialect } from '../src/store/dialect.ts';
 import { createTestDatabase, databases, type TestDatabase } from './helpers/harness.ts';
@@ -496,6 +497,53 @@ for (const kind of databases()) {
         const revoked = await together(8, (i) => both(i).serviceKeys.revoke(second.id, T0 + i));
         assert.equal(revoked.filter(Boolean).length, 1);
         assert.equal(await store.serviceKeys.claimUse(second.id, T0 + 10), false);
+      });
+    });
+
+    describe('policies', () => {
+      const rules = (over: Partial<PolicyRules> = {}): PolicyRules => ({ rateLimits: [], credits: null, ipAllowList: null, scopes: null, expiry: null, ...over });
+      const withCredits = (remaining: number, refill: number | null = null): PolicyRules =>
+        rules({ credits: { remaining, cost: 1, refill: refill === null ? null : { amount: refill, interval: 'daily' } } });
+
+      it('put replaces, get, list, listByAccount, delete once', async () => {
+        const accountId = await newAccount(store);
+        const subject = { kind: 'api_token', id: randomUUID() } as const;
+        const first = rules({ rateLimits: [{ limit: 10, windowSeconds: 1 }], ipAllowList: ['10.0.0.0/8', '2001:db8::/32'] });
+        await store.policies.put({ subject, accountId, rules: first, credits: null, updatedAt: T0 });
+        assert.deepEqual(await other.policies.get(subject), { subject, accountId, rules: first, credits: null, updatedAt: T0 });
+        const second = withCredits(50);
+        await other.policies.put({ subject, accountId, rules: second, credits: { remaining: 50, period: 0 }, updatedAt: T0 + 1 });
+        assert.deepEqual(await store.policies.get(subject), { subject, accountId, rules: second, credits: { remaining: 50, period: 0 }, updatedAt: T0 + 1 });
+        const app = { kind: 'app', id: `app_${hex(4)}` } as const;
+        await store.policies.put({ subject: app, accountId, rules: first, credits: null, updatedAt: T0 });
+        assert.deepEqual((await store.policies.listByAccount(accountId)).map((p) => p.subject), [subject, app].sort((a, b) => a.kind.localeCompare(b.kind)));
+        assert.ok((await store.policies.list()).some((p) => p.subject.id === app.id));
+        assert.deepEqual(await Promise.all([store.policies.delete(app), other.policies.delete(app)]).then((r) => r.sort()), [false, true]);
+        assert.equal(await store.policies.get(app), null);
+      });
+
+      it('spendCredits: subtracts, clamps at zero, and concurrent flushes from two nodes lose nothing', async () => {
+        const accountId = await newAccount(store);
+        const subject = { kind: 'service_key', id: `AK${hex(8)}` } as const;
+        await store.policies.put({ subject, accountId, rules: withCredits(1000), credits: { remaining: 1000, period: 0 }, updatedAt: T0 });
+        await together(40, (i) => both(i).policies.spendCredits(subject, 0, 7, null));
+        assert.deepEqual((await store.policies.get(subject))?.credits, { remaining: 1000 - 280, period: 0 });
+        assert.deepEqual(await other.policies.spendCredits(subject, 0, 10_000, null), { remaining: 0, period: 0 });
+        assert.deepEqual(await store.policies.spendCredits(subject, 0, 1, null), { remaining: 0, period: 0 });
+      });
+
+      it('spendCredits: a newer period refills first, an older one is ignored; no credits rule gives null', async () => {
+        const accountId = await newAccount(store);
+        const subject = { kind: 'app', id: `app_${hex(4)}` } as const;
+        const day = 86_400_000;
+        await store.policies.put({ subject, accountId, rules: withCredits(3, 100), credits: { remaining: 3, period: T0 }, updatedAt: T0 });
+        assert.deepEqual(await store.policies.spendCredits(subject, T0 + day, 10, 100), { remaining: 90, period: T0 + day });
+        assert.deepEqual(await other.policies.spendCredits(subject, T0, 2, 100), { remaining: 90, period: T0 + day });
+        assert.deepEqual(await other.policies.spendCredits(subject, T0 + day, 5, 100), { remaining: 85, period: T0 + day });
+        const bare = { kind: 'api_token', id: randomUUID() } as const;
+        await store.policies.put({ subject: bare, accountId, rules: rules(), credits: null, updatedAt: T0 });
+        assert.equal(await store.policies.spendCredits(bare, 0, 1, null), null);
+        assert.equal(await store.policies.spendCredits({ kind: 'api_token', id: 'none' }, 0, 1, null), null);
       });
     });
 

@@ -1,7 +1,8 @@
 /**
  * The policy hook of the one verification path (src/core/verification.ts): a policy sees every
- * live token with its identity and the check's context, never a dead one; its refusal is the
- * `denied` reason, which each dialect renders in its own envelope; a refused check is not counted.
+ * live token with its identity and the check's context, never a dead one; its refusal (here an
+ * address outside an allow-list) is the check's reason, which each dialect renders in its own
+ * envelope; a refused check is not counted.
  * Real tokend (SQLite and PostgreSQL, real HTTP routes through inject).
  */
 import { strict as assert } from 'node:assert';
@@ -24,7 +25,7 @@ function recordingPolicy(): CheckPolicy & { seen: { identity: TokenIdentity; con
     refused,
     apply(identity, context) {
       seen.push({ identity, context });
-      return refused.has(identity.accountId) ? 'denied' : null;
+      return refused.has(identity.accountId) ? { ok: false, code: 'ip_denied' } : null;
     },
   };
 }
@@ -78,7 +79,7 @@ for (const kind of databases()) {
       assert.equal(policy.seen.length, 0);
     });
 
-    it('a refusal is `denied`, rendered by each dialect, and not counted', async () => {
+    it('a refusal is its reason, rendered by each dialect, and not counted', async () => {
       const u = await seedAccount(s.core);
       const { token } = await s.core.apiTokens.create({ accountId: u.accountId, format: 'v3' }, CTX);
       const made = await app.inject({ method: 'POST', url: '/v1/tokens', payload: { email: u.email, password: u.password, appId: u.appId } });
@@ -86,13 +87,15 @@ for (const kind of databases()) {
       policy.refused.add(u.accountId);
       try {
         const outcome = await s.core.verification.check(token, { accept: ['api_token'], address: null });
-        assert.deepEqual(outcome, { ok: false, kind: 'api_token', reason: 'denied' });
+        assert.deepEqual(outcome, { ok: false, kind: 'api_token', reason: 'ip_denied', policy: { ok: false, code: 'ip_denied' } });
         const invoicebox = await app.inject({ method: 'GET', url: '/v3/security/api/auth/auth', headers: { authorization: `Bearer ${token}` } });
         assert.equal(invoicebox.statusCode, 403);
         const chatapp = await app.inject({ method: 'GET', url: '/v1/tokens/check', headers: { authorization: access } });
-        assert.equal(chatapp.statusCode, 401);
+        assert.equal(chatapp.statusCode, 403);
+        assert.equal(chatapp.json().error.code, 'ApiIpDeniedError');
         const forward = await app.inject({ method: 'GET', url: '/auth/verify', headers: { authorization: `Bearer ${token}` } });
-        assert.equal(forward.statusCode, 401);
+        assert.equal(forward.statusCode, 403);
+        assert.equal(forward.json().error.code, 'ip_denied');
         const checks = await s.core.usage.checksPerDay(u.accountId, 1);
         assert.equal(checks.at(-1)!.count, 0, 'a refused check is no use');
       } finally {

@@ -46,6 +46,8 @@ export interface Fixture {
   dir: string;
   accounts: { id: number; email: string; appId: string }[];
   v3Tokens: string[];
+  /** As many more stored v3 tokens, each carrying a rate limit, an IP allow-list and credits (docs/policies.md). */
+  policyTokens: string[];
   refreshTokens: string[];
   serviceKeys: { accessKey: string; secretKey: string }[];
   storedApiTokens: number;
@@ -108,7 +110,9 @@ export async function prepareTokend(dir: string, o: FixtureOptions): Promise<Fix
     );
     const remaining = Math.max(0, o.apiTokens - v3Tokens.length);
     const now = Date.now();
-    const keep = Math.max(0, o.workingSet - v3Tokens.length);
+    // Twice the working set is kept: the plain tokens, then as many that carry rules.
+    const keep = Math.max(0, 2 * o.workingSet - v3Tokens.length);
+    const kept: string[] = [];
     // Spread the kept tokens over the whole range, so the working set is not all at one end of the index.
     const keepEvery = keep > 0 ? Math.max(1, Math.floor(remaining / keep)) : Number.POSITIVE_INFINITY;
     const tokens = randomBytes(16 * remaining);
@@ -116,7 +120,7 @@ export async function prepareTokend(dir: string, o: FixtureOptions): Promise<Fix
     for (let n = 0; n < remaining; n++) {
       const token = tokens.toString('hex', n * 16, n * 16 + 16);
       (hash('sha256', token, 'buffer') as Buffer).copy(hashes, n * 32);
-      if (n % keepEvery === 0 && v3Tokens.length < o.workingSet) v3Tokens.push(token);
+      if (n % keepEvery === 0 && kept.length < keep) kept.push(token);
     }
     // Rows go in in the order of their hash and get ids in increasing order: both unique indexes
     // then fill page by page instead of touching a random page per row (minutes -> seconds).
@@ -141,6 +145,32 @@ export async function prepareTokend(dir: string, o: FixtureOptions): Promise<Fix
       db.exec('commit');
     };
     for (let start = 0; start < remaining; start += BATCH) batchOf(start, Math.min(BATCH, remaining - start));
+    // Alternate, so both sets are spread over the whole index.
+    const policyTokens: string[] = [];
+    for (const [i, token] of kept.entries()) {
+      if (i % 2 === 0 && v3Tokens.length < o.workingSet) v3Tokens.push(token);
+      else policyTokens.push(token);
+    }
+    // Rules that never refuse at bench rates (every check is still counted, matched and spent),
+    // written as core stores them: a rate limit, a loopback allow-list, credits.
+    const rules = JSON.stringify({
+      rateLimits: [{ limit: 1_000_000_000, windowSeconds: 60 }],
+      credits: { remaining: 1_000_000_000_000, cost: 1, refill: null },
+      ipAllowList: ['127.0.0.0/8', '::1'],
+      scopes: null,
+      expiry: null,
+    });
+    const findToken = db.prepare('select id, account_id from api_tokens where hash = ?');
+    const insertPolicy = db.prepare(
+      `insert into policies (subject_kind, subject_id, account_id, rules, credits_remaining, credits_period, credits_refill, updated_at)
+       values ('api_token', ?, ?, ?, 1000000000000, 0, null, ?)`,
+    );
+    db.exec('begin');
+    for (const token of policyTokens) {
+      const row = findToken.get(hash('sha256', token, 'hex') as string) as { id: string; account_id: number };
+      insertPolicy.run(row.id, row.account_id, rules, now);
+    }
+    db.exec('commit');
     db.exec('analyze');
     db.exec('pragma journal_mode = WAL');
     const pages = (db.prepare('pragma page_count').get() as { page_count: number }).page_count;
@@ -149,6 +179,7 @@ export async function prepareTokend(dir: string, o: FixtureOptions): Promise<Fix
       dir,
       accounts,
       v3Tokens,
+      policyTokens,
       refreshTokens,
       serviceKeys,
       storedApiTokens: remaining + o.accounts,

@@ -28,12 +28,18 @@ export async function checkScenario(ctx: Context): Promise<ScenarioResult> {
 
   const bare = ctx.own(await startTokend({ name: 'tokend-big-nometrics', dir: fixture.dir, port: await freePort(), env: { TOKEND_METRICS: 'false' } }));
   const ours = checkRequests(fixture.v3Tokens.slice(0, p.workingSet));
+  const ruled = checkRequests(fixture.policyTokens.slice(0, p.workingSet));
   const theirs = oidcSet.map(oidcIntrospectRequest);
   // Every target must answer what it is measured answering: a valid token, not a cheap refusal.
   const mine = await send(tokend.url, ours[0]!);
   if (mine.status !== 200 || !/"userId":"[0-9a-f-]{36}"/.test(mine.text)) throw new Error(`tokend check answered ${mine.status} ${mine.text}`);
   const peer = await send(oidc.url, theirs[0]!);
   if (peer.status !== 200 || !peer.text.includes('"active":true')) throw new Error(`oidc-provider introspection answered ${peer.status} ${peer.text}`);
+  const withRules = await send(tokend.url, ruled[0]!);
+  const sameShape = (text: string): string => text.replace(/"userId":"[^"]*"/, '"userId":""');
+  if (withRules.status !== 200 || sameShape(withRules.text) !== sameShape(mine.text) || !withRules.headers.get('ratelimit')) {
+    throw new Error(`tokend check with rules answered ${withRules.status} ${withRules.text} (RateLimit: ${withRules.headers.get('ratelimit')})`);
+  }
   const fl = await send(floor.url, ours[0]!);
   if (fl.status !== 200 || fl.text.length !== mine.text.length) throw new Error(`floor answered ${fl.status} ${fl.text}`);
 
@@ -41,6 +47,7 @@ export async function checkScenario(ctx: Context): Promise<ScenarioResult> {
   const targets = [
     specTarget({ key: 'tokend', label: `tokend check (${fixture.storedApiTokens.toLocaleString('en-US')} stored)`, url: tokend.url, specFile: join(ctx.work, 'check-tokend.spec'), requests: ours, connections: c, pid: tokend.pid }),
     specTarget({ key: 'nometrics', label: 'tokend check, metrics off', url: bare.url, specFile: join(ctx.work, 'check-nometrics.spec'), requests: ours, connections: c, pid: bare.pid }),
+    specTarget({ key: 'policy', label: 'tokend check with a rate limit, an allow-list and credits attached', url: tokend.url, specFile: join(ctx.work, 'check-policy.spec'), requests: ruled, connections: c, pid: tokend.pid }),
     specTarget({ key: 'floor', label: 'bare Fastify route (floor)', url: floor.url, specFile: join(ctx.work, 'check-floor.spec'), requests: ours, connections: c, pid: floor.pid }),
     specTarget({ key: 'oidc', label: 'oidc-provider introspection', url: oidc.url, specFile: join(ctx.work, 'check-oidc.spec'), requests: theirs, connections: c, pid: oidc.pid }),
   ];
@@ -53,6 +60,7 @@ export async function checkScenario(ctx: Context): Promise<ScenarioResult> {
     comparisons: [
       compare('check-floor', 'Invoicebox check, valid v3 token, SQLite', s.get('tokend')!, s.get('floor')!, 0.6, '>= 0.6 of the floor'),
       compare('check-metrics', 'Invoicebox check, valid v3 token, SQLite', s.get('tokend')!, s.get('nometrics')!, 0.95, '>= 0.95 of itself with metrics off'),
+      compare('check-policy', 'Invoicebox check with a rate limit, an allow-list and credits attached, against the plain check', s.get('policy')!, s.get('tokend')!, 0.9, '>= 0.9 of the plain check'),
       compare('check-oidc', 'Invoicebox check, valid v3 token, SQLite', s.get('tokend')!, s.get('oidc')!, 8, '>= 8x oidc-provider introspection'),
     ],
     sections: [],

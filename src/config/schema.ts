@@ -121,6 +121,12 @@ export const SETTINGS = {
   consoleSessionLifetime: setting({ env: 'TOKEND_CONSOLE_SESSION_LIFETIME', default: 12 * 3_600_000, defaultText: '12h', parser: duration({ min: 60_000, max: 30 * DAY }),
     doc: 'Absolute lifetime of a console sign-in: activity never extends it past this; then sign in again.' }),
 
+  // Policies on tokens (docs/policies.md): the instance's expiry rule for new API tokens and keys.
+  policyMaxTokenLifetime: setting({ env: 'TOKEND_POLICY_MAX_TOKEN_LIFETIME', default: 0, defaultText: '0', parser: duration({ max: 100 * 365 * DAY }),
+    doc: 'Longest lifetime a new API token or service-account key may have; a longer expiry is refused (400), and a rotation cuts the replacement to it. `0`: no maximum. An account can set a shorter one (docs/policies.md).' }),
+  policyExpiryRequired: setting({ env: 'TOKEND_POLICY_EXPIRY_REQUIRED', default: false, defaultText: 'false', parser: boolean(),
+    doc: 'New API tokens and service-account keys must have an expiry (400 without one). An account can require it on its own (docs/policies.md).' }),
+
   argon2MemoryKiB: setting({ env: 'TOKEND_ARGON2_MEMORY_KIB', default: 19_456, defaultText: '19456', parser: integer(19_456, 4_194_304),
     doc: 'argon2id memory cost in KiB for new password hashes (OWASP minimum: 19456 with t=2, p=1). Existing hashes keep their own parameters.' }),
   argon2Iterations: setting({ env: 'TOKEND_ARGON2_ITERATIONS', default: 2, defaultText: '2', parser: integer(2, 100),

@@ -15,6 +15,7 @@ import type { ChangeBus } from './changes.ts';
 import { DAY_MS, type Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ApiToken, ApiTokenFormat } from './model.ts';
+import { applyExpiryRules, clampExpiry, type ExpiryPolicy } from './policies/rules.ts';
 import { rollback, type Rollback, type Store } from './ports.ts';
 import type { CheckOutcome, Verification } from './verification.ts';
 
@@ -83,6 +84,8 @@ export interface ApiTokenServiceDeps {
   lastUsed: LastUsedNotes;
   verification: Verification;
   metrics?: CoreMetrics;
+  /** Maximum lifetime and mandatory expiry of new tokens (docs/policies.md). */
+  expiryPolicy?: ExpiryPolicy;
 }
 
 export class ApiTokenService {
@@ -101,12 +104,16 @@ export class ApiTokenService {
     if (!API_TOKEN_FORMATS.includes(format)) throw new InvalidInputError('format', `must be one of ${API_TOKEN_FORMATS.join(', ')}`);
     const label = this.#label(input.label);
     const now = this.#d.clock.now();
-    const expiresAt = input.expiresAt ?? null;
+    let expiresAt = input.expiresAt ?? null;
     if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= now)) {
       throw new InvalidInputError('expiresAt', 'must be in the future');
     }
     const account = await this.#d.store.accounts.findById(input.accountId);
     if (!account) throw new InvalidInputError('account', 'no such account');
+    if (this.#d.expiryPolicy) {
+      await this.#d.expiryPolicy.ready();
+      expiresAt = applyExpiryRules(this.#d.expiryPolicy.expiryRules(account.id), expiresAt, now, 'expiresAt');
+    }
     const created = await this.#d.store.transaction(async (tx) => {
       const token = generate(format, account.id);
       const apiToken = this.#record(account.id, format, token, label, now, expiresAt);
@@ -188,7 +195,8 @@ export class ApiTokenService {
     if (!Number.isSafeInteger(graceMs) || graceMs < 0 || graceMs > MAX_ROTATION_GRACE_MS) {
       throw new InvalidInputError('grace', 'must be from 0 to 30 days');
     }
-    const { clock } = this.#d;
+    const { clock, expiryPolicy } = this.#d;
+    await expiryPolicy?.ready();
     const outcome = await this.#d.store.transaction(async (tx): Promise<RotateOutcome | Rollback<RotateOutcome>> => {
       const now = clock.now();
       const old = await tx.apiTokens.findById(id);
@@ -197,7 +205,9 @@ export class ApiTokenService {
         return { ok: false, code: 'not_active' };
       }
       const token = generate(old.format, old.accountId);
-      const expiresAt = old.expiresAt === null ? null : now + (old.expiresAt - old.createdAt);
+      const kept = old.expiresAt === null ? null : now + (old.expiresAt - old.createdAt);
+      // A rotation replaces a possibly leaked token: cut to the policy rather than refuse.
+      const expiresAt = expiryPolicy ? clampExpiry(expiryPolicy.expiryRules(old.accountId), kept, now) : kept;
       const apiToken = this.#record(old.accountId, old.format, token, old.label, now, expiresAt);
       if (!(await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(token) }))) throw new Error('API token hash collision');
       // The arbiter of concurrent rotations of one token: exactly one marks it replaced; the others

@@ -80,7 +80,9 @@ export type AuditType =
   | 'signing_key.rotated'
   | 'console.signed_in'
   | 'console.sign_in_failed'
-  | 'console.signed_out';
+  | 'console.signed_out'
+  | 'policy.updated'
+  | 'policy.removed';
 
 /** Who a console sign-in belongs to: an account (the personal cabinet) or the operator (admin token). */
 export type ConsoleSessionKind = 'account' | 'operator';

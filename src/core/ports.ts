@@ -21,6 +21,8 @@ import type {
   JwtAlgorithm,
 } from './model.ts';
 import type { AuditContext } from './audit.ts';
+import type { StoredCredits } from './policies/credits.ts';
+import type { PolicyRules, Subject } from './policies/rules.ts';
 
 export interface NewAccount {
   /** Only the demo seed picks its numeric id (the published l3 demo token names account 29078). */
@@ -279,6 +281,33 @@ export interface SigningKeyRepo {
   delete(kids: readonly string[]): Promise<number>;
 }
 
+/** The rules of one subject as stored, with its credit balance (null without a credits rule). */
+export interface PolicyRecord {
+  subject: Subject;
+  accountId: number;
+  rules: PolicyRules;
+  credits: StoredCredits | null;
+  updatedAt: number;
+}
+
+export interface PolicyRepo {
+  /** Inserts or replaces the subject's rules; the credit balance is set to `credits` (a PUT sets it). */
+  put(record: PolicyRecord): Promise<void>;
+  get(subject: Subject): Promise<PolicyRecord | null>;
+  /** Removes the subject's rules; true when there were some. */
+  delete(subject: Subject): Promise<boolean>;
+  /** Every stored policy: only subjects with rules have a row, and every node holds them all in memory. */
+  list(): Promise<PolicyRecord[]>;
+  /** The policies of an account's subjects (its own and its tokens', keys' and apps'). */
+  listByAccount(accountId: number): Promise<PolicyRecord[]>;
+  /**
+   * Subtracts `used` credits spent in refill period `period`, in one statement, never below zero:
+   * a period older than the stored one is ignored (a refill since made it moot), a newer one
+   * refills to `refillAmount` first. Returns the balance after, or null when the subject has no credits.
+   */
+  spendCredits(subject: Subject, period: number, used: number, refillAmount: number | null): Promise<StoredCredits | null>;
+}
+
 export interface Repos {
   consoleSessions: ConsoleSessionRepo;
   accounts: AccountRepo;
@@ -292,6 +321,7 @@ export interface Repos {
   serviceAccounts: ServiceAccountRepo;
   serviceKeys: ServiceKeyRepo;
   signingKeys: SigningKeyRepo;
+  policies: PolicyRepo;
 }
 
 const ROLLBACK: unique symbol = Symbol('tokend.rollback');

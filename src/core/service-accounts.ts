@@ -23,6 +23,7 @@ import { InvalidInputError } from './errors.ts';
 import { takeDailyQuota } from './limits.ts';
 import type { ServiceAccount, ServiceKey, Session } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
+import { applyExpiryRules, type ExpiryPolicy } from './policies/rules.ts';
 import { rollback, type AccessTokenSigner, type Repos, type Rollback, type Store } from './ports.ts';
 import type { AccessTokenMinter, RefreshOutcome, SessionPolicy, SessionService, TokenPair } from './sessions.ts';
 import { type TokenIdentity, type Verification } from './verification.ts';
@@ -73,6 +74,8 @@ export interface ServiceAccountServiceDeps {
   verification: Verification;
   changes: ChangeBus;
   dailyCreateLimit: number;
+  /** Maximum lifetime and mandatory expiry of new keys (docs/policies.md). */
+  expiryPolicy?: ExpiryPolicy;
 }
 
 /** A fresh public Access Key. */
@@ -235,9 +238,14 @@ export class ServiceAccountService {
     const { store, clock } = this.#d;
     const sa = await store.serviceAccounts.findById(input.serviceAccountId);
     if (!sa) throw new InvalidInputError('serviceAccount', 'no such service account');
-    const expiresAt = input.expiresAt ?? null;
+    let expiresAt = input.expiresAt ?? null;
     if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= clock.now())) {
       throw new InvalidInputError('expiresAt', 'must be in the future');
+    }
+    // The demo sandbox's published key is not a new credential: the expiry policy leaves it be.
+    if (this.#d.expiryPolicy && !input.preset) {
+      await this.#d.expiryPolicy.ready();
+      expiresAt = applyExpiryRules(this.#d.expiryPolicy.expiryRules(sa.accountId), expiresAt, clock.now(), 'expiresAt');
     }
     let secretKey: string;
     let accessKey: string;

@@ -12,6 +12,7 @@ import { LoginGuard } from './limits.ts';
 import { PasswordCheck } from './password-check.ts';
 import type { AccessTokenSigner, AccessTokenVerifier, SigningKeys, Store } from './ports.ts';
 import { ServiceAccountService, serviceSessionPolicy } from './service-accounts.ts';
+import { PolicyService } from './policies/service.ts';
 import { opaqueAccessTokens, SessionService, type SessionEvents } from './sessions.ts';
 import { UsageMeter } from './usage.ts';
 import { TokenLookups, Verification, type CheckPolicy } from './verification.ts';
@@ -27,7 +28,7 @@ export interface CoreDeps {
   signing: SigningKeys;
   /** Mints and verifies service sessions' access JWTs (src/signing/access-jwt.ts). */
   accessTokens: AccessTokenSigner & AccessTokenVerifier;
-  /** The policy every token check applies after liveness (rate limits, credits, …); default: allow all. */
+  /** The policy every token check applies after liveness; default: the stored policies (docs/policies.md). */
   policy?: CheckPolicy;
   /** Where checks, issuances, refreshes and refusals are counted (src/observability/metrics.ts); none by default. */
   metrics?: CoreMetrics;
@@ -57,6 +58,8 @@ export interface Core {
   readonly verification: Verification;
   /** The admin token and resource-server credentials: who may introspect, revoke, administer. */
   readonly callers: CallerService;
+  /** Rules on tokens, keys and apps (rate limits, credits, allow-lists, scopes, expiry), held in memory. */
+  readonly policies: PolicyService;
   /** 'sqlite' or 'postgres', for display. */
   readonly databaseKind: string;
   /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
@@ -80,6 +83,12 @@ export function createCore(deps: CoreDeps): Core {
   const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, ...counted });
   const usage = new UsageMeter(store.counters, clock);
   const lastUsed = new LastUsedNotes(store, clock);
+  const policies = new PolicyService({
+    store,
+    clock,
+    changes,
+    instanceExpiry: { maxLifetimeSeconds: config.policyMaxTokenLifetime > 0 ? Math.ceil(config.policyMaxTokenLifetime / 1000) : null, required: config.policyExpiryRequired },
+  });
   const verification = new Verification({
     ...counted,
     lookups,
@@ -87,7 +96,7 @@ export function createCore(deps: CoreDeps): Core {
     jwt: accessTokens,
     usage,
     lastUsed,
-    ...(deps.policy ? { policy: deps.policy } : {}),
+    policy: deps.policy ?? policies,
     // Called only once a revocation is asked for, after everything below exists.
     revokeSession: (id, ctx) => sessions.revoke(id, ctx, 'revoked_by_token'),
     revokeApiToken: (id, ctx) => apiTokens.revoke(id, ctx),
@@ -112,6 +121,7 @@ export function createCore(deps: CoreDeps): Core {
     verification,
     changes,
     dailyCreateLimit: config.serviceDailyCreateLimit,
+    expiryPolicy: policies,
   });
   const loginGuard = new LoginGuard(store.counters, clock, {
     maxFailuresPerAccount: config.loginMaxFailuresPerAccount,
@@ -130,7 +140,7 @@ export function createCore(deps: CoreDeps): Core {
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
-  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, ...counted });
+  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const consoleService = new ConsoleService({
     store,
@@ -154,13 +164,14 @@ export function createCore(deps: CoreDeps): Core {
     apiTokens,
     verification,
     callers,
+    policies,
     databaseKind: store.kind,
     ping: () => store.ping(),
     purgeExpiredCounters: () => store.counters.purgeExpired(clock.now()),
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();
-      const results = await Promise.allSettled([lastUsed.close(), usage.close()]);
+      const results = await Promise.allSettled([lastUsed.close(), usage.close(), policies.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -34,6 +34,7 @@ import type { AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { judgeAccess, judgeApiToken, judgeRefresh, type DeadReason } from './liveness.ts';
+import type { PolicyDecision, PolicyRefusal, PolicyRefusalCode } from './policies/engine.ts';
 import type { AccessLookup, AccessTokenVerifier, ApiTokenLookup, RefreshLookup, Repos } from './ports.ts';
 import type { UsageMeter } from './usage.ts';
 import { cacheTag, VerifyCache } from './verify-cache.ts';
@@ -47,9 +48,13 @@ export const ALL_KINDS: readonly VerifiedKind[] = ['access', 'refresh', 'api_tok
 
 /**
  * Why a check failed. Closed: dialects map it exhaustively to their wire codes, metrics use it as
- * a label. `denied` is a policy's refusal of a live token (none refuses yet).
+ * a label. The policy reasons (`rate_limited`, `credits_exhausted`, `ip_denied`, `scope_missing`)
+ * are a policy's refusal of a live token (docs/policies.md).
  */
-export type CheckReason = DeadReason | 'denied';
+export type CheckReason = DeadReason | PolicyRefusalCode;
+
+/** What the policy reported on an allowed check: rate windows and credits left, for response headers. */
+export type PolicyAllowance = Extract<PolicyDecision, { ok: true }>;
 
 export interface TokenIdentity {
   kind: VerifiedKind;
@@ -71,8 +76,8 @@ export interface TokenIdentity {
 }
 
 export type CheckOutcome =
-  | { ok: true; identity: TokenIdentity }
-  | { ok: false; kind: VerifiedKind | null; reason: CheckReason };
+  | { ok: true; identity: TokenIdentity; limits?: PolicyAllowance }
+  | { ok: false; kind: VerifiedKind | null; reason: CheckReason; policy?: PolicyRefusal };
 
 /** What a check is for, besides the token: what policies decide on. */
 export interface CheckContext {
@@ -91,11 +96,12 @@ export interface CheckOptions extends CheckContext {
 
 /**
  * The one place policies apply to a check: after liveness, with the identity and the context.
- * Returns null to allow or the refusal. Synchronous when it can be (an in-memory rate limit); a
- * promise only when it must (a credit balance held elsewhere). A policy never sees a dead token.
+ * Returns null (no rules), an allowance with its figures, or the refusal. Synchronous when it can
+ * be (rules in memory); a promise only when it must (rules not loaded yet). A policy never sees a
+ * dead token.
  */
 export interface CheckPolicy {
-  apply(identity: TokenIdentity, context: CheckContext): 'denied' | null | Promise<'denied' | null>;
+  apply(identity: TokenIdentity, context: CheckContext): PolicyDecision | null | Promise<PolicyDecision | null>;
 }
 
 /** The policy in force until there are others: every live token is allowed. */
@@ -219,7 +225,7 @@ export interface VerificationDeps {
 
 type Failure = Extract<CheckOutcome, { ok: false }>;
 
-const REASONS: readonly CheckReason[] = ['invalid', 'expired', 'revoked', 'account_disabled', 'denied'];
+const REASONS: readonly CheckReason[] = ['invalid', 'expired', 'revoked', 'account_disabled', 'rate_limited', 'credits_exhausted', 'ip_denied', 'scope_missing'];
 
 function failuresOf(kind: VerifiedKind | null): Record<CheckReason, Failure> {
   const out = {} as Record<CheckReason, Failure>;
@@ -334,12 +340,12 @@ export class Verification {
 
   /** A live token: policies decide, then the check is counted (in memory). */
   async #admit(identity: TokenIdentity, context: CheckContext, apiToken: ApiTokenLookup | null): Promise<CheckOutcome> {
-    const verdict = this.#policy.apply(identity, context);
-    const refused = verdict instanceof Promise ? await verdict : verdict;
-    if (refused) return failure(identity.kind, refused);
+    const applied = this.#policy.apply(identity, context);
+    const verdict = applied instanceof Promise ? await applied : applied;
+    if (verdict && !verdict.ok) return { ...failure(identity.kind, verdict.code), policy: verdict };
     // Refresh tokens only buy new pairs: a check of one is no use of an API.
     if (identity.kind !== 'refresh') this.#d.usage.recordCheck(identity.accountId);
     if (apiToken) this.#d.lastUsed.note(apiToken.token, this.#d.clock.now());
-    return { ok: true, identity };
+    return verdict ? { ok: true, identity, limits: verdict } : { ok: true, identity };
   }
 }

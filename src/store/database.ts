@@ -10,6 +10,7 @@ import type { SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
 import { NO_STORE_METRICS, type StoreMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrations/index.ts';
+import { policyRepo } from './policies.ts';
 import type { DB } from './schema.ts';
 import { serviceAccountRepo, serviceKeyRepo } from './service-accounts.ts';
 import { sessionRepo } from './sessions.ts';
@@ -31,6 +32,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     serviceAccounts: serviceAccountRepo(db),
     serviceKeys: serviceKeyRepo(db),
     signingKeys: signingKeyRepo(db),
+    policies: policyRepo(db),
   };
 }
 

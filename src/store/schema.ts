@@ -142,6 +142,18 @@ export interface SigningKeysTable {
   max_token_ttl: number;
 }
 
+export interface PoliciesTable {
+  subject_kind: string;
+  subject_id: string;
+  account_id: number;
+  /** JSON of core's PolicyRules, validated before it is stored. */
+  rules: string;
+  credits_remaining: number | null;
+  credits_period: number | null;
+  credits_refill: number | null;
+  updated_at: number;
+}
+
 export interface DB {
   service_accounts: ServiceAccountsTable;
   service_keys: ServiceKeysTable;
@@ -157,4 +169,5 @@ export interface DB {
   api_tokens: ApiTokensTable;
   resource_servers: ResourceServersTable;
   instance_secrets: InstanceSecretsTable;
+  policies: PoliciesTable;
 }

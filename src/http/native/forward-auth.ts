@@ -13,6 +13,7 @@ import type { Core } from '../../core/tokend.ts';
 import { ACCESS_KINDS, type TokenIdentity } from '../../core/verification.ts';
 import { clientAddress, sendWire, type HttpApp } from '../dialect.ts';
 import { headerValue } from '../lang.ts';
+import { policyHeaders, withPolicyHeaders } from '../policy-headers.ts';
 import { nativeError } from './envelope.ts';
 import { forwardAuthSchema } from './schemas.ts';
 
@@ -70,12 +71,24 @@ export async function registerForwardAuth(app: HttpApp, core: Core): Promise<voi
     async (request, reply) => {
       const token = tokenOf(request.headers);
       if (!token) return sendWire(reply, unauthorized);
-      const check = await core.verification.check(token, { accept: ACCESS_KINDS, address: clientAddress(request) });
-      // Every failure is the same 401: a proxy needs no more, and a client learns nothing.
-      if (!check.ok) return sendWire(reply, unauthorized);
+      const scope = headerValue(request.headers['x-tokend-required-scope']);
+      const cost = headerValue(request.headers['x-tokend-cost']);
+      const check = await core.verification.check(token, {
+        accept: ACCESS_KINDS,
+        address: clientAddress(request),
+        ...(scope !== undefined ? { requiredScope: scope } : {}),
+        ...(cost !== undefined ? { cost: Number(cost) } : {}),
+      });
+      if (!check.ok) {
+        // A live token refused by one of its rules: the proxy passes 403/429 and the headers on.
+        if (check.policy) return sendWire(reply, withPolicyHeaders(nativeError(check.policy.code), check));
+        // Every other failure is the same 401: a proxy needs no more, and a client learns nothing.
+        return sendWire(reply, unauthorized);
+      }
       const userId = headerValue(request.headers['x-user-id'])?.trim();
       if (userId !== undefined && userId !== check.identity.subject) return sendWire(reply, unauthorized);
       for (const [k, v] of Object.entries(identityHeaders(check.identity))) reply.header(k, v);
+      for (const [k, v] of Object.entries(policyHeaders(check))) reply.header(k, v);
       return reply.code(200).send();
     },
   );

@@ -20,6 +20,7 @@ import { ALL_KINDS, type TokenIdentity } from '../../core/verification.ts';
 import { clientAddress, sendWire, type HttpApp, type WireReply } from '../dialect.ts';
 import { FAILURES, retryHeaders, type FailureKind, type GenericFailure } from '../failures.ts';
 import { headerValue } from '../lang.ts';
+import { withPolicyHeaders } from '../policy-headers.ts';
 import { NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';
 import { introspectSchema, IntrospectionView, revokeSchema } from './schemas.ts';
 
@@ -54,6 +55,17 @@ const TokenBody = Type.Object(
     token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
   },
   // The native API rejects unknown fields.
+  { additionalProperties: false },
+);
+// Introspection also takes what the resource server's route needs (docs/policies.md).
+const IntrospectBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 4096 }),
+    token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+    scope: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:/-]{1,100}$', description: 'A scope the route requires: inactive (`scope_missing`) when the token lacks it.' })),
+    cost: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,5})$', description: 'Credits this call costs (default: the rule\'s cost, 1).' })),
+    include_reason: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: '`true`: an inactive answer says why (`reason`, and `retry_after` for limits).' })),
+  },
   { additionalProperties: false },
 );
 
@@ -116,14 +128,24 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
         schema: {
           ...introspectSchema,
           summary: 'RFC 7662 token introspection: any token tokend issues -> active, sub, scope, exp, iat, token_type, client_id',
-          body: TokenBody,
+          body: IntrospectBody,
         },
       },
       async (request, reply) => {
-        const { token } = request.body;
-        const check = await core.verification.check(token, { accept: ALL_KINDS, address: clientAddress(request) });
-        // RFC 7662 2.2: an inactive token gets nothing but `active: false`, whatever the reason.
-        return sendWire(reply, { status: 200, body: check.ok ? introspection(check.identity) : { active: false } });
+        const { token, scope, cost } = request.body;
+        const check = await core.verification.check(token, {
+          accept: ALL_KINDS,
+          address: clientAddress(request),
+          ...(scope !== undefined ? { requiredScope: scope } : {}),
+          ...(cost !== undefined ? { cost: Number(cost) } : {}),
+        });
+        if (check.ok) return sendWire(reply, withPolicyHeaders({ status: 200, body: introspection(check.identity) }, check));
+        // RFC 7662 2.2: an inactive token gets nothing but `active: false`, unless the caller (an
+        // authenticated resource server) asks why.
+        if (request.body.include_reason !== 'true') return sendWire(reply, { status: 200, body: { active: false } });
+        const body: Static<typeof IntrospectionView> = { active: false, reason: check.reason };
+        if (check.policy && 'retryAfterSeconds' in check.policy && check.policy.retryAfterSeconds !== null) body.retry_after = check.policy.retryAfterSeconds;
+        return sendWire(reply, withPolicyHeaders({ status: 200, body }, check));
       },
     );
 

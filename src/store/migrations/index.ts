@@ -6,6 +6,7 @@ import * as m0002 from './0002_service_accounts.ts';
 import * as m0003 from './0003_api_tokens.ts';
 import * as m0004 from './0004_console.ts';
 import * as m0005 from './0005_token_session_indexes.ts';
+import * as m0006 from './0006_policies.ts';
 
 /** Migrations in order. Each is append-only once released: add a new file, never edit an old one. */
 const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void> }> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void>
   '0003_api_tokens': m0003,
   '0004_console': m0004,
   '0005_token_session_indexes': m0005,
+  '0006_policies': m0006,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -9,6 +9,7 @@ import type { RefreshFailure } from '../../../core/sessions.ts';
 import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
 import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue, pickLang } from '../../lang.ts';
+import { withPolicyHeaders } from '../../policy-headers.ts';
 import { CHATAPP_CODES, type ChatappCode } from './codes.ts';
 import { chatappError, chatappFailure, chatappOk } from './envelope.ts';
 import { checkSchema, makeSchema, refreshSchema } from './schemas.ts';
@@ -27,7 +28,11 @@ const CHECK_FAILURES: Record<CheckReason, ChatappCode> = {
   expired: 'ApiInvalidTokenError',
   revoked: 'ApiInvalidTokenError',
   account_disabled: 'ApiInvalidTokenError',
-  denied: 'ApiInvalidTokenError',
+  // A live token refused by a rule of its app (docs/policies.md).
+  rate_limited: 'ApiRateLimitError',
+  credits_exhausted: 'ApiCreditsExhaustedError',
+  ip_denied: 'ApiIpDeniedError',
+  scope_missing: 'ApiScopeMissingError',
 };
 
 /** `/v1/tokens/check` takes ChatApp access tokens only. */
@@ -116,15 +121,18 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
       const token = accessTokenOf(request);
       if (!token) return sendWire(reply, chatappError('ApiInvalidTokenError', lang));
       const outcome = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
-      if (!outcome.ok) return sendWire(reply, chatappError(CHECK_FAILURES[outcome.reason], lang));
+      if (!outcome.ok) return sendWire(reply, withPolicyHeaders(chatappError(CHECK_FAILURES[outcome.reason], lang), outcome));
       const { identity } = outcome;
       return sendWire(
         reply,
-        chatappOk({
-          cabinetUserId: identity.accountId,
-          appId: identity.clientId,
-          accessTokenEndTime: toUnixSeconds(identity.expiresAt!),
-        }),
+        withPolicyHeaders(
+          chatappOk({
+            cabinetUserId: identity.accountId,
+            appId: identity.clientId,
+            accessTokenEndTime: toUnixSeconds(identity.expiresAt!),
+          }),
+          outcome,
+        ),
       );
     },
   );

@@ -14,6 +14,7 @@ import type { RefreshFailure, TokenPair } from '../../../core/sessions.ts';
 import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
 import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue, pickLang, type Lang } from '../../lang.ts';
+import { withPolicyHeaders } from '../../policy-headers.ts';
 import { HOSTER_CODES, type HosterCode } from './codes.ts';
 import { hosterError, hosterFailure, hosterOk } from './envelope.ts';
 import { createSchema, infoAccessSchema, infoRefreshSchema, refreshSchema } from './schemas.ts';
@@ -32,7 +33,11 @@ const CHECK_FAILURES: Record<CheckReason, HosterCode> = {
   expired: 'access_token_expired',
   revoked: 'access_token_not_found',
   account_disabled: 'access_token_not_found',
-  denied: 'access_token_not_found',
+  // A live token refused by a rule of its key (docs/policies.md).
+  rate_limited: 'rate_limited',
+  credits_exhausted: 'credits_exhausted',
+  ip_denied: 'ip_denied',
+  scope_missing: 'scope_missing',
 };
 
 /** `/token/info/access` takes service-account access tokens (JWTs) only. */
@@ -112,15 +117,18 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
     const userId = userIdOf(request);
     if (userId === 'invalid') return sendWire(reply, hosterError('user_id_invalid', lang));
     const outcome = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
-    if (!outcome.ok) return sendWire(reply, hosterError(CHECK_FAILURES[outcome.reason], lang));
+    if (!outcome.ok) return sendWire(reply, withPolicyHeaders(hosterError(CHECK_FAILURES[outcome.reason], lang), outcome));
     const { identity } = outcome;
     if (userId !== 'missing' && userId !== identity.accountId) return sendWire(reply, hosterError('user_id_mismatch', lang));
     return sendWire(
       reply,
-      hosterOk(
-        'access_token_info_success',
-        { userId: identity.accountId, dateExpires: toUnixSeconds(identity.expiresAt!), actions: identity.scope.split(' ').filter(Boolean) },
-        lang,
+      withPolicyHeaders(
+        hosterOk(
+          'access_token_info_success',
+          { userId: identity.accountId, dateExpires: toUnixSeconds(identity.expiresAt!), actions: identity.scope.split(' ').filter(Boolean) },
+          lang,
+        ),
+        outcome,
       ),
     );
   }

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
 import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
+import { withPolicyHeaders } from '../../policy-headers.ts';
 import { INVOICEBOX_CODES, type InvoiceboxCode } from './codes.ts';
 import { invoiceboxError, invoiceboxFailure, invoiceboxOk } from './envelope.ts';
 import { authCheckSchema } from './schemas.ts';
@@ -16,7 +17,11 @@ const FAILURES: Record<CheckReason, InvoiceboxCode> = {
   expired: 'unauthorized',
   revoked: 'unauthorized',
   account_disabled: 'forbidden',
-  denied: 'forbidden',
+  // A live token refused by one of its rules (docs/policies.md).
+  rate_limited: 'too_many_requests',
+  credits_exhausted: 'credits_exhausted',
+  ip_denied: 'forbidden',
+  scope_missing: 'forbidden',
 };
 
 /** Both paths take every API-token format (v3, l3, native), and nothing else. */
@@ -43,8 +48,8 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
     if (token === undefined) return sendWire(reply, invoiceboxOk({ userId: null, profile: null, accessToken: null }));
     if (token === null) return sendWire(reply, invoiceboxError('unauthorized'));
     const check = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
-    if (!check.ok) return sendWire(reply, invoiceboxError(FAILURES[check.reason]));
-    return sendWire(reply, invoiceboxOk({ userId: check.identity.accountUid, profile: null, accessToken: null }));
+    if (!check.ok) return sendWire(reply, withPolicyHeaders(invoiceboxError(FAILURES[check.reason]), check));
+    return sendWire(reply, withPolicyHeaders(invoiceboxOk({ userId: check.identity.accountUid, profile: null, accessToken: null }), check));
   }
 
   for (const version of ['v3', 'l3'] as const) {

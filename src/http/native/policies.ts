@@ -1,0 +1,169 @@
+/**
+ * Policies over HTTP (docs/policies.md): the operator reads and sets the rules of any API token,
+ * service-account key, app or account under `/api/admin/…/policy`; a signed-in account reads and
+ * sets the rules of its own API tokens under `/api/cabinet/api-tokens/:id/policy`, within what the
+ * operator allows: it may narrow (rate limits, allow-list, scopes) but credits are the operator's
+ * (billing), so the cabinet keeps whatever credits rule the operator set.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { SubjectKind } from '../../core/policies/rules.ts';
+import type { PolicyView as CorePolicyView, SubjectRef } from '../../core/policies/service.ts';
+import type { Core } from '../../core/tokend.ts';
+import { sendWire, type HttpApp } from '../dialect.ts';
+import { accountOf, consoleContext } from './console-auth.ts';
+import { readResponses, writeResponses } from './console-responses.ts';
+import { Nullable } from './console-schemas.ts';
+import { nativeError } from './envelope.ts';
+import { RECORD_ID_PATTERN } from './ids.ts';
+
+const Strict = { additionalProperties: false } as const;
+
+// Types and shapes only: the ranges (a window of 0, a negative cost, a CIDR past /32) are core's
+// to judge, so that every caller (HTTP, CLI) gets the same 400 naming the same field.
+const RateWindow = Type.Object(
+  {
+    limit: Type.Integer({ description: 'Checks allowed per window (at least 1).' }),
+    windowSeconds: Type.Integer({ description: 'Window length in seconds (1 to 31 days).' }),
+  },
+  Strict,
+);
+const Refill = Type.Object(
+  {
+    amount: Type.Integer({ description: 'The balance is reset to this at the start of each period.' }),
+    interval: Type.Union([Type.Literal('daily'), Type.Literal('monthly')], { description: 'UTC day or calendar month.' }),
+  },
+  Strict,
+);
+const Credits = Type.Object(
+  {
+    remaining: Type.Integer({ description: 'Uses left: setting the rule sets the balance.' }),
+    cost: Type.Optional(Type.Integer({ description: 'Cost of a check that names none (default 1).' })),
+    refill: Type.Optional(Nullable(Refill)),
+  },
+  Strict,
+);
+const Expiry = Type.Object(
+  {
+    maxLifetimeSeconds: Type.Optional(Nullable(Type.Integer({ description: 'Longest lifetime of a new API token or key.' }))),
+    required: Type.Optional(Type.Boolean({ description: 'New API tokens and keys must expire.' })),
+  },
+  Strict,
+);
+const AllowList = Nullable(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100, description: 'Addresses and CIDR ranges, IPv4 and IPv6; null: anywhere.' }));
+const Scopes = Nullable(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100, description: 'API tokens only: a subset of the account\'s permissions; null: all of them.' }));
+const RateLimits = Type.Array(RateWindow, { maxItems: 5 });
+
+const AdminPolicyBody = Type.Object(
+  {
+    rateLimits: Type.Optional(Nullable(RateLimits)),
+    credits: Type.Optional(Nullable(Credits)),
+    ipAllowList: Type.Optional(AllowList),
+    scopes: Type.Optional(Scopes),
+    expiry: Type.Optional(Nullable(Expiry)),
+  },
+  Strict,
+);
+const CabinetPolicyBody = Type.Object(
+  { rateLimits: Type.Optional(Nullable(RateLimits)), ipAllowList: Type.Optional(AllowList), scopes: Type.Optional(Scopes) },
+  Strict,
+);
+
+export const PolicyRulesView = Type.Object({
+  rateLimits: Type.Array(Type.Object({ limit: Type.Integer(), windowSeconds: Type.Integer() })),
+  credits: Nullable(Type.Object({ remaining: Type.Integer(), cost: Type.Integer(), refill: Nullable(Type.Object({ amount: Type.Integer(), interval: Type.String() })) })),
+  ipAllowList: Nullable(Type.Array(Type.String())),
+  scopes: Nullable(Type.Array(Type.String())),
+  expiry: Nullable(Type.Object({ maxLifetimeSeconds: Nullable(Type.Integer()), required: Type.Boolean() })),
+});
+export const PolicyView = Type.Object({
+  subject: Type.Object({
+    kind: Type.String({ examples: ['api_token', 'service_key', 'app', 'account'] }),
+    id: Type.String({ description: 'The API token id, the key\'s Access Key, the appId or the account id.' }),
+  }),
+  accountId: Type.Integer(),
+  rules: PolicyRulesView,
+  creditsLeft: Nullable(Type.Integer({ description: 'Credits left now; null without a credits rule.' })),
+  updatedAt: Nullable(Type.Integer({ description: 'Unix milliseconds; null: no rules set.' })),
+});
+const Removed = Type.Object({ removed: Type.Boolean() });
+
+type View = Static<typeof PolicyView>;
+
+function view(ref: SubjectRef, found: CorePolicyView | null): View {
+  if (!found) {
+    return { subject: ref.subject, accountId: ref.accountId, rules: { rateLimits: [], credits: null, ipAllowList: null, scopes: null, expiry: null }, creditsLeft: null, updatedAt: null };
+  }
+  return { subject: found.subject, accountId: found.accountId, rules: found.rules, creditsLeft: found.creditsLeft, updatedAt: found.updatedAt };
+}
+
+const SUBJECTS: readonly { path: string; kind: SubjectKind; pattern: string; what: string }[] = [
+  { path: 'api-tokens', kind: 'api_token', pattern: '^[0-9a-fA-F-]{1,64}$', what: 'an API token' },
+  { path: 'service-keys', kind: 'service_key', pattern: RECORD_ID_PATTERN, what: 'a service-account key' },
+  { path: 'apps', kind: 'app', pattern: '^[A-Za-z0-9_-]{1,64}$', what: 'an app (every session made through it)' },
+  { path: 'accounts', kind: 'account', pattern: RECORD_ID_PATTERN, what: 'an account (expiry rules for its new API tokens and keys)' },
+];
+
+/** Admin routes: GET, PUT and DELETE `/api/admin/<subjects>/:id/policy`, behind the admin token. */
+export async function registerAdminPolicies(app: HttpApp, core: Core): Promise<void> {
+  for (const s of SUBJECTS) {
+    const Params = Type.Object({ id: Type.String({ pattern: s.pattern }) }, Strict);
+    const url = `/api/admin/${s.path}/:id/policy`;
+    app.get(url, { schema: { tags: ['admin'], summary: `The rules of ${s.what}`, params: Params, response: readResponses(PolicyView, ['not_found', 'too_many_attempts']) } }, async (request, reply) => {
+      const ref = await core.policies.resolve(s.kind, request.params.id);
+      if (!ref) return sendWire(reply, nativeError('not_found'));
+      return view(ref, await core.policies.get(ref));
+    });
+    app.put(
+      url,
+      {
+        schema: {
+          tags: ['admin'],
+          summary: `Set (replace) the rules of ${s.what}; a bad rule is 400 naming the field, and nothing is stored`,
+          params: Params,
+          body: AdminPolicyBody,
+          response: writeResponses(200, PolicyView, ['not_found', 'too_many_attempts']),
+        },
+      },
+      async (request, reply) => {
+        const ref = await core.policies.resolve(s.kind, request.params.id);
+        if (!ref) return sendWire(reply, nativeError('not_found'));
+        return view(ref, await core.policies.put(ref, request.body, consoleContext(request)));
+      },
+    );
+    app.delete(url, { schema: { tags: ['admin'], summary: `Remove every rule of ${s.what}`, params: Params, response: writeResponses(200, Removed, ['not_found', 'too_many_attempts']) } }, async (request, reply) => {
+      const ref = await core.policies.resolve(s.kind, request.params.id);
+      if (!ref) return sendWire(reply, nativeError('not_found'));
+      return { removed: await core.policies.remove(ref, consoleContext(request)) };
+    });
+  }
+}
+
+/** Cabinet routes: the signed-in account's own API tokens. */
+export async function registerCabinetPolicies(app: HttpApp, core: Core): Promise<void> {
+  const Params = Type.Object({ id: Type.String({ pattern: '^[0-9a-fA-F-]{1,64}$' }) }, Strict);
+  const url = '/api/cabinet/api-tokens/:id/policy';
+  app.get(url, { schema: { tags: ['cabinet'], summary: 'The rules of one of the account\'s API tokens', params: Params, response: readResponses(PolicyView, ['not_found']) } }, async (request, reply) => {
+    const ref = await core.policies.resolve('api_token', request.params.id, { accountId: accountOf(request).id });
+    if (!ref) return sendWire(reply, nativeError('not_found'));
+    return view(ref, await core.policies.get(ref));
+  });
+  app.put(
+    url,
+    {
+      schema: {
+        tags: ['cabinet'],
+        summary: 'Set the rate limits, allow-list and scopes of one of the account\'s API tokens (credits stay as the operator set them)',
+        params: Params,
+        body: CabinetPolicyBody,
+        response: writeResponses(200, PolicyView, ['not_found']),
+      },
+    },
+    async (request, reply) => {
+      const ref = await core.policies.resolve('api_token', request.params.id, { accountId: accountOf(request).id });
+      if (!ref) return sendWire(reply, nativeError('not_found'));
+      const current = await core.policies.get(ref);
+      const credits = current?.rules.credits ? { ...current.rules.credits, remaining: current.creditsLeft ?? current.rules.credits.remaining } : null;
+      return view(ref, await core.policies.put(ref, { ...request.body, credits }, consoleContext(request)));
+    },
+  );
+}

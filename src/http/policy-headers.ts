@@ -1,0 +1,56 @@
+/**
+ * The headers a check's policy figures travel in, for every surface (docs/policies.md):
+ * - `RateLimit-Policy` / `RateLimit` (IETF httpapi RateLimit header fields draft): one item per
+ *   window, named by its length (`"60s";q=100;w=60` and `"60s";r=42;t=18`);
+ * - `Retry-After` on a 429 (until a slot frees, or until the credits refill; none when credits
+ *   never refill);
+ * - `X-Tokend-Credits-Remaining` when the subject has credits.
+ * Headers only: the success bodies of the compatibility dialects stay exactly as they were.
+ */
+import type { WindowStatus } from '../core/policies/rate-limit.ts';
+import type { CheckOutcome } from '../core/verification.ts';
+import type { WireReply } from './dialect.ts';
+
+export const CREDITS_HEADER = 'x-tokend-credits-remaining';
+
+function windowName(w: WindowStatus): string {
+  return `"${w.windowSeconds}s"`;
+}
+
+function windowHeaders(windows: readonly WindowStatus[]): Record<string, string> {
+  if (windows.length === 0) return {};
+  return {
+    'ratelimit-policy': windows.map((w) => `${windowName(w)};q=${w.limit};w=${w.windowSeconds}`).join(', '),
+    ratelimit: windows.map((w) => `${windowName(w)};r=${w.remaining};t=${w.resetSeconds}`).join(', '),
+  };
+}
+
+/** The policy headers of a check's outcome (none when no rule applied). */
+export function policyHeaders(outcome: CheckOutcome): Record<string, string> {
+  if (outcome.ok) {
+    if (!outcome.limits) return {};
+    const out = windowHeaders(outcome.limits.windows);
+    if (outcome.limits.creditsLeft !== null) out[CREDITS_HEADER] = String(outcome.limits.creditsLeft);
+    return out;
+  }
+  const refusal = outcome.policy;
+  if (!refusal) return {};
+  switch (refusal.code) {
+    case 'rate_limited':
+      return { ...windowHeaders(refusal.windows), 'retry-after': String(refusal.retryAfterSeconds) };
+    case 'credits_exhausted': {
+      const out: Record<string, string> = { ...windowHeaders(refusal.windows), [CREDITS_HEADER]: '0' };
+      if (refusal.retryAfterSeconds !== null) out['retry-after'] = String(refusal.retryAfterSeconds);
+      return out;
+    }
+    default:
+      return {};
+  }
+}
+
+/** The wire reply with the outcome's policy headers added. */
+export function withPolicyHeaders(wire: WireReply, outcome: CheckOutcome): WireReply {
+  const extra = policyHeaders(outcome);
+  if (Object.keys(extra).length === 0) return wire;
+  return { ...wire, headers: { ...wire.headers, ...extra } };
+}
