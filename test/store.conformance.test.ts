@@ -13,7 +13,7 @@ import { rollback, type Repos, type Store } from '../src/core/ports.ts';
 import type { PolicyRules } from '../src/core/policies/rules.ts';
 import { createStore, type Database } from '../src/store/database.ts';
 import { openDialect } from '../src/store/dialect.ts';
-import { createTestDatabase, databases, type TestDatabase } from './helpers/harness.ts';
+import { createTestDatabase, databases, type TestDatabase, TEST_DIALECT_OPTIONS } from './helpers/harness.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 const HOUR = 3_600_000;
@@ -57,9 +57,9 @@ for (const kind of databases()) {
 
     before(async () => {
       tdb = await createTestDatabase(kind);
-      store = createStore(openDialect(tdb.url, tdb.dataDir));
+      store = createStore(openDialect(tdb.url, tdb.dataDir, TEST_DIALECT_OPTIONS));
       await store.migrate();
-      other = createStore(openDialect(tdb.url, tdb.dataDir));
+      other = createStore(openDialect(tdb.url, tdb.dataDir, TEST_DIALECT_OPTIONS));
     });
 
     after(async () => {
@@ -76,7 +76,7 @@ for (const kind of databases()) {
 
       it('on a fresh database, three processes migrating at once apply each migration exactly once', { skip: kind === 'sqlite' ? 'SQLite: one server process per file (the CLI migrates beside it, covered above)' : false }, async () => {
         const fresh = await createTestDatabase(kind);
-        const stores = [0, 1, 2].map(() => createStore(openDialect(fresh.url, fresh.dataDir)));
+        const stores = [0, 1, 2].map(() => createStore(openDialect(fresh.url, fresh.dataDir, TEST_DIALECT_OPTIONS)));
         try {
           const applied = await Promise.all(stores.map((s) => s.migrate()));
           const all = applied.flat();

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { createStore, type Database } from '../src/store/database.ts';
 import { openDialect } from '../src/store/dialect.ts';
-import { createTestDatabase, databases, type TestDatabase } from './helpers/harness.ts';
+import { createTestDatabase, databases, type TestDatabase, TEST_DIALECT_OPTIONS } from './helpers/harness.ts';
 
 const DAY = 86_400_000;
 const W = Date.UTC(2026, 0, 15);
@@ -21,9 +21,9 @@ for (const kind of databases()) {
 
     before(async () => {
       tdb = await createTestDatabase(kind);
-      store = createStore(openDialect(tdb.url, tdb.dataDir));
+      store = createStore(openDialect(tdb.url, tdb.dataDir, TEST_DIALECT_OPTIONS));
       await store.migrate();
-      other = createStore(openDialect(tdb.url, tdb.dataDir));
+      other = createStore(openDialect(tdb.url, tdb.dataDir, TEST_DIALECT_OPTIONS));
     });
     after(async () => {
       await store.close();

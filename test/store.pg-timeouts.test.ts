@@ -39,7 +39,7 @@ const timeout = 60_000;
  * Short enough for a test, long enough that an ordinary statement never hits it, even with the
  * other suites running beside this one on a small machine.
  */
-const STATEMENT_TIMEOUT_MS = 1000;
+const STATEMENT_TIMEOUT_MS = 1500;
 /**
  * "Well before any client timeout": a blocked request must be answered within this. Without the
  * timeouts it would wait for the lock for as long as the test holds it (up to the test's timeout),

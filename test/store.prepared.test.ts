@@ -10,7 +10,7 @@ import { createStore, type Database } from '../src/store/database.ts';
 import { openDialect } from '../src/store/dialect.ts';
 import { prepared } from '../src/store/prepared.ts';
 import type { DB } from '../src/store/schema.ts';
-import { createTestDatabase, databases, type TestDatabase } from './helpers/harness.ts';
+import { createTestDatabase, databases, type TestDatabase, TEST_DIALECT_OPTIONS } from './helpers/harness.ts';
 
 const W = Date.UTC(2026, 0, 15);
 
@@ -36,7 +36,7 @@ for (const kind of databases()) {
 
     before(async () => {
       tdb = await createTestDatabase(kind);
-      store = createStore(openDialect(tdb.url, tdb.dataDir));
+      store = createStore(openDialect(tdb.url, tdb.dataDir, TEST_DIALECT_OPTIONS));
       await store.migrate();
       db = store.dialect.db;
     });

@@ -76,6 +76,12 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
   };
 }
 
+/**
+ * Options for a store a test opens itself: as in startTokend, a statement timeout no lock queue of
+ * a busy test machine reaches (the tests of the timeout set their own).
+ */
+export const TEST_DIALECT_OPTIONS = { statementTimeoutMs: 120_000 } as const;
+
 export interface TestTokend {
   db: TestDatabase;
   config: Config;
