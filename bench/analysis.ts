@@ -97,7 +97,7 @@ export function analyse(p: Params, comparisons: readonly Comparison[], facts: Re
       `- **Check latency beside make** (p99 ${ms(fact('checkLoadedP99us'))} ms vs ${ms(fact('checkIdleP99us'))} ms unloaded, ` +
         `${f2(fact('checkLoadedP99us') / fact('checkIdleP99us'))}x, target 2x: ${fact('checkLoadedP99us') <= 2 * fact('checkIdleP99us') ? 'met' : 'missed'}; ` +
         `p50 ${f2(fact('checkLoadedP50us') / fact('checkIdleP50us'))}x): the hashing threads run below the event loop's priority, so the median check ` +
-        `does not wait for them. The p99 follows the disk, as far as can be measured here: each make's session ends in a durable COMMIT (synchronous=FULL), and better-sqlite3 ` +
+        `does not wait for them. The p99 follows the disk, as far as can be measured here: each make's session ends in a durable COMMIT (synchronous=FULL), and node:sqlite ` +
         `holds the event loop for its fsync. fdatasync takes ${ms(fact('fsyncP50us'))} ms at p50 and ${ms(fact('fsyncP99us'))} ms at p99 on the idle ` +
         `machine, and ${ms(fact('fsyncLoadedP50us'))} / ${ms(fact('fsyncLoadedP99us'))} ms while argon2id keeps both cores busy (this virtual machine's ` +
         `disk completes more slowly when its CPUs are saturated); a check that arrives during such a COMMIT waits for it. Measured by hand, not in this ` +
@@ -126,7 +126,7 @@ export function analyse(p: Params, comparisons: readonly Comparison[], facts: Re
     '- SQLite statements with a join and a bound `column = ?` were prepared anew on every execution (SQLite 3.54 treats the plan as depending on the value): ' +
       'parameters are now written `+?` (src/store/dialect.ts), 40-80 µs less per lookup.',
     '- Kysely built and compiled every query on every call (about 80 % of a one-row statement): the statements of checks, issuance and rotation are ' +
-      'compiled once (src/store/prepared.ts), and better-sqlite3 statements are kept prepared (src/store/dialect.ts).',
+      'compiled once (src/store/prepared.ts), and SQLite statements are kept prepared (src/store/dialect.ts).',
     '- One COMMIT (and fsync) per write transaction capped durable writes at the disk\'s fsync rate: concurrent transactions now share a COMMIT, ' +
       'each in its own savepoint (group commit, src/store/group-commit.ts), with the same isolation, atomicity and durability per caller.',
     '- Fastify logged two info lines per request, and made a pino child logger (bindings serialised and redacted) for each: one access-log line per ' +

@@ -1,17 +1,31 @@
 /** The composition root shared by `tokend serve`, the other CLI commands and the tests. */
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
+import { ChangeBus } from './core/changes.ts';
 import type { Clock } from './core/clock.ts';
 import { createCore, type Core } from './core/tokend.ts';
+import { TokendMetrics } from './observability/metrics.ts';
+import type { Tracing } from './observability/tracing.ts';
+import type { CheckPolicy } from './core/verification.ts';
 import { createPasswordHasher, type PasswordHasher } from './secrets/password.ts';
+import { AccessJwt } from './signing/access-jwt.ts';
+import { KeyRing } from './signing/key-ring.ts';
 import { lazyMasterKey, masterKeyWarning } from './signing/master-key.ts';
 import { createStore, type Database } from './store/database.ts';
 import { openDialect, type ChangeBridge, type ClockHandle } from './store/dialect.ts';
 
+/**
+ * Core as the composition root holds it: with the store and the key ring it was built from, for
+ * those that own them (tests, the bench). http and cli take `Core`, which hands out neither.
+ */
+export type OpenedCore = Core & { readonly store: Database; readonly signing: KeyRing };
+
 export interface Services {
   config: Config;
   db: Database;
-  core: Core;
+  core: OpenedCore;
+  /** Prometheus metrics (`/metrics`), or null with `TOKEND_METRICS=false`. */
+  metrics: TokendMetrics | null;
   close(): Promise<void>;
 }
 
@@ -24,9 +38,16 @@ export interface OpenOptions {
   migrate?: boolean;
   /** SQLite: checkpoint the WAL on a thread of its own (src/store/checkpointer.ts). Default on; one-shot CLI commands turn it off. */
   backgroundCheckpoints?: boolean;
+  /** The metrics to count into; default: a new set when TOKEND_METRICS is on (one-shot CLI commands pass null). */
+  metrics?: TokendMetrics | null;
+  /** Traces of core operations and store transactions (src/observability/tracing.ts); none by default. */
+  tracing?: Tracing | null;
+  /** The policy every token check applies after liveness (src/core/verification.ts); default: allow all. */
+  policy?: CheckPolicy;
 }
 
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
+  const metrics = options.metrics !== undefined ? options.metrics : config.metrics ? new TokendMetrics() : null;
   const db = createStore(
     openDialect(config.databaseUrl, config.dataDir, {
       poolSize: config.databasePoolSize,
@@ -34,11 +55,12 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeout,
       backgroundCheckpoints: options.backgroundCheckpoints ?? true,
     }),
+    metrics ?? undefined,
   );
   const log = options.logger;
   let clockHandle: ClockHandle | undefined;
   let bridge: ChangeBridge | undefined;
-  let core: Core | undefined;
+  let core: OpenedCore | undefined;
   const stop = async (): Promise<void> => {
     // Batched writes (`last used`) land before the store closes; a failure must not keep it open.
     await core?.close().catch((err: unknown) => log?.warn({ err }, 'flushing batched writes failed'));
@@ -70,9 +92,36 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       const warning = masterKeyWarning(mk);
       if (warning) log?.warn({ masterKey: mk.source, path: mk.path }, mk.source === 'generated' ? `!!! ${warning} !!!` : warning);
     });
-    core = createCore({ config, store: db, clock, hasher, masterKey });
+    const changes = new ChangeBus();
+    const signing = new KeyRing({
+      store: db,
+      clock,
+      changes,
+      masterKey,
+      algorithm: config.jwtAlgorithm,
+      maxTokenTtlMs: config.serviceAccessTtl,
+      publishDelayMs: config.signingKeyPublishDelay,
+    });
+    const accessTokens = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
+    const tracing = options.tracing ?? null;
+    const store = tracing ? tracing.traceStore(db) : db;
+    const created: OpenedCore = {
+      ...createCore({ config, store, clock, hasher, changes, signing, accessTokens, ...(options.policy ? { policy: options.policy } : {}), ...(metrics ? { metrics } : {}) }),
+      store: db,
+      signing,
+    };
+    core = tracing ? tracing.traceCore(created) : created;
     bridge = await db.dialect.bridgeChanges(core.changes, log);
-    return { config, db, core, close: stop };
+    const listener = bridge as ChangeBridge & { listening?: boolean };
+    metrics?.attachStore(
+      {
+        database: db.dialect.kind,
+        ...(db.dialect.poolStats ? { poolStats: db.dialect.poolStats } : {}),
+        ...('listening' in listener ? { listening: () => listener.listening === true } : {}),
+      },
+      core.changes,
+    );
+    return { config, db, core, metrics, close: stop };
   } catch (error) {
     await stop();
     throw error;

@@ -20,8 +20,8 @@ import { databases, seedAccount, startTokend, type TestTokend } from './helpers/
 const LIMITS: Partial<Config> = {
   loginMaxFailuresPerAccount: 4,
   loginMaxFailuresPerAddress: 7,
-  // The per-address limit needs the client's address: the tests send it as a proxy would.
-  trustProxy: true,
+  // The per-address limit needs the client's address: the tests send it as a proxy on loopback would.
+  trustedProxies: ['127.0.0.1'],
 };
 
 /** The real argon2id hasher, counting its verifications. */

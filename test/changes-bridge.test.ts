@@ -99,7 +99,9 @@ for (const kind of databases()) {
       a.core.changes.publish({ kind: 'api_token', ids: ['t1', 't2'] });
       assert.ok(await until(5000, () => seenB.length > 0), 'B did not hear the change');
       await sleep(300);
-      assert.deepEqual(seenB, [{ kind: 'api_token', ids: ['t1', 't2'], remote: true }]);
+      // sentAt: when A sent it (A's clock), for the notification-lag metric.
+      assert.ok(typeof seenB[0]?.sentAt === 'number' && Math.abs(Date.now() - seenB[0].sentAt) < 60_000, String(seenB[0]?.sentAt));
+      assert.deepEqual(seenB.map(({ sentAt: _, ...change }) => change), [{ kind: 'api_token', ids: ['t1', 't2'], remote: true }]);
       assert.deepEqual(seenA, [{ kind: 'api_token', ids: ['t1', 't2'] }], 'A hears only its own local publish, no echo');
     });
 

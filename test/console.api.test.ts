@@ -166,7 +166,7 @@ for (const db of databases()) {
       });
 
       it('marks the cookie Secure when the request came over https through a trusted proxy', async () => {
-        const proxied = await startTokend({ db, config: { trustProxy: true } });
+        const proxied = await startTokend({ db, config: { trustedProxies: ['127.0.0.1'] } });
         try {
           const u = await seedAccount(proxied.core);
           const res = await proxied.app.inject({

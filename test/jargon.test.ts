@@ -1,8 +1,8 @@
 /**
  * What a user reads speaks of tokend, not of the papers it was built from. The README, docs/,
- * client/README.md, bench/*.md, the console's sources and its build (console/dist, when built) must
- * not cite the internal contract document, the numbered source documents or tracker issues:
- * a reader has none of them. State the rule itself, or point to a file in docs/.
+ * client/README.md, the Markdown of bench/ and examples/, the console's sources and its build
+ * (console/dist, when built) must not cite the internal contract document, the numbered source
+ * documents or tracker issues: a reader has none of them. State the rule itself, or point to a file in docs/.
  *
  * The rules, precisely (each with the uses it must leave alone, checked below):
  * - `SPEC` as an upper-case word ("SPEC 4", "(SPEC 3.2)"). Lower-case "spec" is ordinary English
@@ -100,12 +100,13 @@ describe('no internal jargon in what a user reads', () => {
     assert.deepEqual(hits('x.css', '.backdrop { background: #00000080; color: #123 }'), []);
   });
 
-  it('README.md, docs/, client/README.md, bench/*.md and the console (sources and build) have none', () => {
+  it('README.md, docs/, client/README.md, bench/ and examples/ Markdown, the console (sources and build) have none', () => {
     const files = [
       join(ROOT, 'README.md'),
       join(ROOT, 'client', 'README.md'),
       ...filesUnder(join(ROOT, 'docs')),
       ...filesUnder(join(ROOT, 'bench')).filter((f) => extname(f) === '.md'),
+      ...filesUnder(join(ROOT, 'examples')).filter((f) => extname(f) === '.md'),
       join(ROOT, 'console', 'index.html'),
       ...filesUnder(join(ROOT, 'console', 'src')),
       ...filesUnder(join(ROOT, 'console', 'public')),

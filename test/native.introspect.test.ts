@@ -266,7 +266,7 @@ for (const db of databases()) {
       const b = await startTokend({ db: shared });
       try {
         assert.equal(await a.core.callers.verifyAdminToken('anything'), false, 'no admin token before the first start');
-        // Two SQLite connections in one process cannot wait on each other (better-sqlite3 blocks the
+        // Two SQLite connections in one process cannot wait on each other (node:sqlite blocks the
         // thread); two PostgreSQL nodes race for real.
         const [first, second] =
           db === 'postgres'

@@ -114,7 +114,7 @@ for (const kind of databases()) {
       const blocks = walkThroughBlocks(README);
       let out = '';
       try {
-        const result = await run('bash', ['-c', script(blocks, base)], { env: cliEnv(db), timeout: 360_000, maxBuffer: 10 * 1024 * 1024 });
+        const result = await run('bash', ['-c', script(blocks, base)], { env: cliEnv(db), timeout: 600_000, maxBuffer: 10 * 1024 * 1024 });
         out = result.stdout;
       } catch (e) {
         const err = e as { stdout: string; stderr: string };

@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { StoreUnavailableError } from '../src/core/errors.ts';
-import type { Repos, Store } from '../src/core/ports.ts';
+import { rollback, type Repos, type Store } from '../src/core/ports.ts';
 import { createStore, type Database } from '../src/store/database.ts';
 import { openDialect } from '../src/store/dialect.ts';
 import { createTestDatabase, databases, type TestDatabase } from './helpers/harness.ts';
@@ -565,6 +565,30 @@ for (const kind of databases()) {
         assert.equal(await store.accounts.findByEmail(email), null);
         const id = await store.transaction((tx) => newAccount(tx, email));
         assert.equal((await other.accounts.findByEmail(email))?.id, id);
+      });
+
+      it('a transaction that returns rollback(value) lands nothing and returns the value, beside committed ones', async () => {
+        const undone = `undone-${hex(4)}@example.com`;
+        const kept = `kept-${hex(4)}@example.com`;
+        // Concurrent, so that on SQLite the three share one group commit (each in its savepoint).
+        const [a, b, c] = await Promise.all([
+          store.transaction(async (tx) => {
+            const id = await newAccount(tx, undone);
+            await tx.counters.increment(`rollback-${undone}`, T0, T0 + HOUR);
+            await tx.audit.append({ at: T0, type: 'account.created', accountId: id, sessionId: null, address: null, detail: {} });
+            return rollback({ refused: true, id });
+          }),
+          store.transaction((tx) => newAccount(tx, kept)),
+          other.transaction(async (tx) => rollback(await tx.accounts.findByEmail(kept))),
+        ]);
+        assert.equal(a.refused, true);
+        assert.equal(typeof b, 'number');
+        assert.ok(c === null || c.id === b);
+        assert.equal(await store.accounts.findByEmail(undone), null);
+        assert.equal(await other.accounts.findByEmail(undone), null);
+        assert.equal(await store.counters.get(`rollback-${undone}`, T0), 0);
+        assert.equal((await store.audit.list({ accountId: a.id, limit: 10 })).length, 0);
+        assert.equal((await other.accounts.findByEmail(kept))?.id, b);
       });
 
       it('retries a transaction that hit a transient conflict, so the caller sees one clean result', async () => {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
-import SqliteDatabase from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { wrkVersion } from './wrk.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -62,7 +62,7 @@ function gitRevision(): string {
 }
 
 function sqliteVersion(): string {
-  const db = new SqliteDatabase(':memory:');
+  const db = new DatabaseSync(':memory:');
   try {
     return (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
   } finally {
@@ -85,8 +85,7 @@ export function describeMachine(): Machine {
       fastify: packageVersion('fastify'),
       jose: packageVersion('jose'),
       '@node-rs/argon2': packageVersion('@node-rs/argon2'),
-      'better-sqlite3': packageVersion('better-sqlite3'),
-      SQLite: sqliteVersion(),
+      SQLite: `${sqliteVersion()} (node:sqlite)`,
       wrk: wrkVersion() ?? 'missing',
     },
     loadBefore: loadavg(),

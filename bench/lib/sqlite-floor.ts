@@ -1,6 +1,6 @@
 /**
  * The storage floor of a durable write: the statements tokend runs for one refresh (or one
- * service-account token creation), written by hand with better-sqlite3, prepared once, 32 per
+ * service-account token creation), written by hand with node:sqlite, prepared once, 32 per
  * COMMIT, on tokend's own schema with its own settings (WAL, synchronous=FULL, checkpoints on a
  * thread of their own, time-ordered session ids). No Kysely, no HTTP, no JSON: what SQLite alone
  * costs on this machine, so that the durable rows of the results can show how far above it tokend
@@ -10,7 +10,7 @@ import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from '
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { BACKSTOP_WAL_PAGES, Checkpointer } from '../../src/store/checkpointer.ts';
 import { createStore } from '../../src/store/database.ts';
 import { openSqlite } from '../../src/store/dialect.ts';
@@ -35,14 +35,14 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
   const store = createStore(openSqlite(file));
   await store.migrate();
   await store.close();
-  const db = new SqliteDatabase(file);
+  const db = new DatabaseSync(file);
   // As tokend: checkpoints on a thread of their own, the writer's own only as a backstop.
   const checkpointer = new Checkpointer(file);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
+    db.exec('pragma journal_mode = WAL');
+    db.exec('pragma synchronous = FULL');
+    db.exec('pragma foreign_keys = ON');
+    db.exec(`pragma wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
     db.prepare(`insert into accounts (id, uid, email, password_hash, name, status, is_demo, created_at) values (1, ?, 'floor@bench.example', 'x', null, 'active', 0, 0)`).run(randomUUID());
     db.prepare(`insert into service_accounts (id, account_id, name, actions, status, created_at, last_used_at) values (1, 1, 'floor', 'a b', 'active', 0, null)`).run();
     db.prepare(
@@ -67,7 +67,7 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
     const far = 9e15;
 
     const chains: { id: string; generation: number; refresh: string }[] = [];
-    db.transaction(() => {
+    transaction(db, () => {
       for (let i = 0; i < POOL; i++) {
         const id = newRecordId();
         const refresh = hex();
@@ -79,7 +79,7 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
     })();
 
     let n = 0;
-    const refreshBatch = db.transaction(() => {
+    const refreshBatch = transaction(db, () => {
       for (let k = 0; k < BATCH; k++) {
         const c = chains[n++ % POOL]!;
         const now = Date.now();
@@ -101,7 +101,7 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
     // Creation: the same writes as tokend's, and an Ed25519 signature (node:crypto, synchronous: its cheapest form).
     const { privateKey } = generateKeyPairSync('ed25519');
     const header = Buffer.from('{"alg":"EdDSA","typ":"at+jwt","kid":"floor"}').toString('base64url');
-    const createBatch = db.transaction(() => {
+    const createBatch = transaction(db, () => {
       for (let k = 0; k < BATCH; k++) {
         const now = Date.now();
         claimSa.run(now);
@@ -129,4 +129,18 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `fn` inside BEGIN ... COMMIT, rolled back when it throws. */
+function transaction(db: DatabaseSync, fn: () => void): () => void {
+  return () => {
+    db.exec('begin');
+    try {
+      fn();
+      db.exec('commit');
+    } catch (error) {
+      db.exec('rollback');
+      throw error;
+    }
+  };
 }

@@ -1,13 +1,16 @@
 /**
  * Invoicebox check (GET /v3/security/api/auth/auth, a valid v3 token, SQLite with the big token
  * count stored) against a bare Fastify route answering the same JSON (the floor), and against
- * node-oidc-provider introspecting its own opaque tokens (RFC 7662).
+ * node-oidc-provider introspecting its own opaque tokens (RFC 7662). And against itself with
+ * metrics off (TOKEND_METRICS=false, a second process on the same database): what counting every
+ * request for /metrics costs.
  */
 import { join } from 'node:path';
 import { compare, type Context, type ScenarioResult } from '../lib/context.ts';
 import { interleaved } from '../lib/measure.ts';
 import { oidcIntrospectRequest, oidcTokens, send, specTarget, startFloor, startOidc } from '../lib/peers.ts';
-import { memoryOf } from '../lib/procs.ts';
+import { freePort, memoryOf } from '../lib/procs.ts';
+import { startTokend } from '../lib/tokend.ts';
 import type { SpecRequest } from '../lib/wrk.ts';
 
 export const CHECK_PATH = '/v3/security/api/auth/auth';
@@ -23,6 +26,7 @@ export async function checkScenario(ctx: Context): Promise<ScenarioResult> {
   const oidcWorkingSet = Math.min(p.workingSet, p.mode === 'quick' ? 200 : 500);
   const oidcSet = await oidcTokens(oidc, oidcWorkingSet);
 
+  const bare = ctx.own(await startTokend({ name: 'tokend-big-nometrics', dir: fixture.dir, port: await freePort(), env: { TOKEND_METRICS: 'false' } }));
   const ours = checkRequests(fixture.v3Tokens.slice(0, p.workingSet));
   const theirs = oidcSet.map(oidcIntrospectRequest);
   // Every target must answer what it is measured answering: a valid token, not a cheap refusal.
@@ -36,6 +40,7 @@ export async function checkScenario(ctx: Context): Promise<ScenarioResult> {
   const c = p.connections;
   const targets = [
     specTarget({ key: 'tokend', label: `tokend check (${fixture.storedApiTokens.toLocaleString('en-US')} stored)`, url: tokend.url, specFile: join(ctx.work, 'check-tokend.spec'), requests: ours, connections: c, pid: tokend.pid }),
+    specTarget({ key: 'nometrics', label: 'tokend check, metrics off', url: bare.url, specFile: join(ctx.work, 'check-nometrics.spec'), requests: ours, connections: c, pid: bare.pid }),
     specTarget({ key: 'floor', label: 'bare Fastify route (floor)', url: floor.url, specFile: join(ctx.work, 'check-floor.spec'), requests: ours, connections: c, pid: floor.pid }),
     specTarget({ key: 'oidc', label: 'oidc-provider introspection', url: oidc.url, specFile: join(ctx.work, 'check-oidc.spec'), requests: theirs, connections: c, pid: oidc.pid }),
   ];
@@ -47,6 +52,7 @@ export async function checkScenario(ctx: Context): Promise<ScenarioResult> {
   return {
     comparisons: [
       compare('check-floor', 'Invoicebox check, valid v3 token, SQLite', s.get('tokend')!, s.get('floor')!, 0.6, '>= 0.6 of the floor'),
+      compare('check-metrics', 'Invoicebox check, valid v3 token, SQLite', s.get('tokend')!, s.get('nometrics')!, 0.95, '>= 0.95 of itself with metrics off'),
       compare('check-oidc', 'Invoicebox check, valid v3 token, SQLite', s.get('tokend')!, s.get('oidc')!, 8, '>= 8x oidc-provider introspection'),
     ],
     sections: [],

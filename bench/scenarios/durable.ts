@@ -88,7 +88,7 @@ export async function durableScenario(ctx: Context): Promise<ScenarioResult> {
       {
         title: 'Durable writes: the floors and the ceiling',
         lines: [
-          `The same writes as tokend, by hand (better-sqlite3, statements prepared once, ${32} per COMMIT, WAL, synchronous=FULL, tokend's schema), ` +
+          `The same writes as tokend, by hand (node:sqlite, statements prepared once, ${32} per COMMIT, WAL, synchronous=FULL, tokend's schema), ` +
             `in one thread without HTTP; and a bare Fastify POST route (HTTP floor: ${f0(http)}/s). One core doing both and nothing else reaches at most ` +
             `1 / (1/HTTP + 1/SQLite). oidc-provider client_credentials (in memory, nothing written): ${f0(oidcRps)}/s.`,
           '',

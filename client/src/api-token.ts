@@ -1,5 +1,5 @@
 /**
- * A client of the Invoicebox scheme (seed 002): a long-lived organisation API token sent as
+ * A client of the Invoicebox scheme: a long-lived organisation API token sent as
  * `Authorization: Bearer <token>`. Nothing to refresh: the owner rotates the token in the console,
  * the CLI or the admin API; `token` may be a function so a rotated token is picked up without a
  * restart (rotation can keep the old one valid for a grace period meanwhile).

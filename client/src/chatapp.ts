@@ -1,5 +1,5 @@
 /**
- * A client of the ChatApp token scheme (seed 000): `tokens.make` once, the raw access token in
+ * A client of the ChatApp token scheme: `tokens.make` once, the raw access token in
  * `Authorization`, `tokens.refresh` only when the API answers `ApiInvalidTokenError`.
  *
  * @example
@@ -58,7 +58,7 @@ const CHATAPP: Scheme<ChatAppTokens> = {
   dialect: 'chatapp',
   invalidTokenCodes: new Set(['ApiInvalidTokenError']),
   authorize(headers, tokens) {
-    // Raw, as seed 000 documents it (tokend also takes `Bearer <t>`; other ChatApp servers may not).
+    // Raw, as ChatApp documents it (tokend also takes `Bearer <t>`; other ChatApp servers may not).
     headers.set('authorization', tokens.accessToken);
   },
   isTokens: (value): value is ChatAppTokens =>

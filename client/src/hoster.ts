@@ -1,5 +1,5 @@
 /**
- * A client of the hoster.by service-account scheme (seed 001): the Access Key + Secret Key create a
+ * A client of the hoster.by service-account scheme: the Access Key + Secret Key create a
  * JWT access token once; requests carry `Access-Token` and `X-User-Id`; the pair is refreshed when
  * `dateExpires` has passed or the API answers `access_token_expired`.
  *

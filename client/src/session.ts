@@ -1,5 +1,5 @@
 /**
- * The token lifecycle seed 000 asks every client for, shared by the ChatApp and hoster.by clients:
+ * The token lifecycle ChatApp's documentation asks every client for, shared by the ChatApp and hoster.by clients:
  *
  * 1. Log in once (`tokens.make` / create token) and save the pair.
  * 2. Call the API with the saved access token. Never log in "just in case" before a request, never

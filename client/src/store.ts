@@ -1,5 +1,5 @@
 /**
- * Where a client keeps its tokens between requests and between restarts. Seed 000: "the tokens must
+ * Where a client keeps its tokens between requests and between restarts. ChatApp's documentation: "the tokens must
  * be saved on the application side". A store holds one identity's tokens; give each client its own.
  *
  * Implementations: {@link MemoryTokenStore} (tests, short-lived scripts, browsers), `FileTokenStore`

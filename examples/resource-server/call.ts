@@ -1,5 +1,5 @@
 /**
- * Calls the example API the way seed 001 asks clients to: one token from the demo service
+ * Calls the example API the way the hoster.by documentation asks clients to: one token from the demo service
  * account's keys, stored in a file, refreshed only when it has expired.
  * Run `node examples/resource-server/call.ts` twice: the second run creates no token.
  */

@@ -1,5 +1,6 @@
 /** What every CLI command shares: configuration from flags + environment, and output helpers. */
 import { loadConfig } from '../config/load.ts';
+import { TokendError } from '../core/errors.ts';
 import type { Config, SettingName } from '../config/schema.ts';
 import { openServices, type Services } from '../services.ts';
 
@@ -10,7 +11,8 @@ export interface CliIO {
 }
 
 /** Raised for a user mistake: printed as one line, exit code 2, never a stack trace. */
-export class UsageError extends Error {
+export class UsageError extends TokendError {
+  override readonly code = 'ERR_TOKEND_USAGE';
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
@@ -27,7 +29,7 @@ export function configFrom(io: CliIO, flags: Partial<Record<SettingName, string 
 /** Opens the database (migrating it) for one command, runs `fn`, closes it. */
 export async function withServices<T>(io: CliIO, flags: StoreFlags, fn: (s: Services) => Promise<T>): Promise<T> {
   // A one-shot command: SQLite's own checkpoint on close is enough, no thread for it.
-  const services = await openServices(configFrom(io, flags), { backgroundCheckpoints: false });
+  const services = await openServices(configFrom(io, flags), { backgroundCheckpoints: false, metrics: null });
   try {
     return await fn(services);
   } finally {

@@ -1,8 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { buildApp } from '../http/app.ts';
 import { lowerThreadpoolPriority } from '../secrets/kdf-priority.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { openServices } from '../services.ts';
+import { VERSION } from '../version.ts';
 import { configFrom, type CliIO } from './context.ts';
 import { DEMO, seedDemo } from './demo.ts';
 
@@ -43,7 +46,9 @@ export function registerServe(program: Command, io: CliIO): void {
     .action(async (o: { port?: string; host?: string; dataDir?: string; databaseUrl?: string; demo?: boolean }) => {
       const config = configFrom(io, { port: o.port, host: o.host, dataDir: o.dataDir, databaseUrl: o.databaseUrl, demo: o.demo });
       const logger = createLogger(config.logLevel);
-      const services = await openServices(config, { logger });
+      // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then the OpenTelemetry SDK is loaded (docs/operations.md, "Traces").
+      const tracing = await startTracing(process.env, VERSION);
+      const services = await openServices(config, { logger, tracing });
       // Open connections (the pool, the LISTEN session) would keep a failed start alive forever.
       const failed = async (error: unknown): Promise<never> => {
         await services.close().catch(() => {});
@@ -56,18 +61,19 @@ export function registerServe(program: Command, io: CliIO): void {
       // Loads the JWT key ring now (creating its first key): a missing master key is generated and
       // announced at start, and one that cannot open the stored keys stops the start here.
       await core.signing.ready().catch(failed);
-      const app = await buildApp({ core, logger }).catch(failed);
+      let draining = false;
+      const app = await buildApp({ core, logger, metrics: services.metrics, tracing, draining: () => draining }).catch(failed);
       // argon2id below the event loop: a login burst must not slow token checks (src/secrets/kdf-priority.ts).
       lowerThreadpoolPriority();
       const purge = setInterval(() => {
-        core.store.counters.purgeExpired(core.clock.now()).catch((err: unknown) => logger.warn({ err }, 'counter purge failed'));
+        core.purgeExpiredCounters().catch((err: unknown) => logger.warn({ err }, 'counter purge failed'));
         core.console.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'console sign-in purge failed'));
       }, 10 * 60_000);
       purge.unref();
 
       const address = await app.listen({ port: config.port, host: config.host }).catch(failed);
       const port = (app.server.address() as { port: number }).port;
-      io.out(`tokend listening on ${address} (database: ${core.store.kind})`);
+      io.out(`tokend listening on ${address} (database: ${core.databaseKind})`);
       const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
       io.out(`  console   ${base}/console/`);
       io.out(`  API docs  ${base}/docs`);
@@ -94,25 +100,53 @@ export function registerServe(program: Command, io: CliIO): void {
         io.out(`       -H 'Access-Key: ${DEMO.accessKey}' -H 'Secret-Key: ${DEMO.secretKey}'`);
       }
 
+      // Requests between their headers and the end of their answer (or their client going away):
+      // what a shutdown waits for before it closes the server.
+      let inFlight = 0;
+      app.server.on('request', (_req: unknown, res: { once(event: 'close', fn: () => void): unknown }) => {
+        inFlight++;
+        res.once('close', () => inFlight--);
+      });
+
+      /**
+       * Graceful shutdown (docs/operations.md, "Stopping a node"): `/readyz` turns 503 and every answer
+       * closes its connection for TOKEND_SHUTDOWN_DRAIN, so that load balancers and keep-alive
+       * clients move on while the node still serves; then it waits for the requests in flight (at
+       * most TOKEND_SHUTDOWN_TIMEOUT; a request whose body is still arriving counts), stops
+       * accepting, writes the batched usage counts and `last used` times, and closes the store.
+       * The server is closed only once nothing is in flight: Node ends a connection whose request
+       * completes after the server closed, before its answer, so closing first would cut them.
+       */
       let closing = false;
-      const shutdown = (signal: string): void => {
+      const shutdown = async (signal: string): Promise<void> => {
         if (closing) return;
         closing = true;
-        logger.info({ signal }, 'shutting down');
+        draining = true;
+        logger.info({ signal, drainMs: config.shutdownDrain }, 'shutting down: draining');
         clearInterval(purge);
-        app
-          .close()
-          .then(() => services.close())
-          .then(
-            () => process.exit(0),
-            (err: unknown) => {
-              logger.error({ err }, 'error during shutdown');
-              process.exit(1);
-            },
-          );
+        await sleep(config.shutdownDrain);
+        const deadline = Date.now() + config.shutdownTimeout;
+        while (inFlight > 0 && Date.now() < deadline) await sleep(10);
+        if (inFlight > 0) {
+          logger.warn({ inFlight, timeoutMs: config.shutdownTimeout }, 'requests still in flight after TOKEND_SHUTDOWN_TIMEOUT: closing their connections');
+          app.server.closeAllConnections();
+        }
+        await app.close();
+        await services.close();
+        await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not export the last spans'));
+        logger.info('stopped');
       };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      const stop = (signal: string): void => {
+        shutdown(signal).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
     });
 
   program
@@ -121,7 +155,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--data-dir <dir>', 'data directory (TOKEND_DATA_DIR)')
     .option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)')
     .action(async (o: { dataDir?: string; databaseUrl?: string }) => {
-      const services = await openServices(configFrom(io, o), { migrate: false, backgroundCheckpoints: false });
+      const services = await openServices(configFrom(io, o), { migrate: false, backgroundCheckpoints: false, metrics: null });
       try {
         const applied = await services.db.migrate();
         io.out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');

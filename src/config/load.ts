@@ -1,8 +1,9 @@
+import { TokendError } from '../core/errors.ts';
 import { SETTINGS, type Config, type SettingName } from './schema.ts';
 
 /** A setting that failed to parse; the message names the variable and the flag. */
-export class ConfigError extends Error {
-  readonly code = 'ERR_TOKEND_CONFIG';
+export class ConfigError extends TokendError {
+  override readonly code = 'ERR_TOKEND_CONFIG';
   readonly setting: string;
   constructor(setting: string, message: string) {
     super(message);
@@ -23,6 +24,7 @@ export interface ConfigSources {
 /** Reads every setting from flags, then environment, then defaults. Throws ConfigError on a bad value. */
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? {};
+  refuseRetired(env);
   const out: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     const fromFlag = sources.flags?.[name];
@@ -39,5 +41,27 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     out[name] = parsed;
   }
-  return { ...(out as Config), ...sources.overrides };
+  const config = { ...(out as Config), ...sources.overrides };
+  // Node refuses to start a server whose header timeout exceeds its request timeout.
+  if (config.headersTimeout > config.requestTimeout) {
+    throw new ConfigError('headersTimeout', `invalid setting TOKEND_HEADERS_TIMEOUT: must be at most TOKEND_REQUEST_TIMEOUT (${config.requestTimeout} ms)`);
+  }
+  return config;
+}
+
+/**
+ * `TOKEND_TRUST_PROXY=true` trusted every hop, so the left-most `X-Forwarded-For` entry, which the
+ * client writes, became its address: a client could choose the address the login limits and the
+ * audit log record. It is refused rather than ignored, so that nobody upgrades into a node that
+ * silently stops seeing client addresses behind its proxy.
+ */
+function refuseRetired(env: Record<string, string | undefined>): void {
+  const raw = env.TOKEND_TRUST_PROXY?.trim().toLowerCase();
+  if (raw === undefined || raw === '' || ['false', '0', 'no', 'off'].includes(raw)) return;
+  throw new ConfigError(
+    'trustProxy',
+    'TOKEND_TRUST_PROXY is no longer supported: it trusted every hop, so a client could choose its own address. ' +
+      'Set TOKEND_TRUSTED_PROXIES to the addresses or CIDR ranges of your reverse proxies instead (for example ' +
+      'TOKEND_TRUSTED_PROXIES=127.0.0.1 for a proxy on the same machine, or 10.0.0.0/8), and unset TOKEND_TRUST_PROXY.',
+  );
 }

@@ -76,3 +76,26 @@ export function text(options: { minLength?: number; pattern?: RegExp; patternDes
     },
   };
 }
+
+/**
+ * A comma-separated list of proxy addresses and CIDR ranges, IPv4 or IPv6 (`10.0.0.0/8`,
+ * `::1`, `fd00::/8`), or proxy-addr's names `loopback`, `linklocal`, `uniquelocal`. Each entry is
+ * compiled by @fastify/proxy-addr, the library that then decides which hops are trusted, so what
+ * the check accepts is exactly what the server will use; a bad entry is named.
+ */
+export function proxyList(compile: (entries: string[]) => unknown): Parser<string[]> {
+  return {
+    describe: 'comma-separated addresses or CIDR ranges (`10.0.0.0/8`, `::1`, `loopback`)',
+    parse(raw) {
+      const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+      for (const entry of entries) {
+        try {
+          compile([entry]);
+        } catch {
+          return { error: `${JSON.stringify(entry)} is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal` };
+        }
+      }
+      return entries;
+    },
+  };
+}

@@ -3,7 +3,8 @@
  * any), its default and why it is what it is. docs/configuration.md is checked against this table
  * by test/config.test.ts, so the two cannot drift.
  */
-import { boolean, duration, integer, oneOf, text, type Parser } from './parsers.ts';
+import proxyAddr from '@fastify/proxy-addr';
+import { boolean, duration, integer, oneOf, proxyList, text, type Parser } from './parsers.ts';
 
 export interface Setting<T> {
   env: string;
@@ -44,8 +45,22 @@ export const SETTINGS = {
   logLevel: setting({ env: 'TOKEND_LOG_LEVEL', default: 'info' as const, defaultText: 'info',
     parser: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     doc: 'pino log level. Logs are JSON lines on stdout; secrets are never logged at any level. The access log is one line per request: at `info` for failed requests (4xx; 5xx at `warn`), at `debug` for successful ones, so `info` stays cheap on the hot path and `debug` logs every request.' }),
-  trustProxy: setting({ env: 'TOKEND_TRUST_PROXY', default: false, defaultText: 'false', parser: boolean(),
-    doc: 'Take the client address from `X-Forwarded-For` (set when tokend runs behind a reverse proxy; the per-address login limit needs the real address).' }),
+  trustedProxies: setting({ env: 'TOKEND_TRUSTED_PROXIES', default: [] as string[], defaultText: '(empty: no proxy is trusted)', parser: proxyList((entries) => proxyAddr.compile(entries)),
+    doc: 'Addresses and CIDR ranges of the reverse proxies in front of tokend, comma-separated (`127.0.0.1`, `10.0.0.0/8`, `fd00::/8`, `loopback`). The client address (login limits, audit log, access log) is the right-most `X-Forwarded-For` entry that is not one of them; from any other peer the header is ignored, and a malformed one falls back to the peer\'s address. `X-Forwarded-Proto` and `X-Forwarded-Host` are read only from these. Empty: no header is trusted (see docs/operations.md).' }),
+  headersTimeout: setting({ env: 'TOKEND_HEADERS_TIMEOUT', default: 10_000, defaultText: '10s', parser: duration({ min: 500, max: 600_000 }),
+    doc: 'A request\'s headers must arrive within this time of its first byte; a slower client gets 408 and its connection is closed (slow-header attacks hold a connection for nothing). At most `TOKEND_REQUEST_TIMEOUT`.' }),
+  requestTimeout: setting({ env: 'TOKEND_REQUEST_TIMEOUT', default: 30_000, defaultText: '30s', parser: duration({ min: 500, max: 3_600_000 }),
+    doc: 'A whole request (headers and body) must arrive within this time; a slower client gets 408 in its dialect\'s envelope and its connection is closed. The time tokend takes to answer is not counted. Checked once a second, so a cut comes within a second after the bound.' }),
+  keepAliveTimeout: setting({ env: 'TOKEND_KEEP_ALIVE_TIMEOUT', default: 5000, defaultText: '5s', parser: duration({ min: 100, max: 600_000 }),
+    doc: 'An idle keep-alive connection is closed after this long without a request. A reverse proxy that keeps connections to tokend open must close them sooner (nginx: `keepalive_timeout` in the `upstream` block below this), or it may reuse one tokend is closing.' }),
+  shutdownDrain: setting({ env: 'TOKEND_SHUTDOWN_DRAIN', default: 2000, defaultText: '2s', parser: duration({ max: 300_000 }),
+    doc: 'On SIGTERM (or SIGINT), how long the node keeps serving while `/readyz` answers 503 and every answer closes its connection, so that load balancers and keep-alive clients move to other nodes before it stops accepting connections.' }),
+  shutdownTimeout: setting({ env: 'TOKEND_SHUTDOWN_TIMEOUT', default: 10_000, defaultText: '10s', parser: duration({ min: 100, max: 600_000 }),
+    doc: 'After it stops accepting connections, how long the node waits for requests in flight to finish before it closes their connections. Then it writes the batched usage counts and closes the database. Keep drain + timeout below your supervisor\'s kill timeout (`docker stop`: 10 s; Kubernetes: 30 s).' }),
+  metrics: setting({ env: 'TOKEND_METRICS', default: true, defaultText: 'true', parser: boolean(),
+    doc: 'Count requests, token checks, store latency and the process\'s resources for `GET /metrics` (Prometheus text format; docs/operations.md, "Monitoring"). `false`: nothing is counted and `/metrics` answers 404.' }),
+  metricsToken: setting({ env: 'TOKEND_METRICS_TOKEN', default: '', defaultText: '(empty: /metrics from loopback only)', parser: text({ minLength: 32 }), secret: true,
+    doc: 'A bearer token (any string of at least 32 characters) that lets Prometheus read `/metrics` from another address (`Authorization: Bearer …`). Without it, `/metrics` answers only clients on loopback (after `TOKEND_TRUSTED_PROXIES`) and 404 to others.' }),
   bodyLimit: setting({ env: 'TOKEND_BODY_LIMIT', default: 65_536, defaultText: '65536', parser: integer(1024, 10_485_760),
     doc: 'Largest request body accepted, in bytes; larger bodies get 413 in the dialect\'s envelope.' }),
   maxHeaderSize: setting({ env: 'TOKEND_MAX_HEADER_SIZE', default: 16_384, defaultText: '16384', parser: integer(4096, 65_536),

@@ -1,15 +1,17 @@
 /** Accounts, their apps, and password login (the ChatApp `tokens.make`). */
+import type { CoreMetrics } from './metrics.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import { dailyQuotaUsed, LoginGuard, takeDailyQuota } from './limits.ts';
-import type { Account, AccountStatus, App } from './model.ts';
+import { dailyQuotaUsed, takeDailyQuota } from './limits.ts';
+import type { PasswordCheck, PasswordCheckVia } from './password-check.ts';
+import type { Account, AccountStatus, App, AuditEvent } from './model.ts';
 import type { Store } from './ports.ts';
 import type { SessionService, TokenPair } from './sessions.ts';
 
-/** Emails are compared trimmed, Unicode-normalised and lower-cased (SPEC 1). */
+/** Emails are compared trimmed, Unicode-normalised and lower-cased. */
 export function normalizeEmail(email: string): string {
   return email.normalize('NFC').trim().toLowerCase();
 }
@@ -18,7 +20,7 @@ const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
 
-/** The counter of the daily `make` quota of (normalised email, appId) (SPEC 3.1). */
+/** The counter of the daily `make` quota of (normalised email, appId). */
 export function makeQuotaScope(email: string, appId: string): string {
   return `make:${email}:${appId}`;
 }
@@ -29,15 +31,19 @@ export type LoginOutcome =
   | { ok: true; account: Account; pair: TokenPair }
   | { ok: false; code: LoginFailure; retryAfterSeconds?: number };
 
+const LOGIN_VIA: PasswordCheckVia = { failed: 'login.failed' };
+
 export interface AccountServiceDeps {
   store: Store;
   clock: Clock;
   hasher: PasswordHasher;
   sessions: SessionService;
-  loginGuard: LoginGuard;
+  /** The password check shared with the console sign-in. */
+  passwords: PasswordCheck;
   dailyMakeLimit: number;
   /** Called after an account's status changed, so verification caches drop what they hold for it. */
   onAccountChanged?: (accountId: number) => void;
+  metrics?: CoreMetrics;
 }
 
 export class AccountService {
@@ -111,6 +117,11 @@ export class AccountService {
     return { used, limit: this.#d.dailyMakeLimit };
   }
 
+  /** The account's audit log, newest first (`before`: an event id, for the next page). */
+  async activity(accountId: number, filter: { limit: number; type?: string; before?: number }): Promise<AuditEvent[]> {
+    return this.#d.store.audit.list({ ...filter, accountId });
+  }
+
   async list(filter: { limit: number; beforeId?: number; emailContains?: string }): Promise<Account[]> {
     return this.#d.store.accounts.list(filter);
   }
@@ -140,35 +151,20 @@ export class AccountService {
    * starts a session, in one transaction: a failure after the quota gives the unit back.
    */
   async passwordLogin(input: { email: string; password: string; appId: string }, ctx: AuditContext): Promise<LoginOutcome> {
-    const { store, clock, hasher, loginGuard, sessions } = this.#d;
+    const { store, clock, passwords, sessions } = this.#d;
     const email = normalizeEmail(input.email);
-    // Exact also for a burst of concurrent guesses spread over several nodes (LoginGuard.begin).
-    const attempt = await loginGuard.begin(email, ctx.address);
-    if (!attempt.ok) {
-      await audit(store.audit, clock, ctx, { type: 'login.throttled', detail: { email } });
-      return { ok: false, code: 'too_many_attempts', retryAfterSeconds: attempt.retryAfterSeconds };
-    }
-    const account = await store.accounts.findByEmail(email);
-    const ok = await hasher.verify(account?.passwordHash ?? null, input.password);
-    if (!account || !ok) {
-      await audit(store.audit, clock, ctx, { type: 'login.failed', accountId: account?.id ?? null, detail: { email } });
-      // Past the limit (other guesses got there first), the outcome of this guess is not told.
-      const throttled = await attempt.failed();
-      if (throttled !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttled };
-      return { ok: false, code: 'invalid_credentials' };
-    }
-    const throttledNow = await attempt.succeeded();
-    if (throttledNow !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttledNow };
-    if (account.status !== 'active') return { ok: false, code: 'account_disabled' };
+    const checked = await passwords.check(input, ctx, LOGIN_VIA);
+    if (!checked.ok) return checked;
+    const { account } = checked;
     const app = await store.apps.findByAppId(input.appId);
     if (!app || app.accountId !== account.id) return { ok: false, code: 'app_not_found' };
 
-    const { passwordHash: _omit, ...publicAccount } = account;
     const draft = await sessions.draft({ kind: 'chatapp', accountId: account.id, clientId: app.appId, scope: '' });
     return store.transaction(async (tx): Promise<LoginOutcome> => {
       const quota = await takeDailyQuota(tx.counters, clock, makeQuotaScope(email, app.appId), this.#d.dailyMakeLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });
+        this.#d.metrics?.refused('quota');
         return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
       }
       const pair = await sessions.start(tx, draft);
@@ -178,7 +174,7 @@ export class AccountService {
         sessionId: pair.session.id,
         detail: { appId: app.appId, quotaUsed: quota.count },
       });
-      return { ok: true, account: publicAccount, pair };
+      return { ok: true, account, pair };
     });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Organisation API tokens (SPEC 1, 2, 3.3; seed 002): long-lived tokens of an account in three
+ * Organisation API tokens (the Invoicebox scheme): long-lived tokens of an account in three
  * formats, shown once, stored as SHA-256 only, listed with a hint, rotated (optionally with a
  * grace period during which the old token still works) and revoked.
  *
@@ -7,6 +7,7 @@
  * writes. `last used` is noted in memory at most once a minute per token (LastUsedNotes) and
  * written in batches off the request path (`flushLastUsed`, on a timer and at close).
  */
+import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { MAX_TOKEN_LENGTH, newHex128, newRecordId, newToken, parseNativeToken, tokenHint } from '../secrets/tokens.ts';
 import { audit, type AuditContext } from './audit.ts';
@@ -14,7 +15,7 @@ import type { ChangeBus } from './changes.ts';
 import { DAY_MS, type Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ApiToken, ApiTokenFormat } from './model.ts';
-import type { Store } from './ports.ts';
+import { rollback, type Rollback, type Store } from './ports.ts';
 import type { CheckOutcome, Verification } from './verification.ts';
 
 const API_TOKENS = ['api_token'] as const;
@@ -42,7 +43,7 @@ export function apiTokenShape(candidate: string): { format: ApiTokenFormat; acco
   if (V3_RE.test(candidate)) return { format: 'v3' };
   const l3 = L3_RE.exec(candidate);
   if (l3) return { format: 'l3', accountId: Number(l3[1]) };
-  // Checksum first: a typo or a look-alike never reaches storage (SPEC 2).
+  // Checksum first: a typo or a look-alike never reaches storage.
   if (parseNativeToken(candidate) === 'apiToken') return { format: 'native' };
   return null;
 }
@@ -81,6 +82,7 @@ export interface ApiTokenServiceDeps {
   changes: ChangeBus;
   lastUsed: LastUsedNotes;
   verification: Verification;
+  metrics?: CoreMetrics;
 }
 
 export class ApiTokenService {
@@ -105,7 +107,7 @@ export class ApiTokenService {
     }
     const account = await this.#d.store.accounts.findById(input.accountId);
     if (!account) throw new InvalidInputError('account', 'no such account');
-    return this.#d.store.transaction(async (tx) => {
+    const created = await this.#d.store.transaction(async (tx) => {
       const token = generate(format, account.id);
       const apiToken = this.#record(account.id, format, token, label, now, expiresAt);
       // 128 random bits: a collision is not going to happen; a false here would be a bug, not bad luck.
@@ -117,10 +119,12 @@ export class ApiTokenService {
       });
       return { token, apiToken };
     });
+    this.#d.metrics?.issued('api_token');
+    return created;
   }
 
   /**
-   * Registers a token whose value is already published (the demo sandbox, SPEC 3.4). Idempotent:
+   * Registers a token whose value is already published (the demo sandbox). Idempotent:
    * returns false when a token with this value exists already (whatever became of it since).
    */
   async seedKnown(input: { accountId: number; token: string; label: string }, ctx: AuditContext): Promise<boolean> {
@@ -185,7 +189,7 @@ export class ApiTokenService {
       throw new InvalidInputError('grace', 'must be from 0 to 30 days');
     }
     const { clock } = this.#d;
-    const outcome = await this.#d.store.transaction(async (tx): Promise<RotateOutcome> => {
+    const outcome = await this.#d.store.transaction(async (tx): Promise<RotateOutcome | Rollback<RotateOutcome>> => {
       const now = clock.now();
       const old = await tx.apiTokens.findById(id);
       if (!old || (options.accountId !== undefined && old.accountId !== options.accountId)) return { ok: false, code: 'not_found' };
@@ -196,8 +200,9 @@ export class ApiTokenService {
       const expiresAt = old.expiresAt === null ? null : now + (old.expiresAt - old.createdAt);
       const apiToken = this.#record(old.accountId, old.format, token, old.label, now, expiresAt);
       if (!(await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(token) }))) throw new Error('API token hash collision');
-      // The arbiter of concurrent rotations of one token: exactly one marks it replaced.
-      if (!(await tx.apiTokens.retire(old.id, apiToken.id, now + graceMs))) throw new LostRotation();
+      // The arbiter of concurrent rotations of one token: exactly one marks it replaced; the others
+      // roll their new token back.
+      if (!(await tx.apiTokens.retire(old.id, apiToken.id, now + graceMs))) return rollback({ ok: false, code: 'not_active' });
       if (graceMs === 0) await tx.apiTokens.revoke(old.id, now, 'rotated');
       await audit(tx.audit, clock, ctx, {
         type: 'api_token.rotated',
@@ -206,9 +211,6 @@ export class ApiTokenService {
       });
       const previous = (await tx.apiTokens.findById(old.id)) ?? old;
       return { ok: true, created: { token, apiToken }, previous };
-    }).catch((error: unknown) => {
-      if (error instanceof LostRotation) return { ok: false, code: 'not_active' } as const;
-      throw error;
     });
     // The old token's cached entry carries its old expiry: drop it now, here and (bridged) everywhere.
     if (outcome.ok) this.#d.changes.publish({ kind: 'api_token', ids: [id] });
@@ -273,9 +275,6 @@ export class ApiTokenService {
     };
   }
 }
-
-/** Thrown inside the rotation transaction when another rotation won: rolls the new token back. */
-class LostRotation extends Error {}
 
 /**
  * API-token `last used` times, noted in memory by the verification path at most once a minute per

@@ -1,5 +1,5 @@
 /**
- * Who may call the operator-facing native endpoints (SPEC 5): the operator with the admin token,
+ * Who may call the operator-facing native endpoints: the operator with the admin token,
  * and resource servers with a credential the operator created for them (`tdx_…`), both as
  * `Authorization: Bearer …`. Introspection and revocation accept either; the admin API and the
  * operator console accept only the admin token.
@@ -52,7 +52,7 @@ export class CallerService {
     this.#cache.follow(deps.changes);
   }
 
-  /** Makes sure an admin token exists (SPEC 5); `serve` calls it at start and prints `generated` if set. */
+  /** Makes sure an admin token exists; `serve` calls it at start and prints `generated` if set. */
   async ensureAdminToken(ctx: AuditContext): Promise<AdminTokenStatus> {
     if (this.#d.adminToken) return { source: 'env', generated: null };
     const { store, clock } = this.#d;

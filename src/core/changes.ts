@@ -11,6 +11,8 @@ export interface Change {
   ids: string[];
   /** True when the change came from another node (a bridge must not re-broadcast it). */
   remote?: boolean;
+  /** For a remote change: when its node sent it (that node's clock, ms), to measure delivery lag. */
+  sentAt?: number;
 }
 
 export type ChangeListener = (change: Change) => void;

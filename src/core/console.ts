@@ -9,14 +9,13 @@
  * does not start a token session and so never takes a unit of the daily `make` quota.
  */
 import { createHmac } from 'node:crypto';
-import type { PasswordHasher } from '../secrets/password.ts';
 import { constantTimeEqual, sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, MAX_TOKEN_LENGTH, newToken } from '../secrets/tokens.ts';
-import { normalizeEmail } from './accounts.ts';
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { LoginGuard } from './limits.ts';
 import type { Account, ConsoleSession, ConsoleSessionKind } from './model.ts';
+import type { PasswordCheck, PasswordCheckVia } from './password-check.ts';
 import type { Store } from './ports.ts';
 
 /** Activity refreshes `last_seen_at` at most this often: the idle timeout needs no write per request. */
@@ -45,12 +44,16 @@ export type AdminTokenVerifier = (token: string) => Promise<boolean>;
 export interface ConsoleServiceDeps {
   store: Store;
   clock: Clock;
-  hasher: PasswordHasher;
+  /** The password check shared with `tokens.make`. */
+  passwords: PasswordCheck;
+  /** The operator's admin-token failures count per address here. */
   loginGuard: LoginGuard;
   idleTimeoutMs: number;
   lifetimeMs: number;
   verifyAdminToken: AdminTokenVerifier;
 }
+
+const CONSOLE_VIA: PasswordCheckVia = { failed: 'console.sign_in_failed', throttledDetail: { via: 'console' } };
 
 export class ConsoleService {
   readonly #d: ConsoleServiceDeps;
@@ -65,27 +68,9 @@ export class ConsoleService {
 
   /** Email + password, under the LoginGuard limits of `tokens.make`, without its daily quota. */
   async signInAccount(input: { email: string; password: string }, ctx: ConsoleContext): Promise<SignInOutcome> {
-    const { store, clock, hasher, loginGuard } = this.#d;
-    const email = normalizeEmail(input.email);
-    // Atomic against concurrent guesses on any node (limits.ts, LoginGuard.begin).
-    const attempt = await loginGuard.begin(email, ctx.address);
-    if (!attempt.ok) {
-      await audit(store.audit, clock, ctx, { type: 'login.throttled', detail: { email, via: 'console' } });
-      return { ok: false, code: 'too_many_attempts', retryAfterSeconds: attempt.retryAfterSeconds };
-    }
-    const found = await store.accounts.findByEmail(email);
-    const ok = await hasher.verify(found?.passwordHash ?? null, input.password);
-    if (!found || !ok) {
-      await audit(store.audit, clock, ctx, { type: 'console.sign_in_failed', accountId: found?.id ?? null, detail: { email } });
-      // Past the limit (other guesses got there first), the outcome of this guess is not told.
-      const throttled = await attempt.failed();
-      if (throttled !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttled };
-      return { ok: false, code: 'invalid_credentials' };
-    }
-    const throttledNow = await attempt.succeeded();
-    if (throttledNow !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttledNow };
-    if (found.status !== 'active') return { ok: false, code: 'account_disabled' };
-    const { passwordHash: _omit, ...account } = found;
+    const checked = await this.#d.passwords.check(input, ctx, CONSOLE_VIA);
+    if (!checked.ok) return checked;
+    const { account } = checked;
     return this.#start('account', account, ctx);
   }
 

@@ -1,6 +1,8 @@
 /**
- * Failures (as opposed to expected outcomes, which are values). Each has a stable `code`;
- * src/http maps them to a status and a dialect envelope in one place.
+ * Failures (as opposed to expected outcomes, which are values). Every error tokend throws on
+ * purpose extends TokendError and has a stable `code` (ERR_…): configuration, the master key,
+ * signing keys, the store, input core refuses, CLI usage. src/http maps them to a status and a
+ * dialect envelope in one place; the CLI to an exit code (src/main.ts).
  */
 export class TokendError extends Error {
   readonly code: string = 'ERR_TOKEND';

@@ -1,5 +1,5 @@
 /**
- * Fixed-window counters kept in storage, so that every node shares them (SPEC 3.1, 7):
+ * Fixed-window counters kept in storage, so that every node shares them:
  * the daily `make` quota, and the login-failure limits against password guessing.
  */
 import { DAY_MS, type Clock } from './clock.ts';

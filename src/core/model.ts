@@ -33,7 +33,7 @@ export interface Session {
   scope: string;
   generation: number;
   createdAt: number;
-  /** Absolute end of the session (SPEC 4), already bounded by the key's expiry for service sessions. */
+  /** Absolute end of the session, already bounded by the key's expiry for service sessions. */
   expiresAt: number;
   revokedAt: number | null;
 }
@@ -99,7 +99,7 @@ export interface ConsoleSession {
   userAgent: string | null;
 }
 
-/** The wire formats of an organisation API token (SPEC 2): v3 hex, l3 `<account id>-API:<hex>`, native `tdo_…`. */
+/** The wire formats of an organisation API token: v3 hex, l3 `<account id>-API:<hex>`, native `tdo_…`. */
 export type ApiTokenFormat = 'v3' | 'l3' | 'native';
 
 /** An API token as listed: never the token itself, only a hint (start and last 4). */
@@ -129,7 +129,7 @@ export interface ResourceServer {
 
 export type ServiceAccountStatus = 'active' | 'disabled';
 
-/** A machine identity of an account (SPEC 1): what its keys may do is its list of actions. */
+/** A machine identity of an account: what its keys may do is its list of actions. */
 export interface ServiceAccount {
   id: number;
   accountId: number;

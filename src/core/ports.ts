@@ -18,10 +18,12 @@ import type {
   Session,
   SessionKind,
   SigningKeyRecord,
+  JwtAlgorithm,
 } from './model.ts';
+import type { AuditContext } from './audit.ts';
 
 export interface NewAccount {
-  /** Only the demo seed picks its numeric id (SPEC 3.4: the l3 demo token names account 29078). */
+  /** Only the demo seed picks its numeric id (the published l3 demo token names account 29078). */
   id?: number;
   uid: string;
   email: string;
@@ -292,13 +294,35 @@ export interface Repos {
   signingKeys: SigningKeyRepo;
 }
 
+const ROLLBACK: unique symbol = Symbol('tokend.rollback');
+
+/** A transaction's outcome that undoes its writes: see `rollback`. */
+export interface Rollback<T> {
+  readonly [ROLLBACK]: true;
+  readonly value: T;
+}
+
+/**
+ * Returned from a transaction's function: nothing it wrote lands, and `transaction` returns
+ * `value`. Transactions decide on values: an expected refusal discovered half-way (a lost race, a
+ * row claimed by someone else) is an outcome, not an exception thrown only to roll back.
+ */
+export function rollback<T>(value: T): Rollback<T> {
+  return { [ROLLBACK]: true, value };
+}
+
+export function isRollback(value: unknown): value is Rollback<unknown> {
+  return typeof value === 'object' && value !== null && ROLLBACK in value;
+}
+
 export interface Store extends Repos {
   /**
    * Runs `fn` in one write transaction: everything in it lands or nothing does. Retries on
    * transient conflicts (SQLITE_BUSY, serialization failures, deadlocks), so `fn` must be
-   * free of side effects outside the store. A returned value commits; a throw rolls back.
+   * free of side effects outside the store. A returned value commits; a returned
+   * `rollback(value)` rolls back and returns `value`; a throw rolls back and rethrows.
    */
-  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T>;
   /** Cheap liveness probe of the database, for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -334,4 +358,39 @@ export interface AccessTokenSigner {
  */
 export interface AccessTokenVerifier {
   verify(token: string): Promise<{ ok: true; claims: { sub: string } } | { ok: false; code: 'invalid_token' | 'token_expired' }>;
+}
+
+export type SigningKeyState = 'pending' | 'active' | 'retiring' | 'retired';
+
+export interface SigningKeyInfo {
+  kid: string;
+  alg: JwtAlgorithm;
+  createdAt: number;
+  activatesAt: number;
+  state: SigningKeyState;
+  /** When the key stops signing (its successor's activation); null while nothing supersedes it. */
+  signsUntil: number | null;
+  /** When it leaves the JWKS; null while nothing supersedes it. */
+  publishedUntil: number | null;
+}
+
+export interface RotationResult {
+  /** The new key: published now, signing from `activatesAt`. */
+  key: SigningKeyInfo;
+  /** The key it supersedes, now with the time it stops signing and leaves the JWKS; null for the first key. */
+  previous: SigningKeyInfo | null;
+  /** Keys deleted because no live token can carry them any more. */
+  deleted: string[];
+}
+
+/** What core and http need of the JWT signing key ring (src/signing/key-ring.ts implements it). */
+export interface SigningKeys {
+  /** Reads the ring and opens the active key, creating the first one on an empty ring. */
+  ready(): Promise<void>;
+  /** The JWKS (RFC 7517): every key that may still verify a live token. */
+  jwks(): Promise<{ keys: Record<string, unknown>[] }>;
+  /** Every stored key with its state. */
+  list(): Promise<SigningKeyInfo[]>;
+  /** Adds a key (published now, signing after the publish delay); deletes keys no live token can carry. */
+  rotate(ctx: AuditContext): Promise<RotationResult>;
 }

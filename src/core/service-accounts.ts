@@ -1,5 +1,5 @@
 /**
- * Service accounts, their keys, and the tokens those keys create (SPEC 1, 3.2: the hoster.by
+ * Service accounts, their keys, and the tokens those keys create (the hoster.by
  * scheme). A service account belongs to an account and holds a list of allowed actions; each of
  * its keys is an Access Key (public) and a Secret Key (`tds_…`, shown once, stored as SHA-256).
  * Creating tokens starts a session of kind `service` whose access token is a signed JWT: rotation,
@@ -23,7 +23,7 @@ import { InvalidInputError } from './errors.ts';
 import { takeDailyQuota } from './limits.ts';
 import type { ServiceAccount, ServiceKey, Session } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
-import type { AccessTokenSigner, Repos, Store } from './ports.ts';
+import { rollback, type AccessTokenSigner, type Repos, type Rollback, type Store } from './ports.ts';
 import type { AccessTokenMinter, RefreshOutcome, SessionPolicy, SessionService, TokenPair } from './sessions.ts';
 import { type TokenIdentity, type Verification } from './verification.ts';
 
@@ -123,15 +123,6 @@ export function serviceSessionPolicy(options: { clock: Clock; accessTtlMs: numbe
       return null;
     },
   };
-}
-
-/** Rolls a transaction back with an expected outcome. */
-class Refused extends Error {
-  readonly outcome: CreateTokensFailure;
-  constructor(outcome: CreateTokensFailure) {
-    super(outcome);
-    this.outcome = outcome;
-  }
 }
 
 export class ServiceAccountService {
@@ -374,37 +365,32 @@ export class ServiceAccountService {
       // The refresh token (and so the session) never outlives the key.
       ...(key.expiresAt !== null ? { notAfter: key.expiresAt } : {}),
     });
-    try {
-      return await store.transaction(async (tx): Promise<CreateTokensOutcome> => {
-        const now = clock.now();
-        // Writes on the service account's and the key's rows: a disable or revoke racing with this
-        // creation either waits for it (and then revokes the new session too) or has won (ports.ts).
-        if (!(await tx.serviceAccounts.claimUse(serviceAccount.id, now))) throw new Refused('service_account_disabled');
-        if (!(await tx.serviceKeys.claimUse(key.id, now))) {
-          throw new Refused(key.expiresAt !== null && key.expiresAt <= now ? 'key_expired' : 'key_revoked');
-        }
-        const quota = await takeDailyQuota(tx.counters, clock, `service-create:${key.id}`, this.#d.dailyCreateLimit);
-        if (!quota.ok) {
-          await audit(tx.audit, clock, ctx, {
-            type: 'quota.exceeded',
-            accountId: serviceAccount.accountId,
-            detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey },
-          });
-          return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
-        }
-        const pair = await sessions.start(tx, draft);
+    return store.transaction(async (tx): Promise<CreateTokensOutcome | Rollback<CreateTokensOutcome>> => {
+      const now = clock.now();
+      // Writes on the service account's and the key's rows: a disable or revoke racing with this
+      // creation either waits for it (and then revokes the new session too) or has won (ports.ts).
+      if (!(await tx.serviceAccounts.claimUse(serviceAccount.id, now))) return rollback({ ok: false, code: 'service_account_disabled' });
+      if (!(await tx.serviceKeys.claimUse(key.id, now))) {
+        return rollback({ ok: false, code: key.expiresAt !== null && key.expiresAt <= now ? 'key_expired' : 'key_revoked' });
+      }
+      const quota = await takeDailyQuota(tx.counters, clock, `service-create:${key.id}`, this.#d.dailyCreateLimit);
+      if (!quota.ok) {
         await audit(tx.audit, clock, ctx, {
-          type: 'service_token.created',
+          type: 'quota.exceeded',
           accountId: serviceAccount.accountId,
-          sessionId: pair.session.id,
-          detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey, quotaUsed: quota.count },
+          detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey },
         });
-        return { ok: true, pair, serviceAccount, key };
+        return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
+      }
+      const pair = await sessions.start(tx, draft);
+      await audit(tx.audit, clock, ctx, {
+        type: 'service_token.created',
+        accountId: serviceAccount.accountId,
+        sessionId: pair.session.id,
+        detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey, quotaUsed: quota.count },
       });
-    } catch (error) {
-      if (error instanceof Refused) return { ok: false, code: error.outcome };
-      throw error;
-    }
+      return { ok: true, pair, serviceAccount, key };
+    });
   }
 
   /**

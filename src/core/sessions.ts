@@ -10,6 +10,7 @@
  * What differs per scheme is only the shape of the access token (opaque `tda_…` for ChatApp, a
  * signed JWT for service accounts) and its lifetimes: an AccessTokenMinter and a policy per kind.
  */
+import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, MAX_TOKEN_LENGTH, newRecordId, newToken } from '../secrets/tokens.ts';
 import { audit, type AuditContext } from './audit.ts';
@@ -90,6 +91,7 @@ export interface SessionServiceDeps {
   events?: SessionEvents;
   /** Token lookups through the verification cache (the same the verification path reads). */
   lookups: TokenLookups;
+  metrics?: CoreMetrics;
 }
 
 export const opaqueAccessTokens: AccessTokenMinter = {
@@ -144,6 +146,8 @@ export class SessionService {
       createdAt: session.createdAt,
       expiresAt: session.expiresAt,
     });
+    // Counted as stored; a transaction retried after a conflict (rare) counts twice: read it as a rate.
+    this.#d.metrics?.issued(session.kind);
     return this.#store(tx, stored, pair);
   }
 
@@ -184,7 +188,10 @@ export class SessionService {
     // session (account, client, scope, end). The transaction reads again and decides; a pair
     // minted for a refresh that loses is never stored, so it was never valid.
     const seen = known ?? (await this.#d.store.sessions.findRefresh(hash));
-    if (!seen || seen.session.kind !== kind) return { ok: false, code: 'invalid_refresh_token' };
+    if (!seen || seen.session.kind !== kind) {
+      this.#d.metrics?.refreshed(kind, 'invalid_refresh_token');
+      return { ok: false, code: 'invalid_refresh_token' };
+    }
     const next = seen.session.revokedAt === null && seen.token.rotatedAt === null ? await this.#mint(seen.session, clock.now()) : null;
     const changed: string[] = [];
     const outcome = await this.#d.store.transaction(async (tx): Promise<RefreshOutcome> => {
@@ -226,6 +233,8 @@ export class SessionService {
       return { ok: true, pair };
     });
     if (changed.length) this.#d.events?.onSessionsChanged(changed);
+    this.#d.metrics?.refreshed(kind, outcome.ok ? 'ok' : outcome.code);
+    if (!outcome.ok && outcome.code === 'refresh_token_reused') this.#d.metrics?.reuseDetected(kind);
     return outcome;
   }
 
@@ -235,8 +244,13 @@ export class SessionService {
     return this.#d.lookups.access(sha256Hex(token));
   }
 
+  /** The account's sessions that are neither revoked nor ended, newest first. */
+  async listActive(accountId: number): Promise<Session[]> {
+    return this.#d.store.sessions.listActiveByAccount(accountId, this.#d.clock.now());
+  }
+
   /** One page of an account's live sessions, newest first, and how many there are in all. */
-  async listActive(accountId: number, page: { limit: number; before?: SessionCursor }): Promise<{ items: SessionListItem[]; total: number }> {
+  async listActivePage(accountId: number, page: { limit: number; before?: SessionCursor }): Promise<{ items: SessionListItem[]; total: number }> {
     const now = this.#d.clock.now();
     const [items, total] = await Promise.all([
       this.#d.store.sessions.listActivePage(accountId, now, page),

@@ -1,17 +1,16 @@
 /** Core assembled: every domain service wired to its dependencies. No HTTP, no SQL here. */
+import type { CoreMetrics } from './metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
-import { AccessJwt } from '../signing/access-jwt.ts';
-import { KeyRing } from '../signing/key-ring.ts';
-import { lazyMasterKey, type MasterKey } from '../signing/master-key.ts';
 import { AccountService } from './accounts.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
-import { ChangeBus } from './changes.ts';
+import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { ConsoleService } from './console.ts';
 import { LoginGuard } from './limits.ts';
-import type { Store } from './ports.ts';
+import { PasswordCheck } from './password-check.ts';
+import type { AccessTokenSigner, AccessTokenVerifier, SigningKeys, Store } from './ports.ts';
 import { ServiceAccountService, serviceSessionPolicy } from './service-accounts.ts';
 import { opaqueAccessTokens, SessionService, type SessionEvents } from './sessions.ts';
 import { UsageMeter } from './usage.ts';
@@ -22,22 +21,27 @@ export interface CoreDeps {
   store: Store;
   clock: Clock;
   hasher: PasswordHasher;
-  /** The master key that seals signing keys; default: TOKEND_MASTER_KEY or `<data dir>/master.key`, resolved on first need. */
-  masterKey?: () => MasterKey;
+  /** The bus the store bridges between nodes and the key ring follows (src/services.ts makes both). */
+  changes: ChangeBus;
+  /** The JWT signing key ring (src/signing/key-ring.ts). */
+  signing: SigningKeys;
+  /** Mints and verifies service sessions' access JWTs (src/signing/access-jwt.ts). */
+  accessTokens: AccessTokenSigner & AccessTokenVerifier;
   /** The policy every token check applies after liveness (rate limits, credits, …); default: allow all. */
   policy?: CheckPolicy;
+  /** Where checks, issuances, refreshes and refusals are counted (src/observability/metrics.ts); none by default. */
+  metrics?: CoreMetrics;
 }
 
 export interface Core {
   readonly config: Config;
-  readonly store: Store;
   readonly clock: Clock;
   readonly accounts: AccountService;
   readonly sessions: SessionService;
   /** Service accounts, their keys, and their JWT access tokens (the hoster.by scheme). */
   readonly serviceAccounts: ServiceAccountService;
   /** The JWT signing key ring: JWKS, rotation. */
-  readonly signing: KeyRing;
+  readonly signing: SigningKeys;
   /** Revocations and rotations, for verification caches (this node, and others through the store). */
   readonly changes: ChangeBus;
   /** Console sign-ins (personal cabinet and operator). */
@@ -53,36 +57,34 @@ export interface Core {
   readonly verification: Verification;
   /** The admin token and resource-server credentials: who may introspect, revoke, administer. */
   readonly callers: CallerService;
+  /** 'sqlite' or 'postgres', for display. */
+  readonly databaseKind: string;
+  /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
+  ping(): Promise<void>;
+  /** Drops expired fixed-window counters (quotas, login failures, usage past its history); run periodically. */
+  purgeExpiredCounters(): Promise<number>;
   /** Writes what is batched in memory (`last used` times); call before closing the store. */
   close(): Promise<void>;
 }
 
 export function createCore(deps: CoreDeps): Core {
-  const { config, store, clock, hasher } = deps;
-  const changes = new ChangeBus();
+  const { config, store, clock, hasher, changes, signing, accessTokens } = deps;
   const events: SessionEvents = {
     onSessionsChanged(ids) {
       changes.publish({ kind: 'session', ids });
     },
   };
-  const signing = new KeyRing({
-    store,
-    clock,
-    changes,
-    masterKey: deps.masterKey ?? lazyMasterKey(config),
-    algorithm: config.jwtAlgorithm,
-    maxTokenTtlMs: config.serviceAccessTtl,
-    publishDelayMs: config.signingKeyPublishDelay,
-  });
-  const accessJwt = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
   // Every check's lookups go through this cache (bounded staleness, dropped on changes).
-  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize } });
+  const metrics = deps.metrics;
+  const counted = metrics ? { metrics } : {};
+  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, ...counted });
   const usage = new UsageMeter(store.counters, clock);
   const lastUsed = new LastUsedNotes(store, clock);
   const verification = new Verification({
+    ...counted,
     lookups,
     clock,
-    jwt: accessJwt,
+    jwt: accessTokens,
     usage,
     lastUsed,
     ...(deps.policy ? { policy: deps.policy } : {}),
@@ -91,6 +93,7 @@ export function createCore(deps: CoreDeps): Core {
     revokeApiToken: (id, ctx) => apiTokens.revoke(id, ctx),
   });
   const sessions = new SessionService({
+    ...counted,
     store,
     clock,
     lookups,
@@ -99,7 +102,7 @@ export function createCore(deps: CoreDeps): Core {
     events,
     policies: {
       chatapp: { accessTtlMs: config.chatappAccessTtl, refreshTtlMs: config.chatappRefreshTtl, minter: opaqueAccessTokens },
-      service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, signer: accessJwt }),
+      service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, signer: accessTokens }),
     },
   });
   const serviceAccounts = new ServiceAccountService({
@@ -115,22 +118,24 @@ export function createCore(deps: CoreDeps): Core {
     maxFailuresPerAddress: config.loginMaxFailuresPerAddress,
     windowMs: config.loginFailureWindow,
   });
+  const passwords = new PasswordCheck({ store, clock, hasher, loginGuard, ...counted });
   const accounts = new AccountService({
+    ...counted,
     store,
     clock,
     hasher,
     sessions,
-    loginGuard,
+    passwords,
     dailyMakeLimit: config.chatappDailyMakeLimit,
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
-  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification });
+  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const consoleService = new ConsoleService({
     store,
     clock,
-    hasher,
+    passwords,
     loginGuard,
     idleTimeoutMs: config.consoleIdleTimeout,
     lifetimeMs: config.consoleSessionLifetime,
@@ -138,7 +143,6 @@ export function createCore(deps: CoreDeps): Core {
   });
   return {
     config,
-    store,
     clock,
     accounts,
     sessions,
@@ -150,6 +154,9 @@ export function createCore(deps: CoreDeps): Core {
     apiTokens,
     verification,
     callers,
+    databaseKind: store.kind,
+    ping: () => store.ping(),
+    purgeExpiredCounters: () => store.counters.purgeExpired(clock.now()),
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();

@@ -26,6 +26,7 @@
  * Anything else (other tokend secrets included: keys, admin and resource-server credentials) is
  * no token a check accepts.
  */
+import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { MAX_TOKEN_LENGTH, parseNativeToken } from '../secrets/tokens.ts';
 import { apiTokenShape, type LastUsedNotes } from './api-tokens.ts';
@@ -165,9 +166,10 @@ export class TokenLookups {
   readonly #loadAccess: (hash: string) => Promise<AccessLookup | null>;
   readonly #loadApiToken: (hash: string) => Promise<ApiTokenLookup | null>;
 
-  constructor(deps: { store: Repos; clock: Clock; changes: ChangeBus; cache: { ttlMs: number; maxEntries: number } }) {
+  constructor(deps: { store: Repos; clock: Clock; changes: ChangeBus; cache: { ttlMs: number; maxEntries: number }; metrics?: CoreMetrics }) {
     this.#store = deps.store;
-    const options = { ...deps.cache, clock: deps.clock };
+    const metrics = deps.metrics;
+    const options = { ...deps.cache, clock: deps.clock, ...(metrics ? { onLookup: (hit: boolean) => metrics.cacheLookup(hit) } : {}) };
     this.#access = new VerifyCache(options);
     this.#apiTokens = new VerifyCache(options);
     this.#unfollow = [this.#access.follow(deps.changes), this.#apiTokens.follow(deps.changes)];
@@ -211,20 +213,31 @@ export interface VerificationDeps {
   /** What RFC 7009 revocation ends: a session (access or refresh token) or an API token. */
   revokeSession(sessionId: string, ctx: AuditContext): Promise<boolean>;
   revokeApiToken(id: string, ctx: AuditContext): Promise<boolean>;
+  /** Told the kind and outcome of every check; absent (metrics off), checks are not wrapped at all. */
+  metrics?: CoreMetrics;
 }
 
 type Failure = Extract<CheckOutcome, { ok: false }>;
 
-// Failures are constants: a refused check allocates no outcome.
-const FAILURES = new Map<string, Failure>();
-for (const kind of [null, ...ALL_KINDS]) {
-  for (const reason of ['invalid', 'expired', 'revoked', 'account_disabled', 'denied'] satisfies CheckReason[]) {
-    FAILURES.set(`${kind}:${reason}`, Object.freeze({ ok: false, kind, reason }));
-  }
+const REASONS: readonly CheckReason[] = ['invalid', 'expired', 'revoked', 'account_disabled', 'denied'];
+
+function failuresOf(kind: VerifiedKind | null): Record<CheckReason, Failure> {
+  const out = {} as Record<CheckReason, Failure>;
+  for (const reason of REASONS) out[reason] = Object.freeze({ ok: false, kind, reason });
+  return out;
 }
 
+// Failures are constants: a refused check allocates no outcome.
+const FAILURES: Record<VerifiedKind | 'none', Record<CheckReason, Failure>> = {
+  none: failuresOf(null),
+  access: failuresOf('access'),
+  refresh: failuresOf('refresh'),
+  api_token: failuresOf('api_token'),
+  service_access: failuresOf('service_access'),
+};
+
 function failure(kind: VerifiedKind | null, reason: CheckReason): Failure {
-  return FAILURES.get(`${kind}:${reason}`)!;
+  return FAILURES[kind ?? 'none'][reason];
 }
 
 export class Verification {
@@ -234,6 +247,17 @@ export class Verification {
   constructor(deps: VerificationDeps) {
     this.#d = deps;
     this.#policy = deps.policy ?? ALLOW_ALL;
+    const metrics = deps.metrics;
+    if (metrics) {
+      // Every outcome leaves through check: one place counts them, by kind and reason.
+      const unobserved = this.check;
+      this.check = async (token, options) => {
+        const outcome = await unobserved.call(this, token, options);
+        if (outcome.ok) metrics.tokenCheck(outcome.identity.kind, 'ok');
+        else metrics.tokenCheck(outcome.kind ?? 'unknown', outcome.reason);
+        return outcome;
+      };
+    }
   }
 
   /** Checks a token of the accepted kinds. The one function every check in tokend calls. */

@@ -21,6 +21,8 @@ export interface VerifyCacheOptions {
   ttlMs: number;
   maxEntries: number;
   clock: Clock;
+  /** Told whether each lookup hit (metrics); lookups are not counted while the cache is off. */
+  onLookup?: (hit: boolean) => void;
 }
 
 interface Entry<V> {
@@ -80,6 +82,7 @@ export class VerifyCache<V> {
    */
   async getOrLoad(key: string, load: (key: string) => Promise<V | null>, tagsOf: (value: V) => readonly string[]): Promise<V | null> {
     const cached = this.get(key);
+    if (this.enabled) this.#options.onLookup?.(cached !== undefined);
     if (cached !== undefined) return cached;
     const epoch = this.#epoch;
     const found = await load(key);

@@ -3,9 +3,10 @@
  *
  * By default Fastify writes two info lines per request (received, completed). Serialised, redacted
  * and written synchronously, they cost more than a cached token check itself (bench/RESULTS.md).
- * Here one line is written when the request completes, with method, path, client address, status
- * and time: at info for failures (4xx; 5xx at warn), at debug for successes, so `info` keeps
- * what an operator investigates and `TOKEND_LOG_LEVEL=debug` gives a full access log.
+ * Here one line is written when the request completes, with method, path, client address, status,
+ * time and the request id (`reqId`, as on every line of a request; src/observability/request-id.ts):
+ * at info for failures (4xx; 5xx at warn), at debug for successes, so `info` keeps what an
+ * operator investigates and `TOKEND_LOG_LEVEL=debug` gives a full access log.
  */
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Level } from 'pino';

@@ -4,13 +4,14 @@
  */
 // @fastify/swagger augments FastifySchema with tags, summary and examples used by every route.
 import type {} from '@fastify/swagger';
+import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
 import { AccessLog, lazyChildLogger } from './access-log.ts';
-import { sendWire, type WireDialect, type WireReply } from './dialect.ts';
+import { clientAddress, sendWire, type WireDialect, type WireReply } from './dialect.ts';
 import { DIALECTS } from './dialects/index.ts';
 import { classifyError, nulField, queryCarriesCredential, type GenericFailure } from './failures.ts';
 import { pickLang, type Lang } from './lang.ts';
@@ -19,12 +20,22 @@ import { nativeFailure } from './native/envelope.ts';
 import { registerJwks } from './native/jwks.ts';
 import { registerForwardAuth } from './native/forward-auth.ts';
 import { OAUTH_PREFIX, oauthFailure, registerOauth } from './native/oauth2.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from '../observability/request-id.ts';
+import type { TokendMetrics } from '../observability/metrics.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import { registerHealth } from './ops/health.ts';
+import { registerMetrics, requestObserver } from './ops/metrics.ts';
 import { registerOpenApi } from './ops/openapi.ts';
 
 export interface AppDeps {
   core: Core;
   logger: Logger;
+  /** Prometheus metrics: `/metrics` and the per-request counts; none (`TOKEND_METRICS=false`) costs nothing. */
+  metrics?: TokendMetrics | null;
+  /** True once the node is shutting down: `/readyz` answers 503 and every answer closes its connection. */
+  draining?: () => boolean;
+  /** OpenTelemetry spans for every request (src/observability/tracing.ts); none by default. */
+  tracing?: Tracing | null;
   /**
    * Called for every route as it is registered, with its options (method, url, schema). The fuzz
    * and security tests use it so that every route of every surface is covered without a list.
@@ -42,6 +53,18 @@ export function pathOf(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
+/** An answer written straight to a socket whose request never reached Fastify (or never finished). */
+function writeRaw(socket: { writable: boolean; write(data: string): unknown }, wire: WireReply, status: string, requestId: string = randomUUID()): void {
+  if (!socket.writable) return;
+  // A dialect may render its body itself (hoster.by pretty-prints): strings go out as they are.
+  const body = typeof wire.body === 'string' ? wire.body : JSON.stringify(wire.body);
+  socket.write(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
+      `X-Request-Id: ${requestId}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { core, logger } = deps;
   const config = core.config;
@@ -56,13 +79,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return dialectFor(url).renderFailure(failure, lang, failure.kind === 'unavailable' ? 5 : undefined);
   }
 
-  /** The URL of the request each socket is reading, for parser errors raised in the middle of its body. */
-  const inFlight = new WeakMap<object, string>();
+  /** The URL and id of the request each socket is reading, for errors raised in the middle of its body. */
+  const inFlight = new WeakMap<object, { url: string; id: string }>();
   const app = Fastify({
     loggerInstance: logger.child({}, {
       serializers: {
         // Whitelist, not blacklist: no headers (they carry tokens), no query string.
-        req: (req: FastifyRequest) => ({ method: req.method, path: pathOf(req.url), address: req.ip }),
+        req: (req: FastifyRequest) => ({ method: req.method, path: pathOf(req.url), address: clientAddress(req) }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
     }) as unknown as FastifyInstance['log'],
@@ -70,9 +93,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // made only if it writes (src/http/access-log.ts).
     logController: new AccessLog(),
     childLoggerFactory: lazyChildLogger,
+    // Every response echoes the request id and every log line of the request carries it (`reqId`).
+    genReqId: requestIdOf,
+    requestIdHeader: false,
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
-    http: { maxHeaderSize: config.maxHeaderSize },
+    // Only the configured proxies' X-Forwarded-* headers count (src/http/dialect.ts, clientAddress).
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    // Slow clients are cut off (docs/configuration.md): Node checks the header and request bounds
+    // on an interval, once a second here rather than its default of every 30 s.
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
+    http: {
+      maxHeaderSize: config.maxHeaderSize,
+      headersTimeout: config.headersTimeout,
+      requestTimeout: config.requestTimeout,
+      keepAliveTimeout: config.keepAliveTimeout,
+      connectionsCheckingInterval: 1000,
+    },
     return503OnClosing: true,
     // A path that cannot be percent-decoded (`/v1/%ff`) or whose parameter is over 100 characters
     // fails before routing and before any hook: without this, Fastify answers in its own shape,
@@ -82,29 +119,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const unroutable = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH';
       const failure: GenericFailure = unroutable ? { kind: 'not_found' } : classifyError(error);
       reply.header('cache-control', 'no-store');
+      reply.header(REQUEST_ID_HEADER, request.id);
       return sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
     },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
     // Requests that never parse (oversized headers, garbage) still get the dialect's envelope.
     clientErrorHandler(err, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      // Past TOKEND_HEADERS_TIMEOUT or TOKEND_REQUEST_TIMEOUT: a 408 unless an answer has begun.
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        const answering = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+        const current = inFlight.get(socket);
+        if (!answering) writeRaw(socket, failureReply(current?.url ?? '/', { kind: 'request_timeout' }, 'en'), '408 Request Timeout', current?.id);
+        socket.destroy();
+        return;
+      }
       const raw = (err as unknown as { rawPacket?: Buffer }).rawPacket;
       const firstLine = raw?.subarray(0, 2048).toString('latin1').split('\r\n')[0] ?? '';
       // The packet that failed is not always the request line (a body cut short fails on its last
       // packet): then the request this socket is in the middle of names the surface.
       const requestLine = /^[A-Z]+ (\/\S*)/.exec(firstLine);
-      const url = requestLine ? requestLine[1]! : (inFlight.get(socket) ?? '/');
+      const current = inFlight.get(socket);
+      const url = requestLine ? requestLine[1]! : (current?.url ?? '/');
       const kind = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'malformed_body';
-      const wire = failureReply(url, { kind }, 'en');
-      // A dialect may render its body itself (hoster.by pretty-prints): strings go out as they are.
-      const body = typeof wire.body === 'string' ? wire.body : JSON.stringify(wire.body);
       const status = kind === 'headers_too_large' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      if (socket.writable) {
-        socket.write(
-          `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-      }
+      writeRaw(socket, failureReply(url, { kind }, 'en'), status, requestLine ? undefined : current?.id);
       socket.destroy();
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -119,18 +158,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(formbody);
 
   // Hooks run on every request: callback style, not async, so the hot path allocates no promise per hook.
+  // The request's span first, so that everything after runs inside it; its end last.
+  if (deps.tracing) app.addHook('onRequest', deps.tracing.onRequest);
   app.addHook('onRequest', (request, reply, done) => {
-    inFlight.set(request.raw.socket, request.url);
+    inFlight.set(request.raw.socket, { url: request.url, id: request.id });
     if (request.url.includes('?') && queryCarriesCredential(request.query)) {
       sendWire(reply, failureReply(request.url, { kind: 'token_in_query' }, pickLang(request.headers)));
       return;
     }
     done();
   });
-  app.addHook('onResponse', (request, _reply, done) => {
+  const observe = deps.metrics ? requestObserver(deps.metrics, dialects) : null;
+  app.addHook('onResponse', (request, reply, done) => {
     inFlight.delete(request.raw.socket);
+    observe?.(request, reply);
     done();
   });
+  if (deps.tracing) app.addHook('onResponse', deps.tracing.onResponse);
   // After parsing, before the schemas: a NUL character anywhere in the input is a validation error
   // on every surface and both databases (PostgreSQL would refuse to store or even compare it).
   app.addHook('preValidation', (request, reply, done) => {
@@ -142,8 +186,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const failure: GenericFailure = { kind: 'validation', fields: [{ name: field, code: 'pattern', message: 'must not contain NUL characters' }] };
     sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  const draining = deps.draining ?? ((): boolean => false);
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
+    reply.header(REQUEST_ID_HEADER, request.id);
+    // While draining, clients open new connections (to other nodes) instead of reusing this one.
+    if (draining()) reply.header('connection', 'close');
     done(null, payload);
   });
 
@@ -157,7 +205,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const dialect of dialects) {
     await app.register(async (scope) => dialect.register(scope, { core }));
   }
-  await app.register(async (scope) => registerHealth(scope, core));
+  await app.register(async (scope) => registerHealth(scope, core, draining));
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    await app.register(async (scope) => registerMetrics(scope, config, metrics));
+  }
   await app.register(async (scope) => registerJwks(scope, core));
   // Introspection, revocation (RFC 7662, 7009) and forward-auth for reverse proxies.
   await app.register(async (scope) => registerOauth(scope, core));

@@ -3,6 +3,7 @@
  * its envelope. Adding a dialect means adding a folder and one line in src/http/dialects/index.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import type { Core } from '../core/tokend.ts';
@@ -27,7 +28,7 @@ export interface ErrorCodeSpec {
   status: number;
   en: string;
   ru: string;
-  /** When a client sees it; the docs repeat this. */
+  /** When a client sees it (docs/errors.md says it for each dialect, framework failures included). */
   when: string;
 }
 
@@ -52,7 +53,16 @@ export function sendWire(reply: FastifyReply, wire: WireReply): FastifyReply {
   return reply.send(wire.body);
 }
 
-/** The client address the limits and the audit log see (after trusted-proxy handling). */
+/**
+ * The client address the limits, the audit log and the access log see: the right-most
+ * `X-Forwarded-For` entry that is not a trusted proxy (`TOKEND_TRUSTED_PROXIES`; Fastify's
+ * `request.ip` walks the hops with @fastify/proxy-addr), or the peer's address when no proxy is
+ * trusted. An entry that is not an IP address (a malformed header, even from a trusted proxy)
+ * names nobody: the peer's address is used instead.
+ */
 export function clientAddress(request: FastifyRequest): string {
-  return request.ip;
+  const ip = request.ip;
+  const peer = request.raw.socket?.remoteAddress;
+  if (ip === peer || isIP(ip) !== 0) return ip;
+  return peer ?? ip;
 }

@@ -18,6 +18,7 @@ export type GenericFailure =
   | { kind: 'validation'; fields: FieldError[] }
   | { kind: 'payload_too_large' }
   | { kind: 'headers_too_large' }
+  | { kind: 'request_timeout' }
   | { kind: 'unsupported_media_type' }
   | { kind: 'token_in_query' }
   | { kind: 'not_found' }
@@ -35,6 +36,7 @@ export const FAILURES = {
   validation: { code: 'validation_error', status: 400, en: 'Validation error', ru: 'Ошибка валидации', when: 'A field is missing, has the wrong type or shape, or is unknown; envelopes with `fields` list each one.' },
   payload_too_large: { code: 'payload_too_large', status: 413, en: 'Request body too large', ru: 'Слишком большое тело запроса', when: 'The body is larger than TOKEND_BODY_LIMIT.' },
   headers_too_large: { code: 'headers_too_large', status: 431, en: 'Request headers too large', ru: 'Слишком большие заголовки запроса', when: 'The headers are larger than TOKEND_MAX_HEADER_SIZE.' },
+  request_timeout: { code: 'request_timeout', status: 408, en: 'Request timeout', ru: 'Время ожидания запроса истекло', when: 'The request (headers and body) did not arrive within TOKEND_REQUEST_TIMEOUT, or its headers within TOKEND_HEADERS_TIMEOUT; the connection is closed.' },
   unsupported_media_type: { code: 'unsupported_media_type', status: 415, en: 'Unsupported content type', ru: 'Неподдерживаемый тип содержимого', when: 'The body has a content type the route does not read.' },
   token_in_query: { code: 'token_in_query', status: 400, en: 'Credentials must not be sent in the URL', ru: 'Учётные данные нельзя передавать в URL', when: 'The query string carries a token, key or password.' },
   not_found: { code: 'not_found', status: 404, en: 'Not found', ru: 'Не найдено', when: 'No such route.' },

@@ -1,5 +1,5 @@
 /**
- * Service-account access tokens as JWTs (SPEC 3.2; RFC 9068 profile): minting and the one
+ * Service-account access tokens as JWTs (RFC 9068 profile): minting and the one
  * verification every caller uses. Verification pins everything an attacker could choose: the
  * header may carry only `alg`, `typ` and `kid` (no `jku`, `x5u`, `jwk`, `x5c`, `crit`: a token
  * never tells us where to find its key); `typ` must be `at+jwt`; `kid` must name a published key of

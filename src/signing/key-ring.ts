@@ -1,5 +1,5 @@
 /**
- * The JWT signing key ring (SPEC 5, 7): keys live in storage, their private parts sealed under the
+ * The JWT signing key ring: keys live in storage, their private parts sealed under the
  * master key; every node reads the same ring and agrees, from the clock alone, which key signs.
  *
  * Lifecycle of a key, decided by the ordered list of keys (activation time, then kid) and `now`:
@@ -23,7 +23,7 @@ import type { ChangeBus } from '../core/changes.ts';
 import type { Clock } from '../core/clock.ts';
 import { TokendError } from '../core/errors.ts';
 import type { JwtAlgorithm, SigningKeyRecord } from '../core/model.ts';
-import type { Store } from '../core/ports.ts';
+import type { RotationResult, SigningKeyInfo, SigningKeys, SigningKeyState, Store } from '../core/ports.ts';
 import type { MasterKey } from './master-key.ts';
 import { deriveKey, open, seal } from './sealed.ts';
 
@@ -33,28 +33,7 @@ export const RING_REFRESH_MS = 30_000;
 const FORCED_RELOAD_MS = 1_000;
 const INITIAL_KEY_SCOPE = 'signing-keys:initial';
 
-export type SigningKeyState = 'pending' | 'active' | 'retiring' | 'retired';
-
-export interface SigningKeyInfo {
-  kid: string;
-  alg: JwtAlgorithm;
-  createdAt: number;
-  activatesAt: number;
-  state: SigningKeyState;
-  /** When the key stops signing (its successor's activation); null while nothing supersedes it. */
-  signsUntil: number | null;
-  /** When it leaves the JWKS; null while nothing supersedes it. */
-  publishedUntil: number | null;
-}
-
-export interface RotationResult {
-  /** The new key: published now, signing from `activatesAt`. */
-  key: SigningKeyInfo;
-  /** The key it supersedes, now with the time it stops signing and leaves the JWKS; null for the first key. */
-  previous: SigningKeyInfo | null;
-  /** Keys deleted because no live token can carry them any more. */
-  deleted: string[];
-}
+export type { RotationResult, SigningKeyInfo, SigningKeyState } from '../core/ports.ts';
 
 /** A stored signing key cannot be opened: the master key differs from the one that sealed it. */
 export class SigningKeyUnavailableError extends TokendError {
@@ -107,7 +86,7 @@ export interface Signer {
   key: CryptoKey;
 }
 
-export class KeyRing {
+export class KeyRing implements SigningKeys {
   readonly #d: KeyRingDeps;
   #rows: SigningKeyRecord[] | null = null;
   #loadedAt = 0;

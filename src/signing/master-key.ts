@@ -1,5 +1,5 @@
 /**
- * The master key (SPEC 7): the secret every sealing key is derived from. TOKEND_MASTER_KEY when
+ * The master key (docs/operations.md): the secret every sealing key is derived from. TOKEND_MASTER_KEY when
  * set (any string of at least 32 characters); otherwise `<data dir>/master.key`, generated on first
  * need with mode 0600. Nodes that share a database must share it: a node with another master key
  * cannot open the signing keys the others sealed.
@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TokendError } from '../core/errors.ts';
 
 export const MASTER_KEY_MIN_LENGTH = 32;
 export const MASTER_KEY_FILE = 'master.key';
@@ -19,8 +20,8 @@ export interface MasterKey {
 }
 
 /** Thrown when the master key file exists but cannot serve as one. */
-export class MasterKeyError extends Error {
-  readonly code = 'ERR_TOKEND_MASTER_KEY';
+export class MasterKeyError extends TokendError {
+  override readonly code = 'ERR_TOKEND_MASTER_KEY';
   constructor(message: string) {
     super(message);
     this.name = 'MasterKeyError';

@@ -1,5 +1,5 @@
 /**
- * Sealing of private keys at rest (SPEC 7): AES-256-GCM under a key derived from the master key
+ * Sealing of private keys at rest: AES-256-GCM under a key derived from the master key
  * with HKDF-SHA-256. The associated data binds each ciphertext to its row (the kid), so a sealed
  * value copied onto another row does not open.
  */

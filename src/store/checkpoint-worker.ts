@@ -3,8 +3,9 @@
  * copying the WAL into the file with PASSIVE checkpoints, which never wait for and never block the
  * writer. Soon again while there is WAL to copy, at rest otherwise.
  */
+import { existsSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
-import SqliteDatabase from 'better-sqlite3';
 
 interface Data {
   file: string;
@@ -19,9 +20,12 @@ interface CheckpointRow {
 }
 
 const { file, busyMs, idleMs } = workerData as Data;
-const db = new SqliteDatabase(file, { fileMustExist: true });
+// The writer created the file; a thread that found none would make an empty database beside it.
+if (!existsSync(file)) throw new Error(`checkpoint thread: ${file} does not exist`);
+const db = new DatabaseSync(file);
 // The checkpoint syncs the database file before the WAL may be reused (durability of what it copied).
-db.pragma('synchronous = FULL');
+db.exec('pragma synchronous = FULL');
+const checkpoint = db.prepare('pragma wal_checkpoint(PASSIVE)');
 let timer: NodeJS.Timeout | null = null;
 let stopped = false;
 let last = -1;
@@ -31,7 +35,7 @@ function tick(): void {
   if (stopped) return;
   let next = idleMs;
   try {
-    const [row] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
+    const row = checkpoint.get() as CheckpointRow | undefined;
     if (row && row.log > 0) {
       const progressed = row.checkpointed !== last;
       last = row.checkpointed;
@@ -49,6 +53,7 @@ parentPort!.on('message', (message: unknown) => {
   stopped = true;
   if (timer) clearTimeout(timer);
   db.close();
+  // Nothing left to keep the thread alive: it exits, and the checkpointer's stop() resolves then.
   parentPort!.close();
 });
 

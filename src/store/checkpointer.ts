@@ -1,7 +1,7 @@
 /**
  * WAL checkpoints off the event loop.
  *
- * better-sqlite3 is synchronous: whatever SQLite does runs on the thread that serves HTTP. By
+ * node:sqlite is synchronous: whatever SQLite does runs on the thread that serves HTTP. By
  * default the connection that commits also checkpoints (every 1000 WAL pages it copies them into
  * the database file and syncs it), so every few group commits one request batch waited for the
  * copy of a thousand pages. bench/RESULTS.md measured a third of the time of a durable write
@@ -33,6 +33,7 @@ export const BACKSTOP_WAL_PAGES = 10_000;
 export class Checkpointer {
   readonly #worker: Worker;
   #stopping: Promise<void> | null = null;
+  readonly #exited: Promise<void>;
 
   constructor(file: string, options: CheckpointerOptions = {}) {
     this.#worker = new Worker(new URL(`./checkpoint-worker${extname(import.meta.url)}`, import.meta.url), {
@@ -41,6 +42,7 @@ export class Checkpointer {
       // server's memory (V8 would otherwise size it like the main one).
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     });
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     // Never what keeps the process alive; a crashed thread leaves the backstop doing the work.
     this.#worker.unref();
     this.#worker.on('message', (m: { error?: string }) => {
@@ -49,16 +51,21 @@ export class Checkpointer {
     this.#worker.on('error', (error) => options.onError?.(error.message));
   }
 
-  /** Stops the thread and closes its connection (before the writer's own close). */
+  /**
+   * Stops the thread and resolves once it has exited, its connection closed (before the writer's
+   * own close, so that the writer's is the last connection and removes the WAL). A thread that
+   * does not stop within 2 s is terminated; one that already died resolves at once.
+   */
   stop(): Promise<void> {
-    this.#stopping ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(() => void this.#worker.terminate().then(() => resolve()), 2000);
-      this.#worker.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
+    this.#stopping ??= (async () => {
       this.#worker.postMessage('stop');
-    });
+      const timer = setTimeout(() => void this.#worker.terminate(), 2000);
+      try {
+        await this.#exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
     return this.#stopping;
   }
 }

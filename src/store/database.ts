@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { StoreUnavailableError } from '../core/errors.ts';
-import type { Repos, Store } from '../core/ports.ts';
+import { isRollback, type Repos, type Rollback, type Store } from '../core/ports.ts';
 import { accountRepo, appRepo } from './accounts.ts';
 import { apiTokenRepo, instanceSecretRepo, resourceServerRepo } from './api-tokens.ts';
 import { consoleSessionRepo } from './console.ts';
 import { auditRepo, counterRepo } from './counters.ts';
 import type { SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
+import { NO_STORE_METRICS, type StoreMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { DB } from './schema.ts';
 import { serviceAccountRepo, serviceKeyRepo } from './service-accounts.ts';
@@ -78,20 +79,50 @@ function translate(error: unknown, d: SqlDialect): unknown {
   return error;
 }
 
+/**
+ * One transaction on a connection of its own: commits a value, rolls back a `rollback(value)` or
+ * a throw. Kysely's transaction rolls back only when its callback throws, so a returned rollback
+ * is carried out by a private sentinel that never leaves this function.
+ */
+async function inTransaction<T>(d: SqlDialect, fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T> {
+  let undone: Rollback<T> | null = null;
+  try {
+    return await d.db.transaction().execute(async (trx) => {
+      const result = await fn(reposOf(trx, d));
+      if (!isRollback(result)) return result;
+      undone = result;
+      throw UNDO;
+    });
+  } catch (error) {
+    if (error === UNDO && undone !== null) return (undone as Rollback<T>).value;
+    throw error;
+  }
+}
+
+const UNDO = Symbol('undo');
+
 export interface Database extends Store {
   readonly dialect: SqlDialect;
   migrate(): Promise<string[]>;
 }
 
-export function createStore(d: SqlDialect): Database {
+export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METRICS): Database {
   const base = reposOf(d.db, d);
-  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d)) : null;
+  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d), { onBatch: (size) => metrics.groupCommitBatch(size) }) : null;
   const store: Database = {
     ...guarded(base, d),
     kind: d.kind,
     dialect: d,
     async transaction(fn) {
-      return retrying(d, () => (batches ? batches.run(fn) : d.db.transaction().execute((trx) => fn(reposOf(trx, d)))));
+      const started = performance.now();
+      let ok = false;
+      try {
+        const value = await retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, fn)));
+        ok = true;
+        return value;
+      } finally {
+        metrics.transaction((performance.now() - started) / 1000, ok);
+      }
     },
     async ping() {
       try {

@@ -3,9 +3,9 @@
  * Kysely; differences (drivers, pragmas, id columns, which errors are transient) live here.
  * Lesson from atproto's history: a `dialect ===` branch anywhere else is a bug.
  */
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import pg from 'pg';
 import {
   CompiledQuery,
@@ -19,13 +19,16 @@ import {
   type DatabaseConnection,
   type Driver,
   type QueryCompiler,
+  type SqliteDatabase,
   type SqliteDialectConfig,
+  type SqliteStatement,
   type PostgresPool,
 } from 'kysely';
 import type { ChangeBus } from '../core/changes.ts';
 import { systemClock } from '../core/clock.ts';
 import { BACKSTOP_WAL_PAGES, Checkpointer } from './checkpointer.ts';
 import { DatabaseClock, type ClockHandle, type StoreLog } from './db-clock.ts';
+import type { PoolStats } from './metrics.ts';
 import { noChangeBridge, PgChangeBridge, type ChangeBridge } from './pg-notify.ts';
 import type { DB } from './schema.ts';
 
@@ -67,30 +70,52 @@ export interface SqlDialect {
    * SQLite: the ordinary one. PostgreSQL: a connection of their own without statement_timeout.
    */
   withMigrationDb<T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T>;
+  /** PostgreSQL: the request pool's use now (metrics). SQLite has one connection and no pool. */
+  poolStats?(): PoolStats;
 }
 
 const systemClockHandle: ClockHandle = { clock: systemClock, stop: () => {} };
 
 /**
- * better-sqlite3 through Kysely, with `BEGIN IMMEDIATE`: a deferred transaction that reads then
- * writes can fail with SQLITE_BUSY at the upgrade, without waiting, when another process (the CLI
- * beside a running server) writes; IMMEDIATE takes the write lock up front and so honours
- * busy_timeout. Inside one process Kysely already serialises transactions on its single connection.
+ * SQLite is Node's own (`node:sqlite`, built into Node 24), not a native addon: installing tokend
+ * compiles nothing and needs no C++ toolchain or Node headers (docs/architecture.md). Its
+ * DatabaseSync is synchronous like better-sqlite3 and fits Kysely's SQLite driver through the
+ * small adapter below (statements, parameters, error codes).
+ *
+ * Transactions begin with `BEGIN IMMEDIATE`: a deferred transaction that reads then writes can
+ * fail with SQLITE_BUSY at the upgrade, without waiting, when another process (the CLI beside a
+ * running server) writes; IMMEDIATE takes the write lock up front and so honours busy_timeout.
+ * Inside one process Kysely already serialises transactions on its single connection.
+ *
+ * Destroying the Kysely instance stops the checkpoint thread and waits until it has closed its
+ * connection, then closes the writer's: the last connection to close removes the WAL, and a caller
+ * that deletes the data directory right after close() finds nothing still being written there.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #beforeClose: () => Promise<void>;
+  constructor(config: SqliteDialectConfig, beforeClose: () => Promise<void>) {
+    super(config);
+    this.#beforeClose = beforeClose;
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  override async destroy(): Promise<void> {
+    await this.#beforeClose();
+    await super.destroy();
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  readonly #beforeClose: () => Promise<void>;
+  constructor(config: SqliteDialectConfig, beforeClose: () => Promise<void>) {
     super(config);
     this.#config = config;
+    this.#beforeClose = beforeClose;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#beforeClose);
   }
   override createQueryCompiler(): QueryCompiler {
     return new UnaryPlusParameterCompiler();
@@ -98,12 +123,12 @@ class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 /**
- * Parameters are written `+?`, not `?`. SQLite (3.54, as bundled with better-sqlite3) marks a
- * statement with a join and a `column = ?` term as depending on that parameter's value, so every
- * new binding re-prepares it: 40-80 µs per execution instead of 2-5 for tokend's hot lookups
- * (a token by hash joined to its session and account; bench/RESULTS.md). A unary plus is a no-op
- * on every value (numbers, text, blobs, NULL) and keeps the same plan, but the term no longer
- * names a bare parameter, so the statement stays prepared.
+ * Parameters are written `+?`, not `?`. SQLite marks a statement with a join and a `column = ?`
+ * term as depending on that parameter's value (the planner looked at the value, e.g. to decide
+ * whether a partial index applies), so every new binding re-prepares it: 40-80 µs per execution
+ * instead of 2-5 for tokend's hot lookups (a token by hash joined to its session and account;
+ * bench/RESULTS.md). A unary plus is a no-op on every value (numbers, text, blobs, NULL) and keeps
+ * the same plan, but the term no longer names a bare parameter, so the statement stays prepared.
  */
 class UnaryPlusParameterCompiler extends SqliteQueryCompiler {
   protected override getCurrentParameterPlaceholder(): string {
@@ -115,28 +140,95 @@ function sqliteCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
 }
 
+/**
+ * SQLite's result codes by number (https://sqlite.org/rescode.html): node:sqlite reports an error
+ * as `code: 'ERR_SQLITE_ERROR'` with the extended result code in `errcode`. The adapter names it
+ * the way SQLite does (`SQLITE_BUSY_SNAPSHOT`, `SQLITE_CONSTRAINT_UNIQUE`, ...), in `code`, which
+ * is what isTransient / isUnavailable and any caller read. An extended code this table lacks is
+ * named by its primary code (the low byte), which is all those two need.
+ */
+const SQLITE_PRIMARY: Record<number, string> = {
+  1: 'ERROR', 2: 'INTERNAL', 3: 'PERM', 4: 'ABORT', 5: 'BUSY', 6: 'LOCKED', 7: 'NOMEM', 8: 'READONLY',
+  9: 'INTERRUPT', 10: 'IOERR', 11: 'CORRUPT', 12: 'NOTFOUND', 13: 'FULL', 14: 'CANTOPEN', 15: 'PROTOCOL',
+  16: 'EMPTY', 17: 'SCHEMA', 18: 'TOOBIG', 19: 'CONSTRAINT', 20: 'MISMATCH', 21: 'MISUSE', 22: 'NOLFS',
+  23: 'AUTH', 24: 'FORMAT', 25: 'RANGE', 26: 'NOTADB', 27: 'NOTICE', 28: 'WARNING',
+};
+const SQLITE_EXTENDED: Record<number, string> = {
+  261: 'BUSY_RECOVERY', 517: 'BUSY_SNAPSHOT', 773: 'BUSY_TIMEOUT', 262: 'LOCKED_SHAREDCACHE', 518: 'LOCKED_VTAB',
+  264: 'READONLY_RECOVERY', 520: 'READONLY_CANTLOCK', 776: 'READONLY_ROLLBACK', 1032: 'READONLY_DBMOVED',
+  1288: 'READONLY_CANTINIT', 1544: 'READONLY_DIRECTORY', 266: 'IOERR_READ', 522: 'IOERR_SHORT_READ', 778: 'IOERR_WRITE',
+  1034: 'IOERR_FSYNC', 1290: 'IOERR_DIR_FSYNC', 1546: 'IOERR_TRUNCATE', 1802: 'IOERR_FSTAT', 3338: 'IOERR_ACCESS',
+  4874: 'IOERR_SHMOPEN', 5130: 'IOERR_SHMSIZE', 270: 'CANTOPEN_NOTEMPDIR', 526: 'CANTOPEN_ISDIR', 782: 'CANTOPEN_FULLPATH',
+  275: 'CONSTRAINT_CHECK', 531: 'CONSTRAINT_COMMITHOOK', 787: 'CONSTRAINT_FOREIGNKEY', 1043: 'CONSTRAINT_FUNCTION',
+  1299: 'CONSTRAINT_NOTNULL', 1555: 'CONSTRAINT_PRIMARYKEY', 1811: 'CONSTRAINT_TRIGGER', 2067: 'CONSTRAINT_UNIQUE',
+  2323: 'CONSTRAINT_VTAB', 2579: 'CONSTRAINT_ROWID', 3091: 'CONSTRAINT_DATATYPE', 267: 'CORRUPT_VTAB', 523: 'CORRUPT_SEQUENCE',
+  779: 'CORRUPT_INDEX', 516: 'ABORT_ROLLBACK',
+};
+
+/** Gives a node:sqlite error SQLite's own name for its result code, in `code`. */
+export function namedSqliteError(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null || !('errcode' in error)) return error;
+  const errcode = (error as { errcode: unknown }).errcode;
+  if (typeof errcode !== 'number') return error;
+  const name = SQLITE_EXTENDED[errcode] ?? SQLITE_PRIMARY[errcode & 0xff];
+  if (name) (error as unknown as { code: string }).code = `SQLITE_${name}`;
+  return error;
+}
+
 const STATEMENT_CACHE_SIZE = 500;
 /** journal_size_limit: the WAL file is truncated to this once reused after a checkpoint. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 2 ** 20;
 
 /**
- * Kysely prepares every query it runs, and better-sqlite3 compiles SQL on every prepare(): for a
- * one-row lookup that is most of its cost. tokend runs the same few dozen statements all day, so
- * they are kept compiled, keyed by their SQL (bounded; a statement that is busy, i.e. an open
- * iterator, is never handed out twice). SQLite re-prepares a kept statement by itself after a
- * schema change.
+ * node:sqlite's rows have a null prototype; the rest of tokend (and anything comparing rows, as
+ * tests do) expects ordinary objects, as SQLite drivers give them.
  */
-function withStatementCache(database: SqliteDatabase.Database, onClose: () => void): SqliteDialectConfig['database'] {
-  const cache = new Map<string, SqliteDatabase.Statement>();
+function plainRow(row: Record<string, SQLOutputValue>): Record<string, SQLOutputValue> {
+  return { ...row };
+}
+
+/**
+ * Kysely prepares every query it runs, and SQLite compiles SQL on every prepare(): for a one-row
+ * lookup that is most of its cost. tokend runs the same few dozen statements all day, so they are
+ * kept compiled, keyed by their SQL (bounded). A streamed query (iterate) gets a statement of its
+ * own, so a kept one is never handed out while an iterator holds it. SQLite re-prepares a kept
+ * statement by itself after a schema change.
+ */
+function kyselyDatabase(database: DatabaseSync): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  const prepare = (sql: string): StatementSync => {
+    try {
+      return database.prepare(sql);
+    } catch (error) {
+      throw namedSqliteError(error);
+    }
+  };
   return {
-    close: () => {
-      onClose();
-      database.close();
-    },
+    close: () => database.close(),
     prepare(sql: string) {
       let statement = cache.get(sql);
-      if (statement === undefined || statement.busy) {
-        statement = database.prepare(sql);
+      if (statement === undefined) {
+        const compiled = prepare(sql);
+        statement = {
+          reader: compiled.columns().length > 0,
+          all(parameters) {
+            try {
+              return compiled.all(...(parameters as SQLInputValue[])).map(plainRow);
+            } catch (error) {
+              throw namedSqliteError(error);
+            }
+          },
+          run(parameters) {
+            try {
+              return compiled.run(...(parameters as SQLInputValue[]));
+            } catch (error) {
+              throw namedSqliteError(error);
+            }
+          },
+          *iterate(parameters) {
+            for (const row of prepare(sql).iterate(...(parameters as SQLInputValue[]))) yield plainRow(row);
+          },
+        };
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
         cache.set(sql, statement);
       }
@@ -153,29 +245,68 @@ export interface SqliteOptions {
   backgroundCheckpoints?: boolean;
 }
 
+/**
+ * An operator's mistake more often than not (a volume mounted read-only or owned by another
+ * user): the message names the file and what to fix, where SQLite only says "unable to open
+ * database file". The SQLite code stays on the error (isUnavailable).
+ */
+function unopenable(file: string, error: unknown): unknown {
+  const code = sqliteCode(error);
+  if (!/^SQLITE_(CANTOPEN|READONLY|PERM|AUTH)/.test(code)) return error;
+  const dir = dirname(file);
+  let writable = true;
+  try {
+    accessSync(dir, constants.W_OK);
+    if (existsSync(file)) accessSync(file, constants.W_OK);
+  } catch {
+    writable = false;
+  }
+  const who = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : '';
+  const message = writable
+    ? `cannot open the SQLite database ${file}: ${(error as Error).message}`
+    : `cannot write to the data directory ${dir}: tokend keeps its SQLite database there and must be able to write to it as the user it runs as${who}; fix its owner or mode, or choose another directory with TOKEND_DATA_DIR (--data-dir)`;
+  return Object.assign(new Error(message, { cause: error }), { code });
+}
+
 export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialect {
   const inMemory = file === ':memory:';
-  if (!inMemory) mkdirSync(dirname(file), { recursive: true });
-  const database = new SqliteDatabase(file);
-  database.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk before it is acknowledged (an acknowledged revocation survives a crash).
-  database.pragma('synchronous = FULL');
-  database.pragma('busy_timeout = 5000');
-  database.pragma('foreign_keys = ON');
-  // A WAL that grew under a burst is cut back to this size once it is reused.
-  database.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  if (!inMemory) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new Error(`cannot create the data directory ${dirname(file)} (${reason}); choose a writable one with TOKEND_DATA_DIR (--data-dir)`, { cause: error });
+    }
+  }
+  let database: DatabaseSync;
+  try {
+    database = new DatabaseSync(file);
+    database.exec('pragma journal_mode = WAL');
+    // FULL: a commit is on disk before it is acknowledged (an acknowledged revocation survives a crash).
+    database.exec('pragma synchronous = FULL');
+    database.exec('pragma busy_timeout = 5000');
+    database.exec('pragma foreign_keys = ON');
+    // A WAL that grew under a burst is cut back to this size once it is reused.
+    database.exec(`pragma journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  } catch (error) {
+    throw unopenable(file, namedSqliteError(error));
+  }
   let checkpointer: Checkpointer | null = null;
   if (!inMemory && (options.backgroundCheckpoints ?? true)) {
     checkpointer = new Checkpointer(file);
-    database.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
+    database.exec(`pragma wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
   }
-  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database, () => void checkpointer?.stop()) }) });
+  const db = new Kysely<DB>({
+    dialect: new ImmediateSqliteDialect({ database: kyselyDatabase(database) }, async () => {
+      await checkpointer?.stop();
+    }),
+  });
   return {
     kind: 'sqlite',
     db,
     idColumn: (col) => col.primaryKey().autoIncrement(),
     groupCommit: true,
-    isTransient: (e) => ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED'].includes(sqliteCode(e)),
+    isTransient: (e) => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(e)),
     // AUTOINCREMENT already continues after the largest id ever inserted.
     syncIdSequence: async () => {},
     isUnavailable: (e) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB)/.test(sqliteCode(e)),
@@ -298,6 +429,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
   return {
     kind: 'postgres',
     db,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: options.poolSize ?? 10 }),
     idColumn: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
     groupCommit: false,
     isTransient: (e) => PG_TRANSIENT.has(sqliteCode(e)),

@@ -11,7 +11,7 @@
  * What each caller sees is unchanged:
  * - isolation: the transactions of a batch run strictly one after another on the one connection,
  *   each seeing the effects of those before it (a serial order, as before);
- * - atomicity: a transaction that throws is rolled back to its savepoint alone, and its caller
+ * - atomicity: a transaction that throws (or returns `rollback(value)`) is rolled back to its savepoint alone, and its caller
  *   gets its error; the others of the batch commit;
  * - durability: no caller hears of success before the COMMIT that contains its writes returned
  *   (synchronous=FULL: on disk). If that COMMIT fails, every transaction of the batch fails with
@@ -23,7 +23,7 @@
  * little longer than they did behind a single commit.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Repos } from '../core/ports.ts';
+import { isRollback, type Repos, type Rollback } from '../core/ports.ts';
 import type { DB } from './schema.ts';
 
 export interface GroupCommitOptions {
@@ -31,6 +31,8 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** No transaction joins a batch that has run this long (ms); the next batch takes it. */
   maxBatchMs?: number;
+  /** Told the size of every batch that committed (metrics). */
+  onBatch?: (size: number) => void;
 }
 
 interface Pending {
@@ -46,6 +48,7 @@ export class GroupCommit {
   readonly #repos: (trx: Transaction<DB>) => Repos;
   readonly #maxBatch: number;
   readonly #maxBatchMs: number;
+  readonly #onBatch: ((size: number) => void) | undefined;
   #queue: Pending[] = [];
   #running = false;
   #batches = 0;
@@ -56,6 +59,7 @@ export class GroupCommit {
     this.#repos = repos;
     this.#maxBatch = options.maxBatch ?? 128;
     this.#maxBatchMs = options.maxBatchMs ?? 20;
+    this.#onBatch = options.onBatch;
   }
 
   /** Physical COMMITs attempted and logical transactions run so far (for tests and metrics). */
@@ -64,7 +68,7 @@ export class GroupCommit {
   }
 
   /** Runs `fn` in a write transaction; resolves after the COMMIT that made it durable. */
-  run<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+  run<T>(fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
@@ -105,8 +109,10 @@ export class GroupCommit {
           await sql`savepoint tokend_batch`.execute(trx);
           try {
             const value = await entry.item.fn(repos);
+            // A returned rollback(value): undo this transaction's writes, answer with the value.
+            if (isRollback(value)) await sql`rollback to tokend_batch`.execute(trx);
             await sql`release tokend_batch`.execute(trx);
-            entry.outcome = { ok: true, value };
+            entry.outcome = { ok: true, value: isRollback(value) ? value.value : value };
           } catch (error) {
             // Undo this transaction's writes only; the batch goes on.
             await sql`rollback to tokend_batch`.execute(trx);
@@ -124,6 +130,7 @@ export class GroupCommit {
       for (const item of failed) item.reject(error);
       return;
     }
+    this.#onBatch?.(batch.length);
     for (const { item, outcome } of batch) {
       if (outcome!.ok) item.resolve(outcome!.value);
       else item.reject(outcome!.error);

@@ -42,6 +42,8 @@ interface WireChange {
   o: string;
   k: ChangeKind;
   i: string[];
+  /** When the sender published it (its clock, ms): receivers measure the delivery lag. */
+  t?: number;
 }
 
 /** Splits a change into payloads that each fit in one NOTIFY. */
@@ -50,7 +52,7 @@ export function encodeChange(origin: string, change: Change): string[] {
   let ids: string[] = [];
   let size = 0;
   const flush = (): void => {
-    if (ids.length) out.push(JSON.stringify({ o: origin, k: change.kind, i: ids } satisfies WireChange));
+    if (ids.length) out.push(JSON.stringify({ o: origin, k: change.kind, i: ids, t: Date.now() } satisfies WireChange));
     ids = [];
     size = 0;
   };
@@ -71,7 +73,7 @@ export function decodeChange(payload: string | undefined): WireChange | null {
     const v = JSON.parse(payload) as Partial<WireChange>;
     if (typeof v.o !== 'string' || typeof v.k !== 'string' || !KIND_SHAPE.test(v.k) || !Array.isArray(v.i)) return null;
     if (!v.i.every((id) => typeof id === 'string')) return null;
-    return { o: v.o, k: v.k as ChangeKind, i: v.i };
+    return { o: v.o, k: v.k as ChangeKind, i: v.i, ...(typeof v.t === 'number' && Number.isFinite(v.t) ? { t: v.t } : {}) };
   } catch {
     return null;
   }
@@ -145,7 +147,7 @@ export class PgChangeBridge implements ChangeBridge {
   #deliver(payload: string | undefined): void {
     const change = decodeChange(payload);
     if (!change || change.o === this.nodeId) return;
-    this.#o.bus.publish({ kind: change.k, ids: change.i, remote: true });
+    this.#o.bus.publish({ kind: change.k, ids: change.i, remote: true, ...(change.t !== undefined ? { sentAt: change.t } : {}) });
   }
 
   #connect(): Promise<void> {

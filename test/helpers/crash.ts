@@ -1,8 +1,8 @@
 /**
- * Crash loops: a real `tokend serve` child process under load (tokens.make,
- * refresh, check, revoke; hoster.by token creation, refresh and check; API-token checks and
- * revocations) is killed with SIGKILL at random moments and restarted, again and again, on SQLite
- * and on PostgreSQL. Afterwards:
+ * Crash loops: a real `tokend serve` child process under load (tokens.make, refresh, check,
+ * revoke; hoster.by token creation, refresh and check; API-token checks and revocations) is killed
+ * with SIGKILL at random moments (once the load got a dozen answers from it) and restarted, again
+ * and again, on SQLite and on PostgreSQL. Afterwards:
  *
  * - the database is sound: `PRAGMA integrity_check` and `foreign_key_check` (SQLite), and on both
  *   the row invariants of test/helpers/db-inspect.ts: no orphans, exactly one pair per session
@@ -40,6 +40,13 @@ const API_TOKENS = USERS * 2;
 const MAKE_LIMIT = 6;
 const SERVICE_CREATE_LIMIT = 8;
 const FETCH_TIMEOUT_MS = 10_000;
+/**
+ * Answers the load must get between two kills, on top of the random delay: the delay alone would
+ * let a busy machine (other suites beside this one) kill the process before it did anything.
+ */
+const ANSWERS_PER_CYCLE = 12;
+/** How long to wait for those answers, or for the load to reach what the final checks need. */
+const PROGRESS_WAIT_MS = 120_000;
 
 type State = 'live' | 'revoked' | 'uncertain';
 
@@ -82,6 +89,8 @@ export function crashLoop(db: DbKind): void {
         TOKEND_CHATAPP_DAILY_MAKE_LIMIT: String(MAKE_LIMIT),
         TOKEND_SERVICE_DAILY_CREATE_LIMIT: String(SERVICE_CREATE_LIMIT),
         TOKEND_LOG_LEVEL: 'info',
+        // As in test/helpers/harness.ts: no lock queue of a loaded test machine reaches it.
+        TOKEND_DATABASE_STATEMENT_TIMEOUT: '120s',
       };
       const secrets: string[] = [adminToken, masterKey];
 
@@ -134,6 +143,8 @@ export function crashLoop(db: DbKind): void {
       const violations: string[] = [];
       const ops = new Map<string, number>();
       let unknownOutcomes = 0;
+      /** Requests the client got an answer to (progress, whatever the machine's speed). */
+      let answered = 0;
       let stopping = false;
 
       const violation = (what: string): void => {
@@ -155,6 +166,7 @@ export function crashLoop(db: DbKind): void {
           } catch {
             parsed = text;
           }
+          answered++;
           return { ok: true, status: res.status, body: parsed };
         } catch (error) {
           const code = (error as { cause?: { code?: string } }).cause?.code;
@@ -302,8 +314,15 @@ export function crashLoop(db: DbKind): void {
       try {
         await child.start();
         const workers = Array.from({ length: WORKERS }, () => worker());
+        /** Waits, up to PROGRESS_WAIT_MS, until `done()`; the load runs meanwhile. */
+        const progress = async (done: () => boolean): Promise<void> => {
+          const deadline = Date.now() + PROGRESS_WAIT_MS;
+          while (!done() && Date.now() < deadline) await sleep(20);
+        };
         for (let cycle = 0; cycle < CYCLES; cycle++) {
+          const before = answered;
           await sleep(150 + Math.floor(Math.random() * 650));
+          await progress(() => answered - before >= ANSWERS_PER_CYCLE);
           await child.stop('SIGKILL');
           await child.start();
           if (CYCLES >= 50 && (cycle + 1) % 25 === 0) {
@@ -311,6 +330,9 @@ export function crashLoop(db: DbKind): void {
           }
         }
         await sleep(300);
+        // What the checks below need the run to have done (a revoked session, a rotation): the
+        // load goes on without kills until it has, however slow the machine.
+        await progress(() => sessions.some((s) => s.state === 'revoked') && retired.length > 0);
         stopping = true;
         await Promise.all(workers);
 

@@ -13,10 +13,10 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { Clock } from '../../src/core/clock.ts';
-import type { Core } from '../../src/core/tokend.ts';
 import type { PasswordHasher } from '../../src/secrets/password.ts';
 import { buildApp } from '../../src/http/app.ts';
-import { openServices, type Services } from '../../src/services.ts';
+import type { Core } from '../../src/core/tokend.ts';
+import { openServices, type OpenedCore, type Services } from '../../src/services.ts';
 
 export type DbKind = 'sqlite' | 'postgres';
 
@@ -80,7 +80,7 @@ export interface TestTokend {
   db: TestDatabase;
   config: Config;
   services: Services;
-  core: Core;
+  core: OpenedCore;
   app: FastifyInstance;
   /** Base URL when started with `listen: true`. */
   url: string;
@@ -105,7 +105,10 @@ export async function startTokend(options: StartOptions): Promise<TestTokend> {
   const ownsDb = typeof options.db === 'string';
   const config = loadConfig({
     env: {},
-    overrides: { dataDir: db.dataDir, databaseUrl: db.url, port: 0, logLevel: 'info', ...options.config },
+    // The statement timeout bounds a stalled node. Here, with other suites beside this one on a small
+    // machine, fifty requests queued on one row lock can legitimately take longer than the 10 s
+    // default, so tests get a bound no queue reaches; the tests of the timeout set their own.
+    overrides: { dataDir: db.dataDir, databaseUrl: db.url, port: 0, logLevel: 'info', databaseStatementTimeout: 120_000, ...options.config },
   });
   const logs: string[] = [];
   const sink = new Writable({
@@ -121,7 +124,7 @@ export async function startTokend(options: StartOptions): Promise<TestTokend> {
     logger,
   });
   const routes: RouteOptions[] = [];
-  const app = await buildApp({ core: services.core, logger, onRoute: (route) => routes.push(route) });
+  const app = await buildApp({ core: services.core, logger, metrics: services.metrics, onRoute: (route) => routes.push(route) });
   let url = '';
   if (options.listen) {
     await app.listen({ port: 0, host: '127.0.0.1' });

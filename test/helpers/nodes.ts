@@ -49,6 +49,8 @@ export async function startNode(name: string, db: { url: string; dataDir: string
     TOKEND_ADMIN_TOKEN: ADMIN_TOKEN,
     TOKEND_LOG_LEVEL: 'warn',
     TOKEND_DATABASE_POOL_SIZE: '8',
+    // As in test/helpers/harness.ts: no lock queue of a loaded test machine reaches it.
+    TOKEND_DATABASE_STATEMENT_TIMEOUT: '120s',
     ...env,
   });
   const proc = spawn(process.execPath, [TOKEND, 'serve', '--port', '0', '--host', '127.0.0.1', '--database-url', db.url, '--data-dir', db.dataDir], {

@@ -4,7 +4,7 @@
  * every request. The cache is keyed by the SHA-256 of the token (the token itself is never kept),
  * bounded in size, and an active answer is never cached past the token's `exp`.
  *
- * The default cache time (5 s) matches tokend's documented revocation bound (SPEC 4): a revoked
+ * The default cache time (5 s) matches tokend's documented revocation bound: a revoked
  * token stops working here within the same time as on tokend's own nodes.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * Local verification of tokend's service-account access tokens (hoster.by scheme, SPEC 3.2): JWTs
+ * Local verification of tokend's service-account access tokens (hoster.by scheme): JWTs
  * signed with a key published at `/.well-known/jwks.json`. No call to tokend per request.
  *
  * Pinned, never taken from the token: the algorithms (EdDSA by default; `none` and HMAC can never

@@ -44,7 +44,7 @@ const INVALID_REQUEST: ReadonlySet<FailureKind> = new Set(['malformed_body', 'va
 export function oauthFailure(failure: GenericFailure, _lang: unknown, retryAfterSeconds?: number): WireReply {
   if (!INVALID_REQUEST.has(failure.kind)) return oauthError(NATIVE_FAILURES[failure.kind], { retryAfterSeconds });
   const description = failure.kind === 'validation' ? failure.fields.map((f) => `${f.name} ${f.message}`).join('; ') : FAILURES[failure.kind].en;
-  return oauthError('invalid_request', { description });
+  return oauthError('invalid_request', { description, retryAfterSeconds });
 }
 
 const TokenBody = Type.Object(

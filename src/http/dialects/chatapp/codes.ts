@@ -28,6 +28,7 @@ export const CHATAPP_CODES = {
     validation: { code: 'ApiValidationError' },
     payload_too_large: { code: 'ApiPayloadTooLargeError' },
     headers_too_large: { code: 'ApiHeadersTooLargeError' },
+    request_timeout: { code: 'ApiRequestTimeoutError' },
     unsupported_media_type: { code: 'ApiUnsupportedMediaTypeError' },
     token_in_query: { code: 'ApiTokenInQueryError' },
     not_found: { code: 'ApiNotFoundError', en: 'Method not found', ru: 'Метод не найден' },

@@ -4,7 +4,7 @@
  * sends a string as is: these response schemas never touch the bytes on the wire.
  * test/openapi.test.ts checks real responses against them, and that the bytes stay pretty.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type TObject, type TOptional, type TProperties, type TSchema, type TString } from '@sinclair/typebox';
 import { HOSTER_CODES, HOSTER_SUCCESS, type HosterCode, type HosterSuccessCode } from './codes.ts';
 
 function ok(code: HosterSuccessCode, payload: TSchema, example: Record<string, unknown>, description: string): TSchema {
@@ -50,12 +50,12 @@ const COMMON = {
   503: { ...error(503, ['service_unavailable'], 'The database cannot be reached; nothing was changed.'), headers: retryAfter },
 };
 
-const header = (description: string, example?: string): TSchema =>
+const header = (description: string, example?: string): TOptional<TString> =>
   Type.Optional(Type.String({ description, ...(example ? { examples: [example] } : {}) }));
 
 // Documentation only: every header is an optional string, so the schema never rejects a request
 // (a missing header gets the dialect's own `*_missing` code from the handler).
-const headersOf = (properties: Record<string, TSchema>): TSchema => Type.Object(properties, { additionalProperties: true });
+const headersOf = <P extends TProperties>(properties: P): TObject<P> => Type.Object(properties, { additionalProperties: true });
 
 const PAIR_EXAMPLE = {
   accessToken: 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJpc3MiOiJ0b2tlbmQiLCJzdWIiOiIyOTA3OCJ9.c2lnbmF0dXJl',

@@ -123,7 +123,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
         session: signedIn
           ? { createdAt: signedIn.auth.session.createdAt, expiresAt: signedIn.auth.session.expiresAt, idleTimeoutMs: core.console.idleTimeoutMs }
           : null,
-        database: core.store.kind,
+        database: core.databaseKind,
       };
     });
 
@@ -198,7 +198,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
     }
 
     authed.get('/api/admin/settings', { schema: { tags: ['admin'], summary: 'Instance settings, read-only, without secrets', response: readResponses(SettingsView, [...BEARER]) } }, async () => ({
-      database: core.store.kind,
+      database: core.databaseKind,
       items: settingsView(core),
     }));
 

@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Core } from '../../../core/tokend.ts';
-import type { SigningKeyInfo } from '../../../signing/key-ring.ts';
+import type { SigningKeyInfo } from '../../../core/ports.ts';
 import { consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
 import { KeyRotation, SigningKeyList, SigningKeyView } from '../console-schemas.ts';

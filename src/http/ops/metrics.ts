@@ -1,0 +1,79 @@
+/**
+ * `GET /metrics`: the Prometheus exposition (src/observability/metrics.ts). Readable without a
+ * credential only from loopback (the client address after TOKEND_TRUSTED_PROXIES, so a request
+ * relayed by a proxy on the same machine is judged by its real client); from anywhere else only
+ * with `Authorization: Bearer <TOKEND_METRICS_TOKEN>`, and without that setting it answers 404 as
+ * if it did not exist. The token is compared as a SHA-256 digest, in constant time.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config/schema.ts';
+import type { TokendMetrics } from '../../observability/metrics.ts';
+import { clientAddress, sendWire } from '../dialect.ts';
+import { nativeError } from '../native/envelope.ts';
+import { nativeErrorSchema } from '../native/schemas.ts';
+
+const metricsSchema = {
+  tags: ['ops'],
+  summary: 'Prometheus metrics (text format); loopback, or a bearer token',
+  description:
+    'Requests by dialect, route, method and status; token checks; issuances, refreshes and reuse detections; limit refusals; ' +
+    'verification-cache hits and misses; store latency, group-commit batches, PostgreSQL pool and notification lag; process metrics. ' +
+    'Without credentials only from loopback; elsewhere with `Authorization: Bearer <TOKEND_METRICS_TOKEN>`.',
+  response: {
+    200: { description: 'The Prometheus text exposition format (version 0.0.4).', content: { 'text/plain': { schema: { type: 'string' } } } },
+    401: nativeErrorSchema(['invalid_token'], 'Not on loopback, and the bearer token is missing or wrong (TOKEND_METRICS_TOKEN is set).'),
+    404: nativeErrorSchema(['not_found'], 'Not on loopback, and TOKEND_METRICS_TOKEN is not set.'),
+  },
+};
+
+/** 127.0.0.0/8, ::1, and IPv4 loopback mapped into IPv6. */
+export function isLoopback(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.startsWith('127.');
+  return address === '::1';
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+export async function registerMetrics(app: FastifyInstance, config: Config, metrics: TokendMetrics): Promise<void> {
+  const expected = config.metricsToken ? digest(config.metricsToken) : null;
+  const challenge = { 'www-authenticate': 'Bearer realm="tokend-metrics"' };
+  app.get('/metrics', { schema: metricsSchema }, async (request, reply) => {
+    if (!isLoopback(clientAddress(request))) {
+      if (!expected) return sendWire(reply, nativeError('not_found'));
+      const header = request.headers.authorization;
+      const given = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : '';
+      if (!given || !timingSafeEqual(digest(given), expected)) {
+        const unauthorized = nativeError('invalid_token');
+        return sendWire(reply, { ...unauthorized, headers: { ...unauthorized.headers, ...challenge } });
+      }
+    }
+    const { contentType, body } = await metrics.render();
+    return reply.type(contentType).send(body);
+  });
+}
+
+/**
+ * Counts one answered request: its surface (the dialect owning its path, else `native`), its
+ * route's pattern (`unmatched` for a 404 without a route: a URL a client chose is never a label),
+ * method, status and time. The surface of each pattern is worked out once.
+ */
+export function requestObserver(
+  metrics: TokendMetrics,
+  surfaces: readonly { name: string; prefixes: readonly string[] }[],
+): (request: FastifyRequest, reply: FastifyReply) => void {
+  const surfaceOf = new Map<string, string>();
+  return (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    let surface = surfaceOf.get(route);
+    if (surface === undefined) {
+      surface = route === 'unmatched' ? 'none' : (surfaces.find((s) => s.prefixes.some((p) => route.startsWith(p)))?.name ?? 'native');
+      surfaceOf.set(route, surface);
+    }
+    metrics.httpRequest(surface, route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+  };
+}
