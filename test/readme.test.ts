@@ -33,7 +33,7 @@ function script(blocks: string[], base: string): string {
     `npx() { if [ "$1" = tokend ]; then shift; node ${JSON.stringify(BIN)} "$@"; else command npx "$@"; fi; }`,
   ];
   blocks.forEach((block, i) => {
-    lines.push(`echo; echo "@@block ${i} start"`, block.replaceAll('http://localhost:8080', base), `echo; echo "@@block ${i} ok"`);
+    lines.push(`echo; echo "@@block ${i} start"`, block.replaceAll('http://localhost:8080', base).replaceAll('localhost:8080', base.replace(/^http:\/\//, '')), `echo; echo "@@block ${i} ok"`);
   });
   return lines.join('\n');
 }
