@@ -33,7 +33,7 @@ function script(blocks: string[], base: string): string {
     `npx() { if [ "$1" = tokend ]; then shift; node ${JSON.stringify(BIN)} "$@"; else command npx "$@"; fi; }`,
   ];
   blocks.forEach((block, i) => {
-    lines.push(`echo; echo "@@block ${i} start"`, block.replaceAll('http://localhost:8080', base), `echo; echo "@@block ${i} ok"`);
+    lines.push(`echo; echo "@@block ${i} start"`, block.replaceAll('http://localhost:8080', base).replaceAll('localhost:8080', base.replace(/^http:\/\//, '')), `echo; echo "@@block ${i} ok"`);
   });
   return lines.join('\n');
 }
@@ -114,7 +114,7 @@ for (const kind of databases()) {
       const blocks = walkThroughBlocks(README);
       let out = '';
       try {
-        const result = await run('bash', ['-c', script(blocks, base)], { env: cliEnv(db), timeout: 360_000, maxBuffer: 10 * 1024 * 1024 });
+        const result = await run('bash', ['-c', script(blocks, base)], { env: cliEnv(db), timeout: 600_000, maxBuffer: 10 * 1024 * 1024 });
         out = result.stdout;
       } catch (e) {
         const err = e as { stdout: string; stderr: string };

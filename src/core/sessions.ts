@@ -245,7 +245,7 @@ export class SessionService {
   }
 
   /** One page of an account's live sessions, newest first, and how many there are in all. */
-  async listActive(accountId: number, page: { limit: number; before?: SessionCursor }): Promise<{ items: SessionListItem[]; total: number }> {
+  async listActivePage(accountId: number, page: { limit: number; before?: SessionCursor }): Promise<{ items: SessionListItem[]; total: number }> {
     const now = this.#d.clock.now();
     const [items, total] = await Promise.all([
       this.#d.store.sessions.listActivePage(accountId, now, page),

@@ -176,7 +176,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
       const limit = Math.min(Number(asked ?? SESSIONS_PAGE), SESSIONS_PAGE_MAX);
       const split = cursor?.indexOf('_') ?? -1;
       const before = cursor && split > 0 ? { createdAt: Number(cursor.slice(0, split)), id: cursor.slice(split + 1) } : undefined;
-      const { items, total } = await core.sessions.listActive(accountOf(request).id, { limit, ...(before ? { before } : {}) });
+      const { items, total } = await core.sessions.listActivePage(accountOf(request).id, { limit, ...(before ? { before } : {}) });
       const last = items.at(-1);
       return { items: items.map(sessionView), total, nextCursor: items.length === limit && last ? `${last.createdAt}_${last.id}` : null };
     });
