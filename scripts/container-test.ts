@@ -147,31 +147,23 @@ function runIn(ctr: string, volume: string, env: Record<string, string>, command
   return { child, output: () => out, exited };
 }
 
-/** The tokend process the `buildah run` started (same PID namespace under chroot isolation). */
-function tokendPid(parent: number): number {
-  const children = new Map<number, number[]>();
+/**
+ * The tokend process a `buildah run` started: node running /app/bin/tokend.js with this run's
+ * TOKEND_PORT in its environment (buildah's helper processes in between carry the command line
+ * too, and are not necessarily its parents).
+ */
+function tokendPid(port: number): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'node') continue;
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('/app/bin/tokend.js')) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`TOKEND_PORT=${port}`)) return Number(entry);
     } catch {
       // gone meanwhile
     }
   }
-  const queue = [parent];
-  while (queue.length) {
-    const pid = queue.shift()!;
-    for (const child of children.get(pid) ?? []) {
-      // Node itself, not one of buildah's helper processes in between (their command lines may
-      // carry the command too).
-      const read = (what: string): string => (existsSync(`/proc/${child}/${what}`) ? readFileSync(`/proc/${child}/${what}`, 'utf8') : '');
-      if (read('comm').trim() === 'node' && read('cmdline').includes('/app/bin/tokend.js')) return child;
-      queue.push(child);
-    }
-  }
-  throw new Error('tokend process not found under buildah run');
+  throw new Error('tokend process not found');
 }
 
 async function until(what: string, test: () => Promise<boolean>, running: Running, ms = 90_000): Promise<void> {
@@ -203,7 +195,7 @@ async function serveAndCheck(ctr: string, volume: string, env: Record<string, st
     const probe = runIn(ctr, volume, { TOKEND_PORT: String(port) }, healthcheck.slice(1));
     assert.equal(await probe.exited, 0, `HEALTHCHECK failed: ${probe.output()}`);
   } finally {
-    if (running.child.exitCode === null) process.kill(tokendPid(running.child.pid!), 'SIGTERM');
+    if (running.child.exitCode === null) process.kill(tokendPid(port), 'SIGTERM');
   }
   const code = await running.exited;
   assert.equal(code, 0, `tokend stopped on SIGTERM with ${code}\n${running.output()}`);
