@@ -150,14 +150,14 @@ function runIn(ctr: string, volume: string, env: Record<string, string>, command
 /**
  * The tokend process a `buildah run` started: node running /app/bin/tokend.js with this run's
  * TOKEND_PORT in its environment (buildah's helper processes in between carry the command line
- * too, and are not necessarily its parents).
+ * too). SIGTERM to `buildah run` itself is not passed on: buildah kills the process.
  */
 function tokendPid(port: number): number {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'node') continue;
-      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('/app/bin/tokend.js')) continue;
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv[0] !== 'node' || !argv.includes('/app/bin/tokend.js')) continue;
       if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`TOKEND_PORT=${port}`)) return Number(entry);
     } catch {
       // gone meanwhile
