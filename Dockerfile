@@ -1,6 +1,6 @@
 # tokend's container image (docs/operations.md, "From the container image").
 #
-#   docker build -t tokend .            (or: buildah bud -t tokend .)
+#   docker build -t tokend .            (or: buildah bud --format docker -t tokend .; OCI's format has no HEALTHCHECK)
 #   docker run -p 8080:8080 -v tokend-data:/data tokend
 #
 # Embedded SQLite in the /data volume by default; PostgreSQL when TOKEND_DATABASE_URL is set.
