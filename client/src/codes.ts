@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'invalid_credentials'
   | 'refresh_rejected'
   | 'quota'
+  | 'rate_limited'
   | 'too_many_attempts'
   | 'validation'
   | 'forbidden'
@@ -39,6 +40,10 @@ export const API_ERROR_CODES: Readonly<Record<ApiDialect, Readonly<Record<string
     ApiTokenInQueryError: [400, 'validation'],
     ApiTokensLimitError: [429, 'quota'],
     ApiTooManyAttemptsError: [429, 'too_many_attempts'],
+    ApiRateLimitError: [429, 'rate_limited'],
+    ApiCreditsExhaustedError: [429, 'rate_limited'],
+    ApiIpDeniedError: [403, 'forbidden'],
+    ApiScopeMissingError: [403, 'forbidden'],
     ApiNotFoundError: [404, 'not_found'],
     ApiPayloadTooLargeError: [413, 'validation'],
     ApiHeadersTooLargeError: [431, 'validation'],
@@ -60,6 +65,10 @@ export const API_ERROR_CODES: Readonly<Record<ApiDialect, Readonly<Record<string
     service_account_disabled: [403, 'forbidden'],
     account_disabled: [403, 'forbidden'],
     token_limit_exceeded: [429, 'quota'],
+    rate_limited: [429, 'rate_limited'],
+    credits_exhausted: [429, 'rate_limited'],
+    ip_denied: [403, 'forbidden'],
+    scope_missing: [403, 'forbidden'],
     access_token_not_found: [401, 'invalid_token'],
     access_token_expired: [401, 'invalid_token'],
     refresh_token_not_found: [401, 'refresh_rejected'],
@@ -79,6 +88,8 @@ export const API_ERROR_CODES: Readonly<Record<ApiDialect, Readonly<Record<string
   invoicebox: codes({
     unauthorized: [401, 'invalid_token'],
     forbidden: [403, 'forbidden'],
+    too_many_requests: [429, 'rate_limited'],
+    credits_exhausted: [429, 'rate_limited'],
     validation_error: [400, 'validation'],
     bad_request: [400, 'validation'],
     token_in_query: [400, 'validation'],
@@ -101,6 +112,10 @@ export const API_ERROR_CODES: Readonly<Record<ApiDialect, Readonly<Record<string
     csrf_failed: [403, 'forbidden'],
     not_active: [409, 'other'],
     too_many_attempts: [429, 'too_many_attempts'],
+    rate_limited: [429, 'rate_limited'],
+    credits_exhausted: [429, 'rate_limited'],
+    ip_denied: [403, 'forbidden'],
+    scope_missing: [403, 'forbidden'],
     invalid_request: [400, 'validation'],
     invalid_client: [401, 'invalid_credentials'],
     invalid_token: [401, 'invalid_token'],

@@ -78,7 +78,8 @@ export class RefreshTokenRejectedError extends ApiError {}
 
 /**
  * A limit that resets at a known time was reached: the daily `tokens.make` quota
- * (`ApiTokensLimitError`) or too many failed logins. `retryAt` is always set.
+ * (`ApiTokensLimitError`), too many failed logins, or a token's own rate limit or credits (the base class
+ * itself). `retryAt` is always set.
  */
 export class RateLimitError extends ApiError {
   declare readonly retryAt: Date;
@@ -129,6 +130,7 @@ const CLASSES: Record<ErrorKind, new (code: string, context: ApiErrorContext) =>
   invalid_credentials: InvalidCredentialsError,
   refresh_rejected: RefreshTokenRejectedError,
   quota: QuotaExceededError,
+  rate_limited: RateLimitError,
   too_many_attempts: TooManyAttemptsError,
   validation: ValidationError,
   forbidden: ForbiddenError,

@@ -83,4 +83,8 @@ export const SETTING_DOCS_RU: Readonly<Record<string, string>> = {
     'Считать запросы, проверки токенов, задержки хранилища и ресурсы процесса для `GET /metrics` (текстовый формат Prometheus; docs/operations.md, раздел «Monitoring»). `false` — ничего не считается, а `/metrics` отвечает 404.',
   TOKEND_METRICS_TOKEN:
     'Bearer-токен (любая строка не короче 32 символов), с которым Prometheus может читать `/metrics` с другого адреса (`Authorization: Bearer …`). Без него `/metrics` отвечает только клиентам с loopback (с учётом `TOKEND_TRUSTED_PROXIES`), остальным — 404.',
+  TOKEND_POLICY_MAX_TOKEN_LIFETIME:
+    'Наибольший срок жизни нового API-токена или ключа сервисного аккаунта; более долгий срок отклоняется (400), а при ротации срок замены урезается до него. `0` — без ограничения. Учётная запись может задать себе более короткий (docs/policies.md).',
+  TOKEND_POLICY_EXPIRY_REQUIRED:
+    'Новые API-токены и ключи сервисных аккаунтов обязаны иметь срок действия (без него — 400). Учётная запись может потребовать этого и для себя (docs/policies.md).',
 };
