@@ -25,6 +25,7 @@ import type { Change } from '../src/core/changes.ts';
 import { StoreUnavailableError } from '../src/core/errors.ts';
 import { openServices, type Services } from '../src/services.ts';
 import { createStore } from '../src/store/database.ts';
+import { MIGRATION_NAMES } from '../src/store/migrations/index.ts';
 import { LISTEN_APPLICATION_NAME, openPostgres, postgresConnectionConfig, sessionSettingsSql } from '../src/store/dialect.ts';
 import { checkResponse } from './helpers/envelopes.ts';
 import { createTestDatabase, databases, seedAccount, startTokend, type TestDatabase, type TestTokend } from './helpers/harness.ts';
@@ -392,13 +393,7 @@ describe('migrations are not bound by the statement timeout', { skip, timeout },
       await other.query(`select pg_advisory_unlock(${KYSELY_MIGRATION_LOCK})`);
       const applied = await migrating;
       assert.ok(performance.now() - started >= 480, 'the migration did not wait for the lock');
-      assert.deepEqual(applied, [
-        '0001_initial',
-        '0002_service_accounts',
-        '0003_api_tokens',
-        '0004_console',
-        '0005_token_session_indexes',
-      ]);
+      assert.deepEqual(applied, MIGRATION_NAMES);
       const tables = await other.query(`select count(*)::int as n from information_schema.tables where table_schema = 'public' and table_name in ('accounts', 'sessions', 'refresh_tokens', 'api_tokens', 'console_sessions')`);
       assert.equal(tables.rows[0].n, 5);
       assert.deepEqual(await store.migrate(), []);

@@ -18,6 +18,9 @@ const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void>
   '0006_policies': m0006,
 };
 
+/** Every migration's name, in the order they apply. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+
 class InCodeProvider implements MigrationProvider {
   readonly #d: SqlDialect;
   constructor(d: SqlDialect) {
