@@ -5,27 +5,16 @@
  * token -> 401; no token -> 401. SQLite only: what is under test is the proxy contract.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
+import { freePort, nginxSkip as skip, runNginx } from './helpers/nginx.ts';
 
-const NGINX = '/usr/sbin/nginx';
 const EXAMPLE = new URL('../examples/nginx/nginx.conf', import.meta.url);
 const CTX = { address: 'test' };
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function replaceOnce(text: string, from: string, to: string): string {
   assert.equal(text.split(from).length, 2, `examples/nginx/nginx.conf no longer has exactly one "${from}"`);
@@ -47,12 +36,10 @@ function testConfig(prefix: string, ports: { nginx: number; tokend: number; upst
   return `${user}error_log ${join(prefix, 'error.log')} warn;\n${conf}`;
 }
 
-const skip = !existsSync(NGINX) && !process.env.CI ? `${NGINX} is not installed (CI installs it)` : false;
-
 describe('nginx auth_request -> GET /auth/verify (examples/nginx/nginx.conf)', { skip }, () => {
   let t: TestTokend;
   let upstream: Server;
-  let nginx: ChildProcess | null = null;
+  let nginx: { stop(): Promise<void> } | null = null;
   let prefix: string;
   let base: string;
   const seen: Record<string, string | string[] | undefined>[] = [];
@@ -74,32 +61,13 @@ describe('nginx auth_request -> GET /auth/verify (examples/nginx/nginx.conf)', {
     };
     const conf = join(prefix, 'nginx.conf');
     writeFileSync(conf, testConfig(prefix, ports));
-    nginx = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log'), '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    nginx.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    base = `http://127.0.0.1:${ports.nginx}`;
-    // Wait (bounded) until nginx answers.
-    for (let i = 0; ; i++) {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
-      try {
-        await fetch(base);
-        break;
-      } catch {
-        if (i >= 100) throw new Error(`nginx did not start: ${stderr}`);
-        await sleep(50);
-      }
-    }
+    const running = await runNginx(prefix, conf, ports.nginx);
+    nginx = running;
+    base = running.base;
   });
 
   after(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((resolve) => nginx!.once('exit', resolve));
-      nginx.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
-      if (nginx.exitCode === null) nginx.kill('SIGKILL');
-    }
+    await nginx?.stop();
     await new Promise<void>((resolve) => upstream.close(() => resolve()));
     await t.close();
     rmSync(prefix, { recursive: true, force: true });

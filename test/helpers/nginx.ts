@@ -42,6 +42,22 @@ export async function startNginx(httpBlock: string): Promise<RunningNginx> {
     `${user}error_log ${join(prefix, 'error.log')} warn;\nworker_processes 1;\nevents { worker_connections 256; }\n` +
       `http {\n  access_log ${join(prefix, 'access.log')};\n${temp}\n${httpBlock.replaceAll('PORT', String(port))}\n}\n`,
   );
+  const running = await runNginx(prefix, conf, port);
+  return {
+    base: running.base,
+    port,
+    async stop() {
+      await running.stop();
+      rmSync(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Runs nginx with the config file `conf` from the prefix `prefix` until it answers on `port`
+ * (bounded); `stop()` ends it (SIGTERM, then SIGKILL after 5 s). The prefix stays the caller's.
+ */
+export async function runNginx(prefix: string, conf: string, port: number): Promise<{ base: string; stop(): Promise<void> }> {
   const nginx: ChildProcess = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log'), '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -60,15 +76,12 @@ export async function startNginx(httpBlock: string): Promise<RunningNginx> {
   }
   return {
     base,
-    port,
     async stop() {
-      if (nginx.exitCode === null) {
-        const exited = new Promise((resolve) => nginx.once('exit', resolve));
-        nginx.kill('SIGTERM');
-        await Promise.race([exited, sleep(5000)]);
-        if (nginx.exitCode === null) nginx.kill('SIGKILL');
-      }
-      rmSync(prefix, { recursive: true, force: true });
+      if (nginx.exitCode !== null) return;
+      const exited = new Promise((resolve) => nginx.once('exit', resolve));
+      nginx.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      if (nginx.exitCode === null) nginx.kill('SIGKILL');
     },
   };
 }
