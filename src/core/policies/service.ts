@@ -65,7 +65,7 @@ export class PolicyService implements CheckPolicy {
   readonly #limiter = new RateLimiter({ maxSubjects: MAX_RATE_SUBJECTS });
   readonly #ledger: CreditLedger;
   readonly #engine: PolicyEngine;
-  #compiled = new Map<string, CompiledPolicy>();
+  readonly #compiled = new CompiledIndex();
   #accounts = new Map<number, ExpiryRule>();
   #records = new Map<string, PolicyRecord>();
   #loading: Promise<void> | null = null;
@@ -113,7 +113,7 @@ export class PolicyService implements CheckPolicy {
 
   /** The compiled rules of a subject (memory only), or undefined when it has none. */
   policyOf(kind: SubjectKind, id: string): CompiledPolicy | undefined {
-    return this.#compiled.get(`${kind}:${id}`);
+    return this.#compiled.get(kind, id);
   }
 
   /**
@@ -121,7 +121,7 @@ export class PolicyService implements CheckPolicy {
    * A subject without rules is allowed with nothing to report.
    */
   check(kind: SubjectKind, id: string, ctx: CheckContext): PolicyDecision {
-    return this.#engine.check(this.#compiled.get(`${kind}:${id}`), ctx);
+    return this.#engine.check(this.#compiled.get(kind, id), ctx);
   }
 
   /**
@@ -137,11 +137,11 @@ export class PolicyService implements CheckPolicy {
   }
 
   #apply(identity: TokenIdentity, context: VerifyContext): PolicyDecision | null {
-    let key: string | null = null;
-    if (identity.kind === 'api_token') key = `api_token:${identity.apiTokenId}`;
-    else if (identity.kind === 'access') key = `app:${identity.clientId}`;
-    else if (identity.kind === 'service_access') key = `service_key:${identity.clientId}`;
-    const policy = key === null ? undefined : this.#compiled.get(key);
+    // Looked up by kind, then by the id the identity already holds: no key string built per check.
+    let policy: CompiledPolicy | undefined;
+    if (identity.kind === 'api_token') policy = this.#compiled.get('api_token', identity.apiTokenId);
+    else if (identity.kind === 'access') policy = this.#compiled.get('app', identity.clientId);
+    else if (identity.kind === 'service_access') policy = this.#compiled.get('service_key', identity.clientId);
     const scope = context.requiredScope;
     if (scope !== undefined && !policy?.scopes && identity.scope !== '' && !identity.scope.split(' ').includes(scope)) {
       return { ok: false, code: 'scope_missing', scope };
@@ -297,7 +297,7 @@ export class PolicyService implements CheckPolicy {
 
   #install(record: PolicyRecord, changed: boolean): void {
     const key = subjectKey(record.subject);
-    const previous = this.#compiled.get(key);
+    const previous = this.#compiled.get(record.subject.kind, record.subject.id);
     const compiled = compilePolicy(key, record.rules);
     // Same windows as before: keep the array the rate limiter knows, so its counts carry on.
     if (previous && sameWindows(previous.rateLimits, compiled.rateLimits)) compiled.rateLimits = previous.rateLimits;
@@ -307,7 +307,7 @@ export class PolicyService implements CheckPolicy {
       else this.#accounts.delete(Number(record.subject.id));
       return;
     }
-    this.#compiled.set(key, compiled);
+    this.#compiled.set(record.subject, compiled);
     if (record.rules.credits && record.credits) {
       // New rules set the balance; a periodic re-read only tells a node what others spent.
       if (changed) this.#ledger.load(key, record.credits, record.rules.credits);
@@ -318,10 +318,26 @@ export class PolicyService implements CheckPolicy {
   #uninstall(key: string): void {
     const record = this.#records.get(key);
     this.#records.delete(key);
-    this.#compiled.delete(key);
+    if (record) this.#compiled.delete(record.subject);
     this.#limiter.forget(key);
     this.#ledger.forget(key);
     if (record?.subject.kind === 'account') this.#accounts.delete(Number(record.subject.id));
+  }
+}
+
+/** Compiled rules by subject kind, then id: the hot path's lookup uses the ids it already has. */
+class CompiledIndex {
+  readonly #byKind = new Map<SubjectKind, Map<string, CompiledPolicy>>();
+  get(kind: SubjectKind, id: string | null | undefined): CompiledPolicy | undefined {
+    return id == null ? undefined : this.#byKind.get(kind)?.get(id);
+  }
+  set(subject: Subject, compiled: CompiledPolicy): void {
+    let ids = this.#byKind.get(subject.kind);
+    if (!ids) this.#byKind.set(subject.kind, (ids = new Map()));
+    ids.set(subject.id, compiled);
+  }
+  delete(subject: Subject): void {
+    this.#byKind.get(subject.kind)?.delete(subject.id);
   }
 }
 
