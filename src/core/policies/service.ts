@@ -20,7 +20,7 @@ import type { CheckContext as VerifyContext, CheckPolicy, TokenIdentity } from '
 import { CreditLedger, refillPeriod } from './credits.ts';
 import { compilePolicy, PolicyEngine, type CheckContext, type CompiledPolicy, type PolicyDecision } from './engine.ts';
 import { RateLimiter, type RateWindowRule } from './rate-limit.ts';
-import { validateRules, type ExpiryRule, type PolicyInput, type PolicyRules, type Subject, type SubjectKind } from './rules.ts';
+import { validateRules, type ExpiryRule, type PolicyInput, type PolicyRepoLike, type PolicyRules, type Subject, type SubjectKind } from './rules.ts';
 
 /** How often every node re-reads all policies, whatever notifications said. */
 export const REFRESH_EVERY_MS = 30_000;
@@ -226,6 +226,33 @@ export class PolicyService implements CheckPolicy {
     this.#install(record, true);
     this.#d.changes.publish({ kind: 'policy', ids: [subjectKey(ref.subject)] });
     return this.#view(record);
+  }
+
+  /**
+   * A rotated API token's rules move to its successor, in the rotation's transaction: the same
+   * rules, and the credit balance as this node knows it (the stored one less what it spent since
+   * its last flush). The old token keeps its other rules for its grace period but no credits: the
+   * balance is the customer's, not each token's, so a rotation with a grace period cannot double it.
+   * Rate windows count afresh for the new token (each token has its own).
+   */
+  async carryOver(tx: { policies: PolicyRepoLike }, fromId: string, toId: string, now: number): Promise<readonly Subject[] | null> {
+    const from: Subject = { kind: 'api_token', id: fromId };
+    const record = await tx.policies.get(from);
+    if (!record) return null;
+    const to: Subject = { kind: 'api_token', id: toId };
+    const rule = record.rules.credits;
+    const left = rule && record.credits ? this.#ledger.left(subjectKey(from), rule, now) : null;
+    const credits = rule && record.credits ? { remaining: left ?? record.credits.remaining, period: refillPeriod(rule.refill, now) } : null;
+    await tx.policies.put({ subject: to, accountId: record.accountId, rules: record.rules, credits, updatedAt: now });
+    if (credits) await tx.policies.put({ ...record, credits: { remaining: 0, period: credits.period }, updatedAt: now });
+    return [from, to];
+  }
+
+  /** After a carry-over committed: installs the subjects' stored rules here and tells the other nodes. */
+  async installed(subjects: readonly Subject[]): Promise<void> {
+    const keys = subjects.map(subjectKey);
+    for (const key of keys) await this.#reloadOne(key);
+    this.#d.changes.publish({ kind: 'policy', ids: keys });
   }
 
   /** Removes a subject's rules; false when it had none. */
