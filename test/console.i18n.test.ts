@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DICTIONARIES } from '../console/src/i18n.ts';
+import { PERMISSION_AREAS as CONSOLE_AREAS } from '../console/src/permissions.ts';
 import { SETTING_DOCS_RU } from '../console/src/settings-ru.ts';
+import { PERMISSION_AREAS } from '../src/http/native/admin/access.ts';
 import { SETTINGS } from '../src/config/schema.ts';
 
 const SRC = fileURLToPath(new URL('../console/src/', import.meta.url));
@@ -76,6 +78,12 @@ describe('console translations', () => {
     assert.ok(used.size > 100, `only ${used.size} keys found: the pattern no longer matches the pages`);
     const undefinedKeys = [...used].filter((k) => !(k in en));
     assert.deepEqual(undefinedKeys, [], `keys used but not defined:\n${undefinedKeys.join('\n')}`);
+  });
+
+  it("the operator-key picker offers the server's permission areas, each with a label", () => {
+    assert.deepEqual([...CONSOLE_AREAS].sort(), [...PERMISSION_AREAS].sort(), 'console/src/permissions.ts differs from the server\'s areas');
+    const unlabelled = CONSOLE_AREAS.filter((a) => !(`opkeys.area.${a}` in en));
+    assert.deepEqual(unlabelled, [], 'areas without a label in console/src/i18n.ts');
   });
 
   it('every setting has a Russian description, and every description a setting', () => {

@@ -8,7 +8,11 @@ import { LanguageSwitch, Logo } from './components/chrome.tsx';
 import { Button, cx, Loading } from './components/ui.tsx';
 import { I18nContext, initialLang, rememberLang, translator, useI18n, type I18n, type Lang, type MessageKey } from './i18n.ts';
 import { ActivityPage } from './pages/Activity.tsx';
+import { AccountPage, ACCOUNT_ROUTE } from './pages/admin/Account.tsx';
 import { AccountsPage } from './pages/admin/Accounts.tsx';
+import { AuditPage } from './pages/admin/Audit.tsx';
+import { DashboardPage } from './pages/admin/Dashboard.tsx';
+import { OperatorKeysPage } from './pages/admin/OperatorKeys.tsx';
 import { SettingsPage } from './pages/admin/Settings.tsx';
 import { SigningKeysPage } from './pages/admin/SigningKeys.tsx';
 import { ApiTokensPage } from './pages/ApiTokens.tsx';
@@ -19,6 +23,9 @@ import { SessionsPage } from './pages/Sessions.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
 import { UsagePage } from './pages/Usage.tsx';
 import { navigate, useRoute } from './router.ts';
+
+/** The operator's landing page: the dashboard. */
+const OPERATOR_HOME = 'admin';
 
 interface NavItem {
   path: string;
@@ -93,11 +100,20 @@ function Shell(): ReactNode {
     : [];
   const operatorNav: NavItem[] = operator
     ? [
+        { path: OPERATOR_HOME, label: 'nav.dashboard', render: () => <DashboardPage /> },
         { path: 'admin/accounts', label: 'nav.accounts', render: () => <AccountsPage /> },
+        { path: 'admin/audit', label: 'nav.audit', render: () => <AuditPage /> },
+        { path: 'admin/operator-keys', label: 'nav.operatorKeys', render: () => <OperatorKeysPage /> },
         { path: 'admin/signing-keys', label: 'nav.signingKeys', render: () => <SigningKeysPage /> },
         { path: 'admin/settings', label: 'nav.settings', render: () => <SettingsPage operator={operator} /> },
       ]
     : [];
+
+  // Pages reached from others rather than from the navigation: one account (admin/accounts/<id>/<tab>).
+  const account = operator ? ACCOUNT_ROUTE.exec(route) : null;
+  const accountPage: NavItem | null = account
+    ? { path: route, label: 'nav.accounts', render: () => <AccountPage id={Number(account[1])} tab={account[2] ?? null} /> }
+    : null;
 
   const signedIn = Boolean(me || operator);
   const wantsSignIn = route === 'sign-in' || route === 'sign-in/operator';
@@ -106,8 +122,8 @@ function Shell(): ReactNode {
     if (checking) return;
     if (!signedIn && !wantsSignIn) navigate('sign-in', { replace: true });
     else if (signedIn && !wantsSignIn) {
-      const known = [...accountNav, ...operatorNav].some((n) => n.path === route);
-      if (!known) navigate(me ? '' : 'admin/accounts', { replace: true });
+      const known = accountPage !== null || [...accountNav, ...operatorNav].some((n) => n.path === route);
+      if (!known) navigate(me ? '' : OPERATOR_HOME, { replace: true });
     }
   });
 
@@ -129,14 +145,14 @@ function Shell(): ReactNode {
         }}
         onOperator={(o) => {
           setOperator(o);
-          navigate('admin/accounts', { replace: true });
+          navigate(OPERATOR_HOME, { replace: true });
         }}
-        onBack={signedIn ? () => navigate(me ? '' : 'admin/accounts') : undefined}
+        onBack={signedIn ? () => navigate(me ? '' : OPERATOR_HOME) : undefined}
       />
     );
   }
 
-  const page = [...accountNav, ...operatorNav].find((n) => n.path === route);
+  const page = accountPage ?? [...accountNav, ...operatorNav].find((n) => n.path === route);
   document.title = page ? `${t(page.label)} · tokend` : 'tokend';
 
   async function signOut(area: 'cabinet' | 'admin'): Promise<void> {
@@ -149,7 +165,7 @@ function Shell(): ReactNode {
     if (area === 'cabinet') setMe(null);
     else setOperator(null);
     const stillSignedIn = area === 'cabinet' ? operator : me;
-    navigate(stillSignedIn ? (area === 'cabinet' ? 'admin/accounts' : '') : 'sign-in', { replace: true });
+    navigate(stillSignedIn ? (area === 'cabinet' ? OPERATOR_HOME : '') : 'sign-in', { replace: true });
   }
 
   return (
@@ -182,7 +198,8 @@ function Shell(): ReactNode {
         </nav>
         <LanguageSwitch />
       </aside>
-      <main className="content" key={route}>
+      {/* A new page starts afresh; an account's tabs keep its header. */}
+      <main className="content" key={account ? `account-${account[1]}` : route}>
         {page?.render() ?? <Loading />}
       </main>
       <RefreshOnFocus onFocus={me ? refreshMe : null} />
@@ -204,8 +221,8 @@ function NavSection(props: { title: string; items: NavItem[]; route: string; onS
         <a
           key={item.path}
           href={`/console/${item.path}`}
-          className={cx('nav-link', props.route === item.path && 'active')}
-          aria-current={props.route === item.path ? 'page' : undefined}
+          className={cx('nav-link', isIn(props.route, item.path) && 'active')}
+          aria-current={isIn(props.route, item.path) ? 'page' : undefined}
           onClick={(e) => {
             e.preventDefault();
             navigate(item.path);
@@ -219,6 +236,11 @@ function NavSection(props: { title: string; items: NavItem[]; route: string; onS
       </Button>
     </div>
   );
+}
+
+/** The route is this navigation item's page or one below it (an account's page under Accounts). */
+function isIn(route: string, path: string): boolean {
+  return route === path || (path !== '' && path !== OPERATOR_HOME && route.startsWith(path + '/'));
 }
 
 /** Coming back to the tab re-reads /me: a sign-in that ended meanwhile shows the sign-in page at once. */

@@ -4,6 +4,7 @@
  * kept in memory only and sent back in X-CSRF-Token on every state change.
  */
 import type { Static } from '@sinclair/typebox';
+import type * as records from '../../src/http/native/admin/records-schemas.ts';
 import type * as schemas from '../../src/http/native/console-schemas.ts';
 
 export type Area = 'cabinet' | 'admin';
@@ -42,7 +43,7 @@ export function onUnauthenticated(area: Area, handler: (() => void) | null): voi
   onSignedOut[area] = handler;
 }
 
-export async function api<T>(area: Area, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function api<T>(area: Area, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const token = csrf[area];
@@ -107,3 +108,19 @@ export type SigningKeyItem = Static<typeof schemas.SigningKeyView>;
 export type SigningKeyList = Static<typeof schemas.SigningKeyList>;
 export type SettingItem = Static<typeof schemas.SettingView>;
 export type Settings = Static<typeof schemas.SettingsView>;
+
+// The admin API's views of an account's records: the same records, with the owning account.
+export type AdminAppPage = Static<typeof records.AdminAppPage>;
+export type AdminServiceAccountPage = Static<typeof records.AdminServiceAccountPage>;
+export type AdminNewServiceKey = Static<typeof records.AdminNewServiceKey>;
+export type AdminApiTokenPage = Static<typeof records.AdminApiTokenPage>;
+export type AdminNewApiToken = Static<typeof records.AdminNewApiToken>;
+export type AdminRotatedApiToken = Static<typeof records.AdminRotatedApiToken>;
+export type AdminSessionPage = Static<typeof records.AdminSessionPage>;
+export type AdminAuditItem = Static<typeof records.AdminAuditView>;
+export type AdminAuditPage = Static<typeof records.AdminAuditPage>;
+export type InstanceUsage = Static<typeof records.InstanceUsage>;
+export type OperatorKeyItem = Static<typeof schemas.OperatorKeyView>;
+export type OperatorKeyList = Static<typeof schemas.OperatorKeyList>;
+export type NewOperatorKey = Static<typeof schemas.NewOperatorKey>;
+export type ResetLink = Static<typeof schemas.ResetLinkView>;

@@ -59,18 +59,20 @@ export function useAction<A extends unknown[], R>(action: (...args: A) => Promis
   return { run, busy, error, reset: () => setError(null) };
 }
 
-export interface Page<T> {
+export interface Page<T, C> {
   items: T[];
-  nextBefore: number | null;
+  /** Where the next page starts (a cursor, or the last id), null on the last page. */
+  next: C | null;
 }
 
 /**
- * A list read page by page (newest first, `before` the last id): the first page again with
- * `reload`, the next appended with `more`; `setItems` for changes made on the page.
+ * A list read page by page (newest first): the first page again with `reload`, the next appended
+ * with `more`; `setItems` for changes made on the page. `C` is what the API hands back to ask for
+ * the next page: the opaque `nextCursor` of the admin API, or the `before` id of older lists.
  */
-export function usePages<T>(fetchPage: (before: number | null) => Promise<Page<T>>): {
+export function usePages<T, C = number>(fetchPage: (cursor: C | null) => Promise<Page<T, C>>): {
   items: T[] | null;
-  next: number | null;
+  next: C | null;
   loading: boolean;
   error: unknown;
   reload(): Promise<void>;
@@ -78,20 +80,24 @@ export function usePages<T>(fetchPage: (before: number | null) => Promise<Page<T
   setItems: (update: (items: T[] | null) => T[] | null) => void;
 } {
   const [items, setItems] = useState<T[] | null>(null);
-  const [next, setNext] = useState<number | null>(null);
+  const [next, setNext] = useState<C | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<unknown>(null);
-  async function load(before: number | null): Promise<void> {
+  // A reload while an older request is still out (a filter typed quickly) must not be overwritten by it.
+  const latest = useRef(0);
+  async function load(cursor: C | null): Promise<void> {
+    const ticket = ++latest.current;
     setLoading(true);
     setError(null);
     try {
-      const page = await fetchPage(before);
-      setItems((prev) => (before !== null && prev ? [...prev, ...page.items] : page.items));
-      setNext(page.nextBefore);
+      const page = await fetchPage(cursor);
+      if (ticket !== latest.current) return;
+      setItems((prev) => (cursor !== null && prev ? [...prev, ...page.items] : page.items));
+      setNext(page.next);
     } catch (e) {
-      setError(e);
+      if (ticket === latest.current) setError(e);
     } finally {
-      setLoading(false);
+      if (ticket === latest.current) setLoading(false);
     }
   }
   return { items, next, loading, error, reload: () => load(null), more: () => load(next), setItems };

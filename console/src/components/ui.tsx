@@ -247,6 +247,8 @@ export function FormDialog(props: {
   submitLabel: string;
   submitTestId: string;
   submitVariant?: 'primary' | 'danger';
+  /** The submit button stays off until the form is complete (a typed confirmation). */
+  submitDisabled?: boolean;
   testId?: string;
   action: { busy: boolean; error: unknown };
   /** Fields whose errors show next to their inputs. */
@@ -266,7 +268,7 @@ export function FormDialog(props: {
           <Button variant="ghost" onClick={props.onClose}>
             {t('common.cancel')}
           </Button>
-          <Button variant={props.submitVariant ?? 'primary'} busy={props.action.busy} onClick={props.onSubmit} testId={props.submitTestId}>
+          <Button variant={props.submitVariant ?? 'primary'} busy={props.action.busy} disabled={props.submitDisabled} onClick={props.onSubmit} testId={props.submitTestId}>
             {props.submitLabel}
           </Button>
         </>
@@ -275,7 +277,7 @@ export function FormDialog(props: {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          props.onSubmit();
+          if (!props.submitDisabled) props.onSubmit();
         }}
         noValidate
       >
@@ -340,7 +342,7 @@ export function ListStates<T>(props: {
 }
 
 /** "Load more" under a paged table, while there is a next page. */
-export function LoadMore(props: { next: number | null; loading: boolean; onMore: () => void }): ReactNode {
+export function LoadMore(props: { next: string | number | null; loading: boolean; onMore: () => void }): ReactNode {
   const { t } = useI18n();
   if (props.next === null) return null;
   return (

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { api, type NewServiceKey, type ServiceAccountItem, type ServiceAccountList, type ServiceKeyItem } from '../api.ts';
 import {
   Button,
@@ -14,6 +14,7 @@ import {
   FormDialog,
   Icons,
   ListStates,
+  LoadMore,
   Mono,
   PageHeader,
   RelativeCell,
@@ -21,64 +22,112 @@ import {
   StatusBadge,
 } from '../components/ui.tsx';
 import { formatDateTime, formatRelative } from '../format.ts';
-import { useAction, useResource } from '../hooks.ts';
+import { useAction, usePages, type Page } from '../hooks.ts';
 import { useI18n } from '../i18n.ts';
+
+/** A key pair just made: the Secret Key is shown once. */
+export interface FreshServiceKey {
+  accessKey: string;
+  secretKey: string;
+}
+
+/** What the service-accounts panel does, through the cabinet API or the admin API (for one account). */
+export interface ServiceAccountOps {
+  page(cursor: string | null): Promise<Page<ServiceAccountItem, string>>;
+  create(input: { name: string; actions: string[] }): Promise<void>;
+  setStatus(id: number, action: 'disable' | 'enable'): Promise<void>;
+  newKey(id: number, expiresInDays: number | null): Promise<FreshServiceKey>;
+  revokeKey(id: number, keyId: number): Promise<void>;
+}
+
+const cabinetOps: ServiceAccountOps = {
+  page: async () => ({ items: (await api<ServiceAccountList>('cabinet', 'GET', '/service-accounts')).items, next: null }),
+  async create(input) {
+    await api('cabinet', 'POST', '/service-accounts', input);
+  },
+  async setStatus(id, action) {
+    await api('cabinet', 'POST', `/service-accounts/${id}/${action}`, {});
+  },
+  async newKey(id, expiresInDays) {
+    const created = await api<NewServiceKey>('cabinet', 'POST', `/service-accounts/${id}/keys`, { expiresInDays });
+    return { accessKey: created.accessKey, secretKey: created.secretKey };
+  },
+  async revokeKey(id, keyId) {
+    await api('cabinet', 'POST', `/service-accounts/${id}/keys/${keyId}/revoke`, {});
+  },
+};
 
 export function ServiceAccountsPage(): ReactNode {
   const { t } = useI18n();
-  const list = useResource(async () => (await api<ServiceAccountList>('cabinet', 'GET', '/service-accounts')).items, []);
   const [creating, setCreating] = useState(false);
-  const [keyFor, setKeyFor] = useState<ServiceAccountItem | null>(null);
-  const [revealed, setRevealed] = useState<NewServiceKey | null>(null);
-  const [revoking, setRevoking] = useState<{ sa: ServiceAccountItem; key: ServiceKeyItem } | null>(null);
-  const [disabling, setDisabling] = useState<ServiceAccountItem | null>(null);
-
   const newButton = (
     <Button variant="primary" onClick={() => setCreating(true)} testId="new-service-account">
       + {t('sa.new')}
     </Button>
   );
+  return (
+    <>
+      <PageHeader title={t('sa.title')} subtitle={t('sa.subtitle')} actions={newButton} />
+      <ServiceAccountsPanel ops={cabinetOps} newButton={newButton} creating={creating} onCreating={setCreating} />
+    </>
+  );
+}
+
+/** Service accounts with their keys: create, disable or enable, new key (shown once), revoke a key. */
+export function ServiceAccountsPanel(props: { ops: ServiceAccountOps; newButton: ReactNode; creating: boolean; onCreating: (open: boolean) => void }): ReactNode {
+  const { t } = useI18n();
+  const { ops, newButton } = props;
+  const list = usePages(ops.page);
+  useEffect(() => void list.reload(), [ops]);
+  const [keyFor, setKeyFor] = useState<ServiceAccountItem | null>(null);
+  const [revealed, setRevealed] = useState<FreshServiceKey | null>(null);
+  const [revoking, setRevoking] = useState<{ sa: ServiceAccountItem; key: ServiceKeyItem } | null>(null);
+  const [disabling, setDisabling] = useState<ServiceAccountItem | null>(null);
 
   const enable = useAction(async (sa: ServiceAccountItem) => {
-    await api('cabinet', 'POST', `/service-accounts/${sa.id}/enable`, {});
+    await ops.setStatus(sa.id, 'enable');
     await list.reload();
   });
 
   return (
     <>
-      <PageHeader title={t('sa.title')} subtitle={t('sa.subtitle')} actions={newButton} />
       {enable.error ? <ErrorNotice error={enable.error} /> : null}
       <ListStates
-        items={list.data}
+        items={list.items}
         loading={list.loading}
         error={list.error}
         onRetry={() => void list.reload()}
         empty={<EmptyState icon={Icons.key} title={t('sa.empty')} hint={t('sa.emptyHint')} action={newButton} />}
       >
-        {(items) =>
-          items.map((sa) => (
-            <ServiceAccountCard
-              key={sa.id}
-              sa={sa}
-              onNewKey={() => setKeyFor(sa)}
-              onRevokeKey={(key) => setRevoking({ sa, key })}
-              onDisable={() => setDisabling(sa)}
-              onEnable={() => void enable.run(sa)}
-            />
-          ))
-        }
+        {(items) => (
+          <>
+            {items.map((sa) => (
+              <ServiceAccountCard
+                key={sa.id}
+                sa={sa}
+                onNewKey={() => setKeyFor(sa)}
+                onRevokeKey={(key) => setRevoking({ sa, key })}
+                onDisable={() => setDisabling(sa)}
+                onEnable={() => void enable.run(sa)}
+              />
+            ))}
+            <LoadMore next={list.next} loading={list.loading} onMore={() => void list.more()} />
+          </>
+        )}
       </ListStates>
-      {creating && (
+      {props.creating && (
         <CreateDialog
-          onClose={() => setCreating(false)}
+          ops={ops}
+          onClose={() => props.onCreating(false)}
           onCreated={() => {
-            setCreating(false);
+            props.onCreating(false);
             void list.reload();
           }}
         />
       )}
       {keyFor && (
         <NewKeyDialog
+          ops={ops}
           sa={keyFor}
           onClose={() => setKeyFor(null)}
           onCreated={(created) => {
@@ -106,7 +155,7 @@ export function ServiceAccountsPage(): ReactNode {
           danger
           onClose={() => setRevoking(null)}
           onConfirm={async () => {
-            await api('cabinet', 'POST', `/service-accounts/${revoking.sa.id}/keys/${revoking.key.id}/revoke`, {});
+            await ops.revokeKey(revoking.sa.id, revoking.key.id);
             await list.reload();
           }}
         />
@@ -119,7 +168,7 @@ export function ServiceAccountsPage(): ReactNode {
           danger
           onClose={() => setDisabling(null)}
           onConfirm={async () => {
-            await api('cabinet', 'POST', `/service-accounts/${disabling.id}/disable`, {});
+            await ops.setStatus(disabling.id, 'disable');
             await list.reload();
           }}
         />
@@ -223,12 +272,12 @@ function ServiceAccountCard(props: {
   );
 }
 
-function CreateDialog(props: { onClose: () => void; onCreated: () => void }): ReactNode {
+function CreateDialog(props: { ops: ServiceAccountOps; onClose: () => void; onCreated: () => void }): ReactNode {
   const { t } = useI18n();
   const [name, setName] = useState('');
   const [actions, setActions] = useState('');
   const create = useAction(async () => {
-    await api('cabinet', 'POST', '/service-accounts', { name, actions: actions.split(/[\s,]+/).filter(Boolean) });
+    await props.ops.create({ name, actions: actions.split(/[\s,]+/).filter(Boolean) });
     props.onCreated();
   });
   return (
@@ -251,11 +300,11 @@ function CreateDialog(props: { onClose: () => void; onCreated: () => void }): Re
   );
 }
 
-function NewKeyDialog(props: { sa: ServiceAccountItem; onClose: () => void; onCreated: (created: NewServiceKey) => void }): ReactNode {
+function NewKeyDialog(props: { ops: ServiceAccountOps; sa: ServiceAccountItem; onClose: () => void; onCreated: (created: FreshServiceKey) => void }): ReactNode {
   const { t } = useI18n();
   const [expiry, setExpiry] = useState<number | null>(90);
   const create = useAction(async () => {
-    props.onCreated(await api<NewServiceKey>('cabinet', 'POST', `/service-accounts/${props.sa.id}/keys`, { expiresInDays: expiry }));
+    props.onCreated(await props.ops.newKey(props.sa.id, expiry));
   });
   return (
     <FormDialog
@@ -263,11 +312,11 @@ function NewKeyDialog(props: { sa: ServiceAccountItem; onClose: () => void; onCr
       submitLabel={t('common.create')}
       submitTestId="create-key"
       action={create}
-      fields={['expiresInDays']}
+      fields={['expiresInDays', 'expiresIn']}
       onSubmit={() => void create.run()}
       onClose={props.onClose}
     >
-      <Field label={t('sa.keyExpiry')} error={fieldError(create.error, 'expiresInDays', t)}>
+      <Field label={t('sa.keyExpiry')} error={fieldError(create.error, 'expiresInDays', t) ?? fieldError(create.error, 'expiresIn', t)}>
         {(id) => <ExpirySelect id={id} value={expiry} onChange={setExpiry} />}
       </Field>
     </FormDialog>

@@ -6,16 +6,52 @@ import { useI18n } from '../i18n.ts';
 
 const PAGE_SIZE = 50;
 
+/** One page of live sessions, with how many there are in all. */
+export interface SessionPage {
+  items: SessionItem[];
+  total: number;
+  nextCursor: string | null;
+}
+
+/** What the sessions panel does, through the cabinet API or the admin API (for one account). */
+export interface SessionOps {
+  page(cursor: string | null, limit: number): Promise<SessionPage>;
+  revoke(id: string): Promise<void>;
+  revokeAll(): Promise<void>;
+}
+
+const cabinetOps: SessionOps = {
+  page(cursor, limit) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set('cursor', cursor);
+    return api<SessionList>('cabinet', 'GET', `/sessions?${query.toString()}`);
+  },
+  async revoke(id) {
+    await api('cabinet', 'POST', `/sessions/${id}/revoke`, {});
+  },
+  async revokeAll() {
+    await api('cabinet', 'POST', '/sessions/revoke-all', {});
+  },
+};
+
 export function SessionsPage(): ReactNode {
   const { t } = useI18n();
+  return (
+    <>
+      <PageHeader title={t('sessions.title')} subtitle={t('sessions.subtitle')} />
+      <SessionsPanel ops={cabinetOps} />
+    </>
+  );
+}
+
+/** Live sessions a page at a time (back and forth by cursor): revoke one, or all. */
+export function SessionsPanel(props: { ops: SessionOps }): ReactNode {
+  const { t } = useI18n();
+  const { ops } = props;
   // The cursors of the pages seen so far: going back needs no reverse query.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors[cursors.length - 1] ?? null;
-  const sessions = useResource(() => {
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (cursor) query.set('cursor', cursor);
-    return api<SessionList>('cabinet', 'GET', `/sessions?${query.toString()}`);
-  }, [cursor]);
+  const sessions = useResource(() => ops.page(cursor, PAGE_SIZE), [ops, cursor]);
   const [revoking, setRevoking] = useState<SessionItem | null>(null);
   const [revokingAll, setRevokingAll] = useState(false);
   const now = Date.now();
@@ -23,17 +59,6 @@ export function SessionsPage(): ReactNode {
   const first = (cursors.length - 1) * PAGE_SIZE;
   return (
     <>
-      <PageHeader
-        title={t('sessions.title')}
-        subtitle={t('sessions.subtitle')}
-        actions={
-          data && data.total > 0 ? (
-            <Button variant="danger" onClick={() => setRevokingAll(true)} testId="revoke-all-sessions">
-              {t('sessions.revokeAll')}
-            </Button>
-          ) : undefined
-        }
-      />
       <ListStates
         items={data?.items ?? null}
         loading={sessions.loading}
@@ -42,7 +67,15 @@ export function SessionsPage(): ReactNode {
         empty={<EmptyState icon={Icons.sessions} title={t('sessions.empty')} hint={t('sessions.emptyHint')} />}
       >
         {(items) => (
-          <Card>
+          <Card
+            actions={
+              data && data.total > 0 ? (
+                <Button variant="danger" size="sm" onClick={() => setRevokingAll(true)} testId="revoke-all-sessions">
+                  {t('sessions.revokeAll')}
+                </Button>
+              ) : undefined
+            }
+          >
             <div className="table-scroll">
               <table className="table">
                 <thead>
@@ -109,7 +142,7 @@ export function SessionsPage(): ReactNode {
           danger
           onClose={() => setRevoking(null)}
           onConfirm={async () => {
-            await api('cabinet', 'POST', `/sessions/${revoking.id}/revoke`, {});
+            await ops.revoke(revoking.id);
             await sessions.reload();
           }}
         />
@@ -122,7 +155,7 @@ export function SessionsPage(): ReactNode {
           danger
           onClose={() => setRevokingAll(false)}
           onConfirm={async () => {
-            await api('cabinet', 'POST', '/sessions/revoke-all', {});
+            await ops.revokeAll();
             setCursors([null]);
             await sessions.reload();
           }}

@@ -186,3 +186,32 @@ export const KeyRotation = Type.Object({
   previous: Nullable(SigningKeyView),
   deleted: Type.Array(Type.String(), { description: 'Kids of retired keys removed because no live token can carry them.' }),
 });
+
+/** `nextCursor` of the admin API's lists (src/http/native/paging.ts). */
+export const NextCursor = Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' }));
+
+// ---- operator keys and account actions of the admin API (docs/admin-api.md) ----
+
+export const OperatorKeyView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  permissions: Type.Array(Type.String(), { description: '`<area>:read` or `<area>:write` (write includes read).' }),
+  hint: Type.String({ description: 'Start and last 4 characters: enough to recognise it, never to use it.' }),
+  createdAt: Ms('Creation time.'),
+  expiresAt: MsOrNull('When it stops working.'),
+  revokedAt: MsOrNull('Revocation time.'),
+  lastUsedAt: MsOrNull('Last use (to the minute).'),
+  status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
+});
+export const NewOperatorKey = Type.Object({
+  id: Type.String(),
+  key: Type.String({ description: 'The operator key (`tdp_…`): shown once, stored only as a hash.' }),
+  name: Type.String(),
+  permissions: Type.Array(Type.String()),
+  expiresAt: MsOrNull('When it stops working.'),
+});
+export const OperatorKeyList = listOf(OperatorKeyView, {});
+export const ResetLinkView = Type.Object({
+  url: Type.String({ description: 'Hand it to the account holder: the one-time token is in the fragment (`#token=…`), which browsers never send to a server.' }),
+  expiresAt: Ms('When the link stops working.'),
+});

@@ -5,7 +5,10 @@
  */
 import { Type } from '@sinclair/typebox';
 import { InvalidInputError } from '../../core/errors.ts';
-import { Nullable } from './console-schemas.ts';
+import { NextCursor } from './console-schemas.ts';
+
+// Declared with the response schemas, which the console's compiler reads (this file uses Node's Buffer).
+export { NextCursor };
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;
@@ -15,8 +18,6 @@ export const PageQueryProps = {
   limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: `Page size, 1-${MAX_PAGE} (default ${DEFAULT_PAGE}).` })),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'The `nextCursor` of the previous page.' })),
 };
-
-export const NextCursor = Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' }));
 
 export type PageQuery = { limit?: string; cursor?: string };
 

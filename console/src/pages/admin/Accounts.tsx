@@ -3,6 +3,7 @@ import { api, type Account, type AccountPage } from '../../api.ts';
 import { Button, Card, Confirm, DateCell, EmptyState, errorText, Field, fieldError, FormDialog, Icons, ListStates, LoadMore, Mono, PageHeader, StatusBadge } from '../../components/ui.tsx';
 import { useAction, usePages } from '../../hooks.ts';
 import { useI18n } from '../../i18n.ts';
+import { navigate } from '../../router.ts';
 
 const PAGE = 50;
 
@@ -16,7 +17,7 @@ export function AccountsPage(): ReactNode {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (query.trim()) params.set('q', query.trim());
     if (before !== null) params.set('before', String(before));
-    return api<AccountPage>('admin', 'GET', `/accounts?${params}`);
+    return api<AccountPage>('admin', 'GET', `/accounts?${params}`).then((p) => ({ items: p.items, next: p.nextBefore }));
   });
 
   // Search as you type, a moment after the last key.
@@ -82,7 +83,17 @@ export function AccountsPage(): ReactNode {
                       <Mono>{a.id}</Mono>
                     </td>
                     <td>
-                      {a.email} {a.isDemo && <span className="tag">{t('admin.accounts.demo')}</span>}
+                      <a
+                        href={`/console/admin/accounts/${a.id}`}
+                        data-testid="open-account"
+                        onClick={(e) => {
+                          e.preventDefault();
+                          navigate(`admin/accounts/${a.id}`);
+                        }}
+                      >
+                        {a.email}
+                      </a>{' '}
+                      {a.isDemo && <span className="tag">{t('admin.accounts.demo')}</span>}
                     </td>
                     <td>{a.name ?? <span className="muted">—</span>}</td>
                     <td>

@@ -1,0 +1,133 @@
+/**
+ * Audit entries as a table: the cabinet's Activity page, and the operator's dashboard, audit page
+ * and account page (which add the account each entry concerns).
+ */
+import type { ReactNode } from 'react';
+import { formatDateTime, formatSeconds } from '../format.ts';
+import { hasKey, useI18n, type Lang, type Translate } from '../i18n.ts';
+import { navigate } from '../router.ts';
+import { Mono } from './ui.tsx';
+
+/** Every type of entry the audit log holds, in the order the filters list them. */
+export const AUDIT_TYPES = [
+  'login.succeeded',
+  'login.failed',
+  'login.throttled',
+  'quota.exceeded',
+  'session.refreshed',
+  'session.revoked',
+  'session.reuse_detected',
+  'console.signed_in',
+  'console.sign_in_failed',
+  'console.signed_out',
+  'account.created',
+  'account.updated',
+  'account.disabled',
+  'account.enabled',
+  'account.deleted',
+  'account.password_set',
+  'account.password_changed',
+  'account.password_reset_issued',
+  'account.password_reset',
+  'app.created',
+  'app.renamed',
+  'app.deleted',
+  'api_token.created',
+  'api_token.rotated',
+  'api_token.revoked',
+  'api_token.reinstated',
+  'service_account.created',
+  'service_account.renamed',
+  'service_account.actions_changed',
+  'service_account.disabled',
+  'service_account.enabled',
+  'service_key.created',
+  'service_key.revoked',
+  'service_key.reinstated',
+  'service_token.created',
+  'policy.updated',
+  'policy.removed',
+  'operator_key.created',
+  'operator_key.revoked',
+  'signing_key.created',
+  'signing_key.rotated',
+  'resource_server.created',
+  'resource_server.revoked',
+  'admin_token.generated',
+] as const;
+
+export function eventLabel(type: string, t: Translate): string {
+  const key = `event.${type}`;
+  return hasKey(key) ? t(key) : type;
+}
+
+/** The secret-free details of an event as short `key: value` pairs, times and durations made readable. */
+function describe(detail: Record<string, unknown>, lang: Lang): string {
+  return Object.entries(detail)
+    .filter(([, v]) => v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v)))
+    .slice(0, 6)
+    .map(([k, v]) => {
+      if (typeof v === 'number' && k.endsWith('At')) return `${k}: ${formatDateTime(v, lang)}`;
+      if (typeof v === 'number' && k.endsWith('Ms')) return `${k.slice(0, -2)}: ${formatSeconds(Math.round(v / 1000), lang)}`;
+      return `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`;
+    })
+    .join(' · ');
+}
+
+interface Entry {
+  id: number;
+  at: number;
+  type: string;
+  address: string | null;
+  detail: Record<string, unknown>;
+  accountId?: number | null;
+}
+
+/** `withAccount`: a column with the account each entry concerns, a link to its page. */
+export function AuditTable(props: { items: readonly Entry[]; withAccount?: boolean; testId?: string }): ReactNode {
+  const { t, lang } = useI18n();
+  return (
+    <div className="table-scroll">
+      <table className="table" data-testid={props.testId ?? 'activity-table'}>
+        <thead>
+          <tr>
+            <th>{t('activity.time')}</th>
+            <th>{t('activity.event')}</th>
+            {props.withAccount && <th>{t('audit.account')}</th>}
+            <th>{t('activity.details')}</th>
+            <th>{t('activity.address')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.items.map((e) => (
+            <tr key={e.id} data-testid="activity-row" data-type={e.type}>
+              <td className="nowrap">{formatDateTime(e.at, lang)}</td>
+              <td>
+                <span className={`event event-${e.type.split('.')[1] ?? ''}`}>{eventLabel(e.type, t)}</span>
+              </td>
+              {props.withAccount && (
+                <td className="nowrap">
+                  {e.accountId != null ? (
+                    <a
+                      href={`/console/admin/accounts/${e.accountId}`}
+                      onClick={(ev) => {
+                        ev.preventDefault();
+                        navigate(`admin/accounts/${e.accountId}`);
+                      }}
+                    >
+                      <Mono>{e.accountId}</Mono>
+                    </a>
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                </td>
+              )}
+              <td className="detail">{describe(e.detail, lang)}</td>
+              <td className="muted">{e.address ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
