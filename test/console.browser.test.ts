@@ -9,42 +9,15 @@
  * from `/service/account/create/token`.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ensureConsoleBuilt, launchChromium, SHOTS, skipBrowser as skip } from './helpers/browser.ts';
 import { seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
 import { seedServiceKey } from './helpers/hoster.ts';
 
-// playwright-core has no browser of its own and must never fetch one.
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIST_INDEX = join(ROOT, 'console', 'dist', 'index.html');
-const SHOTS = join(ROOT, 'test-artifacts', 'console');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 const ADMIN_TOKEN = 'tdm-browser-test-admin-token-0123456789';
-
-/** The console is built by `npm install` (prepare); a checkout without it gets built here once. */
-async function ensureConsoleBuilt(): Promise<void> {
-  if (existsSync(DIST_INDEX)) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(ROOT, 'console', 'vite.config.ts'), logLevel: 'warn' });
-  assert.ok(existsSync(DIST_INDEX), 'vite build did not produce console/dist/index.html');
-}
-
-const skip = !existsSync(CHROMIUM) && !process.env.CI ? `no Chromium at ${CHROMIUM} (CI installs it)` : false;
 
 describe('web console in Chromium', { skip }, () => {
   let t: TestTokend;
@@ -58,8 +31,7 @@ describe('web console in Chromium', { skip }, () => {
     mkdirSync(SHOTS, { recursive: true });
     t = await startTokend({ db: 'sqlite', listen: true, config: { adminToken: ADMIN_TOKEN } });
     user = await seedAccount(t.core, { email: 'anna@example.com' });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
     context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 860 } });
     context.setDefaultTimeout(15_000);
     page = await context.newPage();
@@ -407,7 +379,9 @@ describe('web console in Chromium', { skip }, () => {
     await form.getByText('This is not the admin token.').waitFor();
     await form.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await page.getByTestId('signin-operator-submit').click();
-    await page.waitForURL(/\/console\/admin\/accounts$/);
+    // The operator lands on the dashboard.
+    await page.waitForURL(/\/console\/admin$/);
+    await go('Accounts');
     await page.locator(`[data-testid="account-row"][data-email="${user.email}"]`).waitFor();
     // Both sign-ins active: each sign-out says which one it ends.
     assert.equal((await page.getByTestId('sign-out-account').textContent())?.trim(), 'Sign out of the account');

@@ -100,7 +100,7 @@ export function AuditTable(props: { items: readonly Entry[]; withAccount?: boole
         </thead>
         <tbody>
           {props.items.map((e) => (
-            <tr key={e.id} data-testid="activity-row" data-type={e.type}>
+            <tr key={e.id} data-testid="activity-row" data-type={e.type} data-id={e.id}>
               <td className="nowrap">{formatDateTime(e.at, lang)}</td>
               <td>
                 <span className={`event event-${e.type.split('.')[1] ?? ''}`}>{eventLabel(e.type, t)}</span>

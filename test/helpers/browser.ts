@@ -1,0 +1,42 @@
+/**
+ * The console's browser tests: Debian's Chromium driven by playwright-core, which has no browser
+ * of its own and must never fetch one. Shared by every test/console*.browser.test.ts.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+
+process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const SHOTS = join(ROOT, 'test-artifacts', 'console');
+const DIST_INDEX = join(ROOT, 'console', 'dist', 'index.html');
+export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+/** Why the browser tests cannot run here (no Chromium outside CI), or false. */
+export const skipBrowser: string | false = !existsSync(CHROMIUM) && !process.env.CI ? `no Chromium at ${CHROMIUM} (CI installs it)` : false;
+
+/** The console is built by `npm install` (prepare); a checkout without it gets built here once. */
+export async function ensureConsoleBuilt(): Promise<void> {
+  if (existsSync(DIST_INDEX)) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(ROOT, 'console', 'vite.config.ts'), logLevel: 'warn' });
+  assert.ok(existsSync(DIST_INDEX), 'vite build did not produce console/dist/index.html');
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+}
