@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, onUnauthenticated, setCsrfToken, type Me, type OperatorMe } from './api.ts';
 import { LanguageSwitch, Logo } from './components/chrome.tsx';
-import { Button, cx, Loading } from './components/ui.tsx';
+import { Button, cx, Link, Loading } from './components/ui.tsx';
 import { I18nContext, initialLang, rememberLang, translator, useI18n, type I18n, type Lang, type MessageKey } from './i18n.ts';
 import { ActivityPage } from './pages/Activity.tsx';
 import { AccountPage, ACCOUNT_ROUTE } from './pages/admin/Account.tsx';
@@ -185,14 +185,14 @@ function Shell(): ReactNode {
           {operator && <NavSection title={t('nav.operator')} items={operatorNav} route={route} onSignOut={() => void signOut('admin')} who={null} />}
           <div className="nav-extra">
             {!me && (
-              <a href="/console/sign-in" className="nav-link subtle" onClick={(e) => (e.preventDefault(), navigate('sign-in'))}>
+              <Link to="sign-in" className="nav-link subtle">
                 {t('nav.signInAccount')}
-              </a>
+              </Link>
             )}
             {!operator && (
-              <a href="/console/sign-in/operator" className="nav-link subtle" onClick={(e) => (e.preventDefault(), navigate('sign-in/operator'))}>
+              <Link to="sign-in/operator" className="nav-link subtle">
                 {t('nav.signInOperator')}
-              </a>
+              </Link>
             )}
           </div>
         </nav>
@@ -218,18 +218,9 @@ function NavSection(props: { title: string; items: NavItem[]; route: string; onS
         </div>
       )}
       {props.items.map((item) => (
-        <a
-          key={item.path}
-          href={`/console/${item.path}`}
-          className={cx('nav-link', isIn(props.route, item.path) && 'active')}
-          aria-current={isIn(props.route, item.path) ? 'page' : undefined}
-          onClick={(e) => {
-            e.preventDefault();
-            navigate(item.path);
-          }}
-        >
+        <Link key={item.path} to={item.path} className={cx('nav-link', isIn(props.route, item.path) && 'active')} current={isIn(props.route, item.path)}>
           {t(item.label)}
-        </a>
+        </Link>
       ))}
       <Button variant="ghost" size="sm" onClick={props.onSignOut} testId={`sign-out-${props.who ? 'account' : 'operator'}`}>
         {t(props.who ? 'nav.signOutAccount' : 'nav.signOutOperator')}

@@ -5,8 +5,7 @@
 import type { ReactNode } from 'react';
 import { formatDateTime, formatSeconds } from '../format.ts';
 import { hasKey, useI18n, type Lang, type Translate } from '../i18n.ts';
-import { navigate } from '../router.ts';
-import { Mono } from './ui.tsx';
+import { Link, Mono } from './ui.tsx';
 
 /** Every type of entry the audit log holds, in the order the filters list them. */
 export const AUDIT_TYPES = [
@@ -108,15 +107,9 @@ export function AuditTable(props: { items: readonly Entry[]; withAccount?: boole
               {props.withAccount && (
                 <td className="nowrap">
                   {e.accountId != null ? (
-                    <a
-                      href={`/console/admin/accounts/${e.accountId}`}
-                      onClick={(ev) => {
-                        ev.preventDefault();
-                        navigate(`admin/accounts/${e.accountId}`);
-                      }}
-                    >
+                    <Link to={`admin/accounts/${e.accountId}`}>
                       <Mono>{e.accountId}</Mono>
-                    </a>
+                    </Link>
                   ) : (
                     <span className="muted">—</span>
                   )}

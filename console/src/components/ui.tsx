@@ -4,6 +4,7 @@ import { ApiError } from '../api.ts';
 import { useAction } from '../hooks.ts';
 import { formatDate, formatDateTime, formatRelative, formatSeconds } from '../format.ts';
 import { hasKey, useI18n, type Translate } from '../i18n.ts';
+import { navigate } from '../router.ts';
 
 export function cx(...names: (string | false | null | undefined)[]): string {
   return names.filter(Boolean).join(' ');
@@ -478,6 +479,39 @@ export function SecretReveal(props: { title: string; items: { label: string; val
         </div>
       ))}
     </Modal>
+  );
+}
+
+/**
+ * A link to a console page (`to` without the /console/ base): a real href, so it opens in a new
+ * tab too, while a plain click moves within the page without a reload.
+ */
+export function Link(props: {
+  to: string;
+  children: ReactNode;
+  className?: string;
+  replace?: boolean;
+  testId?: string;
+  role?: string;
+  current?: boolean;
+  selected?: boolean;
+}): ReactNode {
+  return (
+    <a
+      href={`/console/${props.to}`}
+      className={props.className}
+      data-testid={props.testId}
+      role={props.role}
+      aria-current={props.current ? 'page' : undefined}
+      aria-selected={props.selected}
+      onClick={(e) => {
+        if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+        e.preventDefault();
+        navigate(props.to, { replace: props.replace ?? false });
+      }}
+    >
+      {props.children}
+    </a>
   );
 }
 

@@ -1,10 +1,9 @@
 import type { ReactNode } from 'react';
 import { api, type ApiTokenItem, type ApiTokenList, type App, type AppList, type Me, type ServiceAccountItem, type ServiceAccountList, type SessionList, type Usage } from '../api.ts';
-import { Card, CopyButton, ErrorNotice, Loading, Mono, PageHeader } from '../components/ui.tsx';
+import { Card, CopyButton, ErrorNotice, Link, Loading, Mono, PageHeader } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { useResource } from '../hooks.ts';
 import { useI18n, type MessageKey } from '../i18n.ts';
-import { navigate } from '../router.ts';
 
 interface Summary {
   apps: App[];
@@ -69,18 +68,10 @@ export function OverviewPage(props: { me: Me }): ReactNode {
         <>
           <div className="stats">
             {stats.map((stat) => (
-              <a
-                key={stat.label}
-                className="stat"
-                href={`/console/${stat.to}`}
-                onClick={(e) => {
-                  e.preventDefault();
-                  navigate(stat.to);
-                }}
-              >
+              <Link key={stat.label} to={stat.to} className="stat">
                 <span className="stat-value">{formatNumber(stat.value, lang)}</span>
                 <span className="stat-label">{t(stat.label)}</span>
-              </a>
+              </Link>
             ))}
           </div>
           <Card title={t('overview.quickstart')}>

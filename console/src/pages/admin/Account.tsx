@@ -32,6 +32,7 @@ import {
   fieldError,
   FormDialog,
   Icons,
+  Link,
   ListStates,
   Loading,
   LoadMore,
@@ -147,15 +148,7 @@ export function AccountPage(props: { id: number; tab: string | null }): ReactNod
   return (
     <>
       <nav className="crumbs" aria-label={t('account.crumbs')}>
-        <a
-          href="/console/admin/accounts"
-          onClick={(e) => {
-            e.preventDefault();
-            navigate('admin/accounts');
-          }}
-        >
-          ← {t('nav.accounts')}
-        </a>
+        <Link to="admin/accounts">← {t('nav.accounts')}</Link>
       </nav>
       {account.error ? <ErrorNotice error={account.error} onRetry={() => void account.reload()} context="operator" /> : null}
       {account.loading && !a ? <Loading /> : null}
@@ -165,20 +158,9 @@ export function AccountPage(props: { id: number; tab: string | null }): ReactNod
           <AccountCard account={a} onChanged={() => void account.reload()} />
           <div className="tabs tabs-scroll" role="tablist" aria-label={t('account.sections')}>
             {TABS.map((x) => (
-              <a
-                key={x}
-                role="tab"
-                aria-selected={tab === x}
-                className={cx('tab', tab === x && 'active')}
-                href={`/console/admin/accounts/${id}/${x}`}
-                data-testid={`account-tab-${x}`}
-                onClick={(e) => {
-                  e.preventDefault();
-                  navigate(`admin/accounts/${id}/${x}`, { replace: true });
-                }}
-              >
+              <Link key={x} to={`admin/accounts/${id}/${x}`} replace role="tab" selected={tab === x} className={cx('tab', tab === x && 'active')} testId={`account-tab-${x}`}>
                 {t(TAB_LABELS[x])}
-              </a>
+              </Link>
             ))}
           </div>
           <div role="tabpanel" data-testid={`account-panel-${tab}`}>

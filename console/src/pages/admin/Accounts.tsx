@@ -1,9 +1,8 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { api, type Account, type AccountPage } from '../../api.ts';
-import { Button, Card, Confirm, DateCell, EmptyState, errorText, Field, fieldError, FormDialog, Icons, ListStates, LoadMore, Mono, PageHeader, StatusBadge } from '../../components/ui.tsx';
+import { Button, Card, Confirm, DateCell, EmptyState, errorText, Field, fieldError, FormDialog, Icons, Link, ListStates, LoadMore, Mono, PageHeader, StatusBadge } from '../../components/ui.tsx';
 import { useAction, usePages } from '../../hooks.ts';
 import { useI18n } from '../../i18n.ts';
-import { navigate } from '../../router.ts';
 
 const PAGE = 50;
 
@@ -83,16 +82,9 @@ export function AccountsPage(): ReactNode {
                       <Mono>{a.id}</Mono>
                     </td>
                     <td>
-                      <a
-                        href={`/console/admin/accounts/${a.id}`}
-                        data-testid="open-account"
-                        onClick={(e) => {
-                          e.preventDefault();
-                          navigate(`admin/accounts/${a.id}`);
-                        }}
-                      >
+                      <Link to={`admin/accounts/${a.id}`} testId="open-account">
                         {a.email}
-                      </a>{' '}
+                      </Link>{' '}
                       {a.isDemo && <span className="tag">{t('admin.accounts.demo')}</span>}
                     </td>
                     <td>{a.name ?? <span className="muted">—</span>}</td>

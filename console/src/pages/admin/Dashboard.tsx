@@ -7,7 +7,7 @@ import type { ReactNode } from 'react';
 import { api, type AccountPage, type AdminAuditPage, type InstanceUsage } from '../../api.ts';
 import { AuditTable } from '../../components/AuditTable.tsx';
 import { ChecksCard } from '../../components/ChecksChart.tsx';
-import { Button, Card, EmptyState, ErrorNotice, Icons, Loading, PageHeader } from '../../components/ui.tsx';
+import { Button, Card, EmptyState, ErrorNotice, Icons, Link, Loading, PageHeader } from '../../components/ui.tsx';
 import { formatNumber } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
 import { useI18n } from '../../i18n.ts';
@@ -51,19 +51,10 @@ export function DashboardPage(): ReactNode {
       {stats.length > 0 && (
         <div className="stats">
           {stats.map((s) => (
-            <a
-              key={s.testId}
-              className="stat"
-              href="/console/admin/accounts"
-              data-testid={s.testId}
-              onClick={(e) => {
-                e.preventDefault();
-                navigate('admin/accounts');
-              }}
-            >
+            <Link key={s.testId} to="admin/accounts" className="stat" testId={s.testId}>
               <span className="stat-value">{s.value}</span>
               <span className="stat-label">{s.label}</span>
-            </a>
+            </Link>
           ))}
         </div>
       )}
