@@ -26,6 +26,7 @@
  * Anything else (other tokend secrets included: keys, admin and resource-server credentials) is
  * no token a check accepts.
  */
+import type { ClientPatterns } from './client-patterns.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { MAX_TOKEN_LENGTH, parseNativeToken } from '../secrets/tokens.ts';
@@ -221,6 +222,8 @@ export interface VerificationDeps {
   revokeApiToken(id: string, ctx: AuditContext): Promise<boolean>;
   /** Told the kind and outcome of every check; absent (metrics off), checks are not wrapped at all. */
   metrics?: CoreMetrics;
+  /** Told of every ChatApp access token that passed (src/core/client-patterns.ts). */
+  clientPatterns?: ClientPatterns;
 }
 
 type Failure = Extract<CheckOutcome, { ok: false }>;
@@ -314,7 +317,9 @@ export class Verification {
     }
     const dead = judgeAccess(found, this.#d.clock.now());
     if (dead) return failure(kind, dead);
-    return this.#admit(identityOf(kind, found), options, null);
+    const outcome = await this.#admit(identityOf(kind, found), options, null);
+    if (outcome.ok && kind === 'access') this.#d.clientPatterns?.checked(session.accountId, session.clientId, session.id);
+    return outcome;
   }
 
   async #refresh(token: string, options: CheckOptions): Promise<CheckOutcome> {

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { api, type Usage } from '../api.ts';
+import { api, type ClientAdvice, type Usage } from '../api.ts';
 import { Card, ErrorNotice, Loading, Mono, PageHeader } from '../components/ui.tsx';
 import { formatDate, formatDateTime, formatNumber, formatRelative } from '../format.ts';
 import { useResource } from '../hooks.ts';
@@ -10,6 +10,7 @@ const DAYS = 14;
 export function UsagePage(): ReactNode {
   const { t, lang } = useI18n();
   const usage = useResource(() => api<Usage>('cabinet', 'GET', `/usage?days=${DAYS}`), []);
+  const advice = useResource(() => api<ClientAdvice>('cabinet', 'GET', '/client-advice'), []);
   const u = usage.data;
   return (
     <>
@@ -57,9 +58,42 @@ export function UsagePage(): ReactNode {
           >
             <ChecksChart days={u.checks} lang={lang} />
           </Card>
+          {advice.data ? <AdviceCard advice={advice.data} /> : null}
         </>
       )}
     </>
+  );
+}
+
+/** The patterns the ChatApp scheme warns against, as seen in each app's traffic, with what to do instead. */
+function AdviceCard(props: { advice: ClientAdvice }): ReactNode {
+  const { t, lang } = useI18n();
+  const { advice } = props;
+  const flagged = advice.apps.filter((a) => a.findings.length > 0 || a.quota.nearLimit);
+  return (
+    <Card title={t('usage.advice')} actions={<span className="muted">{t('usage.adviceSubtitle', { days: advice.periodDays })}</span>}>
+      {flagged.length === 0 ? (
+        <p className="muted" data-testid="advice-none">{t('usage.adviceNone')}</p>
+      ) : (
+        flagged.map((a) => (
+          <div key={a.appId} data-testid="advice" data-app-id={a.appId}>
+            <div className="bar-label">
+              <span>{a.name}</span> <Mono>{a.appId}</Mono>
+            </div>
+            {a.findings.map((f) => (
+              <p className="notice notice-warning" key={f.pattern} data-pattern={f.pattern}>
+                {t(`usage.advice.${f.pattern}`, { n: formatNumber(f.count, lang) })}
+              </p>
+            ))}
+            {a.quota.nearLimit ? (
+              <p className="notice notice-warning" data-pattern="near_limit">
+                {t('usage.advice.nearLimit', { used: formatNumber(a.quota.used, lang), limit: formatNumber(a.quota.limit, lang) })}
+              </p>
+            ) : null}
+          </div>
+        ))
+      )}
+    </Card>
   );
 }
 
