@@ -104,6 +104,7 @@ export type AuditPage = Static<typeof schemas.AuditPage>;
 export type AccountPage = Static<typeof schemas.AccountPage>;
 export type Usage = Static<typeof schemas.UsageView>;
 export type ClientAdvice = Static<typeof schemas.ClientAdviceView>;
+export type TokenUsage = Static<typeof schemas.TokenUsageView>;
 export type SigningKeyItem = Static<typeof schemas.SigningKeyView>;
 export type SigningKeyList = Static<typeof schemas.SigningKeyList>;
 export type SettingItem = Static<typeof schemas.SettingView>;

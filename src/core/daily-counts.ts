@@ -30,7 +30,12 @@ export class DailyCounts {
   readonly #keepDays: number;
   readonly #maxPending: number;
   readonly #flushEveryMs: number;
+  /** Counts of earlier days not yet written, by `${scope}@${day}`. */
   #pending = new Map<string, Pending>();
+  /** Today's counts by scope: the hot path's map (no key string to build). */
+  #today = new Map<string, Pending>();
+  #day = 0;
+  #dayEnd = 0;
   #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
 
@@ -42,18 +47,35 @@ export class DailyCounts {
     this.#flushEveryMs = options.flushEveryMs ?? 10_000;
   }
 
-  /** Adds `n` to today's count of `scope`. Synchronous, no I/O. */
+  /** Adds `n` to today's count of `scope`. Synchronous, no I/O, no string built. */
   add(scope: string, n = 1): void {
-    const day = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
-    const key = `${scope}@${day}`;
-    const entry = this.#pending.get(key);
+    const now = this.#clock.now();
+    if (now >= this.#dayEnd) this.#rollDay(now);
+    const entry = this.#today.get(scope);
     if (entry) entry.count += n;
-    else if (this.#pending.size < this.#maxPending) this.#pending.set(key, { scope, day, count: n });
+    else if (this.#today.size + this.#pending.size < this.#maxPending) this.#today.set(scope, { scope, day: this.#day, count: n });
     if (!this.#timer) {
       // Started by the first count, so CLI commands (which count nothing) never hold a timer.
       this.#timer = setInterval(() => void this.flush().catch(() => {}), this.#flushEveryMs);
       this.#timer.unref();
     }
+  }
+
+  /** A new UTC day: yesterday's counts join the other pending days. */
+  #rollDay(now: number): void {
+    this.#moveTodayToPending();
+    this.#day = Math.floor(now / DAY_MS) * DAY_MS;
+    this.#dayEnd = this.#day + DAY_MS;
+  }
+
+  #moveTodayToPending(): void {
+    for (const entry of this.#today.values()) {
+      const key = `${entry.scope}@${entry.day}`;
+      const held = this.#pending.get(key);
+      if (held) held.count += entry.count;
+      else this.#pending.set(key, entry);
+    }
+    this.#today = new Map();
   }
 
   /** Stops the timer and writes what is pending (shutdown). */
@@ -66,6 +88,7 @@ export class DailyCounts {
   /** Writes the pending counts; on failure they are kept for the next flush. Never runs twice at once. */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
+    this.#moveTodayToPending();
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
@@ -99,8 +122,9 @@ export class DailyCounts {
     const stored = await this.#counters.series(scope, from);
     const byDay = new Map(stored.map((r) => [r.windowStart, r.count]));
     const out: { day: number; count: number }[] = [];
+    const current = this.#today.get(scope);
     for (let day = from; day <= today; day += DAY_MS) {
-      const pending = this.#pending.get(`${scope}@${day}`)?.count ?? 0;
+      const pending = (this.#pending.get(`${scope}@${day}`)?.count ?? 0) + (current !== undefined && current.day === day ? current.count : 0);
       out.push({ day, count: (byDay.get(day) ?? 0) + pending });
     }
     return out;

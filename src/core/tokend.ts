@@ -8,6 +8,7 @@ import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { ClientPatterns } from './client-patterns.ts';
+import { TokenUsage } from './token-usage.ts';
 import { ConsoleService } from './console.ts';
 import { LoginGuard } from './limits.ts';
 import { PasswordCheck } from './password-check.ts';
@@ -52,6 +53,8 @@ export interface Core {
   readonly usage: UsageMeter;
   /** How ChatApp-scheme clients use their tokens, per app, and the advice it calls for. */
   readonly clientPatterns: ClientPatterns;
+  /** Checks of each API token per day by outcome (the token page's chart). */
+  readonly tokenUsage: TokenUsage;
   /** Organisation API tokens (v3, l3, native): create, list, rotate, revoke, verify. */
   readonly apiTokens: ApiTokenService;
   /**
@@ -86,6 +89,7 @@ export function createCore(deps: CoreDeps): Core {
   const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, ...counted });
   const usage = new UsageMeter(store.counters, clock);
   const clientPatterns = new ClientPatterns(store.counters, clock);
+  const tokenUsage = new TokenUsage(store.counters, clock);
   const lastUsed = new LastUsedNotes(store, clock);
   const policies = new PolicyService({
     store,
@@ -101,6 +105,7 @@ export function createCore(deps: CoreDeps): Core {
     usage,
     lastUsed,
     clientPatterns,
+    tokenUsage,
     policy: deps.policy ?? policies,
     // Called only once a revocation is asked for, after everything below exists.
     revokeSession: (id, ctx) => sessions.revoke(id, ctx, 'revoked_by_token'),
@@ -169,6 +174,7 @@ export function createCore(deps: CoreDeps): Core {
     console: consoleService,
     usage,
     clientPatterns,
+    tokenUsage,
     apiTokens,
     verification,
     callers,
@@ -179,7 +185,7 @@ export function createCore(deps: CoreDeps): Core {
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();
-      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), policies.close()]);
+      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), policies.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -215,3 +215,27 @@ export const ClientAdviceView = Type.Object({
     }),
   ),
 });
+
+/** Checks of one API token per UTC day by outcome, and its credits left (the token page's chart). */
+export const TokenUsageView = Type.Object({
+  id: Type.String(),
+  creditsLeft: Nullable(Type.Integer({ description: 'Credits left now; null: the token has no credit rule.' })),
+  days: Type.Array(
+    Type.Object({
+      day: Ms('Start of the UTC day.'),
+      ok: Type.Integer({ description: 'Checks that passed.' }),
+      refused: Type.Object(
+        {
+          rate_limited: Type.Integer(),
+          credits_exhausted: Type.Integer(),
+          ip_denied: Type.Integer(),
+          scope_missing: Type.Integer(),
+          revoked: Type.Integer(),
+          expired: Type.Integer(),
+          account_disabled: Type.Integer(),
+        },
+        { description: 'Checks of this token refused, by reason.' },
+      ),
+    }),
+  ),
+});

@@ -39,6 +39,7 @@ import {
 import { nativeError } from '../envelope.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
 import { registerCabinetClientAdvice } from './client-advice.ts';
+import { registerCabinetTokenUsage } from '../token-usage.ts';
 import { registerCabinetPolicies } from '../policies.ts';
 import { registerCabinetServiceAccounts } from './service-accounts.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
@@ -265,6 +266,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
 
     await registerCabinetApiTokens(authed, core);
     await registerCabinetClientAdvice(authed, core);
+    await registerCabinetTokenUsage(authed, core);
     await registerCabinetPolicies(authed, core);
     await registerCabinetServiceAccounts(authed, core);
   });
