@@ -26,8 +26,9 @@ export class ApiError extends Error {
   }
 
   /** The message of the field with this name, if the server blamed it. */
+  /** The error of field `name`, or of a part of it (`ipAllowList[2]`, `credits.cost`). */
   field(name: string): FieldError | undefined {
-    return this.fields.find((f) => f.name === name);
+    return this.fields.find((f) => f.name === name || f.name.startsWith(`${name}[`) || f.name.startsWith(`${name}.`));
   }
 }
 
@@ -104,6 +105,9 @@ export type AuditItem = Static<typeof schemas.AuditView>;
 export type AuditPage = Static<typeof schemas.AuditPage>;
 export type AccountPage = Static<typeof schemas.AccountPage>;
 export type Usage = Static<typeof schemas.UsageView>;
+export type ClientAdvice = Static<typeof schemas.ClientAdviceView>;
+export type TokenUsage = Static<typeof schemas.TokenUsageView>;
+export type Policy = Static<typeof schemas.PolicyView>;
 export type SigningKeyItem = Static<typeof schemas.SigningKeyView>;
 export type SigningKeyList = Static<typeof schemas.SigningKeyList>;
 export type SettingItem = Static<typeof schemas.SettingView>;

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
-import { api, type Usage } from '../api.ts';
-import { ChecksCard } from '../components/ChecksChart.tsx';
+import { api, type ClientAdvice, type Usage } from '../api.ts';
+import { ChecksCard } from '../components/charts.tsx';
 import { Card, ErrorNotice, Loading, Mono, PageHeader } from '../components/ui.tsx';
 import { formatDateTime, formatNumber, formatRelative } from '../format.ts';
 import { useResource } from '../hooks.ts';
@@ -11,6 +11,7 @@ const DAYS = 14;
 export function UsagePage(): ReactNode {
   const { t, lang } = useI18n();
   const usage = useResource(() => api<Usage>('cabinet', 'GET', `/usage?days=${DAYS}`), []);
+  const advice = useResource(() => api<ClientAdvice>('cabinet', 'GET', '/client-advice'), []);
   const u = usage.data;
   return (
     <>
@@ -53,8 +54,41 @@ export function UsagePage(): ReactNode {
             )}
           </Card>
           <ChecksCard checks={u.checks} />
+          {advice.data ? <AdviceCard advice={advice.data} /> : null}
         </>
       )}
     </>
+  );
+}
+
+/** The patterns the ChatApp scheme warns against, as seen in each app's traffic, with what to do instead. */
+function AdviceCard(props: { advice: ClientAdvice }): ReactNode {
+  const { t, lang } = useI18n();
+  const { advice } = props;
+  const flagged = advice.apps.filter((a) => a.findings.length > 0 || a.quota.nearLimit);
+  return (
+    <Card title={t('usage.advice')} actions={<span className="muted">{t('usage.adviceSubtitle', { days: advice.periodDays })}</span>}>
+      {flagged.length === 0 ? (
+        <p className="muted" data-testid="advice-none">{t('usage.adviceNone')}</p>
+      ) : (
+        flagged.map((a) => (
+          <div key={a.appId} data-testid="advice" data-app-id={a.appId}>
+            <div className="bar-label">
+              <span>{a.name}</span> <Mono>{a.appId}</Mono>
+            </div>
+            {a.findings.map((f) => (
+              <p className="notice notice-warning" key={f.pattern} data-pattern={f.pattern}>
+                {t(`usage.advice.${f.pattern}`, { n: formatNumber(f.count, lang) })}
+              </p>
+            ))}
+            {a.quota.nearLimit ? (
+              <p className="notice notice-warning" data-pattern="near_limit">
+                {t('usage.advice.nearLimit', { used: formatNumber(a.quota.used, lang), limit: formatNumber(a.quota.limit, lang) })}
+              </p>
+            ) : null}
+          </div>
+        ))
+      )}
+    </Card>
   );
 }

@@ -17,6 +17,7 @@ import {
   type AdminSessionPage,
   type App,
   type ResetLink,
+  type TokenUsage,
 } from '../../api.ts';
 import { AuditTable } from '../../components/AuditTable.tsx';
 import {
@@ -98,6 +99,7 @@ function tokenOps(accountId: number): ApiTokenOps {
     async revoke(id) {
       await api('admin', 'POST', `/api-tokens/${id}/revoke`, {});
     },
+    usage: (id, days) => api<TokenUsage>('admin', 'GET', `/api-tokens/${id}/usage?days=${days}`),
   };
 }
 

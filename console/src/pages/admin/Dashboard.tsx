@@ -6,7 +6,7 @@
 import type { ReactNode } from 'react';
 import { api, type AccountPage, type AdminAuditPage, type InstanceUsage } from '../../api.ts';
 import { AuditTable } from '../../components/AuditTable.tsx';
-import { ChecksCard } from '../../components/ChecksChart.tsx';
+import { ChecksCard } from '../../components/charts.tsx';
 import { Button, Card, EmptyState, ErrorNotice, Icons, Link, Loading, PageHeader } from '../../components/ui.tsx';
 import { formatNumber } from '../../format.ts';
 import { useResource } from '../../hooks.ts';
