@@ -19,6 +19,7 @@ export const TOKEN_PREFIXES = {
   admin: 'tdm',
   resourceServer: 'tdx',
   consoleSession: 'tdc',
+  operatorKey: 'tdp',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_PREFIXES;
