@@ -20,6 +20,7 @@ export const TOKEN_PREFIXES = {
   resourceServer: 'tdx',
   consoleSession: 'tdc',
   operatorKey: 'tdp',
+  passwordReset: 'tdw',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_PREFIXES;
