@@ -364,11 +364,15 @@ export interface IdempotencyRecord {
 
 export interface IdempotencyRepo {
   /**
-   * Claims (credential, key) for a request: atomically, a record created before `expiredBefore`
-   * is dropped, then an `in_progress` one is inserted unless one exists. Returns null when this
+   * Claims (credential, key) for a request: a record created before `drop.expiredBefore`, or an
+   * `in_progress` one created before `drop.staleClaimBefore` (its request never answered), is
+   * dropped, then an `in_progress` one is inserted unless one exists (the primary key decides). Returns null when this
    * call claimed it (run the request), else the record that holds it (replay or refuse).
    */
-  claim(record: { credential: string; key: string; requestHash: string; createdAt: number }, expiredBefore: number): Promise<IdempotencyRecord | null>;
+  claim(
+    record: { credential: string; key: string; requestHash: string; createdAt: number },
+    drop: { expiredBefore: number; staleClaimBefore: number },
+  ): Promise<IdempotencyRecord | null>;
   /** Stores the answer of a claimed key and marks it done. */
   complete(credential: string, key: string, status: number, response: string): Promise<void>;
   /** Forgets a claim whose request did not finish (a failure worth retrying). */

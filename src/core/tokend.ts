@@ -10,6 +10,7 @@ import { DAY_MS, type Clock } from './clock.ts';
 import { ConsoleService } from './console.ts';
 import { CredentialGuard, LoginGuard } from './limits.ts';
 import { OperatorKeyService } from './operator-keys.ts';
+import { IdempotencyService, type ReplySealer } from './idempotency.ts';
 import { PasswordCheck } from './password-check.ts';
 import type { AccessTokenSigner, AccessTokenVerifier, SigningKeys, Store } from './ports.ts';
 import { ServiceAccountService, serviceSessionPolicy } from './service-accounts.ts';
@@ -31,6 +32,8 @@ export interface CoreDeps {
   accessTokens: AccessTokenSigner & AccessTokenVerifier;
   /** The policy every token check applies after liveness; default: the stored policies (docs/policies.md). */
   policy?: CheckPolicy;
+  /** Seals the answers remembered for `Idempotency-Key` (they may carry a secret shown once). */
+  replySealer: ReplySealer;
   /** Where checks, issuances, refreshes and refusals are counted (src/observability/metrics.ts); none by default. */
   metrics?: CoreMetrics;
 }
@@ -63,6 +66,8 @@ export interface Core {
   readonly policies: PolicyService;
   /** Named credentials of the admin API with a permission set (docs/admin-api.md). */
   readonly operatorKeys: OperatorKeyService;
+  /** Remembered answers of the admin API's creating POSTs (`Idempotency-Key`). */
+  readonly idempotency: IdempotencyService;
   /** The one per-address limit on wrong credentials at every endpoint that takes one (src/core/limits.ts). */
   readonly credentialGuard: CredentialGuard;
   /** 'sqlite' or 'postgres', for display. */
@@ -168,6 +173,7 @@ export function createCore(deps: CoreDeps): Core {
   const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const operatorKeys = new OperatorKeyService({ store, clock, changes, cache });
+  const idempotency = new IdempotencyService({ store, clock, sealer: deps.replySealer });
   const consoleService = new ConsoleService({
     store,
     clock,
@@ -192,6 +198,7 @@ export function createCore(deps: CoreDeps): Core {
     callers,
     policies,
     operatorKeys,
+    idempotency,
     credentialGuard,
     databaseKind: store.kind,
     ping: () => store.ping(),

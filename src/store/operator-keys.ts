@@ -82,12 +82,14 @@ function toIdempotency(r: Selectable<IdempotencyKeysTable>): IdempotencyRecord {
 
 export function idempotencyRepo(db: Kysely<DB>): IdempotencyRepo {
   return {
-    async claim(record, expiredBefore) {
+    async claim(record, drop) {
       await db
         .deleteFrom('idempotency_keys')
         .where('credential', '=', record.credential)
         .where('key', '=', record.key)
-        .where('created_at', '<', expiredBefore)
+        .where((eb) =>
+          eb.or([eb('created_at', '<', drop.expiredBefore), eb.and([eb('state', '=', 'in_progress'), eb('created_at', '<', drop.staleClaimBefore)])]),
+        )
         .execute();
       // Insert-or-nothing: the primary key (credential, key) picks one winner among concurrent claims.
       const inserted = await db

@@ -43,6 +43,19 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       tags: OPENAPI_TAGS.map((t) => ({ ...t })),
+      // The admin API's credentials (docs/admin-api.md): the Authorize button of /docs takes a
+      // Bearer credential; the console's cookie and CSRF token are for the browser console itself.
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The admin token (`tdm_…` or TOKEND_ADMIN_TOKEN) or an operator key (`tdp_…`, with the permissions the route names).',
+          },
+          operatorConsole: { type: 'apiKey', in: 'cookie', name: 'tokend_operator', description: 'An operator console sign-in (set by `POST /api/admin/session`).' },
+          csrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'With the console cookie, on every state change: the `csrfToken` of `/api/admin/me`.' },
+        },
+      },
     },
     // OpenAPI 3.1 is JSON Schema 2020-12: `const` is native, no need to rewrite it to `enum`.
     convertConstToEnum: false,

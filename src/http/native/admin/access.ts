@@ -13,8 +13,11 @@ import type { Permission } from '../../../core/operator-keys.ts';
 // The permission model is core's (operator keys carry it); re-exported for the routes.
 export { allows, isPermission, PERMISSION_AREAS, PERMISSIONS, type Permission, type PermissionArea } from '../../../core/operator-keys.ts';
 
-/** What a route needs: a permission, or the admin token itself. */
-export type RouteAccess = Permission | 'admin';
+/**
+ * What a route needs: a permission; `'admin'`, the admin token itself (or the console); or
+ * `'any'`, any operator credential (who am I, sign out).
+ */
+export type RouteAccess = Permission | 'admin' | 'any';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

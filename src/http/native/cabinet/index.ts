@@ -40,6 +40,7 @@ import { nativeError } from '../envelope.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
 import { registerCabinetPolicies } from '../policies.ts';
 import { registerCabinetServiceAccounts } from './service-accounts.ts';
+import { registerCabinetPassword, registerCabinetPasswordReset } from './password.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
 
 const Strict = { additionalProperties: false } as const;
@@ -129,9 +130,12 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
     },
   );
 
+  await registerCabinetPasswordReset(app, core);
+
   await app.register(async (authed: HttpApp) => {
     // onRequest, before the body is even read: without a sign-in, nothing else is looked at.
     authed.addHook('onRequest', requireConsoleSession(core, 'account', CABINET_COOKIE));
+    await registerCabinetPassword(authed, core);
 
     authed.get('/api/cabinet/me', { schema: { tags: ['cabinet'], summary: 'The signed-in account and its CSRF token', response: readResponses(MeView) } }, async (request) => {
       const { auth, token } = authOf(request)!;
