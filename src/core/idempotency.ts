@@ -73,7 +73,8 @@ export class IdempotencyService {
     const held = await store.transaction((tx) =>
       tx.idempotency.claim(
         { credential: request.credential, key: request.key, requestHash: request.requestHash, createdAt: now },
-        { expiredBefore: now - IDEMPOTENCY_TTL_MS, staleClaimBefore: now - STALE_CLAIM_MS },
+        // A record `TTL` old is gone: `before` is exclusive.
+        { expiredBefore: now - IDEMPOTENCY_TTL_MS + 1, staleClaimBefore: now - STALE_CLAIM_MS + 1 },
       ),
     );
     if (held === null) return { kind: 'run' };

@@ -205,7 +205,7 @@ export function createCore(deps: CoreDeps): Core {
     async purgeExpiredCounters() {
       const now = clock.now();
       const counters = await store.counters.purgeExpired(now);
-      const replies = await store.idempotency.purgeExpired(now - DAY_MS);
+      const replies = await store.idempotency.purgeExpired(now - DAY_MS + 1);
       const resets = await store.passwordResets.purgeExpired(now);
       return counters + replies + resets;
     },
