@@ -205,7 +205,7 @@ for (const db of databases()) {
       const login = await t.app.inject({ method: 'POST', url: '/v1/tokens', payload: { email: u.email, password: u.password, appId: u.appId } });
       assert.notEqual(login.statusCode, 200);
       const audit = await t.core.accounts.activity(u.accountId, { limit: 100 });
-      assert.ok(audit.some((e) => e.type === 'account.deleted'));
+      assert.equal(audit.find((e) => e.type === 'account.deleted')?.detail.by, 'admin', 'the deletion does not say who');
       assert.ok(audit.some((e) => e.type === 'account.created'), 'the audit log lost the account\'s entries');
       const again = await admin('POST', '/api/admin/accounts', { email: u.email, password: PASSWORD });
       assert.equal(again.statusCode, 201, again.body);

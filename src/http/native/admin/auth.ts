@@ -20,7 +20,7 @@ import type { Core } from '../../../core/tokend.ts';
 import { isNativeToken } from '../../../secrets/tokens.ts';
 import { clientAddress, sendWire } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
-import { OPERATOR_COOKIE, requireConsoleSession } from '../console-auth.ts';
+import { OPERATOR_COOKIE, requireConsoleSession, setActor } from '../console-auth.ts';
 import { errorResponses } from '../console-responses.ts';
 import { nativeError, type NativeCode } from '../envelope.ts';
 import { allows, type RouteAccess } from './access.ts';
@@ -78,6 +78,7 @@ export function operatorOnly(core: Core): (request: FastifyRequest, reply: Fasti
     }
     if (!permitted(operator, access)) return sendWire(reply, nativeError('permission_denied'));
     OPERATORS.set(request, operator);
+    setActor(request, operator.kind === 'operator_key' ? `operator_key:${operator.key.id}` : operator.kind);
     return undefined;
   };
 }
