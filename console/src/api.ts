@@ -42,7 +42,7 @@ export function onUnauthenticated(area: Area, handler: (() => void) | null): voi
   onSignedOut[area] = handler;
 }
 
-export async function api<T>(area: Area, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function api<T>(area: Area, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const token = csrf[area];
