@@ -93,7 +93,7 @@ export class IdempotencyService {
     await this.#d.store.idempotency.complete(request.credential, request.key, status, sealed);
   }
 
-  /** Lets the key go: the request failed in a way worth retrying (a 5xx, a 429). */
+  /** Lets the key go: the request was refused or failed, and changed nothing worth replaying. */
   async abandon(request: IdempotencyRequest): Promise<void> {
     await this.#d.store.idempotency.release(request.credential, request.key);
   }

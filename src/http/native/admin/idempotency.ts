@@ -5,7 +5,8 @@
  * (sealed: it may carry a secret shown once, src/core/idempotency.ts) when it is sent. The same
  * key and request again within 24 h get that answer with `Idempotent-Replayed: true`; another
  * request under the key gets 409 `idempotency_conflict`; a retry while the first is still running
- * gets 409 `idempotency_in_progress`. A 5xx or 429 answer is not remembered: the key is free to retry.
+ * gets 409 `idempotency_in_progress`. Only a success is remembered: a refused request changed
+ * nothing, so its key is free again and a retry (corrected or not) simply runs.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
@@ -71,7 +72,7 @@ export function registerIdempotency(app: HttpApp, core: Core): void {
     CLAIMED.delete(request);
     const status = reply.statusCode;
     try {
-      if (status >= 500 || status === 429 || typeof payload !== 'string') await core.idempotency.abandon(claim);
+      if (status >= 400 || typeof payload !== 'string') await core.idempotency.abandon(claim);
       else await core.idempotency.finish(claim, status, payload);
     } catch (err) {
       // The answer itself is fine: the caller gets it. A retry under the key gets 409 in progress
