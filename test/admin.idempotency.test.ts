@@ -6,6 +6,7 @@
  * remembered answer that carries a secret is stored sealed, never in plain text.
  */
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { ManualClock } from '../src/core/clock.ts';
@@ -149,7 +150,8 @@ for (const db of databases()) {
       const secret = first.json().key as string;
       const replay = await admin('POST', '/api/admin/operator-keys', { name: 'sealed', permissions: ['audit:read'] }, { 'idempotency-key': k });
       assert.equal(replay.json().key, secret);
-      const rows = await sql<{ response: string | null }>`select response from idempotency_keys`.execute(t.core.store.dialect.db);
+      const rows = await sql<{ response: string | null; key: string }>`select response, key from idempotency_keys`.execute(t.core.store.dialect.db);
+      assert.ok(rows.rows.every((r) => r.key !== k), 'the Idempotency-Key is stored as is');
       assert.ok(rows.rows.length > 0);
       for (const row of rows.rows) {
         assert.ok(row.response === null || row.response.startsWith('v1.'), 'a remembered answer is not sealed');
@@ -177,7 +179,8 @@ for (const db of databases()) {
       const k = key();
       const body = { name: 'orphan', permissions: ['usage:read'] };
       const hash = requestHash('POST', '/api/admin/operator-keys', body);
-      await t.core.store.transaction((tx) => tx.idempotency.claim({ credential: 'admin', key: k, requestHash: hash, createdAt: clock.now() }, { expiredBefore: 0, staleClaimBefore: 0 }));
+      const storedKey = createHash('sha256').update(k).digest('hex');
+      await t.core.store.transaction((tx) => tx.idempotency.claim({ credential: 'admin', key: storedKey, requestHash: hash, createdAt: clock.now() }, { expiredBefore: 0, staleClaimBefore: 0 }));
       const blocked = await admin('POST', '/api/admin/operator-keys', body, { 'idempotency-key': k });
       assert.equal(blocked.json().error.code, 'idempotency_in_progress');
       clock.advance(10 * 60_000);
@@ -208,7 +211,7 @@ for (const db of databases()) {
       assert.equal(again.headers['idempotent-replayed'], undefined);
       const corrected = await admin('POST', '/api/admin/accounts', { email: email(), password: PASSWORD }, { 'idempotency-key': k });
       assert.equal(corrected.statusCode, 201, corrected.body);
-      const rows = await sql<{ n: number }>`select count(*) as n from idempotency_keys where key = ${k}`.execute(t.core.store.dialect.db);
+      const rows = await sql<{ n: number }>`select count(*) as n from idempotency_keys where key = ${createHash('sha256').update(k).digest('hex')}`.execute(t.core.store.dialect.db);
       assert.equal(Number(rows.rows[0]!.n), 1);
     });
   });

@@ -72,7 +72,7 @@ export class IdempotencyService {
     const now = clock.now();
     const held = await store.transaction((tx) =>
       tx.idempotency.claim(
-        { credential: request.credential, key: request.key, requestHash: request.requestHash, createdAt: now },
+        { credential: request.credential, key: storedKey(request), requestHash: request.requestHash, createdAt: now },
         // A record `TTL` old is gone: `before` is exclusive.
         { expiredBefore: now - IDEMPOTENCY_TTL_MS + 1, staleClaimBefore: now - STALE_CLAIM_MS + 1 },
       ),
@@ -90,13 +90,21 @@ export class IdempotencyService {
   /** Remembers the answer of a claimed request. */
   async finish(request: IdempotencyRequest, status: number, body: string): Promise<void> {
     const sealed = this.#d.sealer.seal(body, associatedData(request));
-    await this.#d.store.idempotency.complete(request.credential, request.key, status, sealed);
+    await this.#d.store.idempotency.complete(request.credential, storedKey(request), status, sealed);
   }
 
   /** Lets the key go: the request was refused or failed, and changed nothing worth replaying. */
   async abandon(request: IdempotencyRequest): Promise<void> {
-    await this.#d.store.idempotency.release(request.credential, request.key);
+    await this.#d.store.idempotency.release(request.credential, storedKey(request));
   }
+}
+
+/**
+ * The key as stored: its SHA-256. A client may pick anything as a key, a secret by mistake
+ * included; storage never needs the key itself.
+ */
+function storedKey(request: IdempotencyRequest): string {
+  return createHash('sha256').update(request.key).digest('hex');
 }
 
 function associatedData(request: IdempotencyRequest): string {

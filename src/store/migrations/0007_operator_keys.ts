@@ -27,6 +27,7 @@ export async function up(db: Kysely<any>, _d: SqlDialect): Promise<void> {
     .createTable('idempotency_keys')
     // 'admin' for the admin token and the operator console, else the operator key's id.
     .addColumn('credential', 'text', (c) => c.notNull())
+    // SHA-256 of the client's Idempotency-Key (whatever a client picks is never stored as is).
     .addColumn('key', 'text', (c) => c.notNull())
     // SHA-256 of the method, route and body: the same key with another request is a conflict.
     .addColumn('request_hash', 'text', (c) => c.notNull())

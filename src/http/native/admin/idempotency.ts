@@ -36,8 +36,10 @@ export const IdempotencyHeaders = Type.Object({
 export function documentIdempotency(route: RouteOptions): void {
   if (route.config?.idempotent !== true) return;
   const schema = (route.schema ?? {}) as Record<string, unknown>;
-  if (schema.headers !== undefined) throw new Error(`idempotent route ${route.method} ${route.url} declares its own headers schema`);
-  route.schema = { ...schema, headers: IdempotencyHeaders } as RouteOptions['schema'];
+  const own = schema.headers as { properties?: Record<string, unknown> } | undefined;
+  // A route with headers of its own keeps them; the key's property joins them.
+  const headers = own ? { ...own, properties: { ...own.properties, ...IdempotencyHeaders.properties } } : IdempotencyHeaders;
+  route.schema = { ...schema, headers } as RouteOptions['schema'];
 }
 
 const CLAIMED = new WeakMap<FastifyRequest, IdempotencyRequest>();
