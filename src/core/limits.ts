@@ -67,12 +67,6 @@ export class LoginGuard {
     return null;
   }
 
-  async recordFailure(subject: string, address: string | null): Promise<void> {
-    const w = windowOf(this.#clock.now(), this.#options.windowMs);
-    await this.#counters.increment(`login-fail:subject:${subject}`, w.start, w.end);
-    if (address) await this.#counters.increment(`login-fail:addr:${address}`, w.start, w.end);
-  }
-
   /**
    * A password attempt under the limits, exact also for a burst of guesses sent at once to one
    * node or spread over several. `blockedFor` then `recordFailure` is a check-then-act: N guesses
