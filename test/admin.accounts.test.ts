@@ -7,11 +7,13 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { ManualClock } from '../src/core/clock.ts';
 import { newToken } from '../src/secrets/tokens.ts';
 import { adminCaller } from './helpers/admin.ts';
 import { testAdminToken } from './helpers/credentials.ts';
 import { databases, seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
+import { listTables } from './helpers/db-inspect.ts';
 import { seedServiceKey } from './helpers/hoster.ts';
 
 const ADMIN_TOKEN = testAdminToken();
@@ -207,6 +209,19 @@ for (const db of databases()) {
       const audit = await t.core.accounts.activity(u.accountId, { limit: 100 });
       assert.equal(audit.find((e) => e.type === 'account.deleted')?.detail.by, 'admin', 'the deletion does not say who');
       assert.ok(audit.some((e) => e.type === 'account.created'), 'the audit log lost the account\'s entries');
+      // Every table that names an account (tables added later included) holds nothing of it any
+      // more, but the audit log.
+      const kysely = t.core.store.dialect.db;
+      for (const table of await listTables(kysely, db)) {
+        if (table === 'audit_events') continue;
+        const columns =
+          db === 'sqlite'
+            ? (await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(kysely)).rows
+            : (await sql<{ name: string }>`select column_name as name from information_schema.columns where table_schema = current_schema() and table_name = ${table}`.execute(kysely)).rows;
+        if (!columns.some((c) => c.name === 'account_id')) continue;
+        const left = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} where account_id = ${u.accountId}`.execute(kysely);
+        assert.equal(Number(left.rows[0]!.n), 0, `${table} keeps rows of the deleted account`);
+      }
       const again = await admin('POST', '/api/admin/accounts', { email: u.email, password: PASSWORD });
       assert.equal(again.statusCode, 201, again.body);
       assert.notEqual(again.json().id, u.accountId);
