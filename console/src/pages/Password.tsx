@@ -81,11 +81,18 @@ function PasswordFields(props: { next: string; repeat: string; setNext: (v: stri
   );
 }
 
-/** Read once, at load: the fragment is then removed from the address bar (and so from history). */
+let resetToken: string | null | undefined;
+
+/**
+ * Read once per page load (a render run twice still finds it): the fragment is then removed from
+ * the address bar, and so from the history.
+ */
 function takeResetToken(): string | null {
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (location.hash) history.replaceState(null, '', location.pathname);
-  return token;
+  if (resetToken === undefined) {
+    resetToken = new URLSearchParams(location.hash.slice(1)).get('token');
+    if (location.hash) history.replaceState(null, '', location.pathname);
+  }
+  return resetToken;
 }
 
 export function ResetPasswordPage(): ReactNode {
