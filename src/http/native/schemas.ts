@@ -90,10 +90,14 @@ export const IntrospectionView = Type.Object(
   },
 );
 
+/** The caller's credential (src/http/ops/openapi.ts declares the schemes): Bearer, or Basic with a resource server's id. */
+const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearer: [] }, { resourceServerBasic: [] }];
+
 export const introspectSchema = {
   tags: ['native'],
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
   headers: callerHeaders,
+  security: CALLER_SECURITY,
   response: {
     200: IntrospectionView,
     ...OAUTH_ERRORS,
@@ -104,6 +108,7 @@ export const revokeSchema = {
   tags: ['native'],
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
   headers: callerHeaders,
+  security: CALLER_SECURITY,
   response: {
     200: { type: 'null', description: 'Revoked, or there was nothing to revoke (RFC 7009 2.2): no body.' },
     ...OAUTH_ERRORS,
