@@ -1,7 +1,8 @@
 /**
  * The admin API across nodes sharing a PostgreSQL database: an operator key revoked on one node,
  * and an account deleted on one node, are refused by the other at once, its verification cache
- * warm and its staleness bound far away (the change travels by LISTEN/NOTIFY). PostgreSQL only:
+ * warm and its staleness bound far away (the change travels by LISTEN/NOTIFY); wrong credentials
+ * count towards one limit whichever node they reach. PostgreSQL only:
  * SQLite is one process.
  */
 import { strict as assert } from 'node:assert';
@@ -15,6 +16,7 @@ const ADMIN_TOKEN = testAdminToken();
 /** Far above the time a notification takes: a refusal within it is the notification's doing. */
 const CACHE_TTL_MS = 60_000;
 const NOTIFY_WITHIN_MS = 3000;
+const GUESSES = 6;
 
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
   const until = Date.now() + NOTIFY_WITHIN_MS;
@@ -33,7 +35,7 @@ for (const kind of databases().filter((d) => d === 'postgres')) {
 
     before(async () => {
       db = await createTestDatabase(kind);
-      const config = { adminToken: ADMIN_TOKEN, verifyCacheTtl: CACHE_TTL_MS, credentialMaxFailures: 1000 };
+      const config = { adminToken: ADMIN_TOKEN, verifyCacheTtl: CACHE_TTL_MS, credentialMaxFailures: GUESSES };
       a = await startTokend({ db, config });
       b = await startTokend({ db, config });
     });
@@ -49,6 +51,19 @@ for (const kind of databases().filter((d) => d === 'postgres')) {
       assert.equal((await onB('GET', '/api/admin/accounts')).statusCode, 200);
       assert.equal((await adminCaller(a, ADMIN_TOKEN)('POST', `/api/admin/operator-keys/${key.id}/revoke`, {})).statusCode, 200);
       await eventually(async () => (await onB('GET', '/api/admin/accounts')).statusCode === 401, 'node B refuses the revoked key');
+    });
+
+    it('wrong credentials on node A count on node B too: past the limit, B refuses the right one from that address', async () => {
+      const address = '203.0.113.9';
+      for (let i = 0; i < GUESSES; i++) {
+        const res = await adminCaller(a, `wrong-${i}`, address)('GET', '/api/admin/accounts');
+        assert.equal(res.statusCode, 401, res.body);
+      }
+      const onB = await adminCaller(b, ADMIN_TOKEN, address)('GET', '/api/admin/accounts');
+      assert.equal(onB.statusCode, 429, onB.body);
+      const introspect = await b.app.inject({ method: 'POST', url: '/oauth2/introspect', remoteAddress: address, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, payload: { token: 'x' } });
+      assert.equal(introspect.statusCode, 429);
+      assert.equal((await adminCaller(b, ADMIN_TOKEN, '203.0.113.10')('GET', '/api/admin/accounts')).statusCode, 200, 'another address is fine');
     });
 
     it('an account deleted on node A: its API token fails on node B at once, B\'s cache warm', async () => {
