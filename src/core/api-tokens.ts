@@ -16,7 +16,7 @@ import { DAY_MS, type Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ApiToken, ApiTokenFormat } from './model.ts';
 import { applyExpiryRules, clampExpiry, type ExpiryPolicy, type Subject } from './policies/rules.ts';
-import { rollback, type Rollback, type Store } from './ports.ts';
+import { rollback, type Repos, type Rollback, type Store } from './ports.ts';
 import type { CheckOutcome, Verification } from './verification.ts';
 
 const API_TOKENS = ['api_token'] as const;
@@ -298,19 +298,22 @@ export class ApiTokenService {
 export class LastUsedNotes {
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #write: (tx: Repos, slice: readonly { id: string; at: number }[]) => Promise<void>;
   /** When this node last noted a use of each token (throttles `last used` to one write a minute). */
   readonly #noted = new Map<string, number>();
   #pending = new Map<string, number>();
   #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(store: Store, clock: Clock) {
+  /** `write` stores one slice of noted times: API tokens' by default; operator keys pass their own. */
+  constructor(store: Store, clock: Clock, write: (tx: Repos, slice: readonly { id: string; at: number }[]) => Promise<void> = (tx, slice) => tx.apiTokens.touchLastUsed(slice)) {
     this.#store = store;
     this.#clock = clock;
+    this.#write = write;
   }
 
-  /** Notes a use of the token (a successful check). Synchronous, no I/O. */
-  note(token: ApiToken, now: number): void {
+  /** Notes a use of the credential (a successful check). Synchronous, no I/O. */
+  note(token: Pick<ApiToken, 'id' | 'lastUsedAt'>, now: number): void {
     const last = this.#noted.get(token.id) ?? token.lastUsedAt ?? Number.NEGATIVE_INFINITY;
     if (now - last < LAST_USED_RESOLUTION_MS) return;
     if (this.#pending.size >= MAX_PENDING_LAST_USED && !this.#pending.has(token.id)) return;
@@ -335,7 +338,7 @@ export class LastUsedNotes {
       // token check behind it for as long as the disk took (a p99 of 700 ms at 1M tokens, bench/).
       for (let i = 0; i < entries.length; i += LAST_USED_SLICE) {
         const slice = entries.slice(i, i + LAST_USED_SLICE);
-        await this.#store.transaction((tx) => tx.apiTokens.touchLastUsed(slice));
+        await this.#store.transaction((tx) => this.#write(tx, slice));
         if (i + LAST_USED_SLICE < entries.length) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     })();

@@ -5,6 +5,11 @@ import type { AuditRepo } from './ports.ts';
 export interface AuditContext {
   /** Client address as seen by the HTTP layer (after trusted-proxy handling), or 'cli'. */
   address: string | null;
+  /**
+   * Who acted, when it is not the account itself: `admin` (the admin token), `console` (the
+   * operator console) or `operator_key:<id>`. Recorded as the event's `by`.
+   */
+  actor?: string;
 }
 
 export interface AuditEntry {
@@ -22,6 +27,6 @@ export async function audit(repo: AuditRepo, clock: Clock, ctx: AuditContext, en
     accountId: entry.accountId ?? null,
     sessionId: entry.sessionId ?? null,
     address: ctx.address,
-    detail: entry.detail ?? {},
+    detail: ctx.actor !== undefined ? { ...entry.detail, by: ctx.actor } : (entry.detail ?? {}),
   });
 }

@@ -1,4 +1,5 @@
 /** The domain's records, as core sees them: plain data, times in unix milliseconds. */
+import type { Permission } from './operator-keys.ts';
 
 export type AccountStatus = 'active' | 'disabled';
 
@@ -82,7 +83,15 @@ export type AuditType =
   | 'console.sign_in_failed'
   | 'console.signed_out'
   | 'policy.updated'
-  | 'policy.removed';
+  | 'policy.removed'
+  | 'account.updated'
+  | 'account.deleted'
+  | 'account.password_set'
+  | 'account.password_changed'
+  | 'account.password_reset_issued'
+  | 'account.password_reset'
+  | 'operator_key.created'
+  | 'operator_key.revoked';
 
 /** Who a console sign-in belongs to: an account (the personal cabinet) or the operator (admin token). */
 export type ConsoleSessionKind = 'account' | 'operator';
@@ -118,6 +127,20 @@ export interface ApiToken {
   revokedAt: number | null;
   /** Set once rotated: the id of the token that replaced this one. */
   replacedBy: string | null;
+}
+
+/** A credential for the admin API with a permission set (docs/admin-api.md). Never the key itself. */
+export interface OperatorKey {
+  id: string;
+  name: string;
+  /** Sorted, no duplicates (src/core/operator-keys.ts). */
+  permissions: Permission[];
+  hint: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  /** To the minute (noted in memory, written in batches). */
+  lastUsedAt: number | null;
 }
 
 /** A credential the operator gives a resource server so it may call introspection and revocation. */

@@ -11,6 +11,7 @@ import type {
   App,
   AuditEvent,
   ConsoleSession,
+  OperatorKey,
   ResourceServer,
   ServiceAccount,
   ServiceAccountStatus,
@@ -41,8 +42,37 @@ export interface AccountRepo {
   findById(id: number): Promise<Account | null>;
   findByEmail(email: string): Promise<(Account & { passwordHash: string }) | null>;
   setStatus(id: number, status: AccountStatus): Promise<boolean>;
-  /** Newest first; `beforeId` pages; `emailContains` filters (lower-case substring). */
-  list(filter: { limit: number; beforeId?: number; emailContains?: string }): Promise<Account[]>;
+  /** Newest first; `beforeId` pages; `emailContains` filters (lower-case substring), `email` exactly, `status` by status. */
+  list(filter: AccountListFilter): Promise<Account[]>;
+  /**
+   * Changes the name and/or the (normalised) email. Returns the account after, null when there is
+   * no such account, or 'email_taken' when another account has that email (nothing changed).
+   */
+  update(id: number, changes: { name?: string | null; email?: string }): Promise<Account | null | 'email_taken'>;
+  setPasswordHash(id: number, passwordHash: string): Promise<boolean>;
+  /**
+   * Deletes the account and everything it owns (apps, service accounts and their keys, API tokens,
+   * sessions and their tokens, policies, console sign-ins, reset links); the audit log stays.
+   * Returns what was removed, for change notifications, or null when there is no such account.
+   */
+  deleteCascade(id: number): Promise<DeletedAccount | null>;
+}
+
+export interface AccountListFilter {
+  limit: number;
+  beforeId?: number;
+  emailContains?: string;
+  email?: string;
+  status?: AccountStatus;
+}
+
+export interface DeletedAccount {
+  sessionIds: string[];
+  apiTokenIds: string[];
+  serviceAccountIds: number[];
+  serviceKeyIds: number[];
+  /** `<kind>:<id>` keys of the policies removed. */
+  policySubjects: string[];
 }
 
 export interface AppRepo {
@@ -154,7 +184,8 @@ export interface ConsoleSessionRepo {
   /** Records activity (for the idle timeout); callers throttle it, it is not a write per request. */
   touch(id: string, now: number): Promise<void>;
   revoke(id: string, now: number): Promise<boolean>;
-  revokeByAccount(accountId: number, now: number): Promise<number>;
+  /** Revokes the account's live sign-ins, all but `exceptId` when given; returns how many. */
+  revokeByAccount(accountId: number, now: number, exceptId?: string): Promise<number>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -308,7 +339,64 @@ export interface PolicyRepo {
   spendCredits(subject: Subject, period: number, used: number, refillAmount: number | null): Promise<StoredCredits | null>;
 }
 
+export interface OperatorKeyRepo {
+  insert(key: OperatorKey & { hash: string }): Promise<void>;
+  /** By SHA-256 of the key (unique index). */
+  findByHash(hash: string): Promise<OperatorKey | null>;
+  findById(id: string): Promise<OperatorKey | null>;
+  /** Newest first, revoked and expired ones included. */
+  list(): Promise<OperatorKey[]>;
+  /** Revokes if not revoked yet; returns true when this call revoked it. */
+  revoke(id: string, now: number): Promise<boolean>;
+  /** Batched `last used` times from memory; never moves a time backwards. */
+  touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void>;
+}
+
+/** A remembered answer to an `Idempotency-Key` (docs/admin-api.md). */
+export interface IdempotencyRecord {
+  requestHash: string;
+  state: 'in_progress' | 'done';
+  status: number | null;
+  /** The answer's body as stored (sealed by the caller). */
+  response: string | null;
+  createdAt: number;
+}
+
+export interface IdempotencyRepo {
+  /**
+   * Claims (credential, key) for a request: a record created before `drop.expiredBefore`, or an
+   * `in_progress` one created before `drop.staleClaimBefore` (its request never answered), is
+   * dropped, then an `in_progress` one is inserted unless one exists (the primary key decides). Returns null when this
+   * call claimed it (run the request), else the record that holds it (replay or refuse).
+   */
+  claim(
+    record: { credential: string; key: string; requestHash: string; createdAt: number },
+    drop: { expiredBefore: number; staleClaimBefore: number },
+  ): Promise<IdempotencyRecord | null>;
+  /** Stores the answer of a claimed key and marks it done. */
+  complete(credential: string, key: string, status: number, response: string): Promise<void>;
+  /** Forgets a claim whose request did not finish (a failure worth retrying). */
+  release(credential: string, key: string): Promise<void>;
+  purgeExpired(expiredBefore: number): Promise<number>;
+}
+
+export interface PasswordResetRepo {
+  /** `id` is the SHA-256 of the one-time token. */
+  insert(reset: { id: string; accountId: number; createdAt: number; expiresAt: number }): Promise<void>;
+  /**
+   * Uses the reset if and only if it is unused and not expired at `now` (one statement: of N
+   * concurrent uses exactly one wins). Returns its account id, or null.
+   */
+  consume(id: string, now: number): Promise<number | null>;
+  /** Ends every unused reset of the account (its password was just set). */
+  revokeByAccount(accountId: number, now: number): Promise<number>;
+  purgeExpired(now: number): Promise<number>;
+}
+
 export interface Repos {
+  operatorKeys: OperatorKeyRepo;
+  idempotency: IdempotencyRepo;
+  passwordResets: PasswordResetRepo;
   consoleSessions: ConsoleSessionRepo;
   accounts: AccountRepo;
   apps: AppRepo;

@@ -42,6 +42,7 @@ import { registerCabinetClientAdvice } from './client-advice.ts';
 import { registerCabinetTokenUsage } from '../token-usage.ts';
 import { registerCabinetPolicies } from '../policies.ts';
 import { registerCabinetServiceAccounts } from './service-accounts.ts';
+import { registerCabinetPassword, registerCabinetPasswordReset } from './password.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
 
 const Strict = { additionalProperties: false } as const;
@@ -131,9 +132,12 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
     },
   );
 
+  await registerCabinetPasswordReset(app, core);
+
   await app.register(async (authed: HttpApp) => {
     // onRequest, before the body is even read: without a sign-in, nothing else is looked at.
     authed.addHook('onRequest', requireConsoleSession(core, 'account', CABINET_COOKIE));
+    await registerCabinetPassword(authed, core);
 
     authed.get('/api/cabinet/me', { schema: { tags: ['cabinet'], summary: 'The signed-in account and its CSRF token', response: readResponses(MeView) } }, async (request) => {
       const { auth, token } = authOf(request)!;
