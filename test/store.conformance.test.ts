@@ -333,6 +333,23 @@ for (const kind of databases()) {
         assert.equal(await store.counters.get(scope, T0), 0);
         assert.equal(await store.counters.get(scope, T0 + HOUR), 7);
       });
+
+      it('addMany adds to many counters in one statement, new and existing alike, exactly under concurrency', async () => {
+        const a = `m:${hex(4)}`;
+        const b = `m:${hex(4)}`;
+        await store.counters.add(a, T0, 3, T0 + HOUR);
+        await together(10, (i) =>
+          both(i).counters.addMany([
+            { scope: a, windowStart: T0, amount: 2, expiresAt: T0 + HOUR },
+            { scope: b, windowStart: T0, amount: 1, expiresAt: T0 + HOUR },
+            { scope: b, windowStart: T0 + HOUR, amount: 5, expiresAt: T0 + 2 * HOUR },
+          ]),
+        );
+        assert.equal(await store.counters.get(a, T0), 23);
+        assert.equal(await store.counters.get(b, T0), 10);
+        assert.equal(await store.counters.get(b, T0 + HOUR), 50);
+        await store.counters.addMany([]);
+      });
     });
 
     describe('audit', () => {

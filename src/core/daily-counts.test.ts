@@ -19,6 +19,13 @@ function memoryCounters(): CounterRepo & { rows: Map<string, number>; failNext: 
       rows.set(key, (rows.get(key) ?? 0) + amount);
       return rows.get(key)!;
     },
+    async addMany(batch: { scope: string; windowStart: number; amount: number }[]) {
+      if (repo.failNext) {
+        repo.failNext = false;
+        throw new Error('database away');
+      }
+      for (const r of batch) rows.set(`${r.scope}|${r.windowStart}`, (rows.get(`${r.scope}|${r.windowStart}`) ?? 0) + r.amount);
+    },
     async series(scope: string, from: number) {
       return [...rows.entries()]
         .map(([k, count]) => ({ scope: k.split('|')[0]!, windowStart: Number(k.split('|')[1]), count }))

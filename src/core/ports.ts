@@ -160,6 +160,8 @@ export interface CounterRepo {
   get(scope: string, windowStart: number): Promise<number>;
   /** Adds `amount` unconditionally (batched counts flushed from memory); returns the new count. */
   add(scope: string, windowStart: number, amount: number, expiresAt: number): Promise<number>;
+  /** Adds to many counters in one statement (all or none): a batch of counts flushed from memory. */
+  addMany(rows: readonly { scope: string; windowStart: number; amount: number; expiresAt: number }[]): Promise<void>;
   /** Every window of `scope` starting at or after `fromWindowStart`, oldest first. */
   series(scope: string, fromWindowStart: number): Promise<{ windowStart: number; count: number }[]>;
   purgeExpired(now: number): Promise<number>;

@@ -62,6 +62,14 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
         .executeTakeFirstOrThrow();
       return row.count;
     },
+    async addMany(rows) {
+      if (rows.length === 0) return;
+      await db
+        .insertInto('counters')
+        .values(rows.map((r) => ({ scope: r.scope, window_start: r.windowStart, count: r.amount, expires_at: r.expiresAt })))
+        .onConflict((oc) => oc.columns(['scope', 'window_start']).doUpdateSet({ count: sql`counters.count + excluded.count` }))
+        .execute();
+    },
     async series(scope, fromWindowStart) {
       const rows = await db
         .selectFrom('counters')
