@@ -3,6 +3,7 @@ import type { CoreMetrics } from './metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccountService } from './accounts.ts';
+import { AuditLog } from './audit.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
@@ -60,6 +61,8 @@ export interface Core {
   readonly callers: CallerService;
   /** Rules on tokens, keys and apps (rate limits, credits, allow-lists, scopes, expiry), held in memory. */
   readonly policies: PolicyService;
+  /** The audit log as the operator reads it: filtered pages and a streamed export. */
+  readonly audit: AuditLog;
   /** 'sqlite' or 'postgres', for display. */
   readonly databaseKind: string;
   /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
@@ -138,6 +141,10 @@ export function createCore(deps: CoreDeps): Core {
     passwords,
     dailyMakeLimit: config.chatappDailyMakeLimit,
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
+    onAppDeleted(appId, revokedSessionIds) {
+      changes.publish({ kind: 'session', ids: revokedSessionIds });
+      policies.forget([{ kind: 'app', id: appId }]);
+    },
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
   const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, ...counted });
@@ -165,6 +172,7 @@ export function createCore(deps: CoreDeps): Core {
     verification,
     callers,
     policies,
+    audit: new AuditLog(store.audit, clock),
     databaseKind: store.kind,
     ping: () => store.ping(),
     purgeExpiredCounters: () => store.counters.purgeExpired(clock.now()),

@@ -1,5 +1,6 @@
 /**
- * Usage figures for the personal cabinet: token checks per account per UTC day.
+ * Usage figures for the personal cabinet and the operator: token checks per account (and for the
+ * whole instance) per UTC day.
  *
  * A check is the hottest path tokend has, so it never writes: `recordCheck` bumps an in-memory
  * count, and `flush` (every few seconds, and at shutdown) adds the batch to the shared counters
@@ -23,8 +24,10 @@ export interface DayCount {
   count: number;
 }
 
+const CHECK_SCOPE_PREFIX = 'checks:';
+
 function checkScope(accountId: number): string {
-  return `checks:${accountId}`;
+  return `${CHECK_SCOPE_PREFIX}${accountId}`;
 }
 
 export class UsageMeter {
@@ -87,6 +90,22 @@ export class UsageMeter {
     } finally {
       this.#flushing = null;
     }
+  }
+
+  /**
+   * Checks per UTC day of the whole instance for the last `days` days (today included, oldest
+   * first): every account's stored counts plus what this node has not flushed yet.
+   */
+  async instanceChecksPerDay(days: number): Promise<DayCount[]> {
+    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
+    const from = today - (days - 1) * DAY_MS;
+    const byDay = new Map((await this.#counters.seriesSum(CHECK_SCOPE_PREFIX, from)).map((r) => [r.windowStart, r.count]));
+    for (const entry of this.#pending.values()) {
+      if (entry.day >= from) byDay.set(entry.day, (byDay.get(entry.day) ?? 0) + entry.count);
+    }
+    const out: DayCount[] = [];
+    for (let day = from; day <= today; day += DAY_MS) out.push({ day, count: byDay.get(day) ?? 0 });
+    return out;
   }
 
   /** Checks per UTC day for the last `days` days (today included, oldest first), stored plus not yet flushed. */

@@ -86,5 +86,18 @@ export function appRepo(db: Kysely<DB>): AppRepo {
       const rows = await db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
       return rows.map(toApp);
     },
+    async pageByAccount(accountId, page) {
+      let q = db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('id').limit(page.limit);
+      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
+      return (await q.execute()).map(toApp);
+    },
+    async rename(appId, name) {
+      const r = await db.updateTable('apps').set({ name }).where('app_id', '=', appId).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async delete(appId) {
+      const r = await db.deleteFrom('apps').where('app_id', '=', appId).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    },
   };
 }
