@@ -14,7 +14,7 @@ import { Revoked } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
 import { apiTokenView } from '../views.ts';
-import { AccountParams, accountNamed, adminRead, adminWrite, Duration, durationMs, isTimeAndStringId, lifetimeMs, NoBody, notFound, Strict } from './records-common.ts';
+import { AccountParams, accountNamed, adminRead, adminWrite, Duration, durationMs, isTimeAndStringId, lifetimeMs, namingField, NoBody, notFound, Strict } from './records-common.ts';
 import { AdminApiTokenPage, AdminApiTokenView, AdminNewApiToken, AdminRotatedApiToken } from './records-schemas.ts';
 
 const Format = Type.Union([Type.Literal('v3'), Type.Literal('l3'), Type.Literal('native')], { description: 'Default v3.' });
@@ -83,14 +83,18 @@ export async function registerAdminApiTokens(app: HttpApp, core: Core): Promise<
       if (!account) return notFound(reply);
       const { format, label, expiresIn } = request.body;
       const now = core.clock.now();
-      const created = await tokens.create(
-        {
-          accountId: account.id,
-          ...(format ? { format } : {}),
-          label: label ?? null,
-          expiresAt: expiresIn === undefined ? null : now + lifetimeMs(expiresIn, 'expiresIn'),
-        },
-        consoleContext(request),
+      const created = await namingField(
+        tokens.create(
+          {
+            accountId: account.id,
+            ...(format ? { format } : {}),
+            label: label ?? null,
+            expiresAt: expiresIn === undefined ? null : now + lifetimeMs(expiresIn, 'expiresIn'),
+          },
+          consoleContext(request),
+        ),
+        'expiresAt',
+        'expiresIn',
       );
       return reply.code(201).send({ ...adminApiTokenView(created.apiToken, now), token: created.token });
     },

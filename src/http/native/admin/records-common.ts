@@ -47,6 +47,19 @@ export function lifetimeMs(text: string, field: string): number {
   return ms;
 }
 
+/**
+ * Runs a core call whose input names a field differently from the request (core's `expiresAt`,
+ * computed from the request's `expiresIn`): a refusal then names the field the caller sent.
+ */
+export async function namingField<T>(call: Promise<T>, coreField: string, requestField: string): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof InvalidInputError && error.field === coreField) throw new InvalidInputError(requestField, error.message);
+    throw error;
+  }
+}
+
 /** Codes every admin route may answer besides its own: a Bearer caller that guessed too often. */
 const ADMIN_CODES: NativeCode[] = ['too_many_attempts'];
 

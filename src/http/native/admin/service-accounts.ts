@@ -22,6 +22,7 @@ import {
   Duration,
   isRecordId,
   lifetimeMs,
+  namingField,
   NoBody,
   notFound,
   RecordId,
@@ -178,7 +179,7 @@ export async function registerAdminServiceAccounts(app: HttpApp, core: Core): Pr
       if (!sa) return notFound(reply);
       const { expiresIn } = request.body;
       const expiresAt = expiresIn === undefined ? null : core.clock.now() + lifetimeMs(expiresIn, 'expiresIn');
-      const created = await service.createKey({ serviceAccountId: sa.id, expiresAt }, consoleContext(request));
+      const created = await namingField(service.createKey({ serviceAccountId: sa.id, expiresAt }, consoleContext(request)), 'expiresAt', 'expiresIn');
       return reply.code(201).send({ keyId: created.key.id, accessKey: created.key.accessKey, secretKey: created.secretKey, expiresAt: created.key.expiresAt });
     },
   );
