@@ -3,11 +3,13 @@
  * admin token: apps, service accounts and keys, API tokens, sessions, audit and usage. Each route's
  * happy path; 404 for unknown records (and for another account's, where the path names one); 400
  * for malformed ids and bad input; a revocation makes the next check fail on the scheme's own wire;
- * the audit export is streamed from the database a page at a time.
+ * the audit export is streamed from the database a page at a time. Every answer is also held to
+ * the schema /openapi.json documents for its route and status.
  */
 import { strict as assert } from 'node:assert';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { LightMyRequestResponse } from 'fastify';
 import { EXPORT_PAGE } from '../src/core/audit.ts';
 import { DAY_MS } from '../src/core/clock.ts';
@@ -26,15 +28,43 @@ for (const db of databases()) {
   describe(`admin API: an account's records (${db})`, () => {
     let t: TestTokend;
 
+    let doc: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: object }> }> }>>; components?: object };
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    let checked = 0;
+
     before(async () => {
       t = await startTokend({ db, config: { adminToken: ADMIN_TOKEN, verifyCacheTtl: 0 }, listen: true });
+      doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     });
-    after(async () => t.close());
+    after(async () => {
+      await t.close();
+    });
 
-    function admin(method: Method, url: string, body?: unknown): Promise<LightMyRequestResponse> {
+    /** The answer matches what /openapi.json documents for its route and status. */
+    function documented(method: Method, url: string, res: LightMyRequestResponse): void {
+      const path = url.split('?')[0]!;
+      const candidates = t.routes
+        .filter((r) => (Array.isArray(r.method) ? r.method : [r.method]).includes(method) && new RegExp(`^${r.url.replace(/:[A-Za-z]+/g, '[^/]+')}$`).test(path))
+        .sort((a, b) => a.url.split(':').length - b.url.split(':').length);
+      const route = candidates[0];
+      if (!route) return; // A malformed path that no route takes (a 404 of the router).
+      const op = doc.paths[route.url.replace(/:([A-Za-z]+)/g, '{$1}')]?.[method.toLowerCase()];
+      assert.ok(op, `${method} ${route.url} is documented`);
+      const response = op.responses[String(res.statusCode)];
+      assert.ok(response, `${method} ${route.url} answered ${res.statusCode}, which it does not document`);
+      const schema = response.content?.['application/json']?.schema;
+      if (!schema) return;
+      const validate = ajv.compile({ ...schema, ...(doc.components ? { components: doc.components } : {}) });
+      assert.ok(validate(res.json()), `${method} ${route.url} ${res.statusCode}: ${ajv.errorsText(validate.errors)}\n${res.body}`);
+      checked++;
+    }
+
+    async function admin(method: Method, url: string, body?: unknown): Promise<LightMyRequestResponse> {
       const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      return t.app.inject({ method, url, headers, ...(body !== undefined ? { payload: JSON.stringify(body) } : {}) });
+      const res = await t.app.inject({ method, url, headers, ...(body !== undefined ? { payload: JSON.stringify(body) } : {}) });
+      if (url.startsWith('/api/admin/')) documented(method, url, res);
+      return res;
     }
 
     function assertError(res: LightMyRequestResponse, status: number, code: string, field?: string): void {
@@ -482,6 +512,10 @@ for (const db of databases()) {
         assertError(await admin('GET', '/api/admin/usage?days=32'), 400, 'validation_failed', 'days');
         assertError(await admin('GET', '/api/admin/usage?days=0'), 400, 'validation_failed');
       });
+    });
+
+    it('held every answer above to its documented schema', () => {
+      assert.ok(checked > 100, `${checked} answers checked`);
     });
 
     it('every route here refuses a call without the admin token', async () => {

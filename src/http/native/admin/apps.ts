@@ -76,7 +76,7 @@ export async function registerAdminApps(app: HttpApp, core: Core): Promise<void>
         tags: ['admin'],
         summary: 'Delete an app: its sessions are revoked, its policy removed, tokens.make with its appId fails',
         params: AppParams,
-        response: adminRead(AppDeleted, ['not_found']),
+        response: adminWrite(200, AppDeleted, ['not_found']),
       },
     },
     async (request, reply) => {
