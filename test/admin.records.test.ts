@@ -514,6 +514,39 @@ for (const db of databases()) {
       });
     });
 
+    describe('concurrency', () => {
+      it('an app deleted while its customer logs in leaves no live session behind; one of concurrent deletions wins', async () => {
+        const user = await seedAccount(t.core);
+        const makes = Array.from({ length: 8 }, () => chatappMake(user.email, user.password, user.appId));
+        // Sent while the logins are hashing passwords and starting sessions.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const deletions = await Promise.all([0, 1, 2].map(() => admin('DELETE', `/api/admin/apps/${user.appId}`)));
+        const made = await Promise.all(makes);
+        assert.deepEqual(deletions.map((d) => d.statusCode).sort(), [200, 404, 404]);
+        for (const m of made) {
+          if (m.status === 200) assert.equal(await chatappCheck(m.data.accessToken), 401, 'a session started around the deletion was revoked too');
+        }
+        const live = (await admin('GET', `/api/admin/accounts/${user.accountId}/sessions`)).json().items as { clientId: string }[];
+        assert.deepEqual(live.filter((s) => s.clientId === user.appId), []);
+        const deleted = deletions.find((d) => d.statusCode === 200)!.json();
+        assert.equal(deleted.sessionsRevoked, made.filter((m) => m.status === 200).length, 'the deletion revoked every session the logins made');
+      });
+
+      it('of concurrent rotations of a token one wins; of concurrent revocations of a key one wins', async () => {
+        const user = await seedAccount(t.core);
+        const token = (await admin('POST', `/api/admin/accounts/${user.accountId}/api-tokens`, {})).json();
+        const rotations = await Promise.all(Array.from({ length: 6 }, () => admin('POST', `/api/admin/api-tokens/${token.id}/rotate`, { grace: '1m' })));
+        assert.deepEqual(rotations.map((r) => r.statusCode).sort(), [201, 409, 409, 409, 409, 409]);
+        const listed = (await admin('GET', `/api/admin/accounts/${user.accountId}/api-tokens`)).json().items as unknown[];
+        assert.equal(listed.length, 2, 'the losers left no token behind');
+
+        const sa = (await admin('POST', `/api/admin/accounts/${user.accountId}/service-accounts`, { name: 'r', actions: ['a'] })).json();
+        const key = (await admin('POST', `/api/admin/service-accounts/${sa.id}/keys`, {})).json();
+        const revocations = await Promise.all(Array.from({ length: 5 }, () => admin('POST', `/api/admin/service-accounts/${sa.id}/keys/${key.keyId}/revoke`, {})));
+        assert.deepEqual(revocations.map((r) => r.statusCode).sort(), [200, 409, 409, 409, 409]);
+      });
+    });
+
     it('held every answer above to its documented schema', () => {
       assert.ok(checked > 100, `${checked} answers checked`);
     });

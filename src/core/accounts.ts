@@ -154,10 +154,12 @@ export class AccountService {
       revoked.length = 0;
       const app = await tx.apps.findByAppId(appId);
       if (!app) return null;
+      // The row first: of concurrent deletions one removes it and the others have nothing to do;
+      // and it waits for logins holding the app (holdForUse), whose sessions the next statement sees.
+      if (!(await tx.apps.delete(appId))) return null;
       const now = clock.now();
       revoked.push(...(await tx.sessions.revokeByClient(appId, now, 'app_deleted')));
       const policyRemoved = await tx.policies.delete({ kind: 'app', id: appId });
-      await tx.apps.delete(appId);
       await audit(tx.audit, clock, ctx, {
         type: 'app.deleted',
         accountId: app.accountId,
@@ -219,6 +221,9 @@ export class AccountService {
 
     const draft = await sessions.draft({ kind: 'chatapp', accountId: account.id, clientId: app.appId, scope: '' });
     return store.transaction(async (tx): Promise<LoginOutcome> => {
+      // Held until this transaction ends: an app deleted meanwhile is either gone here, or its
+      // deletion waits for this session and revokes it (deleteApp).
+      if (!(await tx.apps.holdForUse(app.appId))) return { ok: false, code: 'app_not_found' };
       const quota = await takeDailyQuota(tx.counters, clock, makeQuotaScope(email, app.appId), this.#d.dailyMakeLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });

@@ -62,6 +62,13 @@ export interface AppRepo {
   rename(appId: string, name: string): Promise<boolean>;
   /** Deletes the app's row (its sessions and policy are the caller's business); false when there was none. */
   delete(appId: string): Promise<boolean>;
+  /**
+   * Inside a transaction: the app, held until the transaction ends against a concurrent `delete`
+   * (which waits, then finds what this transaction wrote). A login takes it before it starts a
+   * session, so that a deletion either sees the new session (and revokes it) or came first (and
+   * this returns null).
+   */
+  holdForUse(appId: string): Promise<App | null>;
 }
 
 export interface NewSession {

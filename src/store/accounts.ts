@@ -67,7 +67,7 @@ function toApp(r: Selectable<AppsTable>): App {
   return { id: r.id, appId: r.app_id, accountId: r.account_id, name: r.name, createdAt: r.created_at };
 }
 
-export function appRepo(db: Kysely<DB>): AppRepo {
+export function appRepo(db: Kysely<DB>, d: SqlDialect): AppRepo {
   return {
     async insert(a) {
       const row = await db
@@ -98,6 +98,15 @@ export function appRepo(db: Kysely<DB>): AppRepo {
     async delete(appId) {
       const r = await db.deleteFrom('apps').where('app_id', '=', appId).executeTakeFirst();
       return Number(r.numDeletedRows) === 1;
+    },
+    async holdForUse(appId) {
+      const row = await db
+        .selectFrom('apps')
+        .selectAll()
+        .where('app_id', '=', appId)
+        .$if(d.keyShareLocks, (q) => q.forKeyShare())
+        .executeTakeFirst();
+      return row ? toApp(row) : null;
     },
   };
 }

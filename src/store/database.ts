@@ -22,7 +22,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
   return {
     consoleSessions: consoleSessionRepo(db),
     accounts: accountRepo(db, d),
-    apps: appRepo(db),
+    apps: appRepo(db, d),
     sessions: sessionRepo(db),
     counters: counterRepo(db),
     audit: auditRepo(db),
