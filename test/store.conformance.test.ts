@@ -160,6 +160,25 @@ for (const kind of databases()) {
         assert.deepEqual((await store.apps.listByAccount(accountId)).map((a) => a.name), ['one', 'three']);
       });
 
+      it('holdForUse: a deletion from another process waits for the holding transaction, then deletes', async () => {
+        const accountId = await newAccount(store);
+        const appId = `app_${hex(6)}`;
+        await store.apps.insert({ appId, accountId, name: 'held', createdAt: T0 });
+        let deletion: Promise<boolean> | undefined;
+        let settled = false;
+        await store.transaction(async (tx) => {
+          assert.equal((await tx.apps.holdForUse(appId))?.appId, appId);
+          assert.equal(await tx.apps.holdForUse('app_missing'), null);
+          deletion = other.apps.delete(appId).finally(() => {
+            settled = true;
+          });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          assert.equal(settled, false, 'the deletion waits while the app is held');
+        });
+        assert.equal(await deletion, true);
+        assert.equal(await store.apps.findByAppId(appId), null);
+      });
+
       it('pages by id, renames, deletes (one delete wins)', async () => {
         const accountId = await newAccount(store);
         const otherAccount = await newAccount(store);
