@@ -14,12 +14,13 @@ import { Revoked } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
 import { apiTokenView } from '../views.ts';
-import { AccountParams, accountNamed, adminRead, adminWrite, Duration, durationMs, isTimeAndStringId, lifetimeMs, namingField, NoBody, notFound, Strict } from './records-common.ts';
+import { AccountParams, accountNamed, adminRead, adminWrite, Duration, durationMs, isTimeAndStringId, lifetimeMs, namingField, notFound } from './records-common.ts';
+import { ApiTokenFormat, NoBody, Strict, StringIdParams } from '../inputs.ts';
 import { AdminApiTokenPage, AdminApiTokenView, AdminNewApiToken, AdminRotatedApiToken } from './records-schemas.ts';
 
-const Format = Type.Union([Type.Literal('v3'), Type.Literal('l3'), Type.Literal('native')], { description: 'Default v3.' });
+const Format = { ...ApiTokenFormat, description: 'Default v3.' };
 const Status = Type.Union([Type.Literal('active'), Type.Literal('grace'), Type.Literal('replaced'), Type.Literal('revoked'), Type.Literal('expired')]);
-const TokenParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$' }) }, Strict);
+const TokenParams = StringIdParams;
 const ListQuery = Type.Object({ status: Type.Optional(Status), ...PageQueryProps }, Strict);
 const CreateBody = Type.Object(
   {

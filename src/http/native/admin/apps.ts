@@ -11,11 +11,11 @@ import { consoleContext } from '../console-auth.ts';
 import { AppView } from '../console-schemas.ts';
 import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
 import { appView } from '../views.ts';
-import { AccountParams, accountNamed, adminRead, adminWrite, isRecordId, notFound, Strict } from './records-common.ts';
+import { AppBody, Strict } from '../inputs.ts';
+import { AccountParams, accountNamed, adminRead, adminWrite, isRecordId, notFound } from './records-common.ts';
 import { AdminAppPage, AppDeleted } from './records-schemas.ts';
 
 const AppParams = Type.Object({ appId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, Strict);
-const AppBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, Strict);
 const ListQuery = Type.Object({ ...PageQueryProps }, Strict);
 
 export async function registerAdminApps(app: HttpApp, core: Core): Promise<void> {

@@ -14,7 +14,8 @@ import type { HttpApp } from '../../dialect.ts';
 import { readResponses } from '../console-responses.ts';
 import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
 import { auditView } from '../views.ts';
-import { adminRead, isTimeAndId, RecordId, Strict } from './records-common.ts';
+import { RecordId, Strict } from '../inputs.ts';
+import { adminRead, isTimeAndId } from './records-common.ts';
 import { AdminAuditPage, AdminAuditView } from './records-schemas.ts';
 
 const Time = (description: string) => Type.String({ pattern: '^[0-9]{1,15}$', description: `${description} Unix milliseconds.` });

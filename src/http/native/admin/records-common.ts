@@ -11,13 +11,11 @@ import type { Core } from '../../../core/tokend.ts';
 import { sendWire } from '../../dialect.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
 import { nativeError, type NativeCode } from '../envelope.ts';
-import { MAX_RECORD_ID, RECORD_ID_PATTERN } from '../ids.ts';
+import { MAX_RECORD_ID } from '../ids.ts';
+import { RecordIdParams } from '../inputs.ts';
 
-export const Strict = { additionalProperties: false } as const;
-export const NoBody = Type.Object({}, Strict);
-export const RecordId = Type.String({ pattern: RECORD_ID_PATTERN, description: 'A numeric id.' });
 /** `/accounts/:id/…`: the account the records belong to. */
-export const AccountParams = Type.Object({ id: RecordId }, Strict);
+export const AccountParams = RecordIdParams;
 
 /** Longest lifetime a new key or API token may be given here (ten years, as the CLI's --expires-in). */
 export const MAX_LIFETIME_MS = 3650 * DAY_MS;

@@ -6,7 +6,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { ServiceAccount, ServiceKey } from '../../../core/model.ts';
-import { MAX_ACTIONS } from '../../../core/service-accounts.ts';
 import type { Core } from '../../../core/tokend.ts';
 import { sendWire, type HttpApp } from '../../dialect.ts';
 import { consoleContext } from '../console-auth.ts';
@@ -23,23 +22,15 @@ import {
   isRecordId,
   lifetimeMs,
   namingField,
-  NoBody,
   notFound,
-  RecordId,
-  Strict,
 } from './records-common.ts';
+import { Actions, NoBody, RecordIdParams, ServiceAccountBody, ServiceAccountName, ServiceKeyParams, Strict } from '../inputs.ts';
 import { AdminNewServiceKey, AdminServiceAccountPage, AdminServiceAccountView } from './records-schemas.ts';
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Actions = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
-  minItems: 1,
-  maxItems: MAX_ACTIONS,
-  description: 'Allowed actions (`dns_orders_list`, …): letters, digits and _ . : / -',
-});
-const SaParams = Type.Object({ id: RecordId }, Strict);
-const KeyParams = Type.Object({ id: RecordId, keyId: RecordId }, Strict);
-const CreateBody = Type.Object({ name: Name, actions: Actions }, Strict);
-const UpdateBody = Type.Object({ name: Type.Optional(Name), actions: Type.Optional(Actions) }, { ...Strict, minProperties: 1 });
+const SaParams = RecordIdParams;
+const KeyParams = ServiceKeyParams;
+const CreateBody = ServiceAccountBody;
+const UpdateBody = Type.Object({ name: Type.Optional(ServiceAccountName), actions: Type.Optional(Actions) }, { ...Strict, minProperties: 1 });
 const KeyBody = Type.Object({ expiresIn: Type.Optional(Duration('Lifetime of the key; no session of it outlives it. Absent: no expiry (unless a policy requires one).')) }, Strict);
 const ListQuery = Type.Object({ ...PageQueryProps }, Strict);
 

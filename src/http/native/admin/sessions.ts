@@ -10,10 +10,11 @@ import { consoleContext } from '../console-auth.ts';
 import { Revoked, RevokedAll } from '../console-schemas.ts';
 import { decodeCursor, encodeCursor, PageQueryProps, pageLimit } from '../paging.ts';
 import { sessionView } from '../views.ts';
-import { AccountParams, accountNamed, adminRead, adminWrite, isTimeAndStringId, NoBody, notFound, Strict } from './records-common.ts';
+import { NoBody, Strict, StringIdParams } from '../inputs.ts';
+import { AccountParams, accountNamed, adminRead, adminWrite, isTimeAndStringId, notFound } from './records-common.ts';
 import { AdminSessionPage } from './records-schemas.ts';
 
-const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$' }) }, Strict);
+const SessionParams = StringIdParams;
 const ListQuery = Type.Object({ ...PageQueryProps }, Strict);
 const REASON = 'revoked_by_operator';
 

@@ -7,7 +7,8 @@ import { Type } from '@sinclair/typebox';
 import { CHECK_HISTORY_DAYS } from '../../../core/usage.ts';
 import type { Core } from '../../../core/tokend.ts';
 import type { HttpApp } from '../../dialect.ts';
-import { AccountParams, accountNamed, adminRead, notFound, Strict } from './records-common.ts';
+import { Strict } from '../inputs.ts';
+import { AccountParams, accountNamed, adminRead, notFound } from './records-common.ts';
 import { AccountUsage, InstanceUsage } from './records-schemas.ts';
 import { InvalidInputError } from '../../../core/errors.ts';
 

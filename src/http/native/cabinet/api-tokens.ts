@@ -12,13 +12,13 @@ import { accountOf, consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
 import { ApiTokenList, NewApiToken, Revoked, RotatedApiToken } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
+import { ApiTokenFormat, NoBody, Strict, StringIdParams } from '../inputs.ts';
 import { apiTokenView } from '../views.ts';
 
-const Strict = { additionalProperties: false } as const;
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$' }) }, Strict);
+const IdParams = StringIdParams;
 const CreateBody = Type.Object(
   {
-    format: Type.Union([Type.Literal('v3'), Type.Literal('l3'), Type.Literal('native')]),
+    format: ApiTokenFormat,
     label: Type.Optional(Type.String({ maxLength: 200 })),
     expiresInDays: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])),
   },
@@ -28,7 +28,6 @@ const RotateBody = Type.Object(
   { graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ROTATION_GRACE_MS / 1000 })) },
   Strict,
 );
-const NoBody = Type.Object({}, Strict);
 
 export async function registerCabinetApiTokens(app: HttpApp, core: Core): Promise<void> {
   app.get('/api/cabinet/api-tokens', { schema: { tags: ['cabinet'], summary: 'API tokens of the account (hints only)', response: readResponses(ApiTokenList) } }, async (request) => {

@@ -21,14 +21,13 @@ import {
 import { readResponses, signInResponses, writeResponses } from '../console-responses.ts';
 import { AppList, AppView, AuditPage, MeView, Revoked, RevokedAll, SessionList, SignedIn, SignedOut, UsageView } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
+import { AppBody, NoBody, Strict, StringIdParams } from '../inputs.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
 import { registerCabinetPolicies } from '../policies.ts';
 import { registerCabinetServiceAccounts } from './service-accounts.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
 import { accountView, appView, auditView, sessionView } from '../views.ts';
 
-const Strict = { additionalProperties: false } as const;
-const NoBody = Type.Object({}, Strict);
 const SignInBody = Type.Object(
   {
     email: Type.String({ minLength: 1, maxLength: 254, examples: ['demo@tokend.dev'] }),
@@ -36,8 +35,7 @@ const SignInBody = Type.Object(
   },
   Strict,
 );
-const AppBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, Strict);
-const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$' }) }, Strict);
+const SessionParams = StringIdParams;
 const ActivityQuery = Type.Object(
   {
     type: Type.Optional(Type.String({ pattern: '^[a-z_.]{1,64}$' })),

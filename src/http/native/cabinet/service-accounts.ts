@@ -6,32 +6,22 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { ServiceAccount } from '../../../core/model.ts';
-import { MAX_ACTIONS } from '../../../core/service-accounts.ts';
 import type { Core } from '../../../core/tokend.ts';
 import { sendWire, type HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
 import { NewServiceKey, Revoked, ServiceAccountList, ServiceAccountView } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
-import { RECORD_ID_PATTERN } from '../ids.ts';
+import { NoBody, RecordIdParams, ServiceAccountBody, ServiceKeyParams, Strict } from '../inputs.ts';
 import { serviceAccountView, serviceKeyView } from '../views.ts';
 
-const Strict = { additionalProperties: false } as const;
-const Id = Type.String({ pattern: RECORD_ID_PATTERN });
-const SaParams = Type.Object({ id: Id }, Strict);
-const KeyParams = Type.Object({ id: Id, keyId: Id }, Strict);
-const CreateBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    actions: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: MAX_ACTIONS }),
-  },
-  Strict,
-);
+const SaParams = RecordIdParams;
+const KeyParams = ServiceKeyParams;
+const CreateBody = ServiceAccountBody;
 const KeyBody = Type.Object(
   { expiresInDays: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) },
   Strict,
 );
-const NoBody = Type.Object({}, Strict);
 
 export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): Promise<void> {
   const service = core.serviceAccounts;
