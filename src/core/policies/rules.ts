@@ -149,6 +149,20 @@ export interface ExpiryPolicy {
   ready(): Promise<void>;
   /** The instance's rule, then the account's (memory only). */
   expiryRules(accountId: number): readonly (ExpiryRule | null)[];
+  /**
+   * Inside a rotation's transaction: the successor of API token `fromId` takes its rules and its
+   * credit balance (docs/policies.md, "Rotation"). Returns what `installed` needs after the commit,
+   * or null when the token had no rules.
+   */
+  carryOver?(tx: { policies: PolicyRepoLike }, fromId: string, toId: string, now: number): Promise<readonly Subject[] | null>;
+  /** After the commit of a carry-over: this node installs the subjects' new rules, the others are told. */
+  installed?(subjects: readonly Subject[]): Promise<void>;
+}
+
+/** The part of the store's policy repository a carry-over uses (src/core/ports.ts PolicyRepo). */
+export interface PolicyRepoLike {
+  get(subject: Subject): Promise<{ subject: Subject; accountId: number; rules: PolicyRules; credits: { remaining: number; period: number } | null; updatedAt: number } | null>;
+  put(record: { subject: Subject; accountId: number; rules: PolicyRules; credits: { remaining: number; period: number } | null; updatedAt: number }): Promise<void>;
 }
 
 /**
