@@ -5,7 +5,7 @@
  * the reads rather than filling memory), whatever the size of the log.
  */
 import { Readable } from 'node:stream';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TString } from '@sinclair/typebox';
 import type { AuditFilters } from '../../../core/audit.ts';
 import { InvalidInputError } from '../../../core/errors.ts';
 import type { AuditEvent } from '../../../core/model.ts';
@@ -18,7 +18,10 @@ import { RecordId, Strict } from '../inputs.ts';
 import { adminRead, isTimeAndId } from './records-common.ts';
 import { AdminAuditPage, AdminAuditView } from './records-schemas.ts';
 
-const Time = (description: string) => Type.String({ pattern: '^[0-9]{1,15}$', description: `${description} Unix milliseconds.` });
+function Time(description: string): TString {
+  return Type.String({ pattern: '^[0-9]{1,15}$', description: `${description} Unix milliseconds.` });
+}
+
 const FilterProps = {
   account: Type.Optional({ ...RecordId, description: 'Only entries of this account.' }),
   type: Type.Optional(Type.String({ pattern: '^[a-z_.]{1,64}$', description: 'Only entries of this type (`api_token.revoked`, …).' })),

@@ -2,7 +2,7 @@
  * What the admin routes for an account's records share: path parameters, durations with a unit,
  * the responses every admin route declares, and the account a path names.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type TSchema, type TString } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
 import { InvalidInputError } from '../../../core/errors.ts';
@@ -26,7 +26,7 @@ const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS } as const;
  * A duration always carries its unit (`90d`, `24h`, `15m`, `30s`): a bare `90` could mean seconds
  * or days, and a credential's lifetime is no place to guess. The schema refuses it (400).
  */
-export function Duration(description: string): ReturnType<typeof Type.String> {
+export function Duration(description: string): TString {
   return Type.String({ pattern: '^[0-9]{1,10}[smhd]$', description: `${description} A number and a unit: s, m, h or d (\`90d\`).`, examples: ['90d'] });
 }
 
