@@ -1,4 +1,5 @@
 /** Accounts, their apps, and password login (the ChatApp `tokens.make`). */
+import type { ClientPatterns } from './client-patterns.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PasswordHasher } from '../secrets/password.ts';
@@ -55,6 +56,8 @@ export interface AccountServiceDeps {
   /** Called after an app was deleted: caches drop its revoked sessions, policy memory its rules. */
   onAppDeleted?: (appId: string, revokedSessionIds: string[]) => void;
   metrics?: CoreMetrics;
+  /** Told of every successful make (src/core/client-patterns.ts). */
+  clientPatterns?: ClientPatterns;
 }
 
 export class AccountService {
@@ -220,7 +223,7 @@ export class AccountService {
     if (!app || app.accountId !== account.id) return { ok: false, code: 'app_not_found' };
 
     const draft = await sessions.draft({ kind: 'chatapp', accountId: account.id, clientId: app.appId, scope: '' });
-    return store.transaction(async (tx): Promise<LoginOutcome> => {
+    const outcome = await store.transaction(async (tx): Promise<LoginOutcome> => {
       // Held until this transaction ends: an app deleted meanwhile is either gone here, or its
       // deletion waits for this session and revokes it (deleteApp).
       if (!(await tx.apps.holdForUse(app.appId))) return { ok: false, code: 'app_not_found' };
@@ -239,5 +242,7 @@ export class AccountService {
       });
       return { ok: true, account, pair };
     });
+    if (outcome.ok) this.#d.clientPatterns?.made(account.id, app.appId, outcome.pair.session.id, outcome.pair.accessExpiresAt);
+    return outcome;
   }
 }

@@ -90,7 +90,8 @@ export function validateRules(kind: SubjectKind, input: PolicyInput, accountPerm
     const limit = positiveInt(w.limit, MAX_LIMIT, `rateLimits[${i}].limit`);
     if (seen.has(windowSeconds)) throw new InvalidInputError(`rateLimits[${i}].windowSeconds`, 'two windows of the same length');
     seen.add(windowSeconds);
-    rateLimits.push({ limit, windowSeconds });
+    if (w.exact !== undefined && typeof w.exact !== 'boolean') throw new InvalidInputError(`rateLimits[${i}].exact`, 'must be true or false');
+    rateLimits.push(w.exact ? { limit, windowSeconds, exact: true } : { limit, windowSeconds });
   });
   rateLimits.sort((a, b) => a.windowSeconds - b.windowSeconds);
 

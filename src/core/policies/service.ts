@@ -81,7 +81,12 @@ export class PolicyService implements CheckPolicy {
         return subject ? this.#d.store.policies.spendCredits(subject, period, used, refillAmount) : null;
       },
     });
-    this.#engine = new PolicyEngine({ limiter: this.#limiter, ledger: this.#ledger });
+    this.#engine = new PolicyEngine({
+      limiter: this.#limiter,
+      ledger: this.#ledger,
+      // A transaction, so that on SQLite the exact checks waiting together share one COMMIT (group commit).
+      exact: (scope, windowStart, limit, expiresAt) => this.#d.store.transaction((tx) => tx.counters.incrementBelow(scope, windowStart, limit, expiresAt)),
+    });
     this.#unfollow = deps.changes.subscribe((change) => {
       if (change.kind !== 'policy' || !change.remote) return;
       for (const key of change.ids) void this.#reloadOne(key).catch(() => {});
@@ -120,7 +125,7 @@ export class PolicyService implements CheckPolicy {
    * Enforces a subject's rules on one check: synchronous, no I/O (call `ready()` once first).
    * A subject without rules is allowed with nothing to report.
    */
-  check(kind: SubjectKind, id: string, ctx: CheckContext): PolicyDecision {
+  check(kind: SubjectKind, id: string, ctx: CheckContext): PolicyDecision | Promise<PolicyDecision> {
     return this.#engine.check(this.#compiled.get(kind, id), ctx);
   }
 
@@ -136,7 +141,7 @@ export class PolicyService implements CheckPolicy {
     return this.#apply(identity, context);
   }
 
-  #apply(identity: TokenIdentity, context: VerifyContext): PolicyDecision | null {
+  #apply(identity: TokenIdentity, context: VerifyContext): PolicyDecision | null | Promise<PolicyDecision> {
     // Looked up by kind, then by the id the identity already holds: no key string built per check.
     let policy: CompiledPolicy | undefined;
     if (identity.kind === 'api_token') policy = this.#compiled.get('api_token', identity.apiTokenId);

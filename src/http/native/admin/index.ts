@@ -26,6 +26,7 @@ import { AccountPage, AccountView, OperatorMe, OperatorSignedIn, SettingsView, S
 import { nativeError } from '../envelope.ts';
 import { registerAdminSigningKeys } from './signing-keys.ts';
 import { registerAdminRecords } from './records.ts';
+import { registerAdminTokenUsage } from '../token-usage.ts';
 import { registerAdminPolicies } from '../policies.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
 
@@ -206,6 +207,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
 
     await registerAdminSigningKeys(authed, core);
     await registerAdminRecords(authed, core);
+    await registerAdminTokenUsage(authed, core);
     await registerAdminPolicies(authed, core);
   });
 }

@@ -23,6 +23,8 @@ import { AppList, AppView, AuditPage, MeView, Revoked, RevokedAll, SessionList, 
 import { nativeError } from '../envelope.ts';
 import { AppBody, NoBody, Strict, StringIdParams } from '../inputs.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
+import { registerCabinetClientAdvice } from './client-advice.ts';
+import { registerCabinetTokenUsage } from '../token-usage.ts';
 import { registerCabinetPolicies } from '../policies.ts';
 import { registerCabinetServiceAccounts } from './service-accounts.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
@@ -224,6 +226,8 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
     );
 
     await registerCabinetApiTokens(authed, core);
+    await registerCabinetClientAdvice(authed, core);
+    await registerCabinetTokenUsage(authed, core);
     await registerCabinetPolicies(authed, core);
     await registerCabinetServiceAccounts(authed, core);
   });
