@@ -11,12 +11,21 @@ import { InvalidInputError } from './errors.ts';
 import { dailyQuotaUsed, takeDailyQuota, type CredentialGuard } from './limits.ts';
 import type { PasswordCheck, PasswordCheckVia } from './password-check.ts';
 import type { Account, AccountStatus, App, AuditEvent } from './model.ts';
-import type { AccountListFilter, DeletedAccount, Store } from './ports.ts';
+import type { AccountListFilter, DeletedAccount, IdPage, Store } from './ports.ts';
 import type { SessionService, TokenPair } from './sessions.ts';
 
 /** Emails are compared trimmed, Unicode-normalised and lower-cased. */
 export function normalizeEmail(email: string): string {
   return email.normalize('NFC').trim().toLowerCase();
+}
+
+export const APP_NAME_MAX = 200;
+
+/** An app's name, trimmed; InvalidInputError('name') when empty or too long. */
+function appName(raw: string): string {
+  const name = raw.trim();
+  if (name.length === 0 || name.length > APP_NAME_MAX) throw new InvalidInputError('name', `must be 1 to ${APP_NAME_MAX} characters long`);
+  return name;
 }
 
 const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -63,6 +72,8 @@ export interface AccountServiceDeps {
   onAccountDeleted?: (accountId: number, removed: DeletedAccount) => void;
   /** Wrong password-reset links count here, with every other guessed credential. */
   credentialGuard?: CredentialGuard;
+  /** Called after an app was deleted: caches drop its revoked sessions, policy memory its rules. */
+  onAppDeleted?: (appId: string, revokedSessionIds: string[]) => void;
   metrics?: CoreMetrics;
   /** Told of every successful make (src/core/client-patterns.ts). */
   clientPatterns?: ClientPatterns;
@@ -112,8 +123,7 @@ export class AccountService {
   /** Registers an app of an account; `appId` may be given (demo seed), else one is generated. */
   async createApp(input: { accountId: number; name: string; appId?: string }, ctx: AuditContext): Promise<App> {
     const { store, clock } = this.#d;
-    const name = input.name.trim();
-    if (name.length === 0 || name.length > 200) throw new InvalidInputError('name', 'must be 1 to 200 characters long');
+    const name = appName(input.name);
     const account = await store.accounts.findById(input.accountId);
     if (!account) throw new InvalidInputError('account', 'no such account');
     const appId = input.appId ?? `app_${input.accountId}_${randomBytes(4).toString('hex')}`;
@@ -128,6 +138,56 @@ export class AccountService {
 
   async listApps(accountId: number): Promise<App[]> {
     return this.#d.store.apps.listByAccount(accountId);
+  }
+
+  /** One page of an account's apps, oldest first. */
+  async pageApps(accountId: number, page: IdPage): Promise<App[]> {
+    return this.#d.store.apps.pageByAccount(accountId, page);
+  }
+
+  async getApp(appId: string): Promise<App | null> {
+    return this.#d.store.apps.findByAppId(appId);
+  }
+
+  /** Renames an app (its appId stays); null for no such app. Throws InvalidInputError on a bad name. */
+  async renameApp(appId: string, name: string, ctx: AuditContext): Promise<App | null> {
+    const { store, clock } = this.#d;
+    const trimmed = appName(name);
+    return store.transaction(async (tx) => {
+      const app = await tx.apps.findByAppId(appId);
+      if (!app || !(await tx.apps.rename(appId, trimmed))) return null;
+      await audit(tx.audit, clock, ctx, { type: 'app.renamed', accountId: app.accountId, detail: { appId, name: trimmed, previous: app.name } });
+      return { ...app, name: trimmed };
+    });
+  }
+
+  /**
+   * Deletes an app, in one transaction: every session started with its appId is revoked (its
+   * access and refresh tokens stop working), the rules set on it (its policy) are removed with it,
+   * and `tokens.make` with that appId fails from then on. Null for no such app.
+   */
+  async deleteApp(appId: string, ctx: AuditContext): Promise<{ app: App; sessionsRevoked: number; policyRemoved: boolean } | null> {
+    const { store, clock } = this.#d;
+    const revoked: string[] = [];
+    const result = await store.transaction(async (tx) => {
+      revoked.length = 0;
+      const app = await tx.apps.findByAppId(appId);
+      if (!app) return null;
+      // The row first: of concurrent deletions one removes it and the others have nothing to do;
+      // and it waits for logins holding the app (holdForUse), whose sessions the next statement sees.
+      if (!(await tx.apps.delete(appId))) return null;
+      const now = clock.now();
+      revoked.push(...(await tx.sessions.revokeByClient(appId, now, 'app_deleted')));
+      const policyRemoved = await tx.policies.delete({ kind: 'app', id: appId });
+      await audit(tx.audit, clock, ctx, {
+        type: 'app.deleted',
+        accountId: app.accountId,
+        detail: { appId, name: app.name, sessionsRevoked: revoked.length, policyRemoved },
+      });
+      return { app, sessionsRevoked: revoked.length, policyRemoved };
+    });
+    if (result) this.#d.onAppDeleted?.(appId, [...revoked]);
+    return result;
   }
 
   /** Successful `tokens.make` today (UTC) for the account's email and this app, and the limit. */
@@ -328,6 +388,9 @@ export class AccountService {
 
     const draft = await sessions.draft({ kind: 'chatapp', accountId: account.id, clientId: app.appId, scope: '' });
     const outcome = await store.transaction(async (tx): Promise<LoginOutcome> => {
+      // Held until this transaction ends: an app deleted meanwhile is either gone here, or its
+      // deletion waits for this session and revokes it (deleteApp).
+      if (!(await tx.apps.holdForUse(app.appId))) return { ok: false, code: 'app_not_found' };
       const quota = await takeDailyQuota(tx.counters, clock, makeQuotaScope(email, app.appId), this.#d.dailyMakeLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });

@@ -14,9 +14,9 @@ import { audit, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
 import { DAY_MS, type Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import type { ApiToken, ApiTokenFormat } from './model.ts';
+import type { ApiToken, ApiTokenFormat, ApiTokenStatus } from './model.ts';
 import { applyExpiryRules, clampExpiry, type ExpiryPolicy, type Subject } from './policies/rules.ts';
-import { rollback, type Repos, type Rollback, type Store } from './ports.ts';
+import { rollback, type ApiTokenCursor, type Repos, type Rollback, type Store } from './ports.ts';
 import type { CheckOutcome, Verification } from './verification.ts';
 
 const API_TOKENS = ['api_token'] as const;
@@ -65,6 +65,18 @@ function generate(format: ApiTokenFormat, accountId: number): string {
     case 'native':
       return newToken('apiToken').token;
   }
+}
+
+/**
+ * Where a token stands at `now`. Revoked wins over replaced: a token revoked during its grace
+ * period stopped working then, and a list must say so. It is "replaced" only when it had already
+ * ended by then (a rotation without grace revokes the old token at the very moment its grace ends).
+ * The store's status filter (ApiTokenRepo.pageByAccount) is this rule in SQL.
+ */
+export function apiTokenStatus(t: ApiToken, now: number): ApiTokenStatus {
+  if (t.revokedAt !== null) return t.replacedBy !== null && t.expiresAt !== null && t.expiresAt <= t.revokedAt ? 'replaced' : 'revoked';
+  if (t.expiresAt !== null && t.expiresAt <= now) return t.replacedBy !== null ? 'replaced' : 'expired';
+  return t.replacedBy !== null ? 'grace' : 'active';
 }
 
 export interface CreatedApiToken {
@@ -182,6 +194,11 @@ export class ApiTokenService {
   /** Every token of the account, newest first, with hints (never the secrets). */
   async listByAccount(accountId: number): Promise<ApiToken[]> {
     return this.#d.store.apiTokens.listByAccount(accountId);
+  }
+
+  /** One page of the account's tokens, newest first; `status` keeps those `apiTokenStatus` puts there now. */
+  async pageByAccount(accountId: number, page: { limit: number; before?: ApiTokenCursor; status?: ApiTokenStatus }): Promise<ApiToken[]> {
+    return this.#d.store.apiTokens.pageByAccount(accountId, { ...page, now: this.#d.clock.now() });
   }
 
   /**

@@ -141,6 +141,22 @@ export class DailyCounts {
     return out;
   }
 
+  /**
+   * Counts per UTC day, summed over every scope that starts with `prefix` (every account's checks:
+   * the instance's), for the last `days` days (today included, oldest first): stored plus not yet flushed.
+   */
+  async perDaySummed(prefix: string, days: number): Promise<{ day: number; count: number }[]> {
+    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
+    const from = today - (days - 1) * DAY_MS;
+    const byDay = new Map((await this.#counters.seriesSum(prefix, from)).map((r) => [r.windowStart, r.count]));
+    for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
+      if (entry.day >= from && entry.scope.startsWith(prefix)) byDay.set(entry.day, (byDay.get(entry.day) ?? 0) + entry.count);
+    }
+    const out: { day: number; count: number }[] = [];
+    for (let day = from; day <= today; day += DAY_MS) out.push({ day, count: byDay.get(day) ?? 0 });
+    return out;
+  }
+
   /** The sum over the last `days` days (today included). */
   async total(scope: string, days: number): Promise<number> {
     return (await this.perDay(scope, days)).reduce((sum, d) => sum + d.count, 0);

@@ -55,6 +55,8 @@ export type AuditType =
   | 'account.disabled'
   | 'account.enabled'
   | 'app.created'
+  | 'app.renamed'
+  | 'app.deleted'
   | 'login.succeeded'
   | 'login.failed'
   | 'login.throttled'
@@ -73,6 +75,7 @@ export type AuditType =
   | 'service_account.disabled'
   | 'service_account.enabled'
   | 'service_account.actions_changed'
+  | 'service_account.renamed'
   | 'service_key.created'
   | 'service_key.revoked'
   | 'service_key.reinstated'
@@ -112,6 +115,12 @@ export interface ConsoleSession {
 
 /** The wire formats of an organisation API token: v3 hex, l3 `<account id>-API:<hex>`, native `tdo_…`. */
 export type ApiTokenFormat = 'v3' | 'l3' | 'native';
+
+/**
+ * Where an API token stands at a given time (core/api-tokens.ts `apiTokenStatus` decides it):
+ * `grace` is rotated but still valid until its `expiresAt`.
+ */
+export type ApiTokenStatus = 'active' | 'grace' | 'replaced' | 'revoked' | 'expired';
 
 /** An API token as listed: never the token itself, only a hint (start and last 4). */
 export interface ApiToken {

@@ -8,6 +8,7 @@ import type {
   AccountStatus,
   ApiToken,
   ApiTokenFormat,
+  ApiTokenStatus,
   App,
   AuditEvent,
   ConsoleSession,
@@ -75,10 +76,29 @@ export interface DeletedAccount {
   policySubjects: string[];
 }
 
+/** One page of a list ordered by numeric id, oldest first: `afterId` is the last id of the previous page. */
+export interface IdPage {
+  limit: number;
+  afterId?: number;
+}
+
 export interface AppRepo {
   insert(app: { appId: string; accountId: number; name: string; createdAt: number }): Promise<App | null>;
   findByAppId(appId: string): Promise<App | null>;
   listByAccount(accountId: number): Promise<App[]>;
+  /** One page of an account's apps, oldest first (by id). */
+  pageByAccount(accountId: number, page: IdPage): Promise<App[]>;
+  /** Renames; false when there is no such app. */
+  rename(appId: string, name: string): Promise<boolean>;
+  /** Deletes the app's row (its sessions and policy are the caller's business); false when there was none. */
+  delete(appId: string): Promise<boolean>;
+  /**
+   * Inside a transaction: the app, held until the transaction ends against a concurrent `delete`
+   * (which waits, then finds what this transaction wrote). A login takes it before it starts a
+   * session, so that a deletion either sees the new session (and revokes it) or came first (and
+   * this returns null).
+   */
+  holdForUse(appId: string): Promise<App | null>;
 }
 
 export interface NewSession {
@@ -164,6 +184,8 @@ export interface CounterRepo {
   addMany(rows: readonly { scope: string; windowStart: number; amount: number; expiresAt: number }[]): Promise<void>;
   /** Every window of `scope` starting at or after `fromWindowStart`, oldest first. */
   series(scope: string, fromWindowStart: number): Promise<{ windowStart: number; count: number }[]>;
+  /** Per window starting at or after `fromWindowStart`, oldest first: the sum over every scope that starts with `prefix`. */
+  seriesSum(prefix: string, fromWindowStart: number): Promise<{ windowStart: number; count: number }[]>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -174,9 +196,32 @@ export interface AuditFilter {
   limit: number;
 }
 
+/** Where a page of the audit log ends: the last entry sent (time, then id, break ties). */
+export interface AuditCursor {
+  at: number;
+  id: number;
+}
+
+/** The operator's audit query: filters, a direction and a keyset page. */
+export interface AuditQuery {
+  accountId?: number;
+  type?: string;
+  /** Entries at or after this time (Unix ms). */
+  since?: number;
+  /** Entries before this time (Unix ms, exclusive). */
+  until?: number;
+  /** `desc`: newest first (the list); `asc`: oldest first (the export). By time, then id. */
+  order: 'asc' | 'desc';
+  /** The last entry of the previous page: the page goes on past it in `order`. */
+  after?: AuditCursor;
+  limit: number;
+}
+
 export interface AuditRepo {
   append(event: Omit<AuditEvent, 'id'>): Promise<void>;
   list(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** One page of the log by the operator's filters (src/store/migrations/0009_admin_indexes.ts serves them). */
+  query(query: AuditQuery): Promise<AuditEvent[]>;
 }
 
 export interface ConsoleSessionRepo {
@@ -203,6 +248,11 @@ export interface NewApiToken {
   expiresAt: number | null;
 }
 
+export interface ApiTokenCursor {
+  createdAt: number;
+  id: string;
+}
+
 /** What a token check needs, in one indexed read: the token by hash with its account. */
 export interface ApiTokenLookup {
   token: ApiToken;
@@ -218,6 +268,12 @@ export interface ApiTokenRepo {
   findById(id: string): Promise<ApiToken | null>;
   /** Newest first, revoked and replaced ones included. */
   listByAccount(accountId: number): Promise<ApiToken[]>;
+  /**
+   * One page of an account's tokens, newest first (created_at, then id, both descending): `before`
+   * is the last item of the previous page; `status` keeps the tokens `apiTokenStatus` (core/api-tokens.ts)
+   * puts in that status at `now`.
+   */
+  pageByAccount(accountId: number, page: { limit: number; before?: ApiTokenCursor; status?: ApiTokenStatus; now: number }): Promise<ApiToken[]>;
   /** Revokes if not revoked yet; returns true when this call revoked it. */
   revoke(id: string, now: number, reason: string): Promise<boolean>;
   /**
@@ -259,6 +315,10 @@ export interface ServiceAccountRepo {
   findById(id: number): Promise<ServiceAccount | null>;
   /** Oldest first. */
   listByAccount(accountId: number): Promise<ServiceAccount[]>;
+  /** One page of an account's service accounts, oldest first (by id). */
+  pageByAccount(accountId: number, page: IdPage): Promise<ServiceAccount[]>;
+  /** Renames; false when there is no such service account. */
+  rename(id: number, name: string): Promise<boolean>;
   /** Sets the status if it differs; returns true when this call changed it. */
   setStatus(id: number, status: ServiceAccountStatus): Promise<boolean>;
   /** Replaces the allowed actions; returns false when there is no such service account. */
@@ -296,6 +356,8 @@ export interface ServiceKeyRepo {
   findByAccessKey(accessKey: string): Promise<ServiceKeyLookup | null>;
   /** Oldest first, revoked ones included. */
   listByServiceAccount(serviceAccountId: number): Promise<ServiceKey[]>;
+  /** The keys of several service accounts in one read, by service account then oldest first. */
+  listByServiceAccounts(serviceAccountIds: readonly number[]): Promise<ServiceKey[]>;
   /** Revokes if not revoked yet; returns true when this call revoked it. */
   revoke(id: number, now: number): Promise<boolean>;
   /** Makes a revoked or expired key live again, without expiry (the demo's published key only). */

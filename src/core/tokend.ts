@@ -3,6 +3,7 @@ import type { CoreMetrics } from './metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccountService } from './accounts.ts';
+import { AuditLog } from './audit.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
@@ -76,6 +77,8 @@ export interface Core {
   readonly idempotency: IdempotencyService;
   /** The one per-address limit on wrong credentials at every endpoint that takes one (src/core/limits.ts). */
   readonly credentialGuard: CredentialGuard;
+  /** The audit log as the operator reads it: filtered pages and a streamed export. */
+  readonly audit: AuditLog;
   /** 'sqlite' or 'postgres', for display. */
   readonly databaseKind: string;
   /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
@@ -180,6 +183,10 @@ export function createCore(deps: CoreDeps): Core {
       if (removed.policySubjects.length > 0) void policies.refresh().catch(() => {});
     },
     credentialGuard,
+    onAppDeleted(appId, revokedSessionIds) {
+      changes.publish({ kind: 'session', ids: revokedSessionIds });
+      policies.forget([{ kind: 'app', id: appId }]);
+    },
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
   const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, ...counted });
@@ -214,6 +221,7 @@ export function createCore(deps: CoreDeps): Core {
     operatorKeys,
     idempotency,
     credentialGuard,
+    audit: new AuditLog(store.audit, clock),
     databaseKind: store.kind,
     ping: () => store.ping(),
     async purgeExpiredCounters() {

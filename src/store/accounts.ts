@@ -113,7 +113,7 @@ function toApp(r: Selectable<AppsTable>): App {
   return { id: r.id, appId: r.app_id, accountId: r.account_id, name: r.name, createdAt: r.created_at };
 }
 
-export function appRepo(db: Kysely<DB>): AppRepo {
+export function appRepo(db: Kysely<DB>, d: SqlDialect): AppRepo {
   return {
     async insert(a) {
       const row = await db
@@ -131,6 +131,28 @@ export function appRepo(db: Kysely<DB>): AppRepo {
     async listByAccount(accountId) {
       const rows = await db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
       return rows.map(toApp);
+    },
+    async pageByAccount(accountId, page) {
+      let q = db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('id').limit(page.limit);
+      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
+      return (await q.execute()).map(toApp);
+    },
+    async rename(appId, name) {
+      const r = await db.updateTable('apps').set({ name }).where('app_id', '=', appId).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async delete(appId) {
+      const r = await db.deleteFrom('apps').where('app_id', '=', appId).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    },
+    async holdForUse(appId) {
+      const row = await db
+        .selectFrom('apps')
+        .selectAll()
+        .where('app_id', '=', appId)
+        .$if(d.keyShareLocks, (q) => q.forKeyShare())
+        .executeTakeFirst();
+      return row ? toApp(row) : null;
     },
   };
 }

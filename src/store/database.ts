@@ -26,7 +26,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     passwordResets: passwordResetRepo(db),
     consoleSessions: consoleSessionRepo(db),
     accounts: accountRepo(db, d),
-    apps: appRepo(db),
+    apps: appRepo(db, d),
     sessions: sessionRepo(db),
     counters: counterRepo(db),
     audit: auditRepo(db),

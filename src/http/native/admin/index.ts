@@ -14,6 +14,7 @@ import { authOf, clearSessionCookie, consoleContext, fromOwnOrigin, OPERATOR_COO
 import { readResponses, signInResponses, writeResponses } from '../console-responses.ts';
 import { OperatorMe, OperatorSignedIn, SettingsView, SettingView, SignedOut } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
+import { registerAdminRecords } from './records.ts';
 import { registerAdminTokenUsage } from '../token-usage.ts';
 import { registerAdminPolicies } from '../policies.ts';
 import { PERMISSIONS } from './access.ts';
@@ -127,6 +128,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
     await registerAdminAccounts(authed, core);
     await registerAdminOperatorKeys(authed, core);
     await registerAdminSigningKeys(authed, core);
+    await registerAdminRecords(authed, core);
     await registerAdminTokenUsage(authed, core);
     await registerAdminPolicies(authed, core);
   });
