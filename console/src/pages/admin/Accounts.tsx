@@ -13,11 +13,11 @@ export function AccountsPage(): ReactNode {
   const [disabling, setDisabling] = useState<Account | null>(null);
   const [rowError, setRowError] = useState<{ id: number; error: unknown } | null>(null);
   const [resetLink, setResetLink] = useState<{ email: string; url: string } | null>(null);
-  const pages = usePages((before) => {
+  const pages = usePages<Account, string>((cursor) => {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (query.trim()) params.set('q', query.trim());
-    if (before !== null) params.set('before', String(before));
-    return api<AccountPage>('admin', 'GET', `/accounts?${params}`).then((p) => ({ items: p.items, next: p.nextBefore }));
+    if (cursor !== null) params.set('cursor', cursor);
+    return api<AccountPage>('admin', 'GET', `/accounts?${params}`).then((p) => ({ items: p.items, next: p.nextCursor }));
   });
 
   // Search as you type, a moment after the last key.

@@ -25,7 +25,7 @@ interface Count {
 
 async function countAccounts(status: 'active' | 'disabled'): Promise<Count> {
   const page = await api<AccountPage>('admin', 'GET', `/accounts?status=${status}&limit=${COUNT_LIMIT}`);
-  return { n: page.items.length, more: page.nextBefore !== null };
+  return { n: page.items.length, more: page.nextCursor !== null };
 }
 
 export function DashboardPage(): ReactNode {
