@@ -7,6 +7,7 @@
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import {
   api,
+  ApiError,
   type Account,
   type AdminApiTokenPage,
   type AdminAppPage,
@@ -299,6 +300,8 @@ function PasswordDialog(props: { account: Account; onClose: () => void; onDone: 
     await api('admin', 'PUT', `/accounts/${props.account.id}/password`, { password });
     props.onDone();
   });
+  // The password rules refuse it as `invalid`: say which rule, in the reader's language.
+  const tooShort = save.error instanceof ApiError && save.error.field('password')?.code === 'invalid' ? t('password.rules') : undefined;
   return (
     <FormDialog
       title={t('account.setPasswordTitle', { email: props.account.email })}
@@ -311,7 +314,7 @@ function PasswordDialog(props: { account: Account; onClose: () => void; onDone: 
       onClose={props.onClose}
     >
       <p>{t('account.setPasswordBody')}</p>
-      <Field label={t('password.new')} hint={t('password.rules')} error={fieldError(save.error, 'password', t)}>
+      <Field label={t('password.new')} hint={t('password.rules')} error={tooShort ?? fieldError(save.error, 'password', t)}>
         {(id, d) => <input id={id} aria-describedby={d} type="password" name="new-password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />}
       </Field>
     </FormDialog>
