@@ -51,12 +51,14 @@ export function SessionsPanel(props: { ops: SessionOps }): ReactNode {
   // The cursors of the pages seen so far: going back needs no reverse query.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors[cursors.length - 1] ?? null;
-  const sessions = useResource(() => ops.page(cursor, PAGE_SIZE), [ops, cursor]);
+  const index = cursors.length - 1;
+  // The page's place comes with its rows: until the next page has loaded, the range still names the rows shown.
+  const sessions = useResource(async () => ({ ...(await ops.page(cursor, PAGE_SIZE)), index }), [ops, cursor]);
   const [revoking, setRevoking] = useState<SessionItem | null>(null);
   const [revokingAll, setRevokingAll] = useState(false);
   const now = Date.now();
   const data = sessions.data;
-  const first = (cursors.length - 1) * PAGE_SIZE;
+  const first = (data?.index ?? 0) * PAGE_SIZE;
   return (
     <>
       <ListStates
@@ -117,14 +119,14 @@ export function SessionsPanel(props: { ops: SessionOps }): ReactNode {
                 <span className="muted" data-testid="sessions-range">
                   {t('sessions.range', { from: first + 1, to: first + items.length, total: data.total })}
                 </span>
-                <Button size="sm" variant="secondary" onClick={() => setCursors(cursors.slice(0, -1))} disabled={cursors.length <= 1} testId="sessions-prev">
+                <Button size="sm" variant="secondary" onClick={() => setCursors(cursors.slice(0, -1))} disabled={cursors.length <= 1 || sessions.loading} testId="sessions-prev">
                   {t('common.previous')}
                 </Button>
                 <Button
                   size="sm"
                   variant="secondary"
                   onClick={() => data.nextCursor && setCursors([...cursors, data.nextCursor])}
-                  disabled={!data.nextCursor}
+                  disabled={!data.nextCursor || sessions.loading}
                   testId="sessions-next"
                 >
                   {t('common.next')}
