@@ -131,8 +131,8 @@ for (const db of databases()) {
         const listed = await admin('GET', `/api/admin/accounts/${user.accountId}/apps`);
         assert.deepEqual(listed.json().items.map((a: { appId: string }) => a.appId), [other.appId]);
         const entry = (await t.core.audit.page({ accountId: user.accountId, type: 'app.deleted' }, { limit: 1 }))[0];
-        const { appId, name, sessionsRevoked, policyRemoved } = entry?.detail ?? {};
-        assert.deepEqual({ appId, name, sessionsRevoked, policyRemoved }, { appId: user.appId, name: 'test app', sessionsRevoked: 1, policyRemoved: true });
+        // `by`: who did it (src/core/audit.ts), here the admin token.
+        assert.deepEqual(entry?.detail, { appId: user.appId, name: 'test app', sessionsRevoked: 1, policyRemoved: true, by: 'admin' });
         assertError(await admin('DELETE', `/api/admin/apps/${user.appId}`), 404, 'not_found');
       });
 
