@@ -5,29 +5,12 @@
  * changes its password on the Password page, and its other sign-ins end.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ensureConsoleBuilt, launchChromium, skipBrowser as skip } from './helpers/browser.ts';
 import { seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
 
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIST_INDEX = join(ROOT, 'console', 'dist', 'index.html');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 const ADMIN_TOKEN = 'tdm-passwords-test-admin-token-0123456789';
-
-async function ensureConsoleBuilt(): Promise<void> {
-  if (existsSync(DIST_INDEX)) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(ROOT, 'console', 'vite.config.ts'), logLevel: 'warn' });
-  assert.ok(existsSync(DIST_INDEX), 'vite build did not produce console/dist/index.html');
-}
-
-const skip = !existsSync(CHROMIUM) && !process.env.CI ? `no Chromium at ${CHROMIUM} (CI installs it)` : false;
 
 describe('console passwords in Chromium', { skip }, () => {
   let t: TestTokend;
@@ -40,8 +23,7 @@ describe('console passwords in Chromium', { skip }, () => {
     await ensureConsoleBuilt();
     t = await startTokend({ db: 'sqlite', listen: true, config: { adminToken: ADMIN_TOKEN } });
     user = await seedAccount(t.core, { email: 'vera@example.com', password: 'the first password' });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
     operator = await browser.newContext({ locale: 'en-US' });
     holder = await browser.newContext({ locale: 'en-US' });
     operator.setDefaultTimeout(15_000);
@@ -69,7 +51,9 @@ describe('console passwords in Chromium', { skip }, () => {
     await page.goto(`${t.url}/console/sign-in/operator`);
     await page.getByTestId('signin-operator').getByLabel('Admin token').fill(ADMIN_TOKEN);
     await page.getByTestId('signin-operator-submit').click();
-    await page.waitForURL(/\/console\/admin\/accounts$/);
+    // The operator lands on the dashboard; the Accounts page is one click away.
+    await page.waitForURL(/\/console\/admin$/);
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Accounts', exact: true }).click();
     const row = page.locator(`[data-testid="account-row"][data-email="${user.email}"]`);
     await row.getByTestId('reset-link').click();
     const url = (await page.getByTestId('reset-link-url').textContent())?.trim() ?? '';
