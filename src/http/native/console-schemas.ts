@@ -184,10 +184,10 @@ export const OperatorMe = Type.Object({
   session: Nullable(SessionInfoView),
   database: Type.String({ examples: ['sqlite', 'postgres'] }),
 });
-/** The admin API's account list: `nextCursor` for API callers; `nextBefore` for the console's paging. */
+/** The admin API's account list: `nextCursor`; `nextBefore` for callers of the older paging. */
 export const AccountPage = listOf(AccountView, {
   nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
-  nextBefore: Nullable(Type.Integer({ description: 'The console\'s older paging: pass as `before`. Prefer `nextCursor`.' })),
+  nextBefore: Nullable(Type.Integer({ description: 'The older paging: pass as `before`. Prefer `nextCursor`.' })),
 });
 export const SettingsView = Type.Object({ database: Type.String({ examples: ['sqlite', 'postgres'] }), items: Type.Array(SettingView) });
 export const SigningKeyList = listOf(SigningKeyView, {});

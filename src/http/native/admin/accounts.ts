@@ -25,7 +25,7 @@ const AccountsQuery = Type.Object(
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
     q: Type.Optional(Type.String({ maxLength: 254, description: 'Emails containing this text.' })),
     ...PageQueryProps,
-    before: Type.Optional(Type.String({ pattern: RECORD_ID_PATTERN, description: 'The console\'s older paging: ids below this one. Prefer `cursor`.' })),
+    before: Type.Optional(Type.String({ pattern: RECORD_ID_PATTERN, description: 'The older paging: ids below this one. Prefer `cursor`.' })),
   },
   Strict,
 );
