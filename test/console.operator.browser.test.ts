@@ -179,6 +179,15 @@ for (const db of databases()) describe(`operator console in Chromium (${db})`, {
     await confirm();
     assert.equal(await invoiceboxAuth(rotated), 401);
     await page.locator('[data-testid="api-token-row"][data-label="Made by the operator"]').first().waitFor({ state: 'detached' });
+
+    // The seeded token's checks per day, as the cabinet shows them; its rules are the account's own, not set here.
+    const seeded = page.locator('[data-testid="api-token-row"][data-label="seeded"]');
+    assert.equal(await seeded.getByTestId('token-rules').count(), 0);
+    await seeded.getByTestId('token-usage').click();
+    await page.getByTestId('token-usage-chart').waitFor();
+    assert.match((await page.getByTestId('token-usage-summary').textContent()) ?? '', /\d+ passed, \d+ refused/);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('token-usage-dialog').waitFor({ state: 'detached' });
   });
 
   it('service accounts: creates one and a key (the Secret Key shown once obtains a JWT), revokes the key', async () => {
