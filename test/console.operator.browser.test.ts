@@ -270,6 +270,21 @@ for (const db of databases()) describe(`operator console in Chromium (${db})`, {
     await closeSecret();
   });
 
+  it("edits the account: a name, and another account's email refused", async () => {
+    await page.getByTestId('account-edit').click();
+    const dialog = page.getByTestId('edit-account-dialog');
+    await dialog.getByLabel('Name').fill('Anna Petrova');
+    await dialog.getByLabel('Email').fill(boris.email);
+    await page.getByTestId('edit-account-save').click();
+    await dialog.getByText('Another account has this email.').waitFor();
+    assert.equal((await t.core.accounts.get(anna.accountId))?.name, null, 'nothing changed');
+    await dialog.getByLabel('Email').fill(anna.email);
+    await page.getByTestId('edit-account-save').click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Anna Petrova', level: 1 }).waitFor();
+    assert.equal((await t.core.accounts.get(anna.accountId))?.name, 'Anna Petrova');
+  });
+
   it('disables and enables the account', async () => {
     await page.getByTestId('account-disable').click();
     await confirm();

@@ -187,7 +187,7 @@ function useMemoOps<T>(make: (accountId: number) => T, accountId: number): T {
 function AccountCard(props: { account: Account; onChanged: () => void }): ReactNode {
   const { t, lang } = useI18n();
   const a = props.account;
-  const [dialog, setDialog] = useState<'disable' | 'password' | 'delete' | null>(null);
+  const [dialog, setDialog] = useState<'edit' | 'disable' | 'password' | 'delete' | null>(null);
   const [resetLink, setResetLink] = useState<ResetLink | null>(null);
   const [notice, setNotice] = useState<MessageKey | null>(null);
   const enable = useAction(async () => {
@@ -208,6 +208,9 @@ function AccountCard(props: { account: Account; onChanged: () => void }): ReactN
       }
       actions={
         <>
+          <Button size="sm" onClick={() => setDialog('edit')} testId="account-edit">
+            {t('account.edit')}
+          </Button>
           {a.status === 'active' ? (
             <Button size="sm" variant="ghost" onClick={() => setDialog('disable')} testId="account-disable">
               {t('common.disable')}
@@ -258,6 +261,16 @@ function AccountCard(props: { account: Account; onChanged: () => void }): ReactN
           <dd>{formatDateTime(a.createdAt, lang)}</dd>
         </div>
       </dl>
+      {dialog === 'edit' && (
+        <EditDialog
+          account={a}
+          onClose={() => setDialog(null)}
+          onSaved={() => {
+            setDialog(null);
+            props.onChanged();
+          }}
+        />
+      )}
       {dialog === 'disable' && (
         <Confirm
           title={t('admin.accounts.disableTitle', { email: a.email })}
@@ -290,6 +303,40 @@ function AccountCard(props: { account: Account; onChanged: () => void }): ReactN
         />
       )}
     </Card>
+  );
+}
+
+/** The name (empty removes it) and the email (another account's is refused: email_taken). */
+function EditDialog(props: { account: Account; onClose: () => void; onSaved: () => void }): ReactNode {
+  const { t } = useI18n();
+  const [name, setName] = useState(props.account.name ?? '');
+  const [email, setEmail] = useState(props.account.email);
+  const save = useAction(async () => {
+    const changes = {
+      ...(name.trim() !== (props.account.name ?? '') ? { name: name.trim() || null } : {}),
+      ...(email.trim() !== props.account.email ? { email: email.trim() } : {}),
+    };
+    if (Object.keys(changes).length > 0) await api('admin', 'PATCH', `/accounts/${props.account.id}`, changes);
+    props.onSaved();
+  });
+  return (
+    <FormDialog
+      title={t('account.editTitle', { email: props.account.email })}
+      testId="edit-account-dialog"
+      submitLabel={t('common.save')}
+      submitTestId="edit-account-save"
+      action={save}
+      fields={['name', 'email']}
+      onSubmit={() => void save.run()}
+      onClose={props.onClose}
+    >
+      <Field label={t('common.name')} optional error={fieldError(save.error, 'name', t)}>
+        {(id, d) => <input id={id} aria-describedby={d} name="name" value={name} maxLength={200} onChange={(e) => setName(e.target.value)} />}
+      </Field>
+      <Field label={t('signin.email')} hint={t('account.emailHint')} error={fieldError(save.error, 'email', t)}>
+        {(id, d) => <input id={id} aria-describedby={d} type="email" name="email" autoComplete="off" value={email} onChange={(e) => setEmail(e.target.value)} />}
+      </Field>
+    </FormDialog>
   );
 }
 
