@@ -12,6 +12,9 @@ import { AccessJwt } from './signing/access-jwt.ts';
 import { KeyRing } from './signing/key-ring.ts';
 import { lazyMasterKey, masterKeyWarning } from './signing/master-key.ts';
 import { createStore, type Database } from './store/database.ts';
+import { WebhookDispatcher } from './core/events/dispatcher.ts';
+import { httpWebhookTransport } from './http/outbound/webhooks.ts';
+import { webhookSecretBox } from './signing/webhook-secrets.ts';
 import { openDialect, type ChangeBridge, type ClockHandle } from './store/dialect.ts';
 
 /**
@@ -26,6 +29,11 @@ export interface Services {
   core: OpenedCore;
   /** Prometheus metrics (`/metrics`), or null with `TOKEND_METRICS=false`. */
   metrics: TokendMetrics | null;
+  /**
+   * What only a server runs (`serve`): the webhook dispatcher and the audit retention cut. Stopped
+   * by close(), before the store closes.
+   */
+  startBackground(): void;
   close(): Promise<void>;
 }
 
@@ -61,7 +69,11 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   let clockHandle: ClockHandle | undefined;
   let bridge: ChangeBridge | undefined;
   let core: OpenedCore | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
+  let retention: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
+    clearInterval(retention);
+    await dispatcher?.stop();
     // Batched writes (`last used`) land before the store closes; a failure must not keep it open.
     await core?.close().catch((err: unknown) => log?.warn({ err }, 'flushing batched writes failed'));
     await bridge?.stop();
@@ -105,8 +117,9 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     const accessTokens = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
     const tracing = options.tracing ?? null;
     const store = tracing ? tracing.traceStore(db) : db;
+    const webhookSecrets = webhookSecretBox(masterKey);
     const created: OpenedCore = {
-      ...createCore({ config, store, clock, hasher, changes, signing, accessTokens, ...(options.policy ? { policy: options.policy } : {}), ...(metrics ? { metrics } : {}) }),
+      ...createCore({ config, store, clock, hasher, changes, signing, accessTokens, webhookSecrets, ...(options.policy ? { policy: options.policy } : {}), ...(metrics ? { metrics } : {}) }),
       store: db,
       signing,
     };
@@ -121,7 +134,33 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       },
       core.changes,
     );
-    return { config, db, core, metrics, close: stop };
+    const opened = core;
+    const startBackground = (): void => {
+      if (dispatcher) return;
+      dispatcher = new WebhookDispatcher({
+        store: db,
+        clock: opened.clock,
+        transport: httpWebhookTransport(opened.webhookGuard),
+        secrets: webhookSecrets,
+        timeoutMs: config.webhookTimeout,
+        backoff: { initialMs: config.webhookRetryInitial, maxMs: config.webhookRetryMaxDelay, periodMs: config.webhookRetryPeriod },
+        pollMs: config.webhookPollInterval,
+        ...(log ? { log } : {}),
+      });
+      dispatcher.start();
+      if (config.auditRetention > 0) {
+        const cut = (): void => {
+          opened.auditLog.applyRetention(config.auditRetention, 'retention').then(
+            (done) => done && log?.info({ deleted: done.deleted, keptFromSeq: done.keptFromSeq }, 'audit retention: old entries deleted'),
+            (err: unknown) => log?.warn({ err }, 'audit retention failed'),
+          );
+        };
+        cut();
+        retention = setInterval(cut, 10 * 60_000);
+        retention.unref();
+      }
+    };
+    return { config, db, core, metrics, startBackground, close: stop };
   } catch (error) {
     await stop();
     throw error;

@@ -82,7 +82,12 @@ export type AuditType =
   | 'console.sign_in_failed'
   | 'console.signed_out'
   | 'policy.updated'
-  | 'policy.removed';
+  | 'policy.removed'
+  | 'audit.retention_cut'
+  | 'webhook.created'
+  | 'webhook.updated'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated';
 
 /** Who a console sign-in belongs to: an account (the personal cabinet) or the operator (admin token). */
 export type ConsoleSessionKind = 'account' | 'operator';

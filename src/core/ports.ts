@@ -21,6 +21,9 @@ import type {
   JwtAlgorithm,
 } from './model.ts';
 import type { AuditContext } from './audit.ts';
+import type { RetentionCut, StoredChainEntry } from './audit-chain.ts';
+import type { OutgoingEvent } from './events/catalog.ts';
+import type { WebhookRepo } from './events/ports.ts';
 import type { StoredCredits } from './policies/credits.ts';
 import type { PolicyRules, Subject } from './policies/rules.ts';
 
@@ -143,8 +146,24 @@ export interface AuditFilter {
 }
 
 export interface AuditRepo {
-  append(event: Omit<AuditEvent, 'id'>): Promise<void>;
+  /**
+   * Appends the event to the hash chain (src/core/audit-chain.ts): the chain's head is locked, so
+   * that concurrent writers, on every node, link one after another. Outside a transaction it opens
+   * one of its own. With `outgoing`, the webhook message and a delivery to every matching endpoint
+   * are written with it; an `outgoing` whose id is already in the outbox adds nothing.
+   */
+  append(event: Omit<AuditEvent, 'id'>, outgoing?: OutgoingEvent | null): Promise<void>;
   list(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** Chained entries with seq above `afterSeq`, ascending, at most `limit`. */
+  chainPage(afterSeq: number, limit: number): Promise<StoredChainEntry[]>;
+  /** Entries written before the chain began (no seq). */
+  countUnchained(): Promise<number>;
+  /**
+   * Retention: deletes the entries older than `before` (a prefix of the chain, and unchained ones)
+   * and appends a checkpoint entry that records where the kept chain starts, in one transaction.
+   * Null when nothing was old enough.
+   */
+  cut(before: number, now: number, address: string | null): Promise<RetentionCut | null>;
 }
 
 export interface ConsoleSessionRepo {
@@ -322,6 +341,7 @@ export interface Repos {
   serviceKeys: ServiceKeyRepo;
   signingKeys: SigningKeyRepo;
   policies: PolicyRepo;
+  webhooks: WebhookRepo;
 }
 
 const ROLLBACK: unique symbol = Symbol('tokend.rollback');

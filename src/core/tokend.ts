@@ -3,6 +3,10 @@ import type { CoreMetrics } from './metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccountService } from './accounts.ts';
+import { AuditLog } from './audit-log.ts';
+import { AddressGuard } from './events/address-guard.ts';
+import type { SecretBox } from './events/ports.ts';
+import { WebhookService } from './events/webhooks.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
@@ -32,6 +36,8 @@ export interface CoreDeps {
   policy?: CheckPolicy;
   /** Where checks, issuances, refreshes and refusals are counted (src/observability/metrics.ts); none by default. */
   metrics?: CoreMetrics;
+  /** Seals webhook signing secrets under the master key (src/signing/webhook-secrets.ts). */
+  webhookSecrets: SecretBox;
 }
 
 export interface Core {
@@ -60,6 +66,12 @@ export interface Core {
   readonly callers: CallerService;
   /** Rules on tokens, keys and apps (rate limits, credits, allow-lists, scopes, expiry), held in memory. */
   readonly policies: PolicyService;
+  /** Webhook endpoints of the operator and of accounts (docs/webhooks.md). */
+  readonly webhooks: WebhookService;
+  /** Where webhook URLs may point (TOKEND_WEBHOOK_ALLOWED_NETWORKS): checked at registration and delivery. */
+  readonly webhookGuard: AddressGuard;
+  /** The audit log's hash chain: verify, export, retention (docs/audit.md). */
+  readonly auditLog: AuditLog;
   /** 'sqlite' or 'postgres', for display. */
   readonly databaseKind: string;
   /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
@@ -151,9 +163,15 @@ export function createCore(deps: CoreDeps): Core {
     lifetimeMs: config.consoleSessionLifetime,
     verifyAdminToken: (token) => callers.verifyAdminToken(token),
   });
+  const webhookGuard = new AddressGuard(config.webhookAllowedNetworks);
+  const webhooks = new WebhookService({ store, clock, secrets: deps.webhookSecrets, guard: webhookGuard });
+  const auditLog = new AuditLog({ store, clock });
   return {
     config,
     clock,
+    webhooks,
+    webhookGuard,
+    auditLog,
     accounts,
     sessions,
     serviceAccounts,

@@ -1,0 +1,124 @@
+/**
+ * The events webhooks carry (docs/webhooks.md): their names, and how each is made from the audit
+ * entry of the change that causes it. Every audited change of one of these kinds becomes an
+ * outgoing message in the same transaction (src/core/audit.ts), so a change and its event land
+ * together or not at all.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { AuditType } from '../model.ts';
+
+export const EVENT_TYPES = [
+  'api_token.created',
+  'api_token.rotated',
+  'api_token.revoked',
+  'api_token.expiring',
+  'key.created',
+  'key.revoked',
+  'session.reuse_detected',
+  'quota.daily_reached',
+  'credits.low',
+  'secret.leaked',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+/** A message ready for the outbox: its id is the `webhook-id` of every delivery of it. */
+export interface OutgoingEvent {
+  id: string;
+  type: EventType;
+  accountId: number | null;
+  /** The exact JSON body sent (and signed). */
+  payload: string;
+  createdAt: number;
+}
+
+/** What an audit entry says, as the catalogue reads it. */
+export interface AuditedChange {
+  type: AuditType;
+  at: number;
+  accountId: number | null;
+  sessionId: string | null;
+  detail: Record<string, unknown>;
+}
+
+interface Mapping {
+  type: EventType;
+  data(change: AuditedChange): Record<string, unknown>;
+  /**
+   * Events that must go out once however often their cause is audited (the daily quota is
+   * audited at every refused attempt): the message id is derived from this key, and the outbox
+   * keeps the first message with an id.
+   */
+  onceKey?(change: AuditedChange): string;
+}
+
+const DAY_MS = 86_400_000;
+
+const MAPPINGS: Partial<Record<AuditType, Mapping>> = {
+  'api_token.created': {
+    type: 'api_token.created',
+    data: (c) => pick(c.detail, ['id', 'format', 'label']),
+  },
+  'api_token.rotated': {
+    type: 'api_token.rotated',
+    data: (c) => ({ id: c.detail.id, replacedBy: c.detail.replacedBy, graceSeconds: Math.round(Number(c.detail.graceMs ?? 0) / 1000) }),
+  },
+  'api_token.revoked': {
+    type: 'api_token.revoked',
+    data: (c) => ({ id: c.detail.id, reason: c.detail.reason ?? 'revoked' }),
+  },
+  'service_key.created': {
+    type: 'key.created',
+    data: (c) => pick(c.detail, ['serviceAccountId', 'keyId', 'accessKey', 'expiresAt']),
+  },
+  'service_key.revoked': {
+    type: 'key.revoked',
+    data: (c) => pick(c.detail, ['serviceAccountId', 'keyId', 'accessKey', 'sessionsRevoked']),
+  },
+  'session.reuse_detected': {
+    type: 'session.reuse_detected',
+    data: (c) => ({ sessionId: c.sessionId, kind: c.detail.kind, generation: c.detail.generation }),
+  },
+  'quota.exceeded': {
+    type: 'quota.daily_reached',
+    data: (c) => ({
+      ...pick(c.detail, ['appId', 'serviceAccountId', 'accessKey']),
+      day: new Date(Math.floor(c.at / DAY_MS) * DAY_MS).toISOString().slice(0, 10),
+    }),
+    onceKey: (c) => `quota:${c.accountId}:${String(c.detail.appId ?? c.detail.accessKey)}:${Math.floor(c.at / DAY_MS)}`,
+  },
+};
+
+function pick(detail: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (detail[k] !== undefined) out[k] = detail[k];
+  return out;
+}
+
+/** A new message id: `msg_` and 128 random bits (base64url), or derived from a key for once-only events. */
+export function messageId(onceKey?: string): string {
+  if (onceKey !== undefined) return `msg_${createHash('sha256').update(onceKey).digest('base64url').slice(0, 22)}`;
+  return `msg_${randomBytes(16).toString('base64url')}`;
+}
+
+/** The Standard Webhooks body: `{type, timestamp, data}`; `data` carries the account when there is one. */
+export function eventBody(type: EventType, at: number, accountId: number | null, data: Record<string, unknown>): string {
+  return JSON.stringify({ type, timestamp: new Date(at).toISOString(), data: { ...(accountId !== null ? { accountId } : {}), ...data } });
+}
+
+/** The outgoing message an audited change causes, or null when it causes none. */
+export function eventOf(change: AuditedChange): OutgoingEvent | null {
+  const mapping = MAPPINGS[change.type];
+  if (!mapping) return null;
+  return {
+    id: messageId(mapping.onceKey?.(change)),
+    type: mapping.type,
+    accountId: change.accountId,
+    payload: eventBody(mapping.type, change.at, change.accountId, mapping.data(change)),
+    createdAt: change.at,
+  };
+}
