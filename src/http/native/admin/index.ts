@@ -205,5 +205,6 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
 
     await registerAdminSigningKeys(authed, core);
     await registerAdminPolicies(authed, core);
+    await (await import('./webhooks.ts')).registerAdminWebhooks(authed, core);
   });
 }

@@ -265,5 +265,6 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
     await registerCabinetApiTokens(authed, core);
     await registerCabinetPolicies(authed, core);
     await registerCabinetServiceAccounts(authed, core);
+    await (await import('./webhooks.ts')).registerCabinetWebhooks(authed, core);
   });
 }
