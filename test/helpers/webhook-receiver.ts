@@ -14,8 +14,8 @@ export interface Received {
   at: number;
 }
 
-/** What the receiver answers to the n-th request (0-based) at `path`. */
-export type Responder = (n: number, req: Received) => { status: number; headers?: Record<string, string> };
+/** What the receiver answers to the n-th request (0-based) at `path`; null: no answer at all (it hangs). */
+export type Responder = (n: number, req: Received) => { status: number; headers?: Record<string, string> } | null;
 
 export class WebhookReceiver {
   readonly received: Received[] = [];
@@ -34,6 +34,7 @@ export class WebhookReceiver {
         const n = this.#counts.get(r.path) ?? 0;
         this.#counts.set(r.path, n + 1);
         const answer = this.#responder(n, r);
+        if (answer === null) return;
         res.writeHead(answer.status, answer.headers ?? {});
         res.end();
       });

@@ -91,8 +91,9 @@ export class WebhookDispatcher {
     const { store, clock, timeoutMs } = this.#d;
     const now = clock.now();
     const claim = randomBytes(12).toString('base64url');
-    // The lease outlasts the send's timeout with room to record it: a live dispatcher never loses it.
-    const leaseUntil = now + timeoutMs * 2 + 30_000;
+    // The lease outlasts the send's timeout with room to record the outcome, so a live dispatcher
+    // keeps it; a dead one's runs out soon after, and the delivery's next attempt goes to any node.
+    const leaseUntil = now + timeoutMs * 2 + 5000;
     const claimed = await store.webhooks.claimDue(now, leaseUntil, this.#d.batch ?? 16, claim);
     await Promise.all(claimed.map((c) => this.#deliver(c)));
     return claimed.length;
