@@ -71,8 +71,10 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   let core: OpenedCore | undefined;
   let dispatcher: WebhookDispatcher | undefined;
   let retention: NodeJS.Timeout | undefined;
+  let expiring: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
     clearInterval(retention);
+    clearInterval(expiring);
     await dispatcher?.stop();
     // Batched writes (`last used`) land before the store closes; a failure must not keep it open.
     await core?.close().catch((err: unknown) => log?.warn({ err }, 'flushing batched writes failed'));
@@ -148,6 +150,14 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
         ...(log ? { log } : {}),
       });
       dispatcher.start();
+      if (config.webhookExpiringWindow > 0) {
+        const announce = (): void => {
+          opened.webhooks.announceExpiring(config.webhookExpiringWindow).catch((err: unknown) => log?.warn({ err }, 'announcing expiring API tokens failed'));
+        };
+        announce();
+        expiring = setInterval(announce, 10 * 60_000);
+        expiring.unref();
+      }
       if (config.auditRetention > 0) {
         const cut = (): void => {
           opened.auditLog.applyRetention(config.auditRetention, 'retention').then(

@@ -303,6 +303,24 @@ for (const db of databases()) {
       assert.ok(verifyStandardWebhook(quota.secret, q!.headers, q!.body));
     });
 
+    it('announces an API token expiring soon, once however often it looks', async () => {
+      const ep = await addEndpoint('/expiring', ['api_token.expiring']);
+      const user = await seedAccount(t.core);
+      const soon = await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: 'soon', expiresAt: Date.now() + 86_400_000 }, { address: 'test' });
+      await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: 'later', expiresAt: Date.now() + 30 * 86_400_000 }, { address: 'test' });
+      const revoked = await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: 'gone', expiresAt: Date.now() + 86_400_000 }, { address: 'test' });
+      await t.core.apiTokens.revoke(revoked.apiToken.id, { address: 'test' });
+      await t.core.webhooks.announceExpiring(7 * 86_400_000);
+      await t.core.webhooks.announceExpiring(7 * 86_400_000);
+      const [got] = await receiver.waitFor('/expiring', 1);
+      await sleep(300);
+      assert.equal(receiver.at('/expiring').length, 1, 'one message: not the later token, not the revoked one, not twice');
+      const data = JSON.parse(got!.body).data;
+      assert.equal(data.id, soon.apiToken.id);
+      assert.equal(data.expiresAt, soon.apiToken.expiresAt);
+      assert.ok(verifyStandardWebhook(ep.secret, got!.headers, got!.body));
+    });
+
     it('rotates the secret: the new one signs, the old one no longer does', async () => {
       const ep = await addEndpoint('/rotating', ['key.created', 'api_token.created']);
       const res = await admin('POST', `/api/admin/webhooks/${ep.id}/rotate-secret`, {});

@@ -140,6 +140,8 @@ export const SETTINGS = {
     doc: 'How often `serve` looks for due webhook deliveries when the last look found none: the longest an event waits before its first attempt.' }),
   webhookAllowedNetworks: setting({ env: 'TOKEND_WEBHOOK_ALLOWED_NETWORKS', default: [] as string[], defaultText: '(empty: public addresses only)', parser: networkList(parseNetworks),
     doc: 'Addresses and CIDR ranges, comma-separated, that webhook URLs may point to although they are loopback, private, link-local, unique-local or otherwise not public (`10.20.0.0/16`, `127.0.0.1`). Without them such URLs are refused when registered (400) and at delivery, whatever their host name resolves to.' }),
+  webhookExpiringWindow: setting({ env: 'TOKEND_WEBHOOK_EXPIRING_WINDOW', default: 7 * DAY, defaultText: '7d', parser: duration({ max: 365 * DAY }),
+    doc: 'An API token that expires within this time is announced by an `api_token.expiring` webhook event, once per token and expiry (`serve` looks every 10 minutes). `0`: never.' }),
   auditRetention: setting({ env: 'TOKEND_AUDIT_RETENTION', default: 0, defaultText: '0', parser: duration({ max: 100 * 365 * DAY }),
     doc: 'Audit entries older than this are deleted (checked every 10 minutes by `serve`); a checkpoint entry records where the kept hash chain starts, so `tokend audit verify` still proves it. `0`: keep every entry.' }),
 

@@ -234,6 +234,22 @@ export function webhookRepo(db: Kysely<DB>, d: SqlDialect): WebhookRepo {
       if (page.beforeId !== undefined) q = q.where('id', '<', page.beforeId);
       return (await q.execute()).map(toAttempt);
     },
+    async enqueue(event) {
+      await (db.isTransaction ? enqueueOutgoing(db, event) : db.transaction().execute((trx) => enqueueOutgoing(trx, event)));
+    },
+    async apiTokensExpiring(from, until, limit) {
+      const rows = await db
+        .selectFrom('api_tokens')
+        .select(['id', 'account_id', 'format', 'label', 'expires_at'])
+        .where('revoked_at', 'is', null)
+        .where('replaced_by', 'is', null)
+        .where('expires_at', '>=', from)
+        .where('expires_at', '<', until)
+        .orderBy('expires_at')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ id: r.id, accountId: r.account_id, format: r.format, label: r.label, expiresAt: Number(r.expires_at) }));
+    },
     async redeliver(id, now) {
       const r = await db
         .updateTable('webhook_deliveries')

@@ -122,3 +122,14 @@ export function eventOf(change: AuditedChange): OutgoingEvent | null {
     createdAt: change.at,
   };
 }
+
+/** `api_token.expiring` for a token and its expiry: the same token and expiry always make the same message id, so it goes out once. */
+export function expiringEvent(t: { id: string; accountId: number; format: string; label: string | null; expiresAt: number }, now: number): OutgoingEvent {
+  return {
+    id: messageId(`expiring:${t.id}:${t.expiresAt}`),
+    type: 'api_token.expiring',
+    accountId: t.accountId,
+    payload: eventBody('api_token.expiring', now, t.accountId, { id: t.id, format: t.format, label: t.label, expiresAt: t.expiresAt }),
+    createdAt: now,
+  };
+}

@@ -1,5 +1,5 @@
 /** What webhooks need from storage and from the outside world (docs/webhooks.md). */
-import type { EventType } from './catalog.ts';
+import type { EventType, OutgoingEvent } from './catalog.ts';
 
 export interface WebhookEndpoint {
   id: string;
@@ -105,6 +105,18 @@ export interface WebhookRepo {
   listAttempts(endpointId: string, page: { limit: number; beforeId?: number }): Promise<WebhookAttempt[]>;
   /** Makes a delivery pending and due at `now`, whatever its state; false when there is none. */
   redeliver(id: number, now: number): Promise<boolean>;
+  /** Puts a message in the outbox for every endpoint that wants it (an event no change audits). */
+  enqueue(event: OutgoingEvent): Promise<void>;
+  /** Live API tokens (neither revoked nor replaced) whose expiry falls in [from, until), soonest first. */
+  apiTokensExpiring(from: number, until: number, limit: number): Promise<ExpiringApiToken[]>;
+}
+
+export interface ExpiringApiToken {
+  id: string;
+  accountId: number;
+  format: string;
+  label: string | null;
+  expiresAt: number;
 }
 
 /** Seals endpoint secrets at rest (src/signing/webhook-secrets.ts: AES-256-GCM under the master key). */

@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { Store } from '../ports.ts';
 import type { AddressGuard } from './address-guard.ts';
-import type { EventType } from './catalog.ts';
+import { expiringEvent, type EventType } from './catalog.ts';
 import type { EndpointOwner, SecretBox, WebhookAttempt, WebhookDelivery, WebhookEndpoint } from './ports.ts';
 
 export const MAX_ENDPOINTS_PER_OWNER = 20;
@@ -142,6 +142,18 @@ export class WebhookService {
   async attempts(id: string, owner: EndpointOwner, page: { limit: number; beforeId?: number }): Promise<WebhookAttempt[] | null> {
     if (!(await this.get(id, owner))) return null;
     return this.#d.store.webhooks.listAttempts(id, page);
+  }
+
+  /**
+   * Announces API tokens that expire within `windowMs` (`api_token.expiring`), once per token and
+   * expiry however often it runs, on however many nodes. Returns how many tokens it looked at.
+   */
+  async announceExpiring(windowMs: number): Promise<number> {
+    const { store, clock } = this.#d;
+    const now = clock.now();
+    const tokens = await store.webhooks.apiTokensExpiring(now, now + windowMs, 1000);
+    for (const t of tokens) await store.transaction((tx) => tx.webhooks.enqueue(expiringEvent(t, now)));
+    return tokens.length;
   }
 
   /** Sends a delivery of this endpoint once more, now (whatever became of it); null when there is no such delivery. */
