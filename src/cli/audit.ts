@@ -15,7 +15,7 @@ export function registerAuditCommands(program: Command, io: CliIO): void {
         const report = await core.auditLog.verify();
         const unchained = report.unchained > 0 ? [`  ${report.unchained} entries written before the chain began are outside it`] : [];
         if (report.ok) {
-          const range = report.firstSeq === null ? 'no chained entries yet' : `seq ${report.firstSeq} to ${report.lastSeq}`;
+          const range = report.firstSeq === null ? 'no chained entries yet' : `seq ${report.firstSeq} to ${report.lastSeq}, head ${report.lastHash}`;
           printResult(io, o.json, { ...report }, [`audit chain intact: ${report.entries} entries (${range})`, ...unchained]);
           return;
         }

@@ -72,7 +72,7 @@ export interface RetentionCut {
 export const RETENTION_CUT_TYPE = 'audit.retention_cut';
 
 export type ChainVerdict =
-  | { ok: true; entries: number; firstSeq: number | null; lastSeq: number | null }
+  | { ok: true; entries: number; firstSeq: number | null; lastSeq: number | null; lastHash: string | null }
   | { ok: false; brokenAt: { id: number; seq: number }; reason: string; entries: number };
 
 /**
@@ -114,7 +114,7 @@ export class ChainVerifier {
         return { ok: false, brokenAt: { id: first.id, seq: first.seq }, reason: 'entries before it are missing and no retention cut records their removal', entries: this.#count };
       }
     }
-    return { ok: true, entries: this.#count, firstSeq: first?.seq ?? null, lastSeq: this.#last?.seq ?? null };
+    return { ok: true, entries: this.#count, firstSeq: first?.seq ?? null, lastSeq: this.#last?.seq ?? null, lastHash: this.#last?.hash ?? null };
   }
 
   #break(e: StoredChainEntry, reason: string): false {
