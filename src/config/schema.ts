@@ -142,6 +142,10 @@ export const SETTINGS = {
     doc: 'Addresses and CIDR ranges, comma-separated, that webhook URLs may point to although they are loopback, private, link-local, unique-local or otherwise not public (`10.20.0.0/16`, `127.0.0.1`). Without them such URLs are refused when registered (400) and at delivery, whatever their host name resolves to.' }),
   webhookExpiringWindow: setting({ env: 'TOKEND_WEBHOOK_EXPIRING_WINDOW', default: 7 * DAY, defaultText: '7d', parser: duration({ max: 365 * DAY }),
     doc: 'An API token that expires within this time is announced by an `api_token.expiring` webhook event, once per token and expiry (`serve` looks every 10 minutes). `0`: never.' }),
+  secretScanningKeysFile: setting({ env: 'TOKEND_SECRET_SCANNING_KEYS_FILE', default: '', defaultText: '(empty: the report endpoint is off)', parser: text({ minLength: 1 }),
+    doc: 'A JSON file with the public keys that sign secret-scanning reports, in GitHub\'s format (`{"public_keys":[{"key_identifier","key"}]}`, as `GET https://api.github.com/meta/public_keys/secret_scanning` answers). Set, `POST /secret-scanning/report` accepts reports signed by one of them (docs/secret-scanning.md); empty, it answers 404. Read at start.' }),
+  secretScanningAction: setting({ env: 'TOKEND_SECRET_SCANNING_ACTION', default: 'revoke' as 'revoke' | 'notify', defaultText: 'revoke', parser: oneOf(['revoke', 'notify'] as const),
+    doc: 'What a reported tokend secret that this instance issued does: `revoke` it at once (and announce it), or only `notify` (the audit entry and the `secret.leaked` webhook).' }),
   auditRetention: setting({ env: 'TOKEND_AUDIT_RETENTION', default: 0, defaultText: '0', parser: duration({ max: 100 * 365 * DAY }),
     doc: 'Audit entries older than this are deleted (checked every 10 minutes by `serve`); a checkpoint entry records where the kept hash chain starts, so `tokend audit verify` still proves it. `0`: keep every entry.' }),
 

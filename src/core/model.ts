@@ -84,6 +84,7 @@ export type AuditType =
   | 'policy.updated'
   | 'policy.removed'
   | 'audit.retention_cut'
+  | 'secret.leaked'
   | 'webhook.created'
   | 'webhook.updated'
   | 'webhook.deleted'

@@ -23,7 +23,7 @@ import type {
 import type { AuditContext } from './audit.ts';
 import type { RetentionCut, StoredChainEntry } from './audit-chain.ts';
 import type { OutgoingEvent } from './events/catalog.ts';
-import type { WebhookRepo } from './events/ports.ts';
+import type { LeakRepo, WebhookRepo } from './events/ports.ts';
 import type { StoredCredits } from './policies/credits.ts';
 import type { PolicyRules, Subject } from './policies/rules.ts';
 
@@ -342,6 +342,7 @@ export interface Repos {
   signingKeys: SigningKeyRepo;
   policies: PolicyRepo;
   webhooks: WebhookRepo;
+  leaks: LeakRepo;
 }
 
 const ROLLBACK: unique symbol = Symbol('tokend.rollback');

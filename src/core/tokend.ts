@@ -7,6 +7,7 @@ import { AuditLog } from './audit-log.ts';
 import { AddressGuard } from './events/address-guard.ts';
 import type { SecretBox } from './events/ports.ts';
 import { WebhookService } from './events/webhooks.ts';
+import { LeakReports } from './events/leaks.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
@@ -72,6 +73,8 @@ export interface Core {
   readonly webhookGuard: AddressGuard;
   /** The audit log's hash chain: verify, export, retention (docs/audit.md). */
   readonly auditLog: AuditLog;
+  /** Reports of published secrets: recognise, revoke (or only notify), announce (docs/secret-scanning.md). */
+  readonly leaks: LeakReports;
   /** 'sqlite' or 'postgres', for display. */
   readonly databaseKind: string;
   /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
@@ -166,12 +169,25 @@ export function createCore(deps: CoreDeps): Core {
   const webhookGuard = new AddressGuard(config.webhookAllowedNetworks);
   const webhooks = new WebhookService({ store, clock, secrets: deps.webhookSecrets, guard: webhookGuard });
   const auditLog = new AuditLog({ store, clock });
+  const leaks = new LeakReports({
+    store,
+    clock,
+    action: config.secretScanningAction,
+    revoke: {
+      apiToken: (id, ctx) => apiTokens.revoke(id, ctx),
+      session: (id, ctx) => sessions.revoke(id, ctx, 'secret_leaked'),
+      serviceKey: (id, ctx) => serviceAccounts.revokeKey(id, ctx),
+      resourceServer: (id, ctx) => callers.revokeResourceServer(id, ctx),
+      consoleSession: (id) => store.consoleSessions.revoke(id, clock.now()),
+    },
+  });
   return {
     config,
     clock,
     webhooks,
     webhookGuard,
     auditLog,
+    leaks,
     accounts,
     sessions,
     serviceAccounts,

@@ -16,6 +16,7 @@ import type { DB } from './schema.ts';
 import { serviceAccountRepo, serviceKeyRepo } from './service-accounts.ts';
 import { sessionRepo } from './sessions.ts';
 import { signingKeyRepo } from './signing-keys.ts';
+import { leakRepo } from './leaks.ts';
 import { webhookRepo } from './webhooks.ts';
 
 const MAX_ATTEMPTS = 8;
@@ -36,6 +37,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     signingKeys: signingKeyRepo(db),
     policies: policyRepo(db),
     webhooks: webhookRepo(db, d),
+    leaks: leakRepo(db),
   };
 }
 

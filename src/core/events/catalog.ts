@@ -83,6 +83,10 @@ const MAPPINGS: Partial<Record<AuditType, Mapping>> = {
     type: 'session.reuse_detected',
     data: (c) => ({ sessionId: c.sessionId, kind: c.detail.kind, generation: c.detail.generation }),
   },
+  'secret.leaked': {
+    type: 'secret.leaked',
+    data: (c) => pick(c.detail, ['kind', 'id', 'tokenType', 'url', 'source', 'revoked']),
+  },
   'quota.exceeded': {
     type: 'quota.daily_reached',
     data: (c) => ({

@@ -148,3 +148,19 @@ export type DeliveryResult = { ok: true; status: number; latencyMs: number } | {
 export interface WebhookTransport {
   send(request: DeliveryRequest): Promise<DeliveryResult>;
 }
+
+/** What a reported secret can be, by its shape (src/secrets/scanning.ts). */
+export type LeakLookup = 'api_token' | 'access' | 'refresh' | 'secret_key' | 'resource_server' | 'console_session' | 'admin_token';
+
+/** The record a reported secret belongs to. */
+export interface LeakedRecord {
+  kind: 'api_token' | 'session' | 'service_key' | 'resource_server' | 'console_session' | 'admin_token';
+  /** The API token's id, the session's, the key's (numeric, as text), …; the admin token: 'admin'. */
+  id: string;
+  accountId: number | null;
+}
+
+/** Finds which record a reported secret is, by its SHA-256: reads only. */
+export interface LeakRepo {
+  find(hash: string, lookup: LeakLookup): Promise<LeakedRecord | null>;
+}
