@@ -321,6 +321,33 @@ for (const db of databases()) {
       assert.ok(verifyStandardWebhook(ep.secret, got!.headers, got!.body));
     });
 
+    it('announces credits running low once, when a flush takes them to a tenth', async () => {
+      const ep = await addEndpoint('/credits', ['credits.low']);
+      const user = await seedAccount(t.core);
+      const created = await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: null }, { address: 'test' });
+      const subject = await t.core.policies.resolve('api_token', created.apiToken.id);
+      assert.ok(subject);
+      await t.core.policies.put(subject, { credits: { remaining: 20 } }, { address: 'test' });
+      const spend = async (n: number): Promise<void> => {
+        for (let i = 0; i < n; i++) {
+          const r = await t.core.verification.check(created.token, { accept: ['api_token'], address: null });
+          assert.ok(r.ok, JSON.stringify(r));
+        }
+        await t.core.policies.flush();
+      };
+      await spend(17);
+      await sleep(200);
+      assert.equal(receiver.at('/credits').length, 0, '3 of 20 left is not low yet');
+      await spend(1);
+      const [got] = await receiver.waitFor('/credits', 1);
+      await spend(1);
+      await sleep(200);
+      assert.equal(receiver.at('/credits').length, 1, 'announced once');
+      const data = JSON.parse(got!.body).data;
+      assert.deepEqual(data, { accountId: user.accountId, subject: { kind: 'api_token', id: created.apiToken.id }, remaining: 2, lowMark: 2 });
+      assert.ok(verifyStandardWebhook(ep.secret, got!.headers, got!.body));
+    });
+
     it('rotates the secret: the new one signs, the old one no longer does', async () => {
       const ep = await addEndpoint('/rotating', ['key.created', 'api_token.created']);
       const res = await admin('POST', `/api/admin/webhooks/${ep.id}/rotate-secret`, {});

@@ -137,3 +137,17 @@ export function expiringEvent(t: { id: string; accountId: number; format: string
     createdAt: now,
   };
 }
+
+/** `credits.low` for a subject's balance: once per subject and refill period (the id is derived from both). */
+export function creditsLowEvent(
+  c: { key: string; subject: { kind: string; id: string }; accountId: number; remaining: number; mark: number; period: number },
+  now: number,
+): OutgoingEvent {
+  return {
+    id: messageId(`credits-low:${c.key}:${c.period}`),
+    type: 'credits.low',
+    accountId: c.accountId,
+    payload: eventBody('credits.low', now, c.accountId, { subject: { kind: c.subject.kind, id: c.subject.id }, remaining: c.remaining, lowMark: c.mark }),
+    createdAt: now,
+  };
+}
