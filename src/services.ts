@@ -150,14 +150,15 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
         ...(log ? { log } : {}),
       });
       dispatcher.start();
-      if (config.webhookExpiringWindow > 0) {
-        const announce = (): void => {
+      const housekeeping = (): void => {
+        if (config.webhookExpiringWindow > 0) {
           opened.webhooks.announceExpiring(config.webhookExpiringWindow).catch((err: unknown) => log?.warn({ err }, 'announcing expiring API tokens failed'));
-        };
-        announce();
-        expiring = setInterval(announce, 10 * 60_000);
-        expiring.unref();
-      }
+        }
+        db.webhooks.purgeFinished(opened.clock.now() - config.webhookHistory).catch((err: unknown) => log?.warn({ err }, 'webhook history purge failed'));
+      };
+      housekeeping();
+      expiring = setInterval(housekeeping, 10 * 60_000);
+      expiring.unref();
       if (config.auditRetention > 0) {
         const cut = (): void => {
           opened.auditLog.applyRetention(config.auditRetention, 'retention').then(

@@ -361,6 +361,29 @@ for (const db of databases()) {
       assert.ok(!verifyStandardWebhook(ep.secret, got!.headers, got!.body));
     });
 
+    it('forgets finished deliveries after the history period, never pending ones', async () => {
+      const ep = await addEndpoint('/never', ['api_token.created']);
+      receiver.respond((_n, r) => (r.path === '/never' ? { status: 500 } : { status: 204 }));
+      const user = await seedAccount(t.core);
+      await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: null }, { address: 'test' });
+      await receiver.waitFor('/never', 1);
+      const k = t.services.db.dialect.db;
+      const finished = await k.selectFrom('webhook_deliveries').select('id').where('status', 'in', ['delivered', 'failed']).execute();
+      assert.ok(finished.length > 0);
+      const purged = await t.services.db.webhooks.purgeFinished(Date.now() + 60_000);
+      // The dispatcher runs on: deliveries may finish between the count and the purge.
+      assert.ok(purged >= finished.length, `${purged} < ${finished.length}`);
+      const left = await k.selectFrom('webhook_deliveries').select(['status', 'endpoint_id']).execute();
+      assert.ok(left.length > 0 && left.every((d) => d.status === 'pending'), JSON.stringify(left));
+      assert.ok(left.some((d) => d.endpoint_id === ep.id));
+      const orphans = await k.selectFrom('webhook_attempts').select('id').where('delivery_id', 'not in', k.selectFrom('webhook_deliveries').select('id')).execute();
+      assert.equal(orphans.length, 0);
+      const messages = await k.selectFrom('webhook_messages').select('id').execute();
+      assert.equal(messages.length, new Set((await k.selectFrom('webhook_deliveries').select('message_id').execute()).map((d) => d.message_id)).size);
+      await admin('DELETE', `/api/admin/webhooks/${ep.id}`);
+      receiver.respond(() => ({ status: 204 }));
+    });
+
     it('answers 404 for unknown endpoints and 400 for malformed ids and unknown event types', async () => {
       assert.equal((await admin('GET', '/api/admin/webhooks/whe_000000000000000000000000')).statusCode, 404);
       assert.equal((await admin('GET', '/api/admin/webhooks/nope')).statusCode, 400);

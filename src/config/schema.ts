@@ -140,6 +140,8 @@ export const SETTINGS = {
     doc: 'How often `serve` looks for due webhook deliveries when the last look found none: the longest an event waits before its first attempt.' }),
   webhookAllowedNetworks: setting({ env: 'TOKEND_WEBHOOK_ALLOWED_NETWORKS', default: [] as string[], defaultText: '(empty: public addresses only)', parser: networkList(parseNetworks),
     doc: 'Addresses and CIDR ranges, comma-separated, that webhook URLs may point to although they are loopback, private, link-local, unique-local or otherwise not public (`10.20.0.0/16`, `127.0.0.1`). Without them such URLs are refused when registered (400) and at delivery, whatever their host name resolves to.' }),
+  webhookHistory: setting({ env: 'TOKEND_WEBHOOK_HISTORY', default: 30 * DAY, defaultText: '30d', parser: duration({ min: 3_600_000, max: 3650 * DAY }),
+    doc: 'Webhook deliveries that ended (delivered, or failed after their retry period) are kept this long after their event, with their attempts, for the console and redelivery; then `serve` deletes them. Pending deliveries are never deleted.' }),
   webhookExpiringWindow: setting({ env: 'TOKEND_WEBHOOK_EXPIRING_WINDOW', default: 7 * DAY, defaultText: '7d', parser: duration({ max: 365 * DAY }),
     doc: 'An API token that expires within this time is announced by an `api_token.expiring` webhook event, once per token and expiry (`serve` looks every 10 minutes). `0`: never.' }),
   secretScanningKeysFile: setting({ env: 'TOKEND_SECRET_SCANNING_KEYS_FILE', default: '', defaultText: '(empty: the report endpoint is off)', parser: text({ minLength: 1 }),

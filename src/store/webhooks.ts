@@ -234,6 +234,19 @@ export function webhookRepo(db: Kysely<DB>, d: SqlDialect): WebhookRepo {
       if (page.beforeId !== undefined) q = q.where('id', '<', page.beforeId);
       return (await q.execute()).map(toAttempt);
     },
+    async purgeFinished(before) {
+      return db.transaction().execute(async (trx) => {
+        const ids = trx.selectFrom('webhook_deliveries').select('id').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', before);
+        await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids).execute();
+        const r = await trx.deleteFrom('webhook_deliveries').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', before).executeTakeFirst();
+        await trx
+          .deleteFrom('webhook_messages')
+          .where('created_at', '<', before)
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.message_id', '=', 'webhook_messages.id'))))
+          .execute();
+        return Number(r.numDeletedRows);
+      });
+    },
     async enqueue(event) {
       await (db.isTransaction ? enqueueOutgoing(db, event) : db.transaction().execute((trx) => enqueueOutgoing(trx, event)));
     },

@@ -105,6 +105,11 @@ export interface WebhookRepo {
   listAttempts(endpointId: string, page: { limit: number; beforeId?: number }): Promise<WebhookAttempt[]>;
   /** Makes a delivery pending and due at `now`, whatever its state; false when there is none. */
   redeliver(id: number, now: number): Promise<boolean>;
+  /**
+   * Deletes deliveries that ended (delivered or failed) before `before`, with their attempts, and
+   * the messages no delivery refers to any more; returns how many deliveries went.
+   */
+  purgeFinished(before: number): Promise<number>;
   /** Puts a message in the outbox for every endpoint that wants it (an event no change audits). */
   enqueue(event: OutgoingEvent): Promise<void>;
   /** Live API tokens (neither revoked nor replaced) whose expiry falls in [from, until), soonest first. */
