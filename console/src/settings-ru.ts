@@ -107,6 +107,8 @@ export const SETTING_DOCS_RU: Readonly<Record<string, string>> = {
     'JSON-файл с открытыми ключами, которыми подписаны отчёты сканирования секретов, в формате GitHub (`{"public_keys":[{"key_identifier","key"}]}`, как отвечает `GET https://api.github.com/meta/public_keys/secret_scanning`). Если задан, `POST /secret-scanning/report` принимает отчёты, подписанные одним из них (docs/secret-scanning.md); если пуст, отвечает 404. Читается при запуске.',
   TOKEND_SECRET_SCANNING_ACTION:
     'Что происходит с выданным этим экземпляром секретом tokend, о публикации которого сообщили: `revoke` — он сразу отзывается (и об этом объявляется), `notify` — только запись в журнале аудита и вебхук `secret.leaked`.',
+  TOKEND_REVOCATION_STREAM_POLL:
+    'Как часто каждый открытый поток отзывов (`GET /revocations/stream`) ищет новые отзывы: примерно наибольшее время, за которое сервер ресурсов, проверяющий JWT локально, узнаёт об отзыве (docs/revocations.md). Одно чтение по индексу на поток за интервал.',
   TOKEND_AUDIT_RETENTION:
     'Записи журнала аудита старше этого срока удаляются (`serve` проверяет каждые 10 минут); контрольная запись отмечает, где начинается сохранённая цепочка хешей, так что `tokend audit verify` по-прежнему её подтверждает. `0`: хранить все записи.',
 };

@@ -148,6 +148,8 @@ export const SETTINGS = {
     doc: 'A JSON file with the public keys that sign secret-scanning reports, in GitHub\'s format (`{"public_keys":[{"key_identifier","key"}]}`, as `GET https://api.github.com/meta/public_keys/secret_scanning` answers). Set, `POST /secret-scanning/report` accepts reports signed by one of them (docs/secret-scanning.md); empty, it answers 404. Read at start.' }),
   secretScanningAction: setting({ env: 'TOKEND_SECRET_SCANNING_ACTION', default: 'revoke' as 'revoke' | 'notify', defaultText: 'revoke', parser: oneOf(['revoke', 'notify'] as const),
     doc: 'What a reported tokend secret that this instance issued does: `revoke` it at once (and announce it), or only `notify` (the audit entry and the `secret.leaked` webhook).' }),
+  revocationStreamPoll: setting({ env: 'TOKEND_REVOCATION_STREAM_POLL', default: 250, defaultText: '250ms', parser: duration({ min: 10, max: 10_000 }),
+    doc: 'How often each open revocation stream (`GET /revocations/stream`) looks for new revocations: about the longest a resource server verifying JWTs locally takes to learn one (docs/revocations.md). One indexed read per stream and interval.' }),
   auditRetention: setting({ env: 'TOKEND_AUDIT_RETENTION', default: 0, defaultText: '0', parser: duration({ max: 100 * 365 * DAY }),
     doc: 'Audit entries older than this are deleted (checked every 10 minutes by `serve`); a checkpoint entry records where the kept hash chain starts, so `tokend audit verify` still proves it. `0`: keep every entry.' }),
 

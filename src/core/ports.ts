@@ -158,6 +158,10 @@ export interface AuditRepo {
   chainPage(afterSeq: number, limit: number): Promise<StoredChainEntry[]>;
   /** Entries written before the chain began (no seq). */
   countUnchained(): Promise<number>;
+  /** The seq of the chain's last entry (0 before the first). */
+  headSeq(): Promise<number>;
+  /** Chained entries of `types` with seq above `afterSeq` (and `at` at or after `sinceAt`), ascending, at most `limit`. */
+  feed(afterSeq: number, types: readonly string[], limit: number, sinceAt?: number): Promise<StoredChainEntry[]>;
   /**
    * Retention: deletes the entries older than `before` (a prefix of the chain, and unchained ones)
    * and appends a checkpoint entry that records where the kept chain starts, in one transaction.
@@ -392,6 +396,8 @@ export interface AccessTokenClaims {
   scope: string;
   /** The Access Key the session was started with (public). */
   clientId: string;
+  /** The session the token belongs to (`sid`): what a revocation pushed to verifiers names. */
+  sessionId?: string;
   /** Unix ms. */
   issuedAt: number;
   /** Unix ms. */

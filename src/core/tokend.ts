@@ -8,6 +8,7 @@ import { AddressGuard } from './events/address-guard.ts';
 import type { SecretBox } from './events/ports.ts';
 import { WebhookService } from './events/webhooks.ts';
 import { LeakReports } from './events/leaks.ts';
+import { RevocationFeed } from './events/revocations.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
@@ -75,6 +76,8 @@ export interface Core {
   readonly auditLog: AuditLog;
   /** Reports of published secrets: recognise, revoke (or only notify), announce (docs/secret-scanning.md). */
   readonly leaks: LeakReports;
+  /** Revocations as a stream, for resource servers that verify JWTs locally (docs/revocations.md). */
+  readonly revocations: RevocationFeed;
   /** 'sqlite' or 'postgres', for display. */
   readonly databaseKind: string;
   /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
@@ -188,6 +191,7 @@ export function createCore(deps: CoreDeps): Core {
     webhookGuard,
     auditLog,
     leaks,
+    revocations: new RevocationFeed({ store, pollMs: config.revocationStreamPoll }),
     accounts,
     sessions,
     serviceAccounts,

@@ -84,6 +84,15 @@ export function auditRepo(db: Kysely<DB>, d: SqlDialect): AuditRepo {
       const r = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('seq', 'is', null).executeTakeFirstOrThrow();
       return Number(r.n);
     },
+    async headSeq() {
+      return (await chainHead(db)).seq;
+    },
+    async feed(afterSeq, types, limit, sinceAt) {
+      let q = db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq).where('type', 'in', [...types]).orderBy('seq').limit(limit);
+      if (sinceAt !== undefined) q = q.where('at', '>=', sinceAt);
+      const rows = await q.execute();
+      return rows.map((r): StoredChainEntry => ({ ...toEvent(r), seq: Number(r.seq), prevHash: r.prev_hash ?? '', hash: r.hash ?? '' }));
+    },
     async cut(before, now, address) {
       return inTransaction(db, async (trx): Promise<RetentionCut | null> => {
         // The lock first: a cut and the appends around it see one head, and two cuts run one after the other.

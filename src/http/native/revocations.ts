@@ -1,0 +1,92 @@
+/**
+ * `GET /revocations/stream`: revocations as Server-Sent Events, for resource servers that verify
+ * access JWTs locally (the SDK's verifier) and would otherwise accept a revoked session's token
+ * until it expires (docs/revocations.md). Authenticated like introspection: the admin token or a
+ * resource-server credential as `Authorization: Bearer`.
+ *
+ * Each event: `id: <seq>` (the audit chain's position, so `Last-Event-ID` resumes exactly after
+ * it), `event: revoked`, `data: {"kind","id","at","accountId"}`. `?since=<unix ms>` starts with
+ * what was revoked since then (a verifier catching up on tokens still alive); without it and
+ * without `Last-Event-ID`, with what is revoked from now on. A `: live` comment says the catch-up
+ * is over; one every 15 s keeps proxies from closing an idle stream.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Core } from '../../core/tokend.ts';
+import { sendWire, type HttpApp } from '../dialect.ts';
+import { headerValue } from '../lang.ts';
+import { nativeError } from './envelope.ts';
+import { nativeErrorSchema } from './schemas.ts';
+
+const HEARTBEAT_MS = 15_000;
+
+const StreamQuery = Type.Object(
+  { since: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Unix ms: start with the revocations made since then.' })) },
+  { additionalProperties: false },
+);
+
+export async function registerRevocationStream(app: HttpApp, core: Core): Promise<void> {
+  const open = new Set<AbortController>();
+  app.addHook('onClose', async () => {
+    for (const c of open) c.abort();
+  });
+
+  app.get(
+    '/revocations/stream',
+    {
+      schema: {
+        tags: ['native'],
+        summary: 'Revoked sessions, keys, accounts and API tokens as Server-Sent Events (resume with Last-Event-ID)',
+        querystring: StreamQuery,
+        response: {
+          200: Type.String({ description: '`text/event-stream`: `id: <seq>`, `event: revoked`, `data: {"kind":"session|key|account|api_token","id","at","accountId"}`.' }),
+          401: nativeErrorSchema(['unauthenticated'], 'No admin token or live resource-server credential.'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const bearer = /^bearer\s+(\S{1,4096})$/i.exec(headerValue(request.headers.authorization)?.trim() ?? '');
+      const caller = bearer ? await core.callers.authenticate(bearer[1]!) : null;
+      if (!caller) return sendWire(reply, nativeError('unauthenticated'));
+      const lastId = headerValue(request.headers['last-event-id']);
+      const afterSeq = lastId !== undefined && /^[0-9]{1,15}$/.test(lastId) ? Number(lastId) : undefined;
+      const since = request.query.since !== undefined ? Number(request.query.since) : undefined;
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        // nginx: pass events through as they come instead of buffering them.
+        'x-accel-buffering': 'no',
+      });
+      const controller = new AbortController();
+      open.add(controller);
+      const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+      heartbeat.unref();
+      const stop = (): void => {
+        clearInterval(heartbeat);
+        controller.abort();
+        open.delete(controller);
+      };
+      res.once('close', stop);
+      try {
+        await core.revocations.follow(
+          { ...(afterSeq !== undefined ? { afterSeq } : {}), ...(since !== undefined ? { sinceAt: since } : {}) },
+          async (r) => {
+            const ok = res.write(`id: ${r.seq}\nevent: revoked\ndata: ${JSON.stringify({ kind: r.kind, id: r.id, at: r.at, accountId: r.accountId })}\n\n`);
+            if (!ok && !controller.signal.aborted) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+          },
+          controller.signal,
+          // A comment once caught up: a client knows it has heard everything up to now.
+          () => res.write(': live\n\n'),
+        );
+      } catch (error) {
+        request.log.warn({ err: error }, 'revocation stream ended by an error');
+      } finally {
+        stop();
+        res.end();
+      }
+    },
+  );
+}
