@@ -1,5 +1,6 @@
 import { useState, type ReactNode } from 'react';
-import { api, type ApiTokenFormat, type ApiTokenItem, type ApiTokenList, type NewApiToken, type RotatedApiToken } from '../api.ts';
+import { api, type ApiTokenFormat, type ApiTokenItem, type ApiTokenList, type NewApiToken, type RotatedApiToken, type TokenUsage } from '../api.ts';
+import { DayBars } from '../components/charts.tsx';
 import {
   Button,
   Card,
@@ -12,6 +13,9 @@ import {
   FormDialog,
   Icons,
   ListStates,
+  Loading,
+  ErrorNotice,
+  Modal,
   Mono,
   PageHeader,
   RelativeCell,
@@ -28,6 +32,7 @@ export function ApiTokensPage(): ReactNode {
   const tokens = useResource(async () => (await api<ApiTokenList>('cabinet', 'GET', '/api-tokens')).items, []);
   const [creating, setCreating] = useState(false);
   const [rotating, setRotating] = useState<ApiTokenItem | null>(null);
+  const [charting, setCharting] = useState<ApiTokenItem | null>(null);
   const [revoking, setRevoking] = useState<ApiTokenItem | null>(null);
   const [revealed, setRevealed] = useState<{ title: string; created: NewApiToken } | null>(null);
   const [showInactive, setShowInactive] = useState(false);
@@ -89,6 +94,9 @@ export function ApiTokensPage(): ReactNode {
                     <RelativeCell at={x.status === 'revoked' ? null : x.expiresAt} now={now} withTitle />
                     <RelativeCell at={x.lastUsedAt} now={now} />
                     <td className="row-actions">
+                      <Button size="sm" onClick={() => setCharting(x)} testId="token-usage">
+                        {t('tokens.usage')}
+                      </Button>
                       {x.status === 'active' && (
                         <Button size="sm" onClick={() => setRotating(x)} testId="rotate-token">
                           {t('common.rotate')}
@@ -117,6 +125,7 @@ export function ApiTokensPage(): ReactNode {
           }}
         />
       )}
+      {charting && <UsageDialog token={charting} onClose={() => setCharting(null)} />}
       {rotating && (
         <RotateDialog
           token={rotating}
@@ -149,6 +158,52 @@ export function ApiTokensPage(): ReactNode {
         />
       )}
     </>
+  );
+}
+
+const USAGE_DAYS = 14;
+
+/** A token's checks per day, stacked by outcome, and its credits left. */
+function UsageDialog(props: { token: ApiTokenItem; onClose: () => void }): ReactNode {
+  const { t, lang } = useI18n();
+  const usage = useResource(() => api<TokenUsage>('cabinet', 'GET', `/api-tokens/${props.token.id}/usage?days=${USAGE_DAYS}`), [props.token.id]);
+  const u = usage.data;
+  const days = (u?.days ?? []).map((d) => ({
+    day: d.day,
+    values: [
+      d.ok,
+      d.refused.rate_limited + d.refused.credits_exhausted,
+      d.refused.ip_denied + d.refused.scope_missing,
+      d.refused.revoked + d.refused.expired + d.refused.account_disabled,
+    ],
+  }));
+  const ok = days.reduce((s, d) => s + d.values[0]!, 0);
+  const refused = days.reduce((s, d) => s + d.values[1]! + d.values[2]! + d.values[3]!, 0);
+  return (
+    <Modal title={t('tokens.usageTitle', { token: props.token.hint })} onClose={props.onClose} testId="token-usage-dialog">
+      {usage.error ? <ErrorNotice error={usage.error} onRetry={() => void usage.reload()} /> : null}
+      {usage.loading && !u ? <Loading /> : null}
+      {u && (
+        <>
+          <p className="muted" data-testid="token-usage-summary">
+            {t('tokens.usageTotal', { ok: ok.toLocaleString(lang), refused: refused.toLocaleString(lang) })} ·{' '}
+            <span data-testid="token-credits">{u.creditsLeft === null ? t('tokens.usageNoCredits') : t('tokens.usageCredits', { n: u.creditsLeft.toLocaleString(lang) })}</span>
+          </p>
+          <DayBars
+            days={days}
+            lang={lang}
+            label={t('tokens.usageChart', { days: USAGE_DAYS })}
+            testId="token-usage-chart"
+            series={[
+              { label: t('tokens.outcome.ok'), className: 'chart-bar' },
+              { label: t('tokens.outcome.limits'), className: 'chart-bar chart-bar-warn' },
+              { label: t('tokens.outcome.place'), className: 'chart-bar chart-bar-bad' },
+              { label: t('tokens.outcome.dead'), className: 'chart-bar chart-bar-dead' },
+            ]}
+          />
+        </>
+      )}
+    </Modal>
   );
 }
 
