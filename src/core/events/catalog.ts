@@ -6,19 +6,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuditType } from '../model.ts';
+import { WEBHOOK_EVENT_TYPES } from './types.ts';
 
-export const EVENT_TYPES = [
-  'api_token.created',
-  'api_token.rotated',
-  'api_token.revoked',
-  'api_token.expiring',
-  'key.created',
-  'key.revoked',
-  'session.reuse_detected',
-  'quota.daily_reached',
-  'credits.low',
-  'secret.leaked',
-] as const;
+export const EVENT_TYPES = WEBHOOK_EVENT_TYPES;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -14,10 +14,11 @@ import { sendWire, type HttpApp } from '../dialect.ts';
 import type { RouteAccess } from './admin/access.ts';
 import { consoleContext } from './console-auth.ts';
 import { readResponses, writeResponses } from './console-responses.ts';
-import { listOf, Ms, Nullable } from './console-schemas.ts';
+import { Nullable } from './console-schemas.ts';
+import { NewWebhookEndpoint, WebhookAttemptPage, WebhookAttemptView, WebhookDeliveryPage, WebhookDeliveryView, WebhookEndpointPage, WebhookEndpointView } from './webhook-schemas.ts';
 import { nativeError } from './envelope.ts';
 import { RECORD_ID_PATTERN } from './ids.ts';
-import { decodeCursor, NextCursor, page, pageLimit, PageQueryProps } from './paging.ts';
+import { decodeCursor, page, pageLimit, PageQueryProps } from './paging.ts';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -26,48 +27,7 @@ const EventTypes = Type.Array(EventTypeSchema, { maxItems: EVENT_TYPES.length * 
 const Url = Type.String({ minLength: 1, maxLength: MAX_URL_LENGTH, description: 'http(s) URL the events are POSTed to; not a private, loopback or link-local address.' });
 const Description = Nullable(Type.String({ maxLength: 200 }));
 
-export const WebhookEndpointView = Type.Object({
-  id: Type.String(),
-  accountId: Nullable(Type.Integer({ description: "The account whose events it receives; null: the operator's, every event." })),
-  url: Type.String(),
-  eventTypes: Type.Array(Type.String()),
-  description: Description,
-  secretHint: Type.String({ description: 'The signing secret\'s prefix and last 4 characters.' }),
-  enabled: Type.Boolean(),
-  createdAt: Ms('Creation time.'),
-  updatedAt: Ms('Last change.'),
-});
-export const NewWebhookEndpoint = Type.Object({
-  endpoint: WebhookEndpointView,
-  secret: Type.String({ description: 'The signing secret (`whsec_…`): shown in this answer only.' }),
-});
-export const WebhookEndpointPage = listOf(WebhookEndpointView, { nextCursor: NextCursor });
-export const WebhookDeliveryView = Type.Object({
-  id: Type.Integer(),
-  messageId: Type.String({ description: 'The `webhook-id` header: the same for every attempt.' }),
-  endpointId: Type.String(),
-  type: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
-  attempts: Type.Integer(),
-  nextAttemptAt: Ms('When the next attempt is due (pending only).'),
-  lastStatus: Nullable(Type.Integer()),
-  lastLatencyMs: Nullable(Type.Integer()),
-  lastError: Nullable(Type.String()),
-  deliveredAt: Nullable(Type.Integer()),
-  createdAt: Ms('When the event happened.'),
-});
-export const WebhookDeliveryPage = listOf(WebhookDeliveryView, { nextCursor: NextCursor });
-export const WebhookAttemptView = Type.Object({
-  id: Type.Integer(),
-  deliveryId: Type.Integer(),
-  messageId: Type.String(),
-  attempt: Type.Integer({ description: '1 for the first attempt of the delivery.' }),
-  at: Ms('When it was sent.'),
-  statusCode: Nullable(Type.Integer({ description: "The receiver's HTTP status; null: no answer." })),
-  latencyMs: Type.Integer(),
-  error: Nullable(Type.String()),
-});
-export const WebhookAttemptPage = listOf(WebhookAttemptView, { nextCursor: NextCursor });
+
 const Deleted = Type.Object({ deleted: Type.Literal(true) });
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^whe_[0-9a-f]{24}$' }) }, Strict);
