@@ -20,7 +20,7 @@ function reason(result: VerifyResult): string {
 async function readEvents(url: string, headers: Record<string, string>, count: number, ms = 5000): Promise<{ id: string; data: Record<string, unknown> }[]> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ms);
-  const res = await fetch(url, { headers, signal: controller.signal });
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
   const events: { id: string; data: Record<string, unknown> }[] = [];
@@ -131,6 +131,19 @@ for (const db of databases()) {
       const resumed = await readEvents(`${t.url}/revocations/stream`, { authorization: `Bearer ${credential}`, 'last-event-id': all[0]!.id }, 2);
       assert.deepEqual(resumed.slice(0, 2).map((e) => e.id), all.slice(1, 3).map((e) => e.id), 'resumes right after the last seen event');
       assert.deepEqual(Object.keys(all[0]!.data).sort(), ['accountId', 'at', 'id', 'kind']);
+    });
+
+    it('answers one JSON page to a client that does not ask for a stream', async () => {
+      const s = await serviceToken();
+      const start = (await (await fetch(`${t.url}/revocations/stream`, { headers: { authorization: `Bearer ${credential}` } })).json()) as { items: unknown[]; lastId: string };
+      assert.deepEqual(start.items, [], 'from now: nothing yet, and where to start');
+      await t.core.sessions.revoke(s.sessionId, CTX, 'test');
+      const res = await fetch(`${t.url}/revocations/stream`, { headers: { authorization: `Bearer ${credential}`, 'last-event-id': start.lastId } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      const page = (await res.json()) as { items: { kind: string; id: string; seq: number }[]; lastId: string };
+      assert.deepEqual(page.items.map((i) => [i.kind, i.id]), [['session', s.sessionId]]);
+      assert.equal(page.lastId, String(page.items[0]!.seq));
     });
 
     it('needs the admin token or a resource-server credential', async () => {

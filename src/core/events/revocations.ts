@@ -51,6 +51,20 @@ export class RevocationFeed {
   }
 
   /**
+   * One page of revocations after `from` (as `follow` reads it), for clients that poll: the page
+   * and the seq to resume after. From now (neither given): nothing yet, and the head to start from.
+   */
+  async page(from: { afterSeq?: number; sinceAt?: number }, limit: number): Promise<{ items: Revocation[]; lastSeq: number }> {
+    const head = await this.#store.audit.headSeq();
+    if (from.afterSeq === undefined && from.sinceAt === undefined) return { items: [], lastSeq: head };
+    const entries = await this.#store.audit.feed(from.afterSeq ?? 0, TYPES, limit, from.afterSeq === undefined ? from.sinceAt : undefined);
+    const items = entries.map(revocationOf).filter((r): r is Revocation => r !== null);
+    // A full page resumes after its last entry; a short one has seen everything up to the head read first.
+    const lastSeq = entries.length === limit ? entries[entries.length - 1]!.seq : Math.max(head, entries.at(-1)?.seq ?? 0, from.afterSeq ?? 0);
+    return { items, lastSeq };
+  }
+
+  /**
    * Calls `emit` with every revocation after `from` until `signal` aborts: after seq `afterSeq`
    * when given (a resumed stream), else those at or after `sinceAt` (a new verifier catching up
    * on tokens still alive), else only new ones. `emit` may wait (backpressure).

@@ -9,6 +9,10 @@
  * what was revoked since then (a verifier catching up on tokens still alive); without it and
  * without `Last-Event-ID`, with what is revoked from now on. A `: live` comment says the catch-up
  * is over; one every 15 s keeps proxies from closing an idle stream.
+ *
+ * Only a request with `Accept: text/event-stream` gets a stream; any other gets one page of the
+ * same as JSON (`{items, lastId}`) and an end, for clients that poll (and so that no request an
+ * ordinary HTTP client makes stays open for ever).
  */
 import { Type } from '@sinclair/typebox';
 import type { Core } from '../../core/tokend.ts';
@@ -18,6 +22,19 @@ import { nativeError } from './envelope.ts';
 import { nativeErrorSchema } from './schemas.ts';
 
 const HEARTBEAT_MS = 15_000;
+
+const RevocationView = Type.Object({
+  seq: Type.Integer({ description: 'Position in the audit chain: pass the last one as `Last-Event-ID` to resume.' }),
+  kind: Type.Union([Type.Literal('session'), Type.Literal('key'), Type.Literal('account'), Type.Literal('api_token')]),
+  id: Type.String({ description: 'session: `sid`; key: the Access Key (`client_id`); account: `sub`; api_token: its id.' }),
+  at: Type.Integer({ description: 'Unix ms.' }),
+  accountId: Type.Union([Type.Integer(), Type.Null()]),
+});
+const RevocationPage = Type.Object({
+  items: Type.Array(RevocationView),
+  lastId: Type.String({ description: 'Send it back as `Last-Event-ID` for what comes after.' }),
+});
+const PAGE = 500;
 
 const StreamQuery = Type.Object(
   { since: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Unix ms: start with the revocations made since then.' })) },
@@ -38,7 +55,7 @@ export async function registerRevocationStream(app: HttpApp, core: Core): Promis
         summary: 'Revoked sessions, keys, accounts and API tokens as Server-Sent Events (resume with Last-Event-ID)',
         querystring: StreamQuery,
         response: {
-          200: Type.String({ description: '`text/event-stream`: `id: <seq>`, `event: revoked`, `data: {"kind":"session|key|account|api_token","id","at","accountId"}`.' }),
+          200: { ...RevocationPage, description: 'With `Accept: text/event-stream`: a stream of `id: <seq>`, `event: revoked`, `data: {"kind","id","at","accountId"}`. Otherwise one page as JSON, for clients that poll.' },
           401: nativeErrorSchema(['unauthenticated'], 'No admin token or live resource-server credential.'),
         },
       },
@@ -50,6 +67,13 @@ export async function registerRevocationStream(app: HttpApp, core: Core): Promis
       const lastId = headerValue(request.headers['last-event-id']);
       const afterSeq = lastId !== undefined && /^[0-9]{1,15}$/.test(lastId) ? Number(lastId) : undefined;
       const since = request.query.since !== undefined ? Number(request.query.since) : undefined;
+      const from = { ...(afterSeq !== undefined ? { afterSeq } : {}), ...(since !== undefined ? { sinceAt: since } : {}) };
+
+      // Only a client that asks for a stream gets one: anything else gets one page and an end.
+      if (!/\btext\/event-stream\b/i.test(headerValue(request.headers.accept) ?? '')) {
+        const page = await core.revocations.page(from, PAGE);
+        return { items: page.items, lastId: String(page.lastSeq) };
+      }
 
       reply.hijack();
       const res = reply.raw;
@@ -72,7 +96,7 @@ export async function registerRevocationStream(app: HttpApp, core: Core): Promis
       res.once('close', stop);
       try {
         await core.revocations.follow(
-          { ...(afterSeq !== undefined ? { afterSeq } : {}), ...(since !== undefined ? { sinceAt: since } : {}) },
+          from,
           async (r) => {
             const ok = res.write(`id: ${r.seq}\nevent: revoked\ndata: ${JSON.stringify({ kind: r.kind, id: r.id, at: r.at, accountId: r.accountId })}\n\n`);
             if (!ok && !controller.signal.aborted) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
