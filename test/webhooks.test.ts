@@ -361,6 +361,47 @@ for (const db of databases()) {
       assert.ok(!verifyStandardWebhook(ep.secret, got!.headers, got!.body));
     });
 
+    it('claims a due delivery once, and an outcome under a lost claim does not move it', async () => {
+      // The store alone, with no dispatcher between: the claim and the fencing of its outcome.
+      const store = t.services.db;
+      const ep = await addEndpoint('/claims', ['key.created']);
+      const k = store.dialect.db;
+      // A message and a delivery written as the outbox writes them, due far in the future so the running dispatcher leaves it alone.
+      await store.transaction(async (tx) => {
+        await tx.webhooks.enqueue({ id: 'msg_claimtest', type: 'key.created', accountId: null, payload: '{}', createdAt: Date.now() + 3_600_000 });
+      });
+      const row = await k.selectFrom('webhook_deliveries').select('id').where('message_id', '=', 'msg_claimtest').where('endpoint_id', '=', ep.id).executeTakeFirstOrThrow();
+      const due = Date.now() + 3_600_000;
+      const [first, second] = await Promise.all([store.webhooks.claimDue(due, due + 60_000, 100, 'claim-a'), store.webhooks.claimDue(due, due + 60_000, 100, 'claim-b')]);
+      const mine = [...first, ...second].filter((c) => c.id === row.id);
+      assert.equal(mine.length, 1, 'one claimer');
+      assert.equal(mine[0]!.attempt, 1);
+      assert.equal((await store.webhooks.claimDue(due, due + 60_000, 100, 'claim-c')).filter((c) => c.id === row.id).length, 0, 'leased');
+      // A redelivery asked for meanwhile wins over the first claim's outcome.
+      assert.ok(await store.webhooks.redeliver(row.id, due));
+      const attempt = { deliveryId: row.id, endpointId: ep.id, messageId: 'msg_claimtest', attempt: 1, at: due, statusCode: 500, latencyMs: 3, error: 'answered 500' };
+      const moved = await store.transaction((tx) => tx.webhooks.finish({ id: row.id, claim: mine[0]!.claim }, attempt, { status: 'failed' }));
+      assert.equal(moved, false);
+      const after = await store.webhooks.findDelivery(row.id);
+      assert.equal(after?.status, 'pending');
+      const attempts = await store.webhooks.listAttempts(ep.id, { limit: 10 });
+      assert.deepEqual(attempts.map((a) => a.statusCode), [500], 'the attempt made is on record all the same');
+      await admin('DELETE', `/api/admin/webhooks/${ep.id}`);
+    });
+
+    it('sends a disabled endpoint nothing, and the events after it is enabled again', async () => {
+      const ep = await addEndpoint('/paused', ['api_token.created']);
+      assert.equal((await admin('PATCH', `/api/admin/webhooks/${ep.id}`, { enabled: false })).json().enabled, false);
+      const user = await seedAccount(t.core);
+      await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: null }, { address: 'test' });
+      await sleep(300);
+      assert.equal(receiver.at('/paused').length, 0, 'nothing sent while disabled (and nothing queued for it)');
+      assert.equal((await admin('PATCH', `/api/admin/webhooks/${ep.id}`, { enabled: true })).json().enabled, true);
+      await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: null }, { address: 'test' });
+      await receiver.waitFor('/paused', 1);
+      await admin('DELETE', `/api/admin/webhooks/${ep.id}`);
+    });
+
     it('forgets finished deliveries after the history period, never pending ones', async () => {
       const ep = await addEndpoint('/never', ['api_token.created']);
       receiver.respond((_n, r) => (r.path === '/never' ? { status: 500 } : { status: 204 }));
