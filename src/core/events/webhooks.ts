@@ -75,7 +75,8 @@ export class WebhookService {
     };
     await store.transaction(async (tx) => {
       await tx.webhooks.insertEndpoint({ ...endpoint, secretSealed: secrets.seal(secret, id) });
-      await audit(tx.audit, clock, ctx, { type: 'webhook.created', accountId: owner.accountId, detail: { id, url, eventTypes: endpoint.eventTypes } });
+      // The host only: a receiver's URL often carries a secret of its own in its path or query.
+      await audit(tx.audit, clock, ctx, { type: 'webhook.created', accountId: owner.accountId, detail: { id, host: new URL(url).host, eventTypes: endpoint.eventTypes } });
     });
     return { endpoint, secret };
   }
