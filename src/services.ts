@@ -148,6 +148,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
         backoff: { initialMs: config.webhookRetryInitial, maxMs: config.webhookRetryMaxDelay, periodMs: config.webhookRetryPeriod },
         pollMs: config.webhookPollInterval,
         ...(log ? { log } : {}),
+        ...(metrics ? { onAttempt: (outcome: 'delivered' | 'retry' | 'failed') => metrics.webhookAttempt(outcome) } : {}),
       });
       dispatcher.start();
       const housekeeping = (): void => {

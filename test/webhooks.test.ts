@@ -134,6 +134,8 @@ for (const db of databases()) {
       assert.equal(deliveries[0].attempts, 4);
       assert.equal(deliveries[0].lastStatus, 204);
       assert.equal(typeof deliveries[0].lastLatencyMs, 'number');
+      const metrics = await t.services.metrics!.registry.metrics();
+      assert.ok(Number(/tokend_webhook_attempts_total\{outcome="retry"\} (\d+)/.exec(metrics)?.[1]) >= 3, 'three retries counted');
 
       // Redelivery: one more attempt, with the same id.
       const again = await admin('POST', `/api/admin/webhooks/${ep.id}/deliveries/${deliveries[0].id}/redeliver`, {});

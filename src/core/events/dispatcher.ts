@@ -46,6 +46,8 @@ export interface DispatcherDeps {
   /** Most deliveries claimed (and sent concurrently) at once. */
   batch?: number;
   log?: { warn(obj: object, msg: string): void };
+  /** Told the outcome of every attempt (metrics). */
+  onAttempt?: (outcome: 'delivered' | 'retry' | 'failed') => void;
 }
 
 export class WebhookDispatcher {
@@ -124,5 +126,6 @@ export class WebhookDispatcher {
       error: result.ok ? null : result.error.slice(0, 500),
     };
     await store.transaction((tx) => tx.webhooks.finish({ id: c.id, claim: c.claim }, attempt, next));
+    this.#d.onAttempt?.(next.status === 'pending' ? 'retry' : next.status);
   }
 }
