@@ -90,6 +90,32 @@ describe('usage pictures in the console (Chromium)', { skip }, () => {
     await page.context().close();
   });
 
+  it('a customer sets rules on its own token: a rate window and an allow-list hold on the wire; a bad range is named', async () => {
+    const { token, apiToken } = await t.core.apiTokens.create({ accountId: user.accountId, format: 'v3', label: 'ruled' }, CTX);
+    const page = await signedIn('en-US', 1280);
+    await page.goto(`${t.url}/console/api-tokens`);
+    await page.locator('tr', { hasText: 'ruled' }).getByTestId('token-rules').click();
+    const dialog = page.getByTestId('token-rules-dialog');
+    await dialog.getByTestId('rule-add').click();
+    await dialog.getByTestId('rule-limit').fill('2');
+    await dialog.getByTestId('rule-unit').selectOption('60');
+    await dialog.getByTestId('rule-allow').fill('10.0.0.0/33');
+    await dialog.getByTestId('token-rules-save').click();
+    await dialog.locator('.field.has-error').waitFor();
+    assert.equal(await t.core.policies.get({ subject: { kind: 'api_token', id: apiToken.id }, accountId: user.accountId }), null, 'nothing stored');
+    await page.screenshot({ path: join(SHOTS, 'token-rules-error.png'), animations: 'disabled' });
+    await dialog.getByTestId('rule-allow').fill('10.0.0.0/8\n2001:db8::/32');
+    await dialog.getByTestId('token-rules-save').click();
+    await dialog.waitFor({ state: 'detached' });
+    const stored = await t.core.policies.get({ subject: { kind: 'api_token', id: apiToken.id }, accountId: user.accountId });
+    assert.deepEqual(stored?.rules.rateLimits, [{ limit: 2, windowSeconds: 60 }]);
+    assert.deepEqual(stored?.rules.ipAllowList, ['10.0.0.0/8', '2001:db8::/32']);
+    // This test calls from loopback: outside the list.
+    const res = await fetch(`${t.url}/v3/security/api/auth/auth`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 403);
+    await page.context().close();
+  });
+
   it('the Usage page tells the account that an app logs in before every request (English, 1280 px)', async () => {
     const page = await signedIn('en-US', 1280);
     await page.goto(`${t.url}/console/usage`);

@@ -239,3 +239,22 @@ export const TokenUsageView = Type.Object({
     }),
   ),
 });
+
+/** A subject's rules (docs/policies.md) as the admin and cabinet policy routes answer them. */
+export const PolicyRulesView = Type.Object({
+  rateLimits: Type.Array(Type.Object({ limit: Type.Integer(), windowSeconds: Type.Integer(), exact: Type.Optional(Type.Boolean()) })),
+  credits: Nullable(Type.Object({ remaining: Type.Integer(), cost: Type.Integer(), refill: Nullable(Type.Object({ amount: Type.Integer(), interval: Type.String() })) })),
+  ipAllowList: Nullable(Type.Array(Type.String())),
+  scopes: Nullable(Type.Array(Type.String())),
+  expiry: Nullable(Type.Object({ maxLifetimeSeconds: Nullable(Type.Integer()), required: Type.Boolean() })),
+});
+export const PolicyView = Type.Object({
+  subject: Type.Object({
+    kind: Type.String({ examples: ['api_token', 'service_key', 'app', 'account'] }),
+    id: Type.String({ description: 'The API token id, the key\'s Access Key, the appId or the account id.' }),
+  }),
+  accountId: Type.Integer(),
+  rules: PolicyRulesView,
+  creditsLeft: Nullable(Type.Integer({ description: 'Credits left now; null without a credits rule.' })),
+  updatedAt: Nullable(Type.Integer({ description: 'Unix milliseconds; null: no rules set.' })),
+});
