@@ -101,7 +101,8 @@ export async function registerWebhookRoutes(app: HttpApp, core: Core, o: Webhook
   app.post(
     prefix,
     {
-      config: { ...write, idempotent: true },
+      // The admin API honours Idempotency-Key on creating POSTs (docs/admin-api.md); the cabinet has no such contract.
+      config: o.permissions ? { ...write, idempotent: true } : write,
       schema: { tags: [tag], summary: 'Add a webhook endpoint; its signing secret is in this answer only', body: CreateBody, response: writeResponses(201, NewWebhookEndpoint) },
     },
     async (request, reply) => {
