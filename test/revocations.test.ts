@@ -8,6 +8,8 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createJwtVerifier, createRevocationListener, type RevocationListener, type TokenVerifier, type VerifyResult } from '../client/src/index.ts';
+import { pino } from 'pino';
+import { buildApp } from '../src/http/app.ts';
 import { databases, seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
 
 const CTX = { address: 'test' };
@@ -144,6 +146,28 @@ for (const db of databases()) {
       const page = (await res.json()) as { items: { kind: string; id: string; seq: number }[]; lastId: string };
       assert.deepEqual(page.items.map((i) => [i.kind, i.id]), [['session', s.sessionId]]);
       assert.equal(page.lastId, String(page.items[0]!.seq));
+    });
+
+    it('ends its streams when the node starts shutting down, so the shutdown does not wait for them', async () => {
+      let draining = false;
+      const app = await buildApp({ core: t.core, logger: pino({ level: 'silent' }), metrics: null, draining: () => draining });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      try {
+        const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/revocations/stream`;
+        const res = await fetch(url, { headers: { accept: 'text/event-stream', authorization: `Bearer ${credential}` } });
+        assert.equal(res.status, 200);
+        const reader = res.body!.getReader();
+        await reader.read();
+        const started = Date.now();
+        draining = true;
+        for (;;) {
+          const { done } = await reader.read();
+          if (done) break;
+        }
+        assert.ok(Date.now() - started < 2000, `ended after ${Date.now() - started} ms`);
+      } finally {
+        await app.close();
+      }
     });
 
     it('needs the admin token or a resource-server credential', async () => {

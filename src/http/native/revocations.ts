@@ -41,7 +41,8 @@ const StreamQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export async function registerRevocationStream(app: HttpApp, core: Core): Promise<void> {
+/** `draining`: true once the node is shutting down; open streams then end, and their clients reconnect elsewhere. */
+export async function registerRevocationStream(app: HttpApp, core: Core, draining: () => boolean = () => false): Promise<void> {
   const open = new Set<AbortController>();
   app.addHook('onClose', async () => {
     for (const c of open) c.abort();
@@ -88,8 +89,15 @@ export async function registerRevocationStream(app: HttpApp, core: Core): Promis
       open.add(controller);
       const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
       heartbeat.unref();
+      // A node shutting down ends its streams at once: a stream never ends by itself, so the
+      // shutdown would otherwise wait for it until TOKEND_SHUTDOWN_TIMEOUT.
+      const drainCheck = setInterval(() => {
+        if (draining()) controller.abort();
+      }, 250);
+      drainCheck.unref();
       const stop = (): void => {
         clearInterval(heartbeat);
+        clearInterval(drainCheck);
         controller.abort();
         open.delete(controller);
       };
