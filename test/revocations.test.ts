@@ -112,6 +112,12 @@ for (const db of databases()) {
       await t.core.accounts.setStatus(b.accountId, 'disabled', CTX);
       await rejectedWithin(b.accessToken, 1500);
       assert.equal(reason(await verify(other.accessToken)), 'active', "another account's token is untouched");
+      // Enabled again: tokens issued from then on are good (a revocation covers what was issued until it).
+      await t.core.accounts.setStatus(b.accountId, 'active', CTX);
+      await sleep(1100);
+      const again = await serviceToken(b.accountId);
+      assert.equal(reason(await verify(again.accessToken)), 'active');
+      assert.equal(reason(await verify(b.accessToken)), 'revoked', 'the old one stays refused');
     });
 
     it('catches up on what was revoked before it connected, and resumes after Last-Event-ID', async () => {

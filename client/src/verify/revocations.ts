@@ -1,7 +1,8 @@
 /**
  * Revocations pushed by tokend (`GET /revocations/stream`, Server-Sent Events), so that a resource
  * server verifying access JWTs locally stops accepting a revoked session's tokens within about a
- * second instead of at their expiry. The listener keeps what was revoked (sessions by `sid`,
+ * second instead of at their expiry. A revocation applies to tokens issued until it (`iat`): an
+ * account disabled and enabled again has its new tokens accepted. The listener keeps what was revoked (sessions by `sid`,
  * keys by `client_id`, accounts by `sub`) for `retainMs`, longer than any access token lives, and
  * reconnects by itself, resuming after the last event it saw (`Last-Event-ID`), so none is missed.
  *
@@ -36,6 +37,8 @@ export interface RevocationClaims {
   sid?: unknown;
   client_id?: unknown;
   sub?: unknown;
+  /** Issued-at (seconds): a token issued after a revocation (a re-enabled account's) is not touched by it. */
+  iat?: unknown;
 }
 
 export interface RevocationListener {
@@ -52,18 +55,20 @@ export function createRevocationListener(options: RevocationListenerOptions): Re
   const doFetch: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
   const now = options.now ?? Date.now;
   const retainMs = options.retainMs ?? 86_400_000;
-  const revoked: Record<Kind, Map<string, number>> = { session: new Map(), key: new Map(), account: new Map(), api_token: new Map() };
+  // Per kind: id -> when it was revoked and until when the listener keeps it.
+  const revoked: Record<Kind, Map<string, { at: number; until: number }>> = { session: new Map(), key: new Map(), account: new Map(), api_token: new Map() };
   const controller = new AbortController();
   let lastId: string | null = null;
   let connected = false;
   const waiting = new Set<() => void>();
 
-  function remember(kind: Kind, id: string): void {
+  function remember(kind: Kind, id: string, at: number): void {
     const map = revoked[kind];
-    map.set(id, now() + retainMs);
+    map.delete(id);
+    map.set(id, { at, until: now() + retainMs });
     // Forget the oldest beyond their retention, a few at a time (Map keeps insertion order).
-    for (const [key, until] of map) {
-      if (until > now()) break;
+    for (const [key, kept] of map) {
+      if (kept.until > now()) break;
       map.delete(key);
     }
   }
@@ -72,8 +77,9 @@ export function createRevocationListener(options: RevocationListenerOptions): Re
     if (id !== null) lastId = id;
     if (event !== 'revoked') return;
     try {
-      const r = JSON.parse(data) as { kind?: unknown; id?: unknown };
-      if (typeof r.id === 'string' && (r.kind === 'session' || r.kind === 'key' || r.kind === 'account' || r.kind === 'api_token')) remember(r.kind, r.id);
+      const r = JSON.parse(data) as { kind?: unknown; id?: unknown; at?: unknown };
+      if (typeof r.id !== 'string' || typeof r.at !== 'number') return;
+      if (r.kind === 'session' || r.kind === 'key' || r.kind === 'account' || r.kind === 'api_token') remember(r.kind, r.id, r.at);
     } catch {
       // Not an event of ours: ignored.
     }
@@ -144,10 +150,13 @@ export function createRevocationListener(options: RevocationListenerOptions): Re
 
   return {
     isRevoked(claims) {
+      // `iat` has whole seconds: a token of the revocation's own second counts as issued before it.
+      const issuedAt = typeof claims.iat === 'number' ? claims.iat * 1000 : null;
       const live = (kind: Kind, id: unknown): boolean => {
         if (typeof id !== 'string') return false;
-        const until = revoked[kind].get(id);
-        return until !== undefined && until > now();
+        const kept = revoked[kind].get(id);
+        if (kept === undefined || kept.until <= now()) return false;
+        return issuedAt === null || issuedAt <= kept.at;
       };
       return live('session', claims.sid) || live('key', claims.client_id) || live('account', claims.sub);
     },
