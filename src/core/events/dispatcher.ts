@@ -97,7 +97,10 @@ export class WebhookDispatcher {
     // keeps it; a dead one's runs out soon after, and the delivery's next attempt goes to any node.
     const leaseUntil = now + timeoutMs * 2 + 5000;
     const claimed = await store.webhooks.claimDue(now, leaseUntil, this.#d.batch ?? 16, claim);
-    await Promise.all(claimed.map((c) => this.#deliver(c)));
+    // Settled, not all: one failure (the database gone while recording) must not leave the others' rejections unheard.
+    const results = await Promise.allSettled(claimed.map((c) => this.#deliver(c)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return claimed.length;
   }
 
