@@ -63,32 +63,18 @@ export function WebhooksPage(props: { area: Area }): ReactNode {
                 }
               >
                 <dl className="facts">
-                  <dt>{t('common.status')}</dt>
-                  <dd>
+                  <Fact label={t('common.status')}>
                     <StatusBadge status={e.enabled ? 'active' : 'disabled'} />
-                  </dd>
-                  <dt>{t('webhooks.events')}</dt>
-                  <dd>{e.eventTypes.length === 0 ? t('webhooks.allEvents') : e.eventTypes.join(', ')}</dd>
-                  {area === 'admin' && (
-                    <>
-                      <dt>{t('webhooks.owner')}</dt>
-                      <dd>{e.accountId === null ? t('webhooks.operatorOwned') : `#${e.accountId}`}</dd>
-                    </>
-                  )}
-                  <dt>{t('webhooks.secret')}</dt>
-                  <dd>
+                  </Fact>
+                  <Fact label={t('webhooks.events')}>{e.eventTypes.length === 0 ? t('webhooks.allEvents') : e.eventTypes.join(', ')}</Fact>
+                  {area === 'admin' && <Fact label={t('webhooks.owner')}>{e.accountId === null ? t('webhooks.operatorOwned') : `#${e.accountId}`}</Fact>}
+                  <Fact label={t('webhooks.secret')}>
                     <Mono>{e.secretHint}</Mono>
-                  </dd>
-                  {e.description && (
-                    <>
-                      <dt>{t('webhooks.description')}</dt>
-                      <dd>{e.description}</dd>
-                    </>
-                  )}
-                  <dt>{t('common.created')}</dt>
-                  <dd>
+                  </Fact>
+                  {e.description && <Fact label={t('webhooks.description')}>{e.description}</Fact>}
+                  <Fact label={t('common.created')}>
                     <DateCell at={e.createdAt} withTime />
-                  </dd>
+                  </Fact>
                 </dl>
                 {open === e.id && <Deliveries area={area} endpointId={e.id} />}
               </Card>
@@ -133,6 +119,15 @@ export function WebhooksPage(props: { area: Area }): ReactNode {
   );
 }
 
+function Fact(props: { label: string; children: ReactNode }): ReactNode {
+  return (
+    <div>
+      <dt>{props.label}</dt>
+      <dd>{props.children}</dd>
+    </div>
+  );
+}
+
 function Deliveries(props: { area: Area; endpointId: string }): ReactNode {
   const { t } = useI18n();
   const { area, endpointId } = props;
@@ -149,9 +144,10 @@ function Deliveries(props: { area: Area; endpointId: string }): ReactNode {
   });
   if (!data.data) return null;
   const { deliveries, attempts } = data.data;
-  if (deliveries.length === 0) return <p className="muted">{t('webhooks.noDeliveries')}</p>;
+  if (deliveries.length === 0) return <p className="muted webhook-deliveries">{t('webhooks.noDeliveries')}</p>;
   return (
-    <>
+    <div className="webhook-deliveries">
+      <h3>{t('webhooks.deliveries')}</h3>
       <table className="table" data-testid="webhook-delivery-table">
         <thead>
           <tr>
@@ -213,7 +209,7 @@ function Deliveries(props: { area: Area; endpointId: string }): ReactNode {
           ))}
         </tbody>
       </table>
-    </>
+    </div>
   );
 }
 
