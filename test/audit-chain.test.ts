@@ -53,7 +53,7 @@ for (const kind of databases()) {
 
     it('stays one linear chain while two nodes write at once', async () => {
       const users = await Promise.all([seedAccount(a.core), seedAccount(b.core)]);
-      const before = await a.core.auditLog.verify();
+      const before = await a.core.auditChain.verify();
       assert.ok(before.ok);
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < 40; i++) {
@@ -64,7 +64,7 @@ for (const kind of databases()) {
         writes.push(node.core.accounts.passwordLogin({ email: user.email, password: 'wrong-password', appId: user.appId }, { address: `10.0.0.${i}` }));
       }
       await Promise.all(writes);
-      const report = await b.core.auditLog.verify();
+      const report = await b.core.auditChain.verify();
       assert.ok(report.ok, JSON.stringify(report));
       assert.equal(report.entries, before.entries + 80);
       assert.equal(report.firstSeq, 1);
@@ -95,10 +95,10 @@ for (const kind of databases()) {
       assert.equal(out.code, 1);
       assert.match(out.stderr, new RegExp(`broken at entry ${victim.id} \\(seq ${victim.seq}\\)`));
       // Rewriting its hash too only moves the break to the next entry.
-      const report = await a.core.auditLog.verify();
+      const report = await a.core.auditChain.verify();
       assert.equal(report.ok, false);
       await k.updateTable('audit_events').set({ detail: original }).where('id', '=', victim.id).execute();
-      assert.ok((await a.core.auditLog.verify()).ok, 'restored, it verifies again');
+      assert.ok((await a.core.auditChain.verify()).ok, 'restored, it verifies again');
 
       // A removed entry: the break is at the one after it.
       const removed = rows[3]!;
@@ -109,23 +109,23 @@ for (const kind of databases()) {
       assert.equal(out.code, 1);
       assert.match(out.stderr, new RegExp(`broken at entry ${next.id} `));
       await k.insertInto('audit_events').values(saved).execute();
-      assert.ok((await a.core.auditLog.verify()).ok);
+      assert.ok((await a.core.auditChain.verify()).ok);
 
       // The first entries removed, with no retention cut recording it.
       const first = rows[0]!;
       const savedFirst = await k.selectFrom('audit_events').selectAll().where('id', '=', first.id).executeTakeFirstOrThrow();
       await k.deleteFrom('audit_events').where('id', '=', first.id).execute();
-      const cut = await a.core.auditLog.verify();
+      const cut = await a.core.auditChain.verify();
       assert.equal(cut.ok, false);
       assert.equal(cut.ok ? null : cut.brokenAt.id, rows[1]!.id);
       await k.insertInto('audit_events').values(savedFirst).execute();
-      assert.ok((await a.core.auditLog.verify()).ok);
+      assert.ok((await a.core.auditChain.verify()).ok);
     });
 
     it('counts entries from before the chain apart, and keeps proving the chain', async () => {
       const k = a.services.db.dialect.db;
       await k.insertInto('audit_events').values({ at: 1, type: 'login.failed', account_id: null, session_id: null, address: 'old', detail: '{}' }).execute();
-      const report = await a.core.auditLog.verify();
+      const report = await a.core.auditChain.verify();
       assert.ok(report.ok);
       assert.equal(report.unchained, 1);
     });
@@ -144,38 +144,38 @@ for (const kind of databases()) {
       for (let i = 0; i < 5; i++) await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: `old${i}` }, { address: 'test' });
       clock.advance(3 * 86_400_000);
       for (let i = 0; i < 3; i++) await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: `new${i}` }, { address: 'test' });
-      const before = await t.core.auditLog.verify();
+      const before = await t.core.auditChain.verify();
       assert.ok(before.ok);
 
-      const cut = await t.core.auditLog.applyRetention(86_400_000, 'retention');
+      const cut = await t.core.auditChain.applyRetention(86_400_000, 'retention');
       assert.ok(cut);
       assert.ok(cut.deleted >= 7, `deleted ${cut.deleted}`);
-      const after = await t.core.auditLog.verify();
+      const after = await t.core.auditChain.verify();
       assert.ok(after.ok, JSON.stringify(after));
       assert.equal(after.firstSeq, cut.keptFromSeq);
       assert.equal(after.entries, 4, 'three new entries and the checkpoint');
       const k = t.services.db.dialect.db;
       const checkpoint = await k.selectFrom('audit_events').selectAll().where('type', '=', 'audit.retention_cut').executeTakeFirstOrThrow();
       assert.equal(JSON.parse(checkpoint.detail).keptFromSeq, cut.keptFromSeq);
-      assert.equal(await t.core.auditLog.applyRetention(86_400_000, 'retention'), null, 'nothing more to cut');
+      assert.equal(await t.core.auditChain.applyRetention(86_400_000, 'retention'), null, 'nothing more to cut');
 
       // Removing one more entry at the start is not a cut: verify names the first one left.
       const firstKept = await k.selectFrom('audit_events').selectAll().where('seq', '=', cut.keptFromSeq).executeTakeFirstOrThrow();
       await k.deleteFrom('audit_events').where('id', '=', firstKept.id).execute();
-      const broken = await t.core.auditLog.verify();
+      const broken = await t.core.auditChain.verify();
       assert.equal(broken.ok, false);
       await k.insertInto('audit_events').values(firstKept).execute();
 
       // Everything old: the checkpoint itself starts the kept chain.
       clock.advance(3 * 86_400_000);
-      const all = await t.core.auditLog.applyRetention(86_400_000, 'retention');
+      const all = await t.core.auditChain.applyRetention(86_400_000, 'retention');
       assert.ok(all);
-      const last = await t.core.auditLog.verify();
+      const last = await t.core.auditChain.verify();
       assert.ok(last.ok, JSON.stringify(last));
       assert.equal(last.entries, 1);
       // And the chain goes on from there.
       await t.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: 'after' }, { address: 'test' });
-      const onward = await t.core.auditLog.verify();
+      const onward = await t.core.auditChain.verify();
       assert.ok(onward.ok);
       assert.equal(onward.entries, 2);
       await sql`select 1`.execute(k);

@@ -12,7 +12,7 @@ export function registerAuditCommands(program: Command, io: CliIO): void {
     .option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)')
     .action(async (o: { json?: boolean; dataDir?: string; databaseUrl?: string }) => {
       await withServices(io, o, async ({ core }) => {
-        const report = await core.auditLog.verify();
+        const report = await core.auditChain.verify();
         const unchained = report.unchained > 0 ? [`  ${report.unchained} entries written before the chain began are outside it`] : [];
         if (report.ok) {
           const range = report.firstSeq === null ? 'no chained entries yet' : `seq ${report.firstSeq} to ${report.lastSeq}, head ${report.lastHash}`;
@@ -30,7 +30,7 @@ export function registerAuditCommands(program: Command, io: CliIO): void {
     .option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)')
     .action(async (o: { dataDir?: string; databaseUrl?: string }) => {
       await withServices(io, o, async ({ core }) => {
-        for await (const e of core.auditLog.entries()) io.out(JSON.stringify(e));
+        for await (const e of core.auditChain.entries()) io.out(JSON.stringify(e));
       });
     });
 }

@@ -1,4 +1,7 @@
-/** The audit log as a whole: proving its hash chain, exporting it, and cutting it for retention (docs/audit.md). */
+/**
+ * The audit log's hash chain as a whole: proving it, reading it in chain order, and cutting it for
+ * retention (docs/audit.md). Filtered pages and the operator's export are AuditLog's (audit.ts).
+ */
 import { ChainVerifier, type ChainVerdict, type RetentionCut, type StoredChainEntry } from './audit-chain.ts';
 import type { Clock } from './clock.ts';
 import type { Store } from './ports.ts';
@@ -10,7 +13,7 @@ export type VerifyReport = ChainVerdict & {
   unchained: number;
 };
 
-export class AuditLog {
+export class AuditChain {
   readonly #store: Store;
   readonly #clock: Clock;
 

@@ -76,6 +76,23 @@ export function auditRepo(db: Kysely<DB>, d: SqlDialect): AuditRepo {
       if (filter.before !== undefined) q = q.where('id', '<', filter.before);
       return (await q.execute()).map(toEvent);
     },
+    async query(f) {
+      const { after, order } = f;
+      const rows = await db
+        .selectFrom('audit_events')
+        .selectAll()
+        .$if(f.accountId !== undefined, (q) => q.where('account_id', '=', f.accountId!))
+        .$if(f.type !== undefined, (q) => q.where('type', '=', f.type!))
+        .$if(f.since !== undefined, (q) => q.where('at', '>=', f.since!))
+        .$if(f.until !== undefined, (q) => q.where('at', '<', f.until!))
+        // Keyset on (at, id): a row-value comparison both databases run as an index range.
+        .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('at', 'id'), order === 'desc' ? '<' : '>', eb.tuple(after!.at, after!.id))))
+        .orderBy('at', order)
+        .orderBy('id', order)
+        .limit(f.limit)
+        .execute();
+      return rows.map(toEvent);
+    },
     async chainPage(afterSeq, limit) {
       const rows = await db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
       return rows.map((r): StoredChainEntry => ({ ...toEvent(r), seq: Number(r.seq), prevHash: r.prev_hash ?? '', hash: r.hash ?? '' }));

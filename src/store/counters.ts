@@ -53,6 +53,14 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
         .executeTakeFirstOrThrow();
       return row.count;
     },
+    async addMany(rows) {
+      if (rows.length === 0) return;
+      await db
+        .insertInto('counters')
+        .values(rows.map((r) => ({ scope: r.scope, window_start: r.windowStart, count: r.amount, expires_at: r.expiresAt })))
+        .onConflict((oc) => oc.columns(['scope', 'window_start']).doUpdateSet({ count: sql`counters.count + excluded.count` }))
+        .execute();
+    },
     async series(scope, fromWindowStart) {
       const rows = await db
         .selectFrom('counters')
@@ -62,6 +70,21 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
         .orderBy('window_start')
         .execute();
       return rows.map((r) => ({ windowStart: r.window_start, count: r.count }));
+    },
+    async seriesSum(prefix, fromWindowStart) {
+      // LIKE, not a range on the key: PostgreSQL compares text by the database's collation, which
+      // may order punctuation apart from the bytes, so `scope >= 'checks:'` could miss rows.
+      const needle = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = await db
+        .selectFrom('counters')
+        .select((eb) => ['window_start', eb.fn.sum<number | string>('count').as('total')])
+        .where(sql<boolean>`scope like ${needle} escape '\\'`)
+        .where('window_start', '>=', fromWindowStart)
+        .groupBy('window_start')
+        .orderBy('window_start')
+        .execute();
+      // PostgreSQL's sum of integers is a bigint, which the driver hands over as a string.
+      return rows.map((r) => ({ windowStart: Number(r.window_start), count: Number(r.total) }));
     },
     async purgeExpired(now) {
       const r = await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst();

@@ -50,6 +50,15 @@ export function leakRepo(db: Kysely<DB>): LeakRepo {
           const r = await db.selectFrom('console_sessions').select(['id', 'account_id']).where('id', '=', hash).executeTakeFirst();
           return r ? { kind: 'console_session', id: r.id, accountId: r.account_id } : null;
         }
+        case 'operator_key': {
+          const r = await db.selectFrom('operator_keys').select('id').where('hash', '=', hash).executeTakeFirst();
+          return r ? { kind: 'operator_key', id: r.id, accountId: null } : null;
+        }
+        case 'password_reset': {
+          // A reset link's id is the SHA-256 of its token.
+          const r = await db.selectFrom('password_resets').select(['id', 'account_id']).where('id', '=', hash).executeTakeFirst();
+          return r ? { kind: 'password_reset', id: r.id, accountId: r.account_id } : null;
+        }
         case 'admin_token': {
           const r = await db.selectFrom('instance_secrets').select('name').where('name', '=', ADMIN_TOKEN_SECRET).where('hash', '=', hash).executeTakeFirst();
           return r ? { kind: 'admin_token', id: 'admin', accountId: null } : null;

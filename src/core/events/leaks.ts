@@ -35,6 +35,9 @@ export interface LeakRevokers {
   serviceKey(id: number, ctx: AuditContext): Promise<boolean>;
   resourceServer(id: string, ctx: AuditContext): Promise<boolean>;
   consoleSession(id: string): Promise<boolean>;
+  operatorKey(id: string, ctx: AuditContext): Promise<boolean>;
+  /** Uses up the reset link (its id is its token's hash), so it can no longer set a password. */
+  passwordReset(id: string): Promise<boolean>;
 }
 
 const NATIVE_LOOKUP: Record<TokenKind, LeakLookup> = {
@@ -45,6 +48,8 @@ const NATIVE_LOOKUP: Record<TokenKind, LeakLookup> = {
   admin: 'admin_token',
   resourceServer: 'resource_server',
   consoleSession: 'console_session',
+  operatorKey: 'operator_key',
+  passwordReset: 'password_reset',
 };
 
 /** Where to look a candidate up, from its shape alone; null: not a tokend secret. */
@@ -96,6 +101,12 @@ export class LeakReports {
         case 'console_session':
           revoked = await revoke.consoleSession(found.id);
           break;
+        case 'operator_key':
+          revoked = await revoke.operatorKey(found.id, ctx);
+          break;
+        case 'password_reset':
+          revoked = await revoke.passwordReset(found.id);
+          break;
         case 'admin_token':
           // Nothing replaces the admin token but its operator: announced, never revoked.
           break;
@@ -107,8 +118,8 @@ export class LeakReports {
         accountId: found.accountId,
         detail: {
           kind: found.kind,
-          // A console sign-in's id is the hash of its cookie: not named.
-          ...(found.kind === 'console_session' ? {} : { id: found.id }),
+          // A console sign-in's and a reset link's ids are the hashes of their tokens: not named.
+          ...(found.kind === 'console_session' || found.kind === 'password_reset' ? {} : { id: found.id }),
           tokenType: item.type.slice(0, 100),
           ...(item.url ? { url: item.url.slice(0, 2048) } : {}),
           ...(item.source ? { source: item.source.slice(0, 100) } : {}),

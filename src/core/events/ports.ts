@@ -155,11 +155,11 @@ export interface WebhookTransport {
 }
 
 /** What a reported secret can be, by its shape (src/secrets/scanning.ts). */
-export type LeakLookup = 'api_token' | 'access' | 'refresh' | 'secret_key' | 'resource_server' | 'console_session' | 'admin_token';
+export type LeakLookup = 'api_token' | 'access' | 'refresh' | 'secret_key' | 'resource_server' | 'console_session' | 'admin_token' | 'operator_key' | 'password_reset';
 
 /** The record a reported secret belongs to. */
 export interface LeakedRecord {
-  kind: 'api_token' | 'session' | 'service_key' | 'resource_server' | 'console_session' | 'admin_token';
+  kind: 'api_token' | 'session' | 'service_key' | 'resource_server' | 'console_session' | 'admin_token' | 'operator_key' | 'password_reset';
   /** The API token's id, the session's, the key's (numeric, as text), …; the admin token: 'admin'. */
   id: string;
   accountId: number | null;
