@@ -4,6 +4,7 @@ import { ConfigError } from './config/load.ts';
 import { InvalidInputError, StoreUnavailableError } from './core/errors.ts';
 import { registerAccountCommands } from './cli/accounts.ts';
 import { registerApiTokenCommands } from './cli/api-tokens.ts';
+import { registerAuditCommands } from './cli/audit.ts';
 import { UsageError, type CliIO } from './cli/context.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerServiceAccountCommands } from './cli/service-accounts.ts';
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIO): Command {
   registerAccountCommands(program, io);
   registerApiTokenCommands(program, io);
   registerServiceAccountCommands(program, io);
+  registerAuditCommands(program, io);
   return program;
 }
 

@@ -6,6 +6,7 @@
 import type { Static } from '@sinclair/typebox';
 import type * as records from '../../src/http/native/admin/records-schemas.ts';
 import type * as schemas from '../../src/http/native/console-schemas.ts';
+import type * as webhookSchemas from '../../src/http/native/webhook-schemas.ts';
 
 export type Area = 'cabinet' | 'admin';
 
@@ -128,3 +129,8 @@ export type OperatorKeyItem = Static<typeof schemas.OperatorKeyView>;
 export type OperatorKeyList = Static<typeof schemas.OperatorKeyList>;
 export type NewOperatorKey = Static<typeof schemas.NewOperatorKey>;
 export type ResetLink = Static<typeof schemas.ResetLinkView>;
+export type WebhookEndpointItem = Static<typeof webhookSchemas.WebhookEndpointView>;
+export type WebhookEndpointPage = Static<typeof webhookSchemas.WebhookEndpointPage>;
+export type NewWebhookEndpoint = Static<typeof webhookSchemas.NewWebhookEndpoint>;
+export type WebhookDeliveryPage = Static<typeof webhookSchemas.WebhookDeliveryPage>;
+export type WebhookAttemptPage = Static<typeof webhookSchemas.WebhookAttemptPage>;

@@ -3,7 +3,8 @@
  * of its own and must never fetch one. Shared by every test/console*.browser.test.ts.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
@@ -28,9 +29,21 @@ const CHROMIUM_ARGS = [
 /** Why the browser tests cannot run here (no Chromium outside CI), or false. */
 export const skipBrowser: string | false = !existsSync(CHROMIUM) && !process.env.CI ? `no Chromium at ${CHROMIUM} (CI installs it)` : false;
 
-/** The console is built by `npm install` (prepare); a checkout without it gets built here once. */
+/** The newest modification time of the files under `dir`. */
+async function newest(dir: string): Promise<number> {
+  let max = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) max = Math.max(max, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return max;
+}
+
+/**
+ * The console is built by `npm install` (prepare); a checkout without a build, or with one older
+ * than its sources (a page changed since), gets built here first.
+ */
 export async function ensureConsoleBuilt(): Promise<void> {
-  if (existsSync(DIST_INDEX)) return;
+  if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs > (await newest(join(ROOT, 'console', 'src')))) return;
   const { build } = await import('vite');
   await build({ configFile: join(ROOT, 'console', 'vite.config.ts'), logLevel: 'warn' });
   assert.ok(existsSync(DIST_INDEX), 'vite build did not produce console/dist/index.html');
