@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DICTIONARIES } from '../console/src/i18n.ts';
+import { AUDIT_TYPES } from '../console/src/audit-types.ts';
 import { PERMISSION_AREAS as CONSOLE_AREAS } from '../console/src/permissions.ts';
 import { SETTING_DOCS_RU } from '../console/src/settings-ru.ts';
 import { PERMISSION_AREAS } from '../src/http/native/admin/access.ts';
@@ -84,6 +85,17 @@ describe('console translations', () => {
     assert.deepEqual([...CONSOLE_AREAS].sort(), [...PERMISSION_AREAS].sort(), 'console/src/permissions.ts differs from the server\'s areas');
     const unlabelled = CONSOLE_AREAS.filter((a) => !(`opkeys.area.${a}` in en));
     assert.deepEqual(unlabelled, [], 'areas without a label in console/src/i18n.ts');
+  });
+
+  it("the audit filter lists core's audit entry types, each with a label", () => {
+    // AuditType is a type (no list at run time): its literals are read from its declaration.
+    const model = readFileSync(fileURLToPath(new URL('../src/core/model.ts', import.meta.url)), 'utf8');
+    const union = /export type AuditType =([^;]+);/.exec(model)?.[1] ?? '';
+    const core = [...union.matchAll(/'([a-z_.]+)'/g)].map((m) => m[1]!);
+    assert.ok(core.length > 20, 'AuditType was not found in src/core/model.ts');
+    assert.deepEqual([...AUDIT_TYPES].sort(), [...core].sort(), 'console/src/audit-types.ts differs from AuditType');
+    const unlabelled = AUDIT_TYPES.filter((type) => !(`event.${type}` in en));
+    assert.deepEqual(unlabelled, [], 'audit types without a label in console/src/i18n.ts');
   });
 
   it('every setting has a Russian description, and every description a setting', () => {

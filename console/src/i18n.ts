@@ -479,6 +479,12 @@ const en = {
   'event.resource_server.created': 'Resource server created',
   'event.resource_server.revoked': 'Resource server revoked',
   'event.admin_token.generated': 'Admin token generated',
+  'event.webhook.created': 'Webhook endpoint added',
+  'event.webhook.updated': 'Webhook endpoint changed',
+  'event.webhook.secret_rotated': 'Webhook signing secret replaced',
+  'event.webhook.deleted': 'Webhook endpoint deleted',
+  'event.secret.leaked': 'Leaked secret reported',
+  'event.audit.retention_cut': 'Old audit entries removed',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -956,6 +962,12 @@ const ru: Record<MessageKey, string> = {
   'event.resource_server.created': 'Сервер ресурсов создан',
   'event.resource_server.revoked': 'Сервер ресурсов отозван',
   'event.admin_token.generated': 'Создан токен администратора',
+  'event.webhook.created': 'Добавлен адрес вебхуков',
+  'event.webhook.updated': 'Адрес вебхуков изменён',
+  'event.webhook.secret_rotated': 'Секрет подписи вебхуков заменён',
+  'event.webhook.deleted': 'Адрес вебхуков удалён',
+  'event.secret.leaked': 'Сообщение об утечке секрета',
+  'event.audit.retention_cut': 'Старые записи журнала удалены',
 };
 
 export const DICTIONARIES: Record<Lang, Record<MessageKey, string>> = { en, ru };

@@ -7,53 +7,6 @@ import { formatDateTime, formatSeconds } from '../format.ts';
 import { hasKey, useI18n, type Lang, type Translate } from '../i18n.ts';
 import { Link, Mono } from './ui.tsx';
 
-/** Every type of entry the audit log holds, in the order the filters list them. */
-export const AUDIT_TYPES = [
-  'login.succeeded',
-  'login.failed',
-  'login.throttled',
-  'quota.exceeded',
-  'session.refreshed',
-  'session.revoked',
-  'session.reuse_detected',
-  'console.signed_in',
-  'console.sign_in_failed',
-  'console.signed_out',
-  'account.created',
-  'account.updated',
-  'account.disabled',
-  'account.enabled',
-  'account.deleted',
-  'account.password_set',
-  'account.password_changed',
-  'account.password_reset_issued',
-  'account.password_reset',
-  'app.created',
-  'app.renamed',
-  'app.deleted',
-  'api_token.created',
-  'api_token.rotated',
-  'api_token.revoked',
-  'api_token.reinstated',
-  'service_account.created',
-  'service_account.renamed',
-  'service_account.actions_changed',
-  'service_account.disabled',
-  'service_account.enabled',
-  'service_key.created',
-  'service_key.revoked',
-  'service_key.reinstated',
-  'service_token.created',
-  'policy.updated',
-  'policy.removed',
-  'operator_key.created',
-  'operator_key.revoked',
-  'signing_key.created',
-  'signing_key.rotated',
-  'resource_server.created',
-  'resource_server.revoked',
-  'admin_token.generated',
-] as const;
 
 export function eventLabel(type: string, t: Translate): string {
   const key = `event.${type}`;

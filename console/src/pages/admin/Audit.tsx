@@ -4,7 +4,8 @@
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import { api, type AdminAuditPage } from '../../api.ts';
-import { AUDIT_TYPES, AuditTable, eventLabel } from '../../components/AuditTable.tsx';
+import { AUDIT_TYPES } from '../../audit-types.ts';
+import { AuditTable, eventLabel } from '../../components/AuditTable.tsx';
 import { Card, EmptyState, Icons, ListStates, LoadMore, PageHeader } from '../../components/ui.tsx';
 import { usePages } from '../../hooks.ts';
 import { useI18n } from '../../i18n.ts';
