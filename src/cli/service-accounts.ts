@@ -20,6 +20,7 @@ const SERVICE_ACCOUNT_COLUMNS: readonly Column<ServiceAccount>[] = [
   { header: 'STATUS', value: (s) => s.status },
   { header: 'NAME', value: (s) => s.name },
   { header: 'KEYS', value: (s) => String(s.keys.filter((k) => k.status === 'active').length) },
+  { header: 'CREATED', value: (s) => iso(s.createdAt) },
   { header: 'LAST USED', value: (s) => iso(s.lastUsedAt) },
   { header: 'ACTIONS', value: (s) => s.actions.join(' ') },
 ];
