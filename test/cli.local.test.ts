@@ -47,6 +47,9 @@ function errors(r: Ran): string[] {
   return r.err.filter((l) => !l.startsWith('tokend: using '));
 }
 
+/** A well-formed id that names nothing. */
+const UNKNOWN = '0190aaaa-0000-7000-8000-000000000000';
+
 const ISO = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\b/;
 /** A Unix-millisecond time within a day of now. */
 function assertMs(value: unknown, what: string): void {
@@ -147,7 +150,7 @@ for (const kind of databases()) {
       for (const [args, option] of [
         [['api-token', 'create', '--account', String(accountId), '--expires-in', '90'], '--expires-in'],
         [['key', 'create', '--service-account', String(sa.id), '--expires-in', '3600'], '--expires-in'],
-        [['api-token', 'rotate', 'some-id', '--grace', '24'], '--grace'],
+        [['api-token', 'rotate', UNKNOWN, '--grace', '24'], '--grace'],
         [['account', 'reset-link', String(accountId), '--expires-in', '60'], '--expires-in'],
         [['operator-key', 'create', '--name', 'x', '--permission', 'accounts:read', '--expires-in', '7'], '--expires-in'],
         [['api-token', 'create', '--account', String(accountId), '--expires-in', '90 d'], '--expires-in'],
@@ -290,8 +293,10 @@ for (const kind of databases()) {
         [3, ['account', 'show', '987654'], /^tokend: account 987654 does not exist$/],
         [3, ['app', 'create', '--account', '987654', '--name', 'x'], /^tokend: account 987654 does not exist$/],
         [3, ['service-account', 'disable', '987654'], /^tokend: service account 987654 does not exist$/],
-        [3, ['api-token', 'show', 'no-such-token'], /^tokend: API token no-such-token does not exist$/],
-        [3, ['session', 'revoke', 'no-such-session'], /^tokend: session no-such-session does not exist or has already ended$/],
+        [2, ['api-token', 'show', 'no-such-token'], /^tokend: API token id must be an id as a list shows it \(hex digits and dashes\), got "no-such-token"$/],
+        [3, ['api-token', 'show', UNKNOWN], new RegExp(`^tokend: API token ${UNKNOWN} does not exist$`)],
+        [3, ['session', 'revoke', UNKNOWN], new RegExp(`^tokend: session ${UNKNOWN} does not exist or has already ended$`)],
+        [4, ['api-token', 'revoke', token.id as string], /^tokend: API token .* is already revoked$/],
         [4, ['account', 'create', '--email', `local-${kind}@example.com`, '--password', 'local-password-1'], /^tokend: an account with this email already exists$/],
         [4, ['api-token', 'rotate', token.id as string], /^tokend: API token .* cannot be rotated: it is already revoked, replaced or expired$/],
       ] as const) {

@@ -81,9 +81,10 @@ for (const db of databases()) {
       for (const [code, args] of [
         [2, ['api-token', 'create', '--account', String(user.accountId), '--format', 'v4']],
         [3, ['api-token', 'create', '--account', '999999']],
-        [3, ['api-token', 'rotate', 'no-such-id']],
+        [2, ['api-token', 'rotate', 'no-such-id']],
+        [3, ['api-token', 'rotate', '0190aaaa-0000-7000-8000-000000000000']],
         [2, ['api-token', 'rotate', 'x', '--grace', 'forever']],
-        [3, ['api-token', 'revoke', 'no-such-id']],
+        [3, ['api-token', 'revoke', '0190aaaa-0000-7000-8000-000000000000']],
       ] as const) {
         const res = await tokend([...args]);
         assert.equal(res.code, code, `${args.join(' ')}: ${res.stderr}`);

@@ -13,10 +13,10 @@ export function parseId(raw: string, what: string): number {
   return Number(value);
 }
 
-/** A string id (API tokens, sessions, operator keys): printable, no spaces, not empty. */
+/** A string id (API tokens, sessions, operator keys, resource servers): hex digits and dashes, as lists show them. */
 export function parseTextId(raw: string, what: string): string {
   const value = raw.trim();
-  if (!/^[\x21-\x7e]{1,200}$/.test(value)) throw new UsageError(`${what} must be an id as a list shows it, got ${JSON.stringify(raw)}`);
+  if (!/^[0-9a-fA-F-]{1,64}$/.test(value)) throw new UsageError(`${what} must be an id as a list shows it (hex digits and dashes), got ${JSON.stringify(raw)}`);
   return value;
 }
 

@@ -130,6 +130,9 @@ export class HttpOperator implements Operator {
     const tail = code ? ` (${code}, HTTP ${res.status})` : ` (HTTP ${res.status})`;
     if (res.status === 400 || res.status === 422) {
       const fields = envelope.error?.fields ?? [];
+      // A taken email or appId is a conflict, as on the database (src/cli/local-operator.ts, translateCoreError).
+      const taken = fields.find((f) => /already exists|is taken/.test(f.message ?? ''));
+      if (taken) return new RefusedError(`${taken.message}${tail}`);
       const detail = fields.length ? fields.map((f) => blame(f.name ?? 'input', f.message ?? f.code ?? 'is invalid')).join('; ') : (message ?? 'the request was refused as malformed');
       return new UsageError(`${detail}${tail}`);
     }
@@ -145,9 +148,22 @@ export class HttpOperator implements Operator {
         const after = res.headers.get('retry-after');
         return new RefusedError(`${message ?? 'too many attempts'}${after ? `; try again in ${after} s` : ''}${tail}`);
       }
+      if (code === 'not_active' && what) return new RefusedError(`${what} is no longer active: already revoked, replaced or expired${tail}`);
       return new RefusedError(`${message ?? 'refused'}${tail}`);
     }
     return new FailedError(`${message ?? `tokend at ${this.origin} failed`}${tail}`);
+  }
+
+  /** Every item of a paged admin list (`{items, nextCursor}`), page after page. */
+  async #all<T>(path: string, what: string, query: Record<string, string | undefined> = {}): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.#call<{ items: T[]; nextCursor?: string | null }>('GET', path, { query: { ...query, limit: 500, cursor }, what });
+      items.push(...page.items);
+      if (!page.nextCursor) return items;
+      cursor = page.nextCursor;
+    }
   }
 
   // --- accounts ------------------------------------------------------------------------------
@@ -195,7 +211,7 @@ export class HttpOperator implements Operator {
   }
 
   async listApps(accountId: number): Promise<App[]> {
-    return (await this.#call<{ items: App[] }>('GET', `/api/admin/accounts/${accountId}/apps`, { what: `account ${accountId}` })).items;
+    return this.#all<App>(`/api/admin/accounts/${accountId}/apps`, `account ${accountId}`);
   }
 
   renameApp(appId: string, name: string): Promise<App> {
@@ -213,7 +229,7 @@ export class HttpOperator implements Operator {
   }
 
   async listServiceAccounts(accountId: number): Promise<ServiceAccount[]> {
-    return (await this.#call<{ items: ServiceAccount[] }>('GET', `/api/admin/accounts/${accountId}/service-accounts`, { what: `account ${accountId}` })).items;
+    return this.#all<ServiceAccount>(`/api/admin/accounts/${accountId}/service-accounts`, `account ${accountId}`);
   }
 
   getServiceAccount(id: number): Promise<ServiceAccount> {
@@ -253,7 +269,7 @@ export class HttpOperator implements Operator {
   }
 
   async listApiTokens(accountId: number, status?: string): Promise<ApiToken[]> {
-    return (await this.#call<{ items: ApiToken[] }>('GET', `/api/admin/accounts/${accountId}/api-tokens`, { query: { status }, what: `account ${accountId}` })).items;
+    return this.#all<ApiToken>(`/api/admin/accounts/${accountId}/api-tokens`, `account ${accountId}`, { status });
   }
 
   getApiToken(id: string): Promise<ApiToken> {

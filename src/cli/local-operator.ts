@@ -240,7 +240,9 @@ export class LocalOperator implements Operator {
     if (!key || (serviceAccountId !== undefined && key.serviceAccountId !== serviceAccountId)) {
       throw new NotFoundError(serviceAccountId === undefined ? `key ${keyId} does not exist` : `service account ${serviceAccountId} has no key ${keyId}`);
     }
-    return { changed: await this.#core.serviceAccounts.revokeKey(keyId, this.#ctx) };
+    // As the admin API answers (409 not_active): revoking what is already revoked is refused, not repeated.
+    if (!(await this.#core.serviceAccounts.revokeKey(keyId, this.#ctx))) throw new RefusedError(`key ${keyId} is already revoked`);
+    return { changed: true };
   }
 
   async createApiToken(accountId: number, input: { format: 'v3' | 'l3' | 'native'; label?: string; expiresIn?: string }) {
@@ -285,7 +287,8 @@ export class LocalOperator implements Operator {
   async revokeApiToken(id: string): Promise<Change> {
     const token = await this.#core.apiTokens.get(id);
     if (!token) throw new NotFoundError(`API token ${id} does not exist`);
-    return { changed: await this.#core.apiTokens.revoke(id, this.#ctx) };
+    if (!(await this.#core.apiTokens.revoke(id, this.#ctx))) throw new RefusedError(`API token ${id} is already revoked`);
+    return { changed: true };
   }
 
   async listSessions(accountId: number, page: { limit: number; cursor?: string }): Promise<Page<Session> & { total: number | null }> {
