@@ -47,6 +47,17 @@ interface ErrorEnvelope {
 
 const REFUSED_STATUS = new Set([401, 403, 409, 429]);
 
+/**
+ * The permission a route needs (docs/admin-api.md, "Routes"), to name it when an operator key
+ * lacks it: the area is the most specific record in the path, the level read for GET.
+ */
+export function permissionOf(method: string, path: string): string {
+  if (path.startsWith('/api/admin/operator-keys')) return 'admin';
+  const area =
+    ['apps', 'service-accounts', 'api-tokens', 'sessions', 'usage', 'signing-keys', 'accounts'].find((a) => path.includes(`/${a}`)) ?? 'accounts';
+  return `${area === 'api-tokens' ? 'tokens' : area}:${method === 'GET' ? 'read' : 'write'}`;
+}
+
 /** Checks and normalises `--url`: an http(s) URL with neither credentials nor query. */
 export function parseBaseUrl(raw: string): URL {
   let url: URL;
@@ -87,7 +98,11 @@ export class HttpOperator implements Operator {
    * One admin API call. `what` names the record for a 404 ("account 7"); a body is sent as JSON;
    * `creates` marks a creating POST (Idempotency-Key).
    */
-  async #call<T>(method: string, path: string, options: { body?: unknown; query?: Record<string, string | number | undefined>; what?: string; creates?: boolean } = {}): Promise<T> {
+  async #call<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Record<string, string | number | undefined>; what?: string; creates?: boolean } = {},
+  ): Promise<T> {
     const url = new URL(this.origin + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: 'application/json' };
@@ -120,10 +135,10 @@ export class HttpOperator implements Operator {
       if (body === null && text !== '') throw new FailedError(`${this.origin} answered ${method} ${path} with something other than JSON: is --url the address of a tokend?`);
       return body as T;
     }
-    throw this.#failure(res, body, options.what);
+    throw this.#failure(res, body, options.what, permissionOf(method, path));
   }
 
-  #failure(res: Response, body: unknown, what: string | undefined): Error {
+  #failure(res: Response, body: unknown, what: string | undefined, permission: string | undefined): Error {
     const envelope = (body ?? {}) as ErrorEnvelope;
     const code = envelope.error?.code;
     const message = envelope.error?.message;
@@ -143,6 +158,9 @@ export class HttpOperator implements Operator {
     }
     if (REFUSED_STATUS.has(res.status)) {
       if (res.status === 401) return new RefusedError(`tokend at ${this.origin} did not accept the token: give the admin token or an operator key (TOKEND_ADMIN_TOKEN or --token)${tail}`);
+      if (res.status === 403 && code === 'permission_denied' && permission) {
+        return new RefusedError(`${permission === 'admin' ? 'only the admin token may do this, not an operator key' : `this operator key lacks the permission ${permission}`}${tail}`);
+      }
       if (res.status === 403) return new RefusedError(`${message ?? 'the operator key lacks the permission this needs'}${tail}`);
       if (res.status === 429) {
         const after = res.headers.get('retry-after');
