@@ -12,8 +12,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CliIO } from '../src/cli/context.ts';
 import { main } from '../src/main.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { TokendChild } from './helpers/child.ts';
 import { testAdminToken } from './helpers/credentials.ts';
-import { databases, startTokend, type TestTokend } from './helpers/harness.ts';
+import { createTestDatabase, databases, startTokend, type TestDatabase, type TestTokend } from './helpers/harness.ts';
+
+const run = promisify(execFile);
+const BIN = new URL('../bin/tokend.js', import.meta.url).pathname;
 
 interface Ran {
   code: number;
@@ -132,6 +138,38 @@ for (const kind of databases()) {
       const down = await cli({ TOKEND_URL: `http://127.0.0.1:${closed}`, TOKEND_ADMIN_TOKEN: 'tdm_x' }, ['account', 'show', '1']);
       assert.equal(down.code, 1, down.err.join('\n'));
       assert.deepEqual(errors(down), [`tokend: cannot reach tokend at http://127.0.0.1:${closed} (ECONNREFUSED)`]);
+    });
+  });
+}
+
+for (const kind of databases()) {
+  describe(`tokend --url against \`tokend serve\` in another process (${kind})`, () => {
+    let db: TestDatabase;
+    let child: TokendChild;
+    const adminToken = testAdminToken();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'tokend-client-'));
+    before(async () => {
+      db = await createTestDatabase(kind);
+      child = new TokendChild({ dataDir: db.dataDir, databaseUrl: db.url, env: { TOKEND_ADMIN_TOKEN: adminToken, TOKEND_LOG_LEVEL: 'warn' } });
+      await child.start();
+    });
+    after(async () => {
+      await child.stop('SIGTERM');
+      await db.drop();
+      rmSync(elsewhere, { recursive: true, force: true });
+    });
+
+    it('bin/tokend.js run from another directory provisions through the server, and creates no database there', async () => {
+      const env = { PATH: process.env.PATH ?? '', HOME: elsewhere, TOKEND_URL: child.url!, TOKEND_ADMIN_TOKEN: adminToken };
+      const { stdout, stderr } = await run(process.execPath, [BIN, 'account', 'create', '--email', `child-${kind}@example.com`, '--password', 'child-password-1', '--json'], { cwd: elsewhere, env });
+      const created = JSON.parse(stdout) as { id: number; uid: string; email: string };
+      assert.deepEqual(Object.keys(created), ['id', 'uid', 'email']);
+      assert.equal(stderr.trim(), `tokend: using the admin API at ${child.url}`);
+      const disabled = await run(process.execPath, [BIN, 'account', 'disable', String(created.id)], { cwd: elsewhere, env });
+      assert.equal(disabled.stdout, `account ${created.id} disabled\n`);
+      assert.equal(existsSync(join(elsewhere, 'data')), false, 'no ./data beside the client');
+      // The server's own output never carries the admin token the client sent.
+      assert.ok(!child.output.join('\n').includes(adminToken));
     });
   });
 }
