@@ -10,6 +10,7 @@
  *   4  refused: a conflict (an email taken), a missing permission, a wrong credential, a policy, too many attempts
  */
 import { TokendError } from '../core/errors.ts';
+import type { Services } from '../services.ts';
 
 export interface CliIO {
   out(line: string): void;
@@ -66,3 +67,19 @@ export class FailedError extends CliError {
 }
 
 export const CLI_AUDIT = { address: 'cli' } as const;
+
+/** One answer: `value` as one JSON object with --json, else `human` line by line (src/cli/output.ts has the full printer). */
+export function printResult(io: CliIO, json: boolean | undefined, value: Record<string, unknown>, human: string[]): void {
+  if (json) io.out(JSON.stringify(value));
+  else for (const line of human) io.out(line);
+}
+
+/**
+ * Opens the existing tokend database of the flags and environment for one command, says which on
+ * stderr, runs `fn`, closes it; never creates one (src/cli/target.ts, withExistingDatabase).
+ */
+export async function withServices<T>(io: CliIO, flags: { dataDir?: string; databaseUrl?: string }, fn: (s: Services) => Promise<T>): Promise<T> {
+  // Loaded on use: target.ts imports this module's errors.
+  const { withExistingDatabase } = await import('./target.ts');
+  return withExistingDatabase(io, flags, fn);
+}
