@@ -25,10 +25,10 @@ interface Ran {
   err: string[];
 }
 
-async function cli(env: Record<string, string | undefined>, args: string[]): Promise<Ran> {
+async function cli(env: Record<string, string | undefined>, args: string[], stdin?: string): Promise<Ran> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), env };
+  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), env, ...(stdin !== undefined ? { stdin: async () => stdin } : {}) };
   const code = await main(args, io);
   return { code, out, err };
 }
@@ -253,6 +253,22 @@ for (const kind of databases()) {
       assert.deepEqual(json(await cli(env, ['resource-server', 'revoke', server.id as string, '--json'])), { id: server.id, revoked: true });
 
       assert.deepEqual(json(await cli(env, ['migrate', '--json'])).applied, []);
+    });
+
+    it('--password-stdin keeps the password off the command line', async () => {
+      const created = json(await cli(env, ['account', 'create', '--email', `stdin-${kind}@example.com`, '--password-stdin', '--json'], 'stdin-password-1\nignored\n'));
+      const app = json(await cli(env, ['app', 'create', '--account', String(created.id), '--name', 'stdin', '--json']));
+      const login = await t.core.accounts.passwordLogin({ email: `stdin-${kind}@example.com`, password: 'stdin-password-1', appId: app.appId as string }, { address: 'test' });
+      assert.ok(login.ok, 'the first line of stdin is the password');
+      for (const [args, stdin, message] of [
+        [['account', 'create', '--email', 'x@example.com'], undefined, /the password is required: --password P, or --password-stdin/],
+        [['account', 'create', '--email', 'x@example.com', '--password', 'p-123456789', '--password-stdin'], 'x\n', /not both/],
+        [['account', 'create', '--email', 'x@example.com', '--password-stdin'], '', /--password-stdin read no password/],
+      ] as const) {
+        const r = await cli(env, [...args], stdin);
+        assert.equal(r.code, 2, r.err.join('\n'));
+        assert.match(errors(r).join('\n'), message);
+      }
     });
 
     it('lists are tables with a header row, times in ISO 8601', async () => {

@@ -35,6 +35,19 @@ function accountLines(a: Account): string[] {
   ];
 }
 
+type PasswordFlags = { password?: string; passwordStdin?: boolean };
+
+/** `--password P` or `--password-stdin` (the first line of stdin, without its line break): exactly one. */
+async function passwordOf(io: CliIO, o: PasswordFlags): Promise<string> {
+  if (o.password !== undefined && o.passwordStdin) throw new UsageError('give the password with --password or --password-stdin, not both');
+  if (o.password !== undefined) return o.password;
+  if (!o.passwordStdin) throw new UsageError('the password is required: --password P, or --password-stdin to read it from stdin');
+  const text = io.stdin ? await io.stdin() : '';
+  const line = text.split(/\r?\n/)[0] ?? '';
+  if (line === '') throw new UsageError('--password-stdin read no password: stdin was empty');
+  return line;
+}
+
 /** The reset link's longest life (docs/admin-api.md). */
 const MAX_RESET_LINK_MS = 7 * 86_400_000;
 
@@ -47,13 +60,15 @@ export function registerAccountCommands(program: Command, io: CliIO): void {
         .command('create')
         .description('Create an account that can sign in with email and password')
         .requiredOption('--email <email>', 'login email (stored trimmed and lower-cased)')
-        .requiredOption('--password <password>', 'password (8 to 1024 characters; stored as an argon2id hash)')
+        .option('--password <password>', 'password (8 to 1024 characters; stored as an argon2id hash)')
+        .option('--password-stdin', 'read the password from the first line of stdin instead (kept out of `ps` and shell history)')
         .option('--name <name>', 'display name'),
       '{"id","uid","email"}',
     ),
-  ).action(async (o: { email: string; password: string; name?: string } & TargetFlags) => {
+  ).action(async (o: { email: string; name?: string } & PasswordFlags & TargetFlags) => {
+    const password = await passwordOf(io, o);
     await withOperator(io, o, async (op, out) => {
-      const a = await op.createAccount({ email: o.email, password: o.password, ...(o.name !== undefined ? { name: o.name } : {}) });
+      const a = await op.createAccount({ email: o.email, password, ...(o.name !== undefined ? { name: o.name } : {}) });
       out.result({ id: a.id, uid: a.uid, email: a.email }, [`account ${a.id} created`, `  uid:   ${a.uid}`, `  email: ${a.email}`]);
     });
   });
@@ -147,12 +162,14 @@ export function registerAccountCommands(program: Command, io: CliIO): void {
       .command('set-password')
       .description("Set an account's password; its console sign-ins end")
       .argument('<id>', 'account id')
-      .requiredOption('--password <password>', 'the new password (8 to 1024 characters)'),
+      .option('--password <password>', 'the new password (8 to 1024 characters)')
+      .option('--password-stdin', 'read the password from the first line of stdin instead (kept out of `ps` and shell history)'),
     '{"id","passwordSet":true}',
-  ).action(async (rawId: string, o: { password: string } & TargetFlags) => {
+  ).action(async (rawId: string, o: PasswordFlags & TargetFlags) => {
     const id = parseId(rawId, 'account id');
+    const password = await passwordOf(io, o);
     await withOperator(io, o, async (op, out) => {
-      await op.setPassword(id, o.password);
+      await op.setPassword(id, password);
       out.result({ id, passwordSet: true }, [`password of account ${id} set`]);
     });
   });

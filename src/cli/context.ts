@@ -16,6 +16,8 @@ export interface CliIO {
   out(line: string): void;
   err(line: string): void;
   env: Record<string, string | undefined>;
+  /** All of stdin, for `--password-stdin`; absent: nothing to read. */
+  stdin?: () => Promise<string>;
 }
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, refused: 4 } as const;
