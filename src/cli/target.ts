@@ -103,8 +103,9 @@ export async function withExistingDatabase<T>(io: CliIO, flags: StoreFlags, fn: 
     // Kysely's migration table marks a database tokend made (src/store/migrations/index.ts).
     const tables = await services.db.dialect.db.introspection.getTables({ withInternalKyselyTables: true });
     if (!tables.some((t) => t.name === 'kysely_migration')) throw refusal(db);
-    await services.db.migrate();
+    const applied = await services.db.migrate();
     io.err(`tokend: using ${describe(db)}`);
+    if (applied.length) io.err(`tokend: brought the database up to date: ${applied.join(', ')}`);
     return await fn(services);
   } finally {
     await services.close();
