@@ -11,6 +11,13 @@ import type { PolicyInput } from '../src/core/policies/rules.ts';
 import type { SubjectRef } from '../src/core/policies/service.ts';
 import { createTestDatabase, databases, seedAccount, startTokend, type TestDatabase, type TestTokend } from './helpers/harness.ts';
 
+
+/** What the rules in memory decided: these tests set no exact window, so it is never a promise. */
+function decided<T>(decision: T | Promise<T>): T {
+  assert.ok(!(decision instanceof Promise), 'rules in memory decide without waiting');
+  return decision as T;
+}
+
 const CTX = { address: 'test' };
 
 function fieldOf(error: unknown): string {
@@ -51,7 +58,7 @@ for (const kind of databases()) {
       assert.deepEqual((await t.core.policies.get(ref))?.rules.ipAllowList, ['10.0.0.0/8', '2001:db8::/32']);
       const now = t.core.clock.now();
       const check = (address: string): string => {
-        const d = t.core.policies.check('api_token', ref.subject.id, { address, now });
+        const d = decided(t.core.policies.check('api_token', ref.subject.id, { address, now }));
         return d.ok ? 'ok' : d.code;
       };
       assert.deepEqual([check('8.8.8.8'), check('10.0.0.1'), check('2001:db8::1'), check('10.0.0.1')], ['ip_denied', 'ok', 'ok', 'rate_limited']);
@@ -79,8 +86,8 @@ for (const kind of databases()) {
       await t.core.serviceAccounts.create({ accountId, name: 'dns', actions: ['dns_orders_list', 'dns_orders_create'] }, CTX);
       await t.core.policies.put(ref, { scopes: ['dns_orders_list'] }, CTX);
       const now = t.core.clock.now();
-      assert.equal(t.core.policies.check('api_token', ref.subject.id, { address: null, scope: 'dns_orders_list', now }).ok, true);
-      const refused = t.core.policies.check('api_token', ref.subject.id, { address: null, scope: 'dns_orders_create', now });
+      assert.equal(decided(t.core.policies.check('api_token', ref.subject.id, { address: null, scope: 'dns_orders_list', now })).ok, true);
+      const refused = decided(t.core.policies.check('api_token', ref.subject.id, { address: null, scope: 'dns_orders_create', now }));
       assert.equal(refused.ok ? 'ok' : refused.code, 'scope_missing');
     });
 
@@ -91,13 +98,13 @@ for (const kind of databases()) {
       if (kind === 'sqlite') await u.core.policies.refresh();
       const deadline = Date.now() + (kind === 'postgres' ? 5000 : 0);
       const denied = (): boolean => {
-        const d = u.core.policies.check('api_token', ref.subject.id, { address: '198.51.100.1', now: Date.now() });
+        const d = decided(u.core.policies.check('api_token', ref.subject.id, { address: '198.51.100.1', now: Date.now() }));
         return !d.ok && d.code === 'ip_denied';
       };
       while (!denied() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.ok(denied(), 'the other node did not apply the new rule');
       await t.core.policies.remove(ref, CTX);
-      assert.equal(t.core.policies.check('api_token', ref.subject.id, { address: '198.51.100.1', now: Date.now() }).ok, true);
+      assert.equal(decided(t.core.policies.check('api_token', ref.subject.id, { address: '198.51.100.1', now: Date.now() })).ok, true);
     });
 
     it('credits: 200 concurrent checks on 150 credits: exactly 150 pass, never below zero, the flush stores 0', async () => {
@@ -108,7 +115,7 @@ for (const kind of databases()) {
         Array.from({ length: 200 }, async (_, i) => {
           await new Promise((r) => setImmediate(r));
           if (i === 100) void t.core.policies.flush();
-          return t.core.policies.check('api_token', id, { address: null, now: Date.now() });
+          return decided(t.core.policies.check('api_token', id, { address: null, now: Date.now() }));
         }),
       );
       assert.equal(results.filter((r) => r.ok).length, 150);
@@ -123,7 +130,7 @@ for (const kind of databases()) {
       await u.core.policies.refresh();
       const id = ref.subject.id;
       const spend = (node: TestTokend, n: number): number =>
-        Array.from({ length: n }, () => node.core.policies.check('api_token', id, { address: null, now: Date.now() })).filter((d) => d.ok).length;
+        Array.from({ length: n }, () => decided(node.core.policies.check('api_token', id, { address: null, now: Date.now() }))).filter((d) => d.ok).length;
       assert.equal(spend(t, 60), 60);
       await t.core.policies.flush();
       assert.equal(spend(u, 10), 10);

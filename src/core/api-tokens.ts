@@ -15,7 +15,7 @@ import type { ChangeBus } from './changes.ts';
 import { DAY_MS, type Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ApiToken, ApiTokenFormat } from './model.ts';
-import { applyExpiryRules, clampExpiry, type ExpiryPolicy } from './policies/rules.ts';
+import { applyExpiryRules, clampExpiry, type ExpiryPolicy, type Subject } from './policies/rules.ts';
 import { rollback, type Rollback, type Store } from './ports.ts';
 import type { CheckOutcome, Verification } from './verification.ts';
 
@@ -197,7 +197,9 @@ export class ApiTokenService {
     }
     const { clock, expiryPolicy } = this.#d;
     await expiryPolicy?.ready();
+    let carried: readonly Subject[] | null = null;
     const outcome = await this.#d.store.transaction(async (tx): Promise<RotateOutcome | Rollback<RotateOutcome>> => {
+      carried = null;
       const now = clock.now();
       const old = await tx.apiTokens.findById(id);
       if (!old || (options.accountId !== undefined && old.accountId !== options.accountId)) return { ok: false, code: 'not_found' };
@@ -214,14 +216,17 @@ export class ApiTokenService {
       // roll their new token back.
       if (!(await tx.apiTokens.retire(old.id, apiToken.id, now + graceMs))) return rollback({ ok: false, code: 'not_active' });
       if (graceMs === 0) await tx.apiTokens.revoke(old.id, now, 'rotated');
+      // The successor is bound by the same rules from its first check: moved in this transaction.
+      carried = (await expiryPolicy?.carryOver?.(tx, old.id, apiToken.id, now)) ?? null;
       await audit(tx.audit, clock, ctx, {
         type: 'api_token.rotated',
         accountId: old.accountId,
-        detail: { id: old.id, replacedBy: apiToken.id, graceMs },
+        detail: { id: old.id, replacedBy: apiToken.id, graceMs, ...(carried ? { rulesCarried: true } : {}) },
       });
       const previous = (await tx.apiTokens.findById(old.id)) ?? old;
       return { ok: true, created: { token, apiToken }, previous };
     });
+    if (outcome.ok && carried) await expiryPolicy?.installed?.(carried);
     // The old token's cached entry carries its old expiry: drop it now, here and (bridged) everywhere.
     if (outcome.ok) this.#d.changes.publish({ kind: 'api_token', ids: [id] });
     return outcome;

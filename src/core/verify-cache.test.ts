@@ -51,9 +51,10 @@ describe('VerifyCache', () => {
     assert.equal(c.get('a'), undefined);
   });
 
-  it('keeps at most maxEntries, dropping the least recently used', () => {
-    const { c } = cache(5000, 3);
+  it('keeps at most maxEntries, dropping the least recently used (to within a quarter of the staleness bound)', () => {
+    const { c, clock } = cache(5000, 3);
     for (const k of ['a', 'b', 'c']) c.set(k, k, [`t:${k}`], c.epoch());
+    clock.advance(1300);
     assert.equal(c.get('a'), 'a'); // a is now the most recently used
     c.set('d', 'd', ['t:d'], c.epoch());
     assert.equal(c.size, 3);

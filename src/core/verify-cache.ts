@@ -28,6 +28,8 @@ export interface VerifyCacheOptions {
 interface Entry<V> {
   value: V;
   at: number;
+  /** When the entry last moved to the recent end of the eviction order. */
+  bumped: number;
   tags: readonly string[];
 }
 
@@ -43,8 +45,11 @@ export class VerifyCache<V> {
   readonly #byTag = new Map<string, Set<string>>();
   #epoch = 0;
 
+  readonly #bumpEvery: number;
+
   constructor(options: VerifyCacheOptions) {
     this.#options = options;
+    this.#bumpEvery = options.ttlMs / 4;
   }
 
   get enabled(): boolean {
@@ -69,8 +74,14 @@ export class VerifyCache<V> {
       this.#delete(key, entry);
       return undefined;
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    // Recency is kept to a quarter of the staleness bound: moving an entry to the recent end is a
+    // Map delete and insert, which a hot token would otherwise pay on every check. Eviction (only
+    // under size pressure) still takes entries unused for the longest, to within that quarter.
+    if (age - (entry.bumped - entry.at) > this.#bumpEvery) {
+      entry.bumped = entry.at + age;
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+    }
     return entry.value;
   }
 
@@ -94,7 +105,8 @@ export class VerifyCache<V> {
     if (!this.enabled || epochAtLookup !== this.#epoch) return;
     const old = this.#entries.get(key);
     if (old) this.#delete(key, old);
-    this.#entries.set(key, { value, at: this.#options.clock.now(), tags });
+    const now = this.#options.clock.now();
+    this.#entries.set(key, { value, at: now, bumped: now, tags });
     for (const tag of tags) {
       let keys = this.#byTag.get(tag);
       if (!keys) this.#byTag.set(tag, (keys = new Set()));

@@ -1,15 +1,27 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { CreditLedger } from './credits.ts';
-import { compilePolicy, PolicyEngine } from './engine.ts';
+import { compilePolicy, PolicyEngine, type CheckContext, type CompiledPolicy, type ExactCounter, type PolicyDecision } from './engine.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { EMPTY_RULES, type PolicyRules } from './rules.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 
-function setup(rules: Partial<PolicyRules>): { engine: PolicyEngine; ledger: CreditLedger; policy: ReturnType<typeof compilePolicy> } {
+/** The engine of rules held in memory: its answer is never a promise. */
+interface SyncEngine {
+  check(policy: CompiledPolicy | null, ctx: CheckContext): PolicyDecision;
+}
+
+function setup(rules: Partial<PolicyRules>): { engine: SyncEngine; ledger: CreditLedger; policy: ReturnType<typeof compilePolicy> } {
   const ledger = new CreditLedger({ spend: async () => null });
-  const engine = new PolicyEngine({ limiter: new RateLimiter({ maxSubjects: 100 }), ledger });
+  const inner = new PolicyEngine({ limiter: new RateLimiter({ maxSubjects: 100 }), ledger });
+  const engine: SyncEngine = {
+    check(policy, ctx) {
+      const decision = inner.check(policy, ctx);
+      assert.ok(!(decision instanceof Promise), 'rules in memory decide without waiting');
+      return decision;
+    },
+  };
   const policy = compilePolicy('api_token:t1', { ...EMPTY_RULES, ...rules });
   if (policy.credits) ledger.load(policy.key, { remaining: policy.credits.remaining, period: 0 }, policy.credits);
   return { engine, ledger, policy };
@@ -62,5 +74,33 @@ describe('PolicyEngine', () => {
     const { engine, policy } = setup({ credits: { remaining: 10, cost: 1, refill: null } });
     assert.deepEqual(engine.check(policy, { address: null, cost: 7, now: T0 }), { ok: true, windows: [], creditsLeft: 3 });
     assert.equal(engine.check(policy, { address: null, cost: 4, now: T0 }).ok, false);
+  });
+
+  it('exact windows: counted by the counter given (the database), fixed windows, at most the limit; other rules still apply', async () => {
+    const counts = new Map<string, number>();
+    const calls: string[] = [];
+    const exact: ExactCounter = async (scope, windowStart, limit) => {
+      calls.push(`${scope}@${windowStart}`);
+      const key = `${scope}@${windowStart}`;
+      const n = counts.get(key) ?? 0;
+      if (n >= limit) return null;
+      counts.set(key, n + 1);
+      return n + 1;
+    };
+    const engine = new PolicyEngine({ limiter: new RateLimiter({ maxSubjects: 100 }), ledger: new CreditLedger({ spend: async () => null }), exact });
+    const policy = compilePolicy('api_token:t1', { ...EMPTY_RULES, rateLimits: [{ limit: 2, windowSeconds: 60, exact: true }], ipAllowList: ['192.0.2.0/24'] });
+    const at = T0 + 10_000;
+    assert.deepEqual(await engine.check(policy, { address: '198.51.100.1', now: at }), { ok: false, code: 'ip_denied' });
+    assert.equal(calls.length, 0, 'a check refused in memory never reaches the counter');
+    const first = await engine.check(policy, { address: '192.0.2.1', now: at });
+    assert.deepEqual(first, { ok: true, windows: [{ limit: 2, windowSeconds: 60, remaining: 1, resetSeconds: 50 }], creditsLeft: null });
+    assert.equal((await engine.check(policy, { address: '192.0.2.1', now: at })).ok, true);
+    const third = await engine.check(policy, { address: '192.0.2.1', now: at + 1000 });
+    assert.equal(third.ok, false);
+    assert.equal(!third.ok && third.code, 'rate_limited');
+    assert.equal(!third.ok && third.code === 'rate_limited' && third.retryAfterSeconds, 49);
+    // The next fixed window starts afresh.
+    assert.equal((await engine.check(policy, { address: '192.0.2.1', now: T0 + 60_000 })).ok, true);
+    assert.deepEqual(new Set(calls.map((c) => c.split('@')[0])), new Set(['policy:api_token:t1:60']));
   });
 });

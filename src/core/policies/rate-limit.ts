@@ -22,6 +22,11 @@ export interface RateWindowRule {
   limit: number;
   /** Window length in seconds: at least 1. */
   windowSeconds: number;
+  /**
+   * Counted by the database, exactly across nodes, in fixed windows aligned to the window length
+   * (one conditional UPDATE per check); absent or false: in this node's memory (GCRA).
+   */
+  exact?: boolean;
 }
 
 /** One window as the IETF RateLimit headers report it. */

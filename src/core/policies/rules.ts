@@ -90,7 +90,8 @@ export function validateRules(kind: SubjectKind, input: PolicyInput, accountPerm
     const limit = positiveInt(w.limit, MAX_LIMIT, `rateLimits[${i}].limit`);
     if (seen.has(windowSeconds)) throw new InvalidInputError(`rateLimits[${i}].windowSeconds`, 'two windows of the same length');
     seen.add(windowSeconds);
-    rateLimits.push({ limit, windowSeconds });
+    if (w.exact !== undefined && typeof w.exact !== 'boolean') throw new InvalidInputError(`rateLimits[${i}].exact`, 'must be true or false');
+    rateLimits.push(w.exact ? { limit, windowSeconds, exact: true } : { limit, windowSeconds });
   });
   rateLimits.sort((a, b) => a.windowSeconds - b.windowSeconds);
 
@@ -149,6 +150,20 @@ export interface ExpiryPolicy {
   ready(): Promise<void>;
   /** The instance's rule, then the account's (memory only). */
   expiryRules(accountId: number): readonly (ExpiryRule | null)[];
+  /**
+   * Inside a rotation's transaction: the successor of API token `fromId` takes its rules and its
+   * credit balance (docs/policies.md, "Rotation"). Returns what `installed` needs after the commit,
+   * or null when the token had no rules.
+   */
+  carryOver?(tx: { policies: PolicyRepoLike }, fromId: string, toId: string, now: number): Promise<readonly Subject[] | null>;
+  /** After the commit of a carry-over: this node installs the subjects' new rules, the others are told. */
+  installed?(subjects: readonly Subject[]): Promise<void>;
+}
+
+/** The part of the store's policy repository a carry-over uses (src/core/ports.ts PolicyRepo). */
+export interface PolicyRepoLike {
+  get(subject: Subject): Promise<{ subject: Subject; accountId: number; rules: PolicyRules; credits: { remaining: number; period: number } | null; updatedAt: number } | null>;
+  put(record: { subject: Subject; accountId: number; rules: PolicyRules; credits: { remaining: number; period: number } | null; updatedAt: number }): Promise<void>;
 }
 
 /**

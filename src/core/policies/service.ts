@@ -20,7 +20,7 @@ import type { CheckContext as VerifyContext, CheckPolicy, TokenIdentity } from '
 import { CreditLedger, refillPeriod } from './credits.ts';
 import { compilePolicy, PolicyEngine, type CheckContext, type CompiledPolicy, type PolicyDecision } from './engine.ts';
 import { RateLimiter, type RateWindowRule } from './rate-limit.ts';
-import { validateRules, type ExpiryRule, type PolicyInput, type PolicyRules, type Subject, type SubjectKind } from './rules.ts';
+import { validateRules, type ExpiryRule, type PolicyInput, type PolicyRepoLike, type PolicyRules, type Subject, type SubjectKind } from './rules.ts';
 
 /** How often every node re-reads all policies, whatever notifications said. */
 export const REFRESH_EVERY_MS = 30_000;
@@ -65,7 +65,7 @@ export class PolicyService implements CheckPolicy {
   readonly #limiter = new RateLimiter({ maxSubjects: MAX_RATE_SUBJECTS });
   readonly #ledger: CreditLedger;
   readonly #engine: PolicyEngine;
-  #compiled = new Map<string, CompiledPolicy>();
+  readonly #compiled = new CompiledIndex();
   #accounts = new Map<number, ExpiryRule>();
   #records = new Map<string, PolicyRecord>();
   #loading: Promise<void> | null = null;
@@ -81,7 +81,12 @@ export class PolicyService implements CheckPolicy {
         return subject ? this.#d.store.policies.spendCredits(subject, period, used, refillAmount) : null;
       },
     });
-    this.#engine = new PolicyEngine({ limiter: this.#limiter, ledger: this.#ledger });
+    this.#engine = new PolicyEngine({
+      limiter: this.#limiter,
+      ledger: this.#ledger,
+      // A transaction, so that on SQLite the exact checks waiting together share one COMMIT (group commit).
+      exact: (scope, windowStart, limit, expiresAt) => this.#d.store.transaction((tx) => tx.counters.incrementBelow(scope, windowStart, limit, expiresAt)),
+    });
     this.#unfollow = deps.changes.subscribe((change) => {
       if (change.kind !== 'policy' || !change.remote) return;
       for (const key of change.ids) void this.#reloadOne(key).catch(() => {});
@@ -113,15 +118,15 @@ export class PolicyService implements CheckPolicy {
 
   /** The compiled rules of a subject (memory only), or undefined when it has none. */
   policyOf(kind: SubjectKind, id: string): CompiledPolicy | undefined {
-    return this.#compiled.get(`${kind}:${id}`);
+    return this.#compiled.get(kind, id);
   }
 
   /**
    * Enforces a subject's rules on one check: synchronous, no I/O (call `ready()` once first).
    * A subject without rules is allowed with nothing to report.
    */
-  check(kind: SubjectKind, id: string, ctx: CheckContext): PolicyDecision {
-    return this.#engine.check(this.#compiled.get(`${kind}:${id}`), ctx);
+  check(kind: SubjectKind, id: string, ctx: CheckContext): PolicyDecision | Promise<PolicyDecision> {
+    return this.#engine.check(this.#compiled.get(kind, id), ctx);
   }
 
   /**
@@ -136,12 +141,12 @@ export class PolicyService implements CheckPolicy {
     return this.#apply(identity, context);
   }
 
-  #apply(identity: TokenIdentity, context: VerifyContext): PolicyDecision | null {
-    let key: string | null = null;
-    if (identity.kind === 'api_token') key = `api_token:${identity.apiTokenId}`;
-    else if (identity.kind === 'access') key = `app:${identity.clientId}`;
-    else if (identity.kind === 'service_access') key = `service_key:${identity.clientId}`;
-    const policy = key === null ? undefined : this.#compiled.get(key);
+  #apply(identity: TokenIdentity, context: VerifyContext): PolicyDecision | null | Promise<PolicyDecision> {
+    // Looked up by kind, then by the id the identity already holds: no key string built per check.
+    let policy: CompiledPolicy | undefined;
+    if (identity.kind === 'api_token') policy = this.#compiled.get('api_token', identity.apiTokenId);
+    else if (identity.kind === 'access') policy = this.#compiled.get('app', identity.clientId);
+    else if (identity.kind === 'service_access') policy = this.#compiled.get('service_key', identity.clientId);
     const scope = context.requiredScope;
     if (scope !== undefined && !policy?.scopes && identity.scope !== '' && !identity.scope.split(' ').includes(scope)) {
       return { ok: false, code: 'scope_missing', scope };
@@ -228,6 +233,33 @@ export class PolicyService implements CheckPolicy {
     return this.#view(record);
   }
 
+  /**
+   * A rotated API token's rules move to its successor, in the rotation's transaction: the same
+   * rules, and the credit balance as this node knows it (the stored one less what it spent since
+   * its last flush). The old token keeps its other rules for its grace period but no credits: the
+   * balance is the customer's, not each token's, so a rotation with a grace period cannot double it.
+   * Rate windows count afresh for the new token (each token has its own).
+   */
+  async carryOver(tx: { policies: PolicyRepoLike }, fromId: string, toId: string, now: number): Promise<readonly Subject[] | null> {
+    const from: Subject = { kind: 'api_token', id: fromId };
+    const record = await tx.policies.get(from);
+    if (!record) return null;
+    const to: Subject = { kind: 'api_token', id: toId };
+    const rule = record.rules.credits;
+    const left = rule && record.credits ? this.#ledger.left(subjectKey(from), rule, now) : null;
+    const credits = rule && record.credits ? { remaining: left ?? record.credits.remaining, period: refillPeriod(rule.refill, now) } : null;
+    await tx.policies.put({ subject: to, accountId: record.accountId, rules: record.rules, credits, updatedAt: now });
+    if (credits) await tx.policies.put({ ...record, credits: { remaining: 0, period: credits.period }, updatedAt: now });
+    return [from, to];
+  }
+
+  /** After a carry-over committed: installs the subjects' stored rules here and tells the other nodes. */
+  async installed(subjects: readonly Subject[]): Promise<void> {
+    const keys = subjects.map(subjectKey);
+    for (const key of keys) await this.#reloadOne(key);
+    this.#d.changes.publish({ kind: 'policy', ids: keys });
+  }
+
   /** Removes a subject's rules; false when it had none. */
   async remove(ref: SubjectRef, ctx: AuditContext): Promise<boolean> {
     await this.ready();
@@ -297,7 +329,7 @@ export class PolicyService implements CheckPolicy {
 
   #install(record: PolicyRecord, changed: boolean): void {
     const key = subjectKey(record.subject);
-    const previous = this.#compiled.get(key);
+    const previous = this.#compiled.get(record.subject.kind, record.subject.id);
     const compiled = compilePolicy(key, record.rules);
     // Same windows as before: keep the array the rate limiter knows, so its counts carry on.
     if (previous && sameWindows(previous.rateLimits, compiled.rateLimits)) compiled.rateLimits = previous.rateLimits;
@@ -307,7 +339,7 @@ export class PolicyService implements CheckPolicy {
       else this.#accounts.delete(Number(record.subject.id));
       return;
     }
-    this.#compiled.set(key, compiled);
+    this.#compiled.set(record.subject, compiled);
     if (record.rules.credits && record.credits) {
       // New rules set the balance; a periodic re-read only tells a node what others spent.
       if (changed) this.#ledger.load(key, record.credits, record.rules.credits);
@@ -318,10 +350,26 @@ export class PolicyService implements CheckPolicy {
   #uninstall(key: string): void {
     const record = this.#records.get(key);
     this.#records.delete(key);
-    this.#compiled.delete(key);
+    if (record) this.#compiled.delete(record.subject);
     this.#limiter.forget(key);
     this.#ledger.forget(key);
     if (record?.subject.kind === 'account') this.#accounts.delete(Number(record.subject.id));
+  }
+}
+
+/** Compiled rules by subject kind, then id: the hot path's lookup uses the ids it already has. */
+class CompiledIndex {
+  readonly #byKind = new Map<SubjectKind, Map<string, CompiledPolicy>>();
+  get(kind: SubjectKind, id: string | null | undefined): CompiledPolicy | undefined {
+    return id == null ? undefined : this.#byKind.get(kind)?.get(id);
+  }
+  set(subject: Subject, compiled: CompiledPolicy): void {
+    let ids = this.#byKind.get(subject.kind);
+    if (!ids) this.#byKind.set(subject.kind, (ids = new Map()));
+    ids.set(subject.id, compiled);
+  }
+  delete(subject: Subject): void {
+    this.#byKind.get(subject.kind)?.delete(subject.id);
   }
 }
 

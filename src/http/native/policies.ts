@@ -24,6 +24,11 @@ const RateWindow = Type.Object(
   {
     limit: Type.Integer({ description: 'Checks allowed per window (at least 1).' }),
     windowSeconds: Type.Integer({ description: 'Window length in seconds (1 to 31 days).' }),
+    exact: Type.Optional(
+      Type.Boolean({
+        description: 'Count in the database, exactly across nodes, in fixed windows (one write per check); default: in each node\'s memory.',
+      }),
+    ),
   },
   Strict,
 );
@@ -69,7 +74,7 @@ const CabinetPolicyBody = Type.Object(
 );
 
 export const PolicyRulesView = Type.Object({
-  rateLimits: Type.Array(Type.Object({ limit: Type.Integer(), windowSeconds: Type.Integer() })),
+  rateLimits: Type.Array(Type.Object({ limit: Type.Integer(), windowSeconds: Type.Integer(), exact: Type.Optional(Type.Boolean()) })),
   credits: Nullable(Type.Object({ remaining: Type.Integer(), cost: Type.Integer(), refill: Nullable(Type.Object({ amount: Type.Integer(), interval: Type.String() })) })),
   ipAllowList: Nullable(Type.Array(Type.String())),
   scopes: Nullable(Type.Array(Type.String())),
