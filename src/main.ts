@@ -30,7 +30,8 @@ Exit codes:
   1  failure: the database or the server is unavailable, or something unexpected went wrong
   2  usage: a wrong option, argument or setting, input refused as malformed, no database there
   3  not found: the account, token, key, session … named does not exist
-  4  refused: a conflict (an email taken), a missing permission, a wrong credential, too many attempts
+  4  refused: a conflict (an email taken, already revoked), a missing permission, a wrong credential,
+     too many attempts
 
 Every command: tokend <command> --help; the reference: docs/cli.md.`;
 
