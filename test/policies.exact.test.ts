@@ -65,6 +65,34 @@ for (const kind of databases()) {
       assert.match(String(refused.headers['ratelimit-policy']), /1;w=3600/);
     });
 
+    it('a customer cannot make a window exact (the operator pays for it), but keeps one the operator set', async () => {
+      const user = await seedAccount(t.core);
+      const created = await t.core.apiTokens.create({ accountId: user.accountId, format: 'native' }, CTX);
+      const signIn = await t.app.inject({
+        method: 'POST',
+        url: '/api/cabinet/session',
+        headers: { host: 'tokend.test', origin: 'http://tokend.test', 'content-type': 'application/json' },
+        payload: JSON.stringify({ email: user.email, password: user.password }),
+      });
+      const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+      const csrf = signIn.json().csrfToken as string;
+      const put = (rateLimits: unknown) =>
+        t.app.inject({
+          method: 'PUT',
+          url: `/api/cabinet/api-tokens/${created.apiToken.id}/policy`,
+          headers: { host: 'tokend.test', origin: 'http://tokend.test', cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+          payload: JSON.stringify({ rateLimits }),
+        });
+      const refused = await put([{ limit: 10, windowSeconds: 60, exact: true }]);
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.equal(refused.json().error.fields[0].name, 'rateLimits[0].exact');
+      assert.equal(await t.core.policies.get({ subject: { kind: 'api_token', id: created.apiToken.id }, accountId: user.accountId }), null, 'nothing stored');
+      await t.core.policies.put({ subject: { kind: 'api_token', id: created.apiToken.id }, accountId: user.accountId }, { rateLimits: [{ limit: 10, windowSeconds: 60, exact: true }] }, CTX);
+      const kept = await put([{ limit: 10, windowSeconds: 60, exact: true }, { limit: 1000, windowSeconds: 86400 }]);
+      assert.equal(kept.statusCode, 200, kept.body);
+      assert.equal(kept.json().rules.rateLimits.length, 2);
+    });
+
     if (kind === 'postgres') {
       it('two nodes, 100 per minute exact, 150 checks on each at once: exactly 100 pass in all', async () => {
         const { token } = await tokenWith({ rateLimits: [{ limit: 100, windowSeconds: 60, exact: true }] });

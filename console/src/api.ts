@@ -25,8 +25,9 @@ export class ApiError extends Error {
   }
 
   /** The message of the field with this name, if the server blamed it. */
+  /** The error of field `name`, or of a part of it (`ipAllowList[2]`, `credits.cost`). */
   field(name: string): FieldError | undefined {
-    return this.fields.find((f) => f.name === name);
+    return this.fields.find((f) => f.name === name || f.name.startsWith(`${name}[`) || f.name.startsWith(`${name}.`));
   }
 }
 
@@ -42,7 +43,7 @@ export function onUnauthenticated(area: Area, handler: (() => void) | null): voi
   onSignedOut[area] = handler;
 }
 
-export async function api<T>(area: Area, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function api<T>(area: Area, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const token = csrf[area];
@@ -103,6 +104,9 @@ export type AuditItem = Static<typeof schemas.AuditView>;
 export type AuditPage = Static<typeof schemas.AuditPage>;
 export type AccountPage = Static<typeof schemas.AccountPage>;
 export type Usage = Static<typeof schemas.UsageView>;
+export type ClientAdvice = Static<typeof schemas.ClientAdviceView>;
+export type TokenUsage = Static<typeof schemas.TokenUsageView>;
+export type Policy = Static<typeof schemas.PolicyView>;
 export type SigningKeyItem = Static<typeof schemas.SigningKeyView>;
 export type SigningKeyList = Static<typeof schemas.SigningKeyList>;
 export type SettingItem = Static<typeof schemas.SettingView>;

@@ -1,4 +1,5 @@
 /** Accounts, their apps, and password login (the ChatApp `tokens.make`). */
+import type { ClientPatterns } from './client-patterns.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PasswordHasher } from '../secrets/password.ts';
@@ -44,6 +45,8 @@ export interface AccountServiceDeps {
   /** Called after an account's status changed, so verification caches drop what they hold for it. */
   onAccountChanged?: (accountId: number) => void;
   metrics?: CoreMetrics;
+  /** Told of every successful make (src/core/client-patterns.ts). */
+  clientPatterns?: ClientPatterns;
 }
 
 export class AccountService {
@@ -160,7 +163,7 @@ export class AccountService {
     if (!app || app.accountId !== account.id) return { ok: false, code: 'app_not_found' };
 
     const draft = await sessions.draft({ kind: 'chatapp', accountId: account.id, clientId: app.appId, scope: '' });
-    return store.transaction(async (tx): Promise<LoginOutcome> => {
+    const outcome = await store.transaction(async (tx): Promise<LoginOutcome> => {
       const quota = await takeDailyQuota(tx.counters, clock, makeQuotaScope(email, app.appId), this.#d.dailyMakeLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });
@@ -176,5 +179,7 @@ export class AccountService {
       });
       return { ok: true, account, pair };
     });
+    if (outcome.ok) this.#d.clientPatterns?.made(account.id, app.appId, outcome.pair.session.id, outcome.pair.accessExpiresAt);
+    return outcome;
   }
 }

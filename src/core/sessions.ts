@@ -10,6 +10,7 @@
  * What differs per scheme is only the shape of the access token (opaque `tda_…` for ChatApp, a
  * signed JWT for service accounts) and its lifetimes: an AccessTokenMinter and a policy per kind.
  */
+import type { ClientPatterns } from './client-patterns.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, MAX_TOKEN_LENGTH, newRecordId, newToken } from '../secrets/tokens.ts';
@@ -92,6 +93,8 @@ export interface SessionServiceDeps {
   /** Token lookups through the verification cache (the same the verification path reads). */
   lookups: TokenLookups;
   metrics?: CoreMetrics;
+  /** Told of every successful ChatApp refresh (src/core/client-patterns.ts). */
+  clientPatterns?: ClientPatterns;
 }
 
 export const opaqueAccessTokens: AccessTokenMinter = {
@@ -194,8 +197,11 @@ export class SessionService {
     }
     const next = seen.session.revokedAt === null && seen.token.rotatedAt === null ? await this.#mint(seen.session, clock.now()) : null;
     const changed: string[] = [];
+    /** The pair this refresh replaces: when it was issued, and its session. */
+    let replaced: { issuedAt: number; session: Session } | null = null;
     const outcome = await this.#d.store.transaction(async (tx): Promise<RefreshOutcome> => {
       changed.length = 0;
+      replaced = null;
       const now = clock.now();
       const found = await tx.sessions.findRefresh(hash);
       if (!found || found.session.kind !== kind) return { ok: false, code: 'invalid_refresh_token' };
@@ -224,6 +230,7 @@ export class SessionService {
       // then the checks above have already answered: minting here is only a safeguard.
       const pair = await this.#store(tx, { ...session, generation: token.generation + 1 }, next ?? (await this.#mint(session, now)));
       changed.push(session.id);
+      replaced = { issuedAt: token.createdAt, session };
       await audit(tx.audit, clock, ctx, {
         type: 'session.refreshed',
         accountId: session.accountId,
@@ -233,6 +240,11 @@ export class SessionService {
       return { ok: true, pair };
     });
     if (changed.length) this.#d.events?.onSessionsChanged(changed);
+    const from = replaced as { issuedAt: number; session: Session } | null;
+    if (outcome.ok && from && kind === 'chatapp') {
+      const accessTtl = this.#policy('chatapp').accessTtlMs;
+      this.#d.clientPatterns?.refreshed(from.session.clientId, from.session.id, from.issuedAt, Math.min(from.issuedAt + accessTtl, from.session.expiresAt));
+    }
     this.#d.metrics?.refreshed(kind, outcome.ok ? 'ok' : outcome.code);
     if (!outcome.ok && outcome.code === 'refresh_token_reused') this.#d.metrics?.reuseDetected(kind);
     return outcome;

@@ -7,6 +7,8 @@ import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
+import { ClientPatterns } from './client-patterns.ts';
+import { TokenUsage } from './token-usage.ts';
 import { ConsoleService } from './console.ts';
 import { LoginGuard } from './limits.ts';
 import { PasswordCheck } from './password-check.ts';
@@ -49,6 +51,10 @@ export interface Core {
   readonly console: ConsoleService;
   /** Token checks per account per day, counted in memory and flushed in batches. */
   readonly usage: UsageMeter;
+  /** How ChatApp-scheme clients use their tokens, per app, and the advice it calls for. */
+  readonly clientPatterns: ClientPatterns;
+  /** Checks of each API token per day by outcome (the token page's chart). */
+  readonly tokenUsage: TokenUsage;
   /** Organisation API tokens (v3, l3, native): create, list, rotate, revoke, verify. */
   readonly apiTokens: ApiTokenService;
   /**
@@ -82,6 +88,8 @@ export function createCore(deps: CoreDeps): Core {
   const counted = metrics ? { metrics } : {};
   const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, ...counted });
   const usage = new UsageMeter(store.counters, clock);
+  const clientPatterns = new ClientPatterns(store.counters, clock);
+  const tokenUsage = new TokenUsage(store.counters, clock);
   const lastUsed = new LastUsedNotes(store, clock);
   const policies = new PolicyService({
     store,
@@ -96,6 +104,8 @@ export function createCore(deps: CoreDeps): Core {
     jwt: accessTokens,
     usage,
     lastUsed,
+    clientPatterns,
+    tokenUsage,
     policy: deps.policy ?? policies,
     // Called only once a revocation is asked for, after everything below exists.
     revokeSession: (id, ctx) => sessions.revoke(id, ctx, 'revoked_by_token'),
@@ -109,6 +119,7 @@ export function createCore(deps: CoreDeps): Core {
     maxLifetimeMs: config.sessionMaxLifetime,
     reuseGraceMs: config.refreshReuseGrace,
     events,
+    clientPatterns,
     policies: {
       chatapp: { accessTtlMs: config.chatappAccessTtl, refreshTtlMs: config.chatappRefreshTtl, minter: opaqueAccessTokens },
       service: serviceSessionPolicy({ clock, accessTtlMs: config.serviceAccessTtl, refreshTtlMs: config.serviceRefreshTtl, signer: accessTokens }),
@@ -137,6 +148,7 @@ export function createCore(deps: CoreDeps): Core {
     sessions,
     passwords,
     dailyMakeLimit: config.chatappDailyMakeLimit,
+    clientPatterns,
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
@@ -161,6 +173,8 @@ export function createCore(deps: CoreDeps): Core {
     changes,
     console: consoleService,
     usage,
+    clientPatterns,
+    tokenUsage,
     apiTokens,
     verification,
     callers,
@@ -171,7 +185,7 @@ export function createCore(deps: CoreDeps): Core {
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();
-      const results = await Promise.allSettled([lastUsed.close(), usage.close(), policies.close()]);
+      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), policies.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -26,6 +26,8 @@
  * Anything else (other tokend secrets included: keys, admin and resource-server credentials) is
  * no token a check accepts.
  */
+import type { TokenUsage } from './token-usage.ts';
+import type { ClientPatterns } from './client-patterns.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { MAX_TOKEN_LENGTH, parseNativeToken } from '../secrets/tokens.ts';
@@ -221,6 +223,10 @@ export interface VerificationDeps {
   revokeApiToken(id: string, ctx: AuditContext): Promise<boolean>;
   /** Told the kind and outcome of every check; absent (metrics off), checks are not wrapped at all. */
   metrics?: CoreMetrics;
+  /** Told of every ChatApp access token that passed (src/core/client-patterns.ts). */
+  clientPatterns?: ClientPatterns;
+  /** Told the outcome of every check of a known API token (src/core/token-usage.ts). */
+  tokenUsage?: TokenUsage;
 }
 
 type Failure = Extract<CheckOutcome, { ok: false }>;
@@ -314,7 +320,9 @@ export class Verification {
     }
     const dead = judgeAccess(found, this.#d.clock.now());
     if (dead) return failure(kind, dead);
-    return this.#admit(identityOf(kind, found), options, null);
+    const outcome = await this.#admit(identityOf(kind, found), options, null);
+    if (outcome.ok && kind === 'access') this.#d.clientPatterns?.checked(session.accountId, session.clientId, session.id);
+    return outcome;
   }
 
   async #refresh(token: string, options: CheckOptions): Promise<CheckOutcome> {
@@ -334,8 +342,13 @@ export class Verification {
     if (shape.accountId !== undefined && shape.accountId !== found.token.accountId) return failure('api_token', 'invalid');
     const now = this.#d.clock.now();
     const dead = judgeApiToken(found, now);
-    if (dead) return failure('api_token', dead);
-    return this.#admit(identityOf('api_token', found), options, found);
+    if (dead) {
+      this.#d.tokenUsage?.record(found.token.id, dead);
+      return failure('api_token', dead);
+    }
+    const outcome = await this.#admit(identityOf('api_token', found), options, found);
+    this.#d.tokenUsage?.record(found.token.id, outcome.ok ? 'ok' : outcome.reason);
+    return outcome;
   }
 
   /** A live token: policies decide, then the check is counted (in memory). */

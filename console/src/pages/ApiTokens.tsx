@@ -1,5 +1,6 @@
 import { useState, type ReactNode } from 'react';
-import { api, type ApiTokenFormat, type ApiTokenItem, type ApiTokenList, type NewApiToken, type RotatedApiToken } from '../api.ts';
+import { api, type ApiTokenFormat, type ApiTokenItem, type ApiTokenList, type NewApiToken, type Policy, type RotatedApiToken, type TokenUsage } from '../api.ts';
+import { DayBars } from '../components/charts.tsx';
 import {
   Button,
   Card,
@@ -12,6 +13,9 @@ import {
   FormDialog,
   Icons,
   ListStates,
+  Loading,
+  ErrorNotice,
+  Modal,
   Mono,
   PageHeader,
   RelativeCell,
@@ -28,6 +32,8 @@ export function ApiTokensPage(): ReactNode {
   const tokens = useResource(async () => (await api<ApiTokenList>('cabinet', 'GET', '/api-tokens')).items, []);
   const [creating, setCreating] = useState(false);
   const [rotating, setRotating] = useState<ApiTokenItem | null>(null);
+  const [charting, setCharting] = useState<ApiTokenItem | null>(null);
+  const [ruling, setRuling] = useState<ApiTokenItem | null>(null);
   const [revoking, setRevoking] = useState<ApiTokenItem | null>(null);
   const [revealed, setRevealed] = useState<{ title: string; created: NewApiToken } | null>(null);
   const [showInactive, setShowInactive] = useState(false);
@@ -89,6 +95,14 @@ export function ApiTokensPage(): ReactNode {
                     <RelativeCell at={x.status === 'revoked' ? null : x.expiresAt} now={now} withTitle />
                     <RelativeCell at={x.lastUsedAt} now={now} />
                     <td className="row-actions">
+                      <Button size="sm" onClick={() => setCharting(x)} testId="token-usage">
+                        {t('tokens.usage')}
+                      </Button>
+                      {(x.status === 'active' || x.status === 'grace') && (
+                        <Button size="sm" onClick={() => setRuling(x)} testId="token-rules">
+                          {t('tokens.rules')}
+                        </Button>
+                      )}
                       {x.status === 'active' && (
                         <Button size="sm" onClick={() => setRotating(x)} testId="rotate-token">
                           {t('common.rotate')}
@@ -117,6 +131,8 @@ export function ApiTokensPage(): ReactNode {
           }}
         />
       )}
+      {charting && <UsageDialog token={charting} onClose={() => setCharting(null)} />}
+      {ruling && <RulesDialog token={ruling} onClose={() => setRuling(null)} />}
       {rotating && (
         <RotateDialog
           token={rotating}
@@ -149,6 +165,156 @@ export function ApiTokensPage(): ReactNode {
         />
       )}
     </>
+  );
+}
+
+const USAGE_DAYS = 14;
+
+/** A token's checks per day, stacked by outcome, and its credits left. */
+function UsageDialog(props: { token: ApiTokenItem; onClose: () => void }): ReactNode {
+  const { t, lang } = useI18n();
+  const usage = useResource(() => api<TokenUsage>('cabinet', 'GET', `/api-tokens/${props.token.id}/usage?days=${USAGE_DAYS}`), [props.token.id]);
+  const u = usage.data;
+  const days = (u?.days ?? []).map((d) => ({
+    day: d.day,
+    values: [
+      d.ok,
+      d.refused.rate_limited + d.refused.credits_exhausted,
+      d.refused.ip_denied + d.refused.scope_missing,
+      d.refused.revoked + d.refused.expired + d.refused.account_disabled,
+    ],
+  }));
+  const ok = days.reduce((s, d) => s + d.values[0]!, 0);
+  const refused = days.reduce((s, d) => s + d.values[1]! + d.values[2]! + d.values[3]!, 0);
+  return (
+    <Modal title={t('tokens.usageTitle', { token: props.token.hint })} onClose={props.onClose} testId="token-usage-dialog">
+      {usage.error ? <ErrorNotice error={usage.error} onRetry={() => void usage.reload()} /> : null}
+      {usage.loading && !u ? <Loading /> : null}
+      {u && (
+        <>
+          <p className="muted" data-testid="token-usage-summary">
+            {t('tokens.usageTotal', { ok: ok.toLocaleString(lang), refused: refused.toLocaleString(lang) })} ·{' '}
+            <span data-testid="token-credits">{u.creditsLeft === null ? t('tokens.usageNoCredits') : t('tokens.usageCredits', { n: u.creditsLeft.toLocaleString(lang) })}</span>
+          </p>
+          <DayBars
+            days={days}
+            lang={lang}
+            label={t('tokens.usageChart', { days: USAGE_DAYS })}
+            testId="token-usage-chart"
+            series={[
+              { label: t('tokens.outcome.ok'), className: 'chart-bar' },
+              { label: t('tokens.outcome.limits'), className: 'chart-bar chart-bar-warn' },
+              { label: t('tokens.outcome.place'), className: 'chart-bar chart-bar-bad' },
+              { label: t('tokens.outcome.dead'), className: 'chart-bar chart-bar-dead' },
+            ]}
+          />
+        </>
+      )}
+    </Modal>
+  );
+}
+
+const UNITS = [
+  { seconds: 1, key: 'tokens.unit.second' },
+  { seconds: 60, key: 'tokens.unit.minute' },
+  { seconds: 3600, key: 'tokens.unit.hour' },
+  { seconds: 86_400, key: 'tokens.unit.day' },
+] as const satisfies readonly { seconds: number; key: MessageKey }[];
+const MAX_WINDOWS = 5;
+
+/** The rules a customer sets on its own token: rate windows, allowed addresses, scopes (credits are the operator's). */
+function RulesDialog(props: { token: ApiTokenItem; onClose: () => void }): ReactNode {
+  const { t } = useI18n();
+  const policy = useResource(() => api<Policy>('cabinet', 'GET', `/api-tokens/${props.token.id}/policy`), [props.token.id]);
+  if (!policy.data) {
+    return (
+      <Modal title={t('tokens.rulesTitle', { token: props.token.hint })} onClose={props.onClose} testId="token-rules-dialog">
+        {policy.error ? <ErrorNotice error={policy.error} onRetry={() => void policy.reload()} /> : <Loading />}
+      </Modal>
+    );
+  }
+  return <RulesForm token={props.token} policy={policy.data} onClose={props.onClose} />;
+}
+
+interface WindowDraft {
+  limit: string;
+  seconds: number;
+  exact: boolean;
+}
+
+function RulesForm(props: { token: ApiTokenItem; policy: Policy; onClose: () => void }): ReactNode {
+  const { t, lang } = useI18n();
+  const { rules } = props.policy;
+  const [windows, setWindows] = useState<WindowDraft[]>(rules.rateLimits.map((w) => ({ limit: String(w.limit), seconds: w.windowSeconds, exact: w.exact === true })));
+  const [allow, setAllow] = useState((rules.ipAllowList ?? []).join('\n'));
+  const [scopes, setScopes] = useState((rules.scopes ?? []).join(', '));
+  const save = useAction(async () => {
+    const lines = allow.split(/\s*\n\s*/).map((l) => l.trim()).filter(Boolean);
+    const names = scopes.split(',').map((s) => s.trim()).filter(Boolean);
+    await api<Policy>('cabinet', 'PUT', `/api-tokens/${props.token.id}/policy`, {
+      rateLimits: windows.map((w) => ({ limit: Number(w.limit), windowSeconds: w.seconds, ...(w.exact ? { exact: true } : {}) })),
+      ipAllowList: lines.length > 0 ? lines : null,
+      scopes: names.length > 0 ? names : null,
+    });
+    props.onClose();
+  });
+  const update = (i: number, change: Partial<WindowDraft>): void => setWindows(windows.map((w, k) => (k === i ? { ...w, ...change } : w)));
+  return (
+    <FormDialog
+      title={t('tokens.rulesTitle', { token: props.token.hint })}
+      testId="token-rules-dialog"
+      submitLabel={t('common.save')}
+      submitTestId="token-rules-save"
+      action={save}
+      fields={['ipAllowList', 'scopes']}
+      onSubmit={() => void save.run()}
+      onClose={props.onClose}
+    >
+      <p className="muted">{t('tokens.rulesIntro')}</p>
+      <fieldset className="rule-windows">
+        <legend>{t('tokens.rulesRate')}</legend>
+        <p className="field-hint">{t('tokens.rulesRateHint')}</p>
+        {windows.map((w, i) => (
+          <div className="rule-window" key={i} data-testid="rule-window">
+            <input
+              type="number"
+              min={1}
+              inputMode="numeric"
+              aria-label={t('tokens.rulesLimit')}
+              value={w.limit}
+              onChange={(e) => update(i, { limit: e.target.value })}
+              data-testid="rule-limit"
+            />
+            <span>{t('tokens.rulesPer')}</span>
+            <select aria-label={t('tokens.rulesPer')} value={w.seconds} onChange={(e) => update(i, { seconds: Number(e.target.value) })} data-testid="rule-unit">
+              {(UNITS.some((u) => u.seconds === w.seconds) ? UNITS : [...UNITS, { seconds: w.seconds, key: null }]).map((u) => (
+                <option key={u.seconds} value={u.seconds}>
+                  {u.key ? t(u.key) : `${w.seconds.toLocaleString(lang)} s`}
+                </option>
+              ))}
+            </select>
+            {w.exact && <span className="muted">{t('tokens.rulesExact')}</span>}
+            <Button size="sm" variant="ghost" onClick={() => setWindows(windows.filter((_, k) => k !== i))} testId="rule-remove">
+              {t('tokens.rulesRemoveWindow')}
+            </Button>
+          </div>
+        ))}
+        {windows.length < MAX_WINDOWS && (
+          <Button size="sm" onClick={() => setWindows([...windows, { limit: '100', seconds: UNITS.find((u) => !windows.some((w) => w.seconds === u.seconds))?.seconds ?? 60, exact: false }])} testId="rule-add">
+            {t('tokens.rulesAddWindow')}
+          </Button>
+        )}
+      </fieldset>
+      <Field label={t('tokens.rulesAllow')} hint={t('tokens.rulesAllowHint')} error={fieldError(save.error, 'ipAllowList', t)} optional>
+        {(id, d) => <textarea id={id} aria-describedby={d} rows={3} value={allow} onChange={(e) => setAllow(e.target.value)} data-testid="rule-allow" />}
+      </Field>
+      <Field label={t('tokens.rulesScopes')} hint={t('tokens.rulesScopesHint')} error={fieldError(save.error, 'scopes', t)} optional>
+        {(id, d) => <input id={id} aria-describedby={d} value={scopes} onChange={(e) => setScopes(e.target.value)} data-testid="rule-scopes" />}
+      </Field>
+      <p className="muted" data-testid="rule-credits">
+        {rules.credits ? t('tokens.rulesCredits', { n: (props.policy.creditsLeft ?? rules.credits.remaining).toLocaleString(lang) }) : t('tokens.rulesNoCredits')}
+      </p>
+    </FormDialog>
   );
 }
 

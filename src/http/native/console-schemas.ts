@@ -186,3 +186,75 @@ export const KeyRotation = Type.Object({
   previous: Nullable(SigningKeyView),
   deleted: Type.Array(Type.String(), { description: 'Kids of retired keys removed because no live token can carry them.' }),
 });
+
+/** How each app's clients use their tokens (docs/client-advice.md). */
+export const ClientAdviceView = Type.Object({
+  periodDays: Type.Integer({ description: 'The findings cover this many days, today included.' }),
+  apps: Type.Array(
+    Type.Object({
+      appId: Type.String(),
+      name: Type.String(),
+      figures: Type.Object({
+        makes: Type.Integer({ description: 'Successful tokens.make in the period.' }),
+        checks: Type.Integer({ description: 'Successful checks of the access tokens those made or refreshed.' }),
+        unusedMakes: Type.Integer({ description: 'Makes while the previous pair still had an unexpired, never used access token.' }),
+        earlyRefreshes: Type.Integer({ description: 'Refreshes of access tokens that had not expired.' }),
+        timerRefreshes: Type.Integer({ description: 'Early refreshes at a regular interval.' }),
+      }),
+      findings: Type.Array(
+        Type.Object({
+          pattern: Type.Union([Type.Literal('login_per_request'), Type.Literal('unused_pairs'), Type.Literal('timer_refresh')]),
+          count: Type.Integer(),
+        }),
+      ),
+      quota: Type.Object({
+        used: Type.Integer({ description: 'Successful tokens.make today (UTC) for the signed-in email.' }),
+        limit: Type.Integer(),
+        nearLimit: Type.Boolean({ description: 'At least 80 % of the daily limit is used.' }),
+      }),
+    }),
+  ),
+});
+
+/** Checks of one API token per UTC day by outcome, and its credits left (the token page's chart). */
+export const TokenUsageView = Type.Object({
+  id: Type.String(),
+  creditsLeft: Nullable(Type.Integer({ description: 'Credits left now; null: the token has no credit rule.' })),
+  days: Type.Array(
+    Type.Object({
+      day: Ms('Start of the UTC day.'),
+      ok: Type.Integer({ description: 'Checks that passed.' }),
+      refused: Type.Object(
+        {
+          rate_limited: Type.Integer(),
+          credits_exhausted: Type.Integer(),
+          ip_denied: Type.Integer(),
+          scope_missing: Type.Integer(),
+          revoked: Type.Integer(),
+          expired: Type.Integer(),
+          account_disabled: Type.Integer(),
+        },
+        { description: 'Checks of this token refused, by reason.' },
+      ),
+    }),
+  ),
+});
+
+/** A subject's rules (docs/policies.md) as the admin and cabinet policy routes answer them. */
+export const PolicyRulesView = Type.Object({
+  rateLimits: Type.Array(Type.Object({ limit: Type.Integer(), windowSeconds: Type.Integer(), exact: Type.Optional(Type.Boolean()) })),
+  credits: Nullable(Type.Object({ remaining: Type.Integer(), cost: Type.Integer(), refill: Nullable(Type.Object({ amount: Type.Integer(), interval: Type.String() })) })),
+  ipAllowList: Nullable(Type.Array(Type.String())),
+  scopes: Nullable(Type.Array(Type.String())),
+  expiry: Nullable(Type.Object({ maxLifetimeSeconds: Nullable(Type.Integer()), required: Type.Boolean() })),
+});
+export const PolicyView = Type.Object({
+  subject: Type.Object({
+    kind: Type.String({ examples: ['api_token', 'service_key', 'app', 'account'] }),
+    id: Type.String({ description: 'The API token id, the key\'s Access Key, the appId or the account id.' }),
+  }),
+  accountId: Type.Integer(),
+  rules: PolicyRulesView,
+  creditsLeft: Nullable(Type.Integer({ description: 'Credits left now; null without a credits rule.' })),
+  updatedAt: Nullable(Type.Integer({ description: 'Unix milliseconds; null: no rules set.' })),
+});

@@ -12,7 +12,7 @@ import type { Core } from '../../core/tokend.ts';
 import { sendWire, type HttpApp } from '../dialect.ts';
 import { accountOf, consoleContext } from './console-auth.ts';
 import { readResponses, writeResponses } from './console-responses.ts';
-import { Nullable } from './console-schemas.ts';
+import { Nullable, PolicyView } from './console-schemas.ts';
 import { nativeError } from './envelope.ts';
 import { RECORD_ID_PATTERN } from './ids.ts';
 
@@ -73,23 +73,6 @@ const CabinetPolicyBody = Type.Object(
   Strict,
 );
 
-export const PolicyRulesView = Type.Object({
-  rateLimits: Type.Array(Type.Object({ limit: Type.Integer(), windowSeconds: Type.Integer(), exact: Type.Optional(Type.Boolean()) })),
-  credits: Nullable(Type.Object({ remaining: Type.Integer(), cost: Type.Integer(), refill: Nullable(Type.Object({ amount: Type.Integer(), interval: Type.String() })) })),
-  ipAllowList: Nullable(Type.Array(Type.String())),
-  scopes: Nullable(Type.Array(Type.String())),
-  expiry: Nullable(Type.Object({ maxLifetimeSeconds: Nullable(Type.Integer()), required: Type.Boolean() })),
-});
-export const PolicyView = Type.Object({
-  subject: Type.Object({
-    kind: Type.String({ examples: ['api_token', 'service_key', 'app', 'account'] }),
-    id: Type.String({ description: 'The API token id, the key\'s Access Key, the appId or the account id.' }),
-  }),
-  accountId: Type.Integer(),
-  rules: PolicyRulesView,
-  creditsLeft: Nullable(Type.Integer({ description: 'Credits left now; null without a credits rule.' })),
-  updatedAt: Nullable(Type.Integer({ description: 'Unix milliseconds; null: no rules set.' })),
-});
 const Removed = Type.Object({ removed: Type.Boolean() });
 
 type View = Static<typeof PolicyView>;
@@ -167,6 +150,11 @@ export async function registerCabinetPolicies(app: HttpApp, core: Core): Promise
       const ref = await core.policies.resolve('api_token', request.params.id, { accountId: accountOf(request).id });
       if (!ref) return sendWire(reply, nativeError('not_found'));
       const current = await core.policies.get(ref);
+      // An exact window writes to the database on every check: the operator's to grant. A customer
+      // may keep one the operator set (sent back as it was), never make one.
+      const granted = current?.rules.rateLimits.filter((w) => w.exact) ?? [];
+      const bad = (request.body.rateLimits ?? []).findIndex((w) => w.exact && !granted.some((g) => g.limit === w.limit && g.windowSeconds === w.windowSeconds));
+      if (bad >= 0) return sendWire(reply, nativeError('validation_failed', { fields: [{ name: `rateLimits[${bad}].exact`, code: 'operator_only', message: 'only the operator can make a window exact' }] }));
       const credits = current?.rules.credits ? { ...current.rules.credits, remaining: current.creditsLeft ?? current.rules.credits.remaining } : null;
       return view(ref, await core.policies.put(ref, { ...request.body, credits }, consoleContext(request)));
     },

@@ -25,6 +25,7 @@ import { readResponses, signInResponses, writeResponses } from '../console-respo
 import { AccountPage, AccountView, OperatorMe, OperatorSignedIn, SettingsView, SettingView, SignedOut } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { registerAdminSigningKeys } from './signing-keys.ts';
+import { registerAdminTokenUsage } from '../token-usage.ts';
 import { registerAdminPolicies } from '../policies.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
 
@@ -204,6 +205,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
     }));
 
     await registerAdminSigningKeys(authed, core);
+    await registerAdminTokenUsage(authed, core);
     await registerAdminPolicies(authed, core);
   });
 }

@@ -38,6 +38,8 @@ import {
 } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
+import { registerCabinetClientAdvice } from './client-advice.ts';
+import { registerCabinetTokenUsage } from '../token-usage.ts';
 import { registerCabinetPolicies } from '../policies.ts';
 import { registerCabinetServiceAccounts } from './service-accounts.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
@@ -263,6 +265,8 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
     );
 
     await registerCabinetApiTokens(authed, core);
+    await registerCabinetClientAdvice(authed, core);
+    await registerCabinetTokenUsage(authed, core);
     await registerCabinetPolicies(authed, core);
     await registerCabinetServiceAccounts(authed, core);
   });

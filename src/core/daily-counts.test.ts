@@ -1,0 +1,69 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { DAY_MS, ManualClock } from './clock.ts';
+import { DailyCounts } from './daily-counts.ts';
+import type { CounterRepo } from './ports.ts';
+
+/** The counters table in memory: what `add` and `series` of the real repository do. */
+function memoryCounters(): CounterRepo & { rows: Map<string, number>; failNext: boolean } {
+  const rows = new Map<string, number>();
+  const repo = {
+    rows,
+    failNext: false,
+    async add(scope: string, windowStart: number, amount: number) {
+      if (repo.failNext) {
+        repo.failNext = false;
+        throw new Error('database away');
+      }
+      const key = `${scope}|${windowStart}`;
+      rows.set(key, (rows.get(key) ?? 0) + amount);
+      return rows.get(key)!;
+    },
+    async series(scope: string, from: number) {
+      return [...rows.entries()]
+        .map(([k, count]) => ({ scope: k.split('|')[0]!, windowStart: Number(k.split('|')[1]), count }))
+        .filter((r) => r.scope === scope && r.windowStart >= from)
+        .sort((a, b) => a.windowStart - b.windowStart)
+        .map(({ windowStart, count }) => ({ windowStart, count }));
+    },
+  };
+  return repo as unknown as CounterRepo & { rows: Map<string, number>; failNext: boolean };
+}
+
+describe('DailyCounts', () => {
+  it('counts per day across a midnight, shows pending and stored counts alike, and writes each (scope, day) once per flush', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 15, 23, 59, 0));
+    const repo = memoryCounters();
+    const counts = new DailyCounts(repo, clock, { keepDays: 7 });
+    counts.add('a');
+    counts.add('a', 2);
+    clock.advance(2 * 60_000); // past midnight
+    counts.add('a');
+    counts.add('b');
+    const day1 = Date.UTC(2026, 0, 15);
+    assert.deepEqual(await counts.perDay('a', 2), [{ day: day1, count: 3 }, { day: day1 + DAY_MS, count: 1 }]);
+    await counts.flush();
+    assert.equal(repo.rows.get(`a|${day1}`), 3);
+    assert.equal(repo.rows.get(`a|${day1 + DAY_MS}`), 1);
+    counts.add('a');
+    assert.deepEqual(await counts.perDay('a', 2), [{ day: day1, count: 3 }, { day: day1 + DAY_MS, count: 2 }], 'stored plus pending');
+    assert.equal(await counts.total('b', 7), 1);
+    await counts.close();
+  });
+
+  it('keeps what a failed flush could not write, merged with what came meanwhile', async () => {
+    const clock = new ManualClock();
+    const repo = memoryCounters();
+    const counts = new DailyCounts(repo, clock, { keepDays: 7 });
+    counts.add('x', 5);
+    repo.failNext = true;
+    await counts.flush();
+    assert.equal(repo.rows.size, 0);
+    counts.add('x');
+    assert.equal(await counts.total('x', 1), 6);
+    await counts.flush();
+    assert.equal(await counts.total('x', 1), 6);
+    assert.equal([...repo.rows.values()][0], 6);
+    await counts.close();
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * Counts per (scope, UTC day) kept in memory and added to the shared counters table in batches:
+ * the model for every figure a hot path feeds (token checks per account, the client patterns of
+ * src/core/client-patterns.ts). `add` is synchronous and never does I/O; `flush` (on a timer
+ * started by the first count, and at shutdown) writes one upsert per pending (scope, day). Several
+ * nodes add to the same rows, so the figures are cluster-wide; a node that crashes loses at most
+ * one interval of counts, which is fine for figures that never decide a limit.
+ */
+import { DAY_MS, type Clock } from './clock.ts';
+import type { CounterRepo } from './ports.ts';
+
+export interface DailyCountsOptions {
+  /** How many days a stored count is kept (its row expires after that). */
+  keepDays: number;
+  /** Bound on distinct (scope, day) entries held between flushes, whatever the database does. */
+  maxPending?: number;
+  /** How often pending counts are written (the figures are at most this stale for other nodes). */
+  flushEveryMs?: number;
+}
+
+interface Pending {
+  scope: string;
+  day: number;
+  count: number;
+}
+
+export class DailyCounts {
+  readonly #counters: CounterRepo;
+  readonly #clock: Clock;
+  readonly #keepDays: number;
+  readonly #maxPending: number;
+  readonly #flushEveryMs: number;
+  /** Counts of earlier days not yet written, by `${scope}@${day}`. */
+  #pending = new Map<string, Pending>();
+  /** Today's counts by scope: the hot path's map (no key string to build). */
+  #today = new Map<string, Pending>();
+  #day = 0;
+  #dayEnd = 0;
+  #flushing: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(counters: CounterRepo, clock: Clock, options: DailyCountsOptions) {
+    this.#counters = counters;
+    this.#clock = clock;
+    this.#keepDays = options.keepDays;
+    this.#maxPending = options.maxPending ?? 50_000;
+    this.#flushEveryMs = options.flushEveryMs ?? 10_000;
+  }
+
+  /** Adds `n` to today's count of `scope`. Synchronous, no I/O, no string built. */
+  add(scope: string, n = 1): void {
+    const now = this.#clock.now();
+    if (now >= this.#dayEnd) this.#rollDay(now);
+    const entry = this.#today.get(scope);
+    if (entry) entry.count += n;
+    else if (this.#today.size + this.#pending.size < this.#maxPending) this.#today.set(scope, { scope, day: this.#day, count: n });
+    if (!this.#timer) {
+      // Started by the first count, so CLI commands (which count nothing) never hold a timer.
+      this.#timer = setInterval(() => void this.flush().catch(() => {}), this.#flushEveryMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** A new UTC day: yesterday's counts join the other pending days. */
+  #rollDay(now: number): void {
+    this.#moveTodayToPending();
+    this.#day = Math.floor(now / DAY_MS) * DAY_MS;
+    this.#dayEnd = this.#day + DAY_MS;
+  }
+
+  #moveTodayToPending(): void {
+    for (const entry of this.#today.values()) {
+      const key = `${entry.scope}@${entry.day}`;
+      const held = this.#pending.get(key);
+      if (held) held.count += entry.count;
+      else this.#pending.set(key, entry);
+    }
+    this.#today = new Map();
+  }
+
+  /** Stops the timer and writes what is pending (shutdown). */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.flush();
+  }
+
+  /** Writes the pending counts; on failure they are kept for the next flush. Never runs twice at once. */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    this.#moveTodayToPending();
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    this.#flushing = (async () => {
+      for (const [key, entry] of batch) {
+        try {
+          await this.#counters.add(entry.scope, entry.day, entry.count, entry.day + (this.#keepDays + 1) * DAY_MS);
+          batch.delete(key);
+        } catch {
+          break;
+        }
+      }
+      // Whatever did not land goes back, merged with what arrived meanwhile.
+      for (const [key, entry] of batch) {
+        const now = this.#pending.get(key);
+        if (now) now.count += entry.count;
+        else if (this.#pending.size < this.#maxPending) this.#pending.set(key, entry);
+      }
+    })();
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  /** Counts per UTC day for the last `days` days (today included, oldest first): stored plus not yet flushed. */
+  async perDay(scope: string, days: number): Promise<{ day: number; count: number }[]> {
+    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
+    const from = today - (days - 1) * DAY_MS;
+    const stored = await this.#counters.series(scope, from);
+    const byDay = new Map(stored.map((r) => [r.windowStart, r.count]));
+    const out: { day: number; count: number }[] = [];
+    const current = this.#today.get(scope);
+    for (let day = from; day <= today; day += DAY_MS) {
+      const pending = (this.#pending.get(`${scope}@${day}`)?.count ?? 0) + (current !== undefined && current.day === day ? current.count : 0);
+      out.push({ day, count: (byDay.get(day) ?? 0) + pending });
+    }
+    return out;
+  }
+
+  /** The sum over the last `days` days (today included). */
+  async total(scope: string, days: number): Promise<number> {
+    return (await this.perDay(scope, days)).reduce((sum, d) => sum + d.count, 0);
+  }
+}
