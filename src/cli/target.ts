@@ -125,14 +125,13 @@ export async function withOperator(io: CliIO, flags: TargetFlags, fn: (op: Opera
     }
     const token = flags.token ?? (io.env.TOKEND_ADMIN_TOKEN?.trim() || undefined);
     if (!token) throw new UsageError(`${flags.url !== undefined ? '--url' : 'TOKEND_URL'} needs a credential: the admin token or an operator key, in TOKEND_ADMIN_TOKEN (or --token)`);
-    const idempotencyKey = idempotencyKeyOf(flags);
-    const op = new HttpOperator({ url, token, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+    const op = new HttpOperator({ url, token, ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}) });
     io.err(`tokend: using the admin API at ${op.origin}`);
     await fn(op, out);
     return;
   }
   if (flags.token !== undefined) throw new UsageError('--token is for --url (a running tokend); without --url the command opens the database');
-  if (idempotencyKeyOf(flags) !== undefined) throw new UsageError('--idempotency-key is for --url (the admin API replays a repeated request); without --url the command opens the database');
+  if (flags.idempotencyKey !== undefined) throw new UsageError('--idempotency-key is for --url (the admin API replays a repeated request); without --url the command opens the database');
   await withExistingDatabase(io, flags, async ({ core }) => {
     try {
       await fn(new LocalOperator(core, { note: (line) => out.note(line) }), out);
@@ -140,10 +139,6 @@ export async function withOperator(io: CliIO, flags: TargetFlags, fn: (op: Opera
       throw translateCoreError(error);
     }
   });
-}
-
-function idempotencyKeyOf(flags: TargetFlags): string | undefined {
-  return flags.idempotencyKey;
 }
 
 /** `--idempotency-key` on a creating command: over HTTP, a retry with the same key gets the first answer. */
