@@ -9,7 +9,8 @@ _pg_dir="${TOKEND_TEST_PG_DIR:-/tmp/tokend-pg-test}"
 _pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 
 _pg_as() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # runuser lives in /usr/sbin, which a root shell's PATH may lack: call it by its path then.
+  if [ "$(id -u)" = 0 ]; then "$(command -v runuser || echo /usr/sbin/runuser)" -u postgres -- "$@"; else "$@"; fi
 }
 
 case "$_pg_cmd" in
@@ -19,6 +20,11 @@ case "$_pg_cmd" in
       return 1 2>/dev/null || exit 1
     fi
     if ! _pg_as "$_pg_bin/pg_ctl" -D "$_pg_dir" status >/dev/null 2>&1; then
+      # Never wipe the directory of a server that is still running (status can fail for other reasons).
+      if [ -f "$_pg_dir/postmaster.pid" ] && kill -0 "$(head -n 1 "$_pg_dir/postmaster.pid")" 2>/dev/null; then
+        echo "a PostgreSQL server is running in $_pg_dir but pg_ctl cannot reach it; not touching it" >&2
+        return 1 2>/dev/null || exit 1
+      fi
       rm -rf "$_pg_dir"
       mkdir -p "$_pg_dir"
       [ "$(id -u)" = 0 ] && chown postgres:postgres "$_pg_dir"

@@ -11,6 +11,7 @@ import { createPasswordHasher, type PasswordHasher } from './secrets/password.ts
 import { AccessJwt } from './signing/access-jwt.ts';
 import { KeyRing } from './signing/key-ring.ts';
 import { lazyMasterKey, masterKeyWarning } from './signing/master-key.ts';
+import { deriveKey, open, seal } from './signing/sealed.ts';
 import { createStore, type Database } from './store/database.ts';
 import { openDialect, type ChangeBridge, type ClockHandle } from './store/dialect.ts';
 
@@ -102,11 +103,18 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       maxTokenTtlMs: config.serviceAccessTtl,
       publishDelayMs: config.signingKeyPublishDelay,
     });
+    // Answers remembered for `Idempotency-Key` may carry a secret shown once: sealed at rest.
+    let replyKey: Buffer | null = null;
+    const replyKeyOf = (): Buffer => (replyKey ??= deriveKey(masterKey().key, 'idempotency-replies'));
+    const replySealer = {
+      seal: (plaintext: string, associatedData: string): string => seal(replyKeyOf(), plaintext, associatedData),
+      open: (sealed: string, associatedData: string): string | null => open(replyKeyOf(), sealed, associatedData),
+    };
     const accessTokens = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
     const tracing = options.tracing ?? null;
     const store = tracing ? tracing.traceStore(db) : db;
     const created: OpenedCore = {
-      ...createCore({ config, store, clock, hasher, changes, signing, accessTokens, ...(options.policy ? { policy: options.policy } : {}), ...(metrics ? { metrics } : {}) }),
+      ...createCore({ config, store, clock, hasher, changes, signing, accessTokens, replySealer, ...(options.policy ? { policy: options.policy } : {}), ...(metrics ? { metrics } : {}) }),
       store: db,
       signing,
     };

@@ -83,6 +83,8 @@ for (const db of databases()) {
       await t.app.inject({ method: 'GET', url: `/v1/tokens/${accessToken}/nope?token=${accessToken}` });
       await t.app.inject({ method: 'GET', url: `/v3/security/api/auth/auth`, headers: { authorization: `Bearer ${accessToken}` } });
       await t.app.inject({ method: 'GET', url: `/api/admin/accounts/${u.accountId}` });
+      // No route: the label is `unmatched`, never the path with the account id in it.
+      await t.app.inject({ method: 'GET', url: `/no-such-route/${u.accountId}` });
       const res = await t.app.inject({ method: 'GET', url: '/metrics' });
       assert.ok(!res.body.includes(accessToken), 'a token reached the metrics');
       assert.ok(!res.body.includes(u.email), 'an email reached the metrics');

@@ -101,6 +101,27 @@ for (const db of databases()) {
       assert.deepEqual(doc.tags.map((x) => x.name), OPENAPI_TAGS.map((x) => x.name));
     });
 
+    it('declares the admin API\'s security schemes, and every admin operation names them and its permission', () => {
+      const schemes = (doc.components as { securitySchemes?: Record<string, { type: string; scheme?: string; in?: string }> } | undefined)?.securitySchemes;
+      assert.ok(schemes, 'no components.securitySchemes: /docs has no Authorize button');
+      assert.equal(schemes.bearer?.type, 'http');
+      assert.equal(schemes.bearer?.scheme, 'bearer');
+      assert.equal(schemes.operatorConsole?.in, 'cookie');
+      let admin = 0;
+      for (const [path, item] of Object.entries(doc.paths)) {
+        if (!path.startsWith('/api/admin/') || path === '/api/admin/session') continue;
+        for (const [method, op] of Object.entries(item as Record<string, Operation & { security?: Record<string, string[]>[]; description?: string }>)) {
+          if (!METHODS.includes(method)) continue;
+          admin++;
+          const names = (op.security ?? []).flatMap((s) => Object.keys(s));
+          assert.ok(names.includes('bearer') && names.includes('operatorConsole'), `${method.toUpperCase()} ${path} names no security scheme`);
+          assert.match(op.description ?? '', /operator key|admin token|Any operator credential/i, `${method.toUpperCase()} ${path} does not say what it needs`);
+          assert.ok(op.responses['403'] && op.responses['429'], `${method.toUpperCase()} ${path} does not document 403 and 429`);
+        }
+      }
+      assert.ok(admin >= 15, `only ${admin} admin operations`);
+    });
+
     it('documents every registered route, and nothing else', () => {
       const registered = new Set<string>();
       const methodsOf = (r: (typeof t.routes)[number]): string[] => (Array.isArray(r.method) ? r.method : [r.method]).map((m) => m.toUpperCase());

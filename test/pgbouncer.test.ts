@@ -7,6 +7,7 @@
  *
  * Needs TOKEND_TEST_DATABASE_URL and the pgbouncer binary (.ci/run installs it); skipped otherwise.
  */
+import { RUNUSER } from './helpers/pg-cluster.ts';
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -75,7 +76,7 @@ function startPgbouncer(dir: string, upstream: URL, port: number): ChildProcess 
     for (const f of ['', 'userlist.txt', 'pgbouncer.ini']) chownSync(join(dir, f), uid, gid);
   }
   const args = [join(dir, 'pgbouncer.ini')];
-  return asRoot ? spawn('runuser', ['-u', 'postgres', '--', BIN!, ...args], { stdio: 'ignore' }) : spawn(BIN!, args, { stdio: 'ignore' });
+  return asRoot ? spawn(RUNUSER, ['-u', 'postgres', '--', BIN!, ...args], { stdio: 'ignore' }) : spawn(BIN!, args, { stdio: 'ignore' });
 }
 
 async function waitForPort(url: string): Promise<void> {

@@ -111,10 +111,14 @@ for (const kind of databases()) {
 
     it('every block succeeds in order, and the demo still works after them', async () => {
       const base = await child.start();
+      // The admin API walk-through calls with the admin token the first start printed, as a reader would.
+      const adminToken = /^!!\s+(tdm_\S+)$/m.exec(await bannerAfter(child, 0))?.[1];
+      assert.ok(adminToken, 'the first start printed an admin token');
       const blocks = walkThroughBlocks(README);
       let out = '';
       try {
-        const result = await run('bash', ['-c', script(blocks, base)], { env: cliEnv(db), timeout: 600_000, maxBuffer: 10 * 1024 * 1024 });
+        const env = { ...cliEnv(db), TOKEND_ADMIN_TOKEN: adminToken };
+        const result = await run('bash', ['-c', script(blocks, base)], { env, timeout: 600_000, maxBuffer: 10 * 1024 * 1024 });
         out = result.stdout;
       } catch (e) {
         const err = e as { stdout: string; stderr: string };

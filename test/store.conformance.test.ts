@@ -8,7 +8,9 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { apiTokenStatus } from '../src/core/api-tokens.ts';
 import { StoreUnavailableError } from '../src/core/errors.ts';
+import type { ApiToken, App } from '../src/core/model.ts';
 import { rollback, type Repos, type Store } from '../src/core/ports.ts';
 import type { PolicyRules } from '../src/core/policies/rules.ts';
 import { createStore, type Database } from '../src/store/database.ts';
@@ -156,6 +158,48 @@ for (const kind of databases()) {
         assert.equal((await store.apps.findByAppId(appId))?.accountId, accountId);
         assert.equal(await store.apps.findByAppId('nope'), null);
         assert.deepEqual((await store.apps.listByAccount(accountId)).map((a) => a.name), ['one', 'three']);
+      });
+
+      it('holdForUse: a deletion from another process waits for the holding transaction, then deletes', async () => {
+        const accountId = await newAccount(store);
+        const appId = `app_${hex(6)}`;
+        await store.apps.insert({ appId, accountId, name: 'held', createdAt: T0 });
+        let deletion: Promise<boolean> | undefined;
+        let settled = false;
+        await store.transaction(async (tx) => {
+          assert.equal((await tx.apps.holdForUse(appId))?.appId, appId);
+          assert.equal(await tx.apps.holdForUse('app_missing'), null);
+          deletion = other.apps.delete(appId).finally(() => {
+            settled = true;
+          });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          assert.equal(settled, false, 'the deletion waits while the app is held');
+        });
+        assert.equal(await deletion, true);
+        assert.equal(await store.apps.findByAppId(appId), null);
+      });
+
+      it('pages by id, renames, deletes (one delete wins)', async () => {
+        const accountId = await newAccount(store);
+        const otherAccount = await newAccount(store);
+        const ids: App[] = [];
+        for (let i = 0; i < 5; i++) ids.push((await store.apps.insert({ appId: `app_${hex(6)}`, accountId, name: `a${i}`, createdAt: T0 }))!);
+        await store.apps.insert({ appId: `app_${hex(6)}`, accountId: otherAccount, name: 'theirs', createdAt: T0 });
+        const first = await store.apps.pageByAccount(accountId, { limit: 2 });
+        assert.deepEqual(first.map((a) => a.name), ['a0', 'a1']);
+        const next = await store.apps.pageByAccount(accountId, { limit: 10, afterId: first[1]!.id });
+        assert.deepEqual(next.map((a) => a.name), ['a2', 'a3', 'a4']);
+        assert.equal(await store.apps.rename(ids[2]!.appId, 'renamed'), true);
+        assert.equal(await store.apps.rename('app_missing', 'x'), false);
+        assert.equal((await store.apps.findByAppId(ids[2]!.appId))?.name, 'renamed');
+        const deleted = await together(6, (i) => both(i).apps.delete(ids[3]!.appId));
+        assert.equal(deleted.filter(Boolean).length, 1, 'one delete wins');
+        assert.equal(await store.apps.findByAppId(ids[3]!.appId), null);
+        assert.deepEqual((await store.apps.listByAccount(accountId)).map((a) => a.name), ['a0', 'a1', 'renamed', 'a4']);
+        await store.transaction(async (tx) => {
+          assert.equal(await tx.apps.delete(ids[4]!.appId), true);
+        });
+        assert.equal((await store.apps.pageByAccount(accountId, { limit: 10 })).length, 3);
       });
     });
 
@@ -333,6 +377,39 @@ for (const kind of databases()) {
         assert.equal(await store.counters.get(scope, T0), 0);
         assert.equal(await store.counters.get(scope, T0 + HOUR), 7);
       });
+
+      it('addMany adds to many counters in one statement, new and existing alike, exactly under concurrency', async () => {
+        const a = `m:${hex(4)}`;
+        const b = `m:${hex(4)}`;
+        await store.counters.add(a, T0, 3, T0 + HOUR);
+        await together(10, (i) =>
+          both(i).counters.addMany([
+            { scope: a, windowStart: T0, amount: 2, expiresAt: T0 + HOUR },
+            { scope: b, windowStart: T0, amount: 1, expiresAt: T0 + HOUR },
+            { scope: b, windowStart: T0 + HOUR, amount: 5, expiresAt: T0 + 2 * HOUR },
+          ]),
+        );
+        assert.equal(await store.counters.get(a, T0), 23);
+        assert.equal(await store.counters.get(b, T0), 10);
+        assert.equal(await store.counters.get(b, T0 + HOUR), 50);
+        await store.counters.addMany([]);
+      });
+
+      it('seriesSum adds every scope of a prefix per window, and only those (LIKE characters in the prefix are literal)', async () => {
+        const prefix = `sum_${hex(4)}%:`;
+        const start = T0 + 100 * HOUR;
+        await store.counters.add(`${prefix}1`, start, 3, start + HOUR);
+        await store.counters.add(`${prefix}2`, start, 4, start + HOUR);
+        await store.counters.add(`${prefix}2`, start + HOUR, 5, start + HOUR);
+        await store.counters.add(`${prefix.replace('%', 'x')}3`, start, 100, start + HOUR);
+        await store.counters.add(`other:${prefix}`, start, 100, start + HOUR);
+        assert.deepEqual(await store.counters.seriesSum(prefix, start), [
+          { windowStart: start, count: 7 },
+          { windowStart: start + HOUR, count: 5 },
+        ]);
+        assert.deepEqual(await store.counters.seriesSum(prefix, start + 1), [{ windowStart: start + HOUR, count: 5 }]);
+        assert.deepEqual(await store.counters.seriesSum(`none_${hex(4)}`, start), []);
+      });
     });
 
     describe('audit', () => {
@@ -355,6 +432,39 @@ for (const kind of databases()) {
         assert.deepEqual(failed.map((e) => e.detail.i), [3, 1]);
         const page = await store.audit.list({ accountId, limit: 2, before: all[1]!.id });
         assert.deepEqual(page.map((e) => e.detail.i), [2, 1]);
+      });
+
+      it('query: filters by account, type and time; keyset pages by (at, id) both ways, ties on time included', async () => {
+        const accountId = await newAccount(store);
+        const at = T0 + 500 * HOUR;
+        // Two entries share each time: the id breaks the tie, and a page boundary between them loses none.
+        for (let i = 0; i < 10; i++) {
+          await store.audit.append({ at: at + Math.floor(i / 2), type: i % 3 === 0 ? 'policy.updated' : 'login.failed', accountId, sessionId: null, address: null, detail: { i } });
+        }
+        await store.audit.append({ at: at + 1, type: 'login.failed', accountId: null, sessionId: null, address: null, detail: { i: -1 } });
+        const mine = { accountId };
+        const walk = async (order: 'asc' | 'desc', limit: number): Promise<number[]> => {
+          const seen: number[] = [];
+          let after: { at: number; id: number } | undefined;
+          for (;;) {
+            const rows = await store.audit.query({ ...mine, order, limit, ...(after ? { after } : {}) });
+            seen.push(...rows.map((e) => e.detail.i as number));
+            const last = rows.at(-1);
+            if (rows.length < limit || !last) return seen;
+            after = { at: last.at, id: last.id };
+          }
+        };
+        assert.deepEqual(await walk('asc', 3), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert.deepEqual(await walk('desc', 3), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+        assert.deepEqual(await walk('asc', 1), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        const typed = await store.audit.query({ ...mine, type: 'policy.updated', order: 'desc', limit: 10 });
+        assert.deepEqual(typed.map((e) => e.detail.i), [9, 6, 3, 0]);
+        const window = await store.audit.query({ ...mine, since: at + 1, until: at + 3, order: 'asc', limit: 10 });
+        assert.deepEqual(window.map((e) => e.detail.i), [2, 3, 4, 5], 'since inclusive, until exclusive');
+        const anyAccount = await store.audit.query({ since: at + 1, until: at + 2, order: 'asc', limit: 10 });
+        assert.deepEqual(anyAccount.map((e) => e.detail.i), [2, 3, -1]);
+        assert.equal(anyAccount[2]!.accountId, null);
+        assert.deepEqual(await store.audit.query({ ...mine, type: 'account.created', order: 'asc', limit: 10 }), []);
       });
     });
 
@@ -418,6 +528,46 @@ for (const kind of databases()) {
         assert.deepEqual([...x, ...y].sort(), [b.id, c.id, d.id].sort());
       });
 
+      it('pageByAccount: newest first a page at a time, and each status filter keeps exactly what apiTokenStatus says', async () => {
+        const accountId = await newAccount(store);
+        const now = T0 + 10 * HOUR;
+        const made: ApiToken[] = [];
+        async function add(createdAt: number, set: Partial<Pick<ApiToken, 'expiresAt' | 'revokedAt' | 'replacedBy'>>): Promise<void> {
+          const row = { ...tokenRow(accountId, { expiresAt: set.expiresAt ?? null }), createdAt };
+          await store.apiTokens.insert(row);
+          if (set.replacedBy) await store.apiTokens.retire(row.id, set.replacedBy, set.expiresAt ?? now + HOUR);
+          if (set.revokedAt) await store.apiTokens.revoke(row.id, set.revokedAt, 'r');
+          made.push((await store.apiTokens.findById(row.id))!);
+        }
+        await add(T0, {}); // active
+        await add(T0 + 1, { expiresAt: now + HOUR }); // active, expiring later
+        await add(T0 + 2, { expiresAt: now - 1 }); // expired
+        await add(T0 + 3, { expiresAt: now + HOUR, replacedBy: 'n1' }); // grace
+        await add(T0 + 4, { expiresAt: now - HOUR, replacedBy: 'n2' }); // replaced: the grace ended
+        await add(T0 + 5, { expiresAt: now - HOUR, replacedBy: 'n3', revokedAt: now - HOUR }); // replaced: revoked as the grace ended
+        await add(T0 + 6, { expiresAt: now + HOUR, replacedBy: 'n4', revokedAt: now - 2 * HOUR }); // revoked during its grace
+        await add(T0 + 7, { revokedAt: now - HOUR }); // revoked
+        await add(T0 + 7, { expiresAt: now - 2 * HOUR, revokedAt: now - HOUR }); // revoked after it expired: revoked
+        const expected = new Map(made.map((t) => [t.id, apiTokenStatus(t, now)]));
+        assert.deepEqual([...new Set(expected.values())].sort(), ['active', 'expired', 'grace', 'replaced', 'revoked']);
+        for (const status of ['active', 'grace', 'replaced', 'revoked', 'expired'] as const) {
+          const got = await store.apiTokens.pageByAccount(accountId, { limit: 50, status, now });
+          const want = made.filter((t) => expected.get(t.id) === status).map((t) => t.id);
+          assert.deepEqual(got.map((t) => t.id).sort(), want.sort(), status);
+        }
+        const seen: string[] = [];
+        let before: { createdAt: number; id: string } | undefined;
+        for (;;) {
+          const rows = await store.apiTokens.pageByAccount(accountId, { limit: 2, now, ...(before ? { before } : {}) });
+          seen.push(...rows.map((t) => t.id));
+          const last = rows.at(-1);
+          if (rows.length < 2 || !last) break;
+          before = { createdAt: last.createdAt, id: last.id };
+        }
+        const newestFirst = [...made].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)).map((t) => t.id);
+        assert.deepEqual(seen, newestFirst, 'every token once, newest first, ties on time by id');
+      });
+
       it('touchLastUsed never moves a time backwards', async () => {
         const accountId = await newAccount(store);
         const t = tokenRow(accountId);
@@ -468,6 +618,26 @@ for (const kind of databases()) {
         assert.equal(await store.serviceAccounts.claimUse(sa.id, T0 + 2), false);
         assert.equal(await store.serviceAccounts.setStatus(sa.id, 'active'), true);
         assert.equal(await store.serviceAccounts.findById(-1), null);
+      });
+
+      it('service accounts page by id and rename; keys of several service accounts come in one read', async () => {
+        const accountId = await newAccount(store);
+        const sas = [];
+        for (let i = 0; i < 4; i++) sas.push(await store.serviceAccounts.insert({ accountId, name: `sa${i}`, actions: ['a'], createdAt: T0 }));
+        const first = await store.serviceAccounts.pageByAccount(accountId, { limit: 3 });
+        assert.deepEqual(first.map((s) => s.name), ['sa0', 'sa1', 'sa2']);
+        assert.deepEqual((await store.serviceAccounts.pageByAccount(accountId, { limit: 3, afterId: first[2]!.id })).map((s) => s.name), ['sa3']);
+        assert.equal(await store.serviceAccounts.rename(sas[1]!.id, 'renamed'), true);
+        assert.equal(await store.serviceAccounts.rename(2_000_000_000, 'x'), false);
+        assert.equal((await store.serviceAccounts.findById(sas[1]!.id))?.name, 'renamed');
+        const keyOf = (serviceAccountId: number) => ({ serviceAccountId, accessKey: `AK${hex(8)}`, secretHash: hex(), secretHint: 'tds_…abcd', createdAt: T0, expiresAt: null });
+        const k2 = await store.serviceKeys.insert(keyOf(sas[2]!.id));
+        const k0a = await store.serviceKeys.insert(keyOf(sas[0]!.id));
+        const k0b = await store.serviceKeys.insert(keyOf(sas[0]!.id));
+        await store.serviceKeys.insert(keyOf(sas[3]!.id));
+        const keys = await store.serviceKeys.listByServiceAccounts([sas[2]!.id, sas[0]!.id, sas[1]!.id]);
+        assert.deepEqual(keys.map((k) => k.id), [k0a!.id, k0b!.id, k2!.id]);
+        assert.deepEqual(await store.serviceKeys.listByServiceAccounts([]), []);
       });
 
       it('keys: unique Access Key and secret hash, lookup with the service account and account, one revoke wins, claimUse honours revocation and expiry', async () => {

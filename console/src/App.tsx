@@ -14,6 +14,7 @@ import { SigningKeysPage } from './pages/admin/SigningKeys.tsx';
 import { ApiTokensPage } from './pages/ApiTokens.tsx';
 import { AppsPage } from './pages/Apps.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
+import { PasswordPage, ResetPasswordPage } from './pages/Password.tsx';
 import { ServiceAccountsPage } from './pages/ServiceAccounts.tsx';
 import { SessionsPage } from './pages/Sessions.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
@@ -89,6 +90,7 @@ function Shell(): ReactNode {
         { path: 'sessions', label: 'nav.sessions', render: () => <SessionsPage /> },
         { path: 'activity', label: 'nav.activity', render: () => <ActivityPage /> },
         { path: 'usage', label: 'nav.usage', render: () => <UsagePage /> },
+        { path: 'password', label: 'nav.password', render: () => <PasswordPage /> },
       ]
     : [];
   const operatorNav: NavItem[] = operator
@@ -102,14 +104,19 @@ function Shell(): ReactNode {
   const signedIn = Boolean(me || operator);
   const wantsSignIn = route === 'sign-in' || route === 'sign-in/operator';
 
+  // A reset link from the operator: open to anyone holding it, signed in or not.
+  const resetting = route === 'reset-password';
+
   useEffect(() => {
-    if (checking) return;
+    if (checking || resetting) return;
     if (!signedIn && !wantsSignIn) navigate('sign-in', { replace: true });
     else if (signedIn && !wantsSignIn) {
       const known = [...accountNav, ...operatorNav].some((n) => n.path === route);
       if (!known) navigate(me ? '' : 'admin/accounts', { replace: true });
     }
   });
+
+  if (resetting) return <ResetPasswordPage />;
 
   if (checking) {
     return (

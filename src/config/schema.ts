@@ -115,6 +115,10 @@ export const SETTINGS = {
     doc: 'Failed logins per client address within the failure window before further attempts from it get 429. Only failures count.' }),
   loginFailureWindow: setting({ env: 'TOKEND_LOGIN_FAILURE_WINDOW', default: 15 * 60_000, defaultText: '15m', parser: duration({ min: 1000, max: DAY }),
     doc: 'Fixed window over which failed logins are counted.' }),
+  credentialMaxFailures: setting({ env: 'TOKEND_CREDENTIAL_MAX_FAILURES', default: 20, defaultText: '20', parser: integer(1, 1_000_000),
+    doc: 'Wrong admin tokens, operator keys, resource-server credentials, metrics tokens and password-reset links per client address within the credential failure window, counted together at every endpoint that takes them (admin API, introspection, revocation, `/metrics`); once reached, each of them answers 429 to that address, even for a right credential, until the window ends.' }),
+  credentialFailureWindow: setting({ env: 'TOKEND_CREDENTIAL_FAILURE_WINDOW', default: 15 * 60_000, defaultText: '15m', parser: duration({ min: 1000, max: DAY }),
+    doc: 'Fixed window over which wrong credentials are counted (TOKEND_CREDENTIAL_MAX_FAILURES).' }),
 
   consoleIdleTimeout: setting({ env: 'TOKEND_CONSOLE_IDLE_TIMEOUT', default: 30 * 60_000, defaultText: '30m', parser: duration({ min: 60_000, max: DAY }),
     doc: 'A console sign-in (personal cabinet or operator) ends after this long without a request.' }),

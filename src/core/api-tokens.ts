@@ -14,9 +14,9 @@ import { audit, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
 import { DAY_MS, type Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import type { ApiToken, ApiTokenFormat } from './model.ts';
+import type { ApiToken, ApiTokenFormat, ApiTokenStatus } from './model.ts';
 import { applyExpiryRules, clampExpiry, type ExpiryPolicy, type Subject } from './policies/rules.ts';
-import { rollback, type Rollback, type Store } from './ports.ts';
+import { rollback, type ApiTokenCursor, type Repos, type Rollback, type Store } from './ports.ts';
 import type { CheckOutcome, Verification } from './verification.ts';
 
 const API_TOKENS = ['api_token'] as const;
@@ -65,6 +65,18 @@ function generate(format: ApiTokenFormat, accountId: number): string {
     case 'native':
       return newToken('apiToken').token;
   }
+}
+
+/**
+ * Where a token stands at `now`. Revoked wins over replaced: a token revoked during its grace
+ * period stopped working then, and a list must say so. It is "replaced" only when it had already
+ * ended by then (a rotation without grace revokes the old token at the very moment its grace ends).
+ * The store's status filter (ApiTokenRepo.pageByAccount) is this rule in SQL.
+ */
+export function apiTokenStatus(t: ApiToken, now: number): ApiTokenStatus {
+  if (t.revokedAt !== null) return t.replacedBy !== null && t.expiresAt !== null && t.expiresAt <= t.revokedAt ? 'replaced' : 'revoked';
+  if (t.expiresAt !== null && t.expiresAt <= now) return t.replacedBy !== null ? 'replaced' : 'expired';
+  return t.replacedBy !== null ? 'grace' : 'active';
 }
 
 export interface CreatedApiToken {
@@ -184,6 +196,11 @@ export class ApiTokenService {
     return this.#d.store.apiTokens.listByAccount(accountId);
   }
 
+  /** One page of the account's tokens, newest first; `status` keeps those `apiTokenStatus` puts there now. */
+  async pageByAccount(accountId: number, page: { limit: number; before?: ApiTokenCursor; status?: ApiTokenStatus }): Promise<ApiToken[]> {
+    return this.#d.store.apiTokens.pageByAccount(accountId, { ...page, now: this.#d.clock.now() });
+  }
+
   /**
    * Replaces a token with a new one of the same account, format and label. With `graceMs` > 0 the
    * old token keeps working until then (never past its own expiry); with 0 it stops at once. The
@@ -298,19 +315,22 @@ export class ApiTokenService {
 export class LastUsedNotes {
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #write: (tx: Repos, slice: readonly { id: string; at: number }[]) => Promise<void>;
   /** When this node last noted a use of each token (throttles `last used` to one write a minute). */
   readonly #noted = new Map<string, number>();
   #pending = new Map<string, number>();
   #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(store: Store, clock: Clock) {
+  /** `write` stores one slice of noted times: API tokens' by default; operator keys pass their own. */
+  constructor(store: Store, clock: Clock, write: (tx: Repos, slice: readonly { id: string; at: number }[]) => Promise<void> = (tx, slice) => tx.apiTokens.touchLastUsed(slice)) {
     this.#store = store;
     this.#clock = clock;
+    this.#write = write;
   }
 
-  /** Notes a use of the token (a successful check). Synchronous, no I/O. */
-  note(token: ApiToken, now: number): void {
+  /** Notes a use of the credential (a successful check). Synchronous, no I/O. */
+  note(token: Pick<ApiToken, 'id' | 'lastUsedAt'>, now: number): void {
     const last = this.#noted.get(token.id) ?? token.lastUsedAt ?? Number.NEGATIVE_INFINITY;
     if (now - last < LAST_USED_RESOLUTION_MS) return;
     if (this.#pending.size >= MAX_PENDING_LAST_USED && !this.#pending.has(token.id)) return;
@@ -335,7 +355,7 @@ export class LastUsedNotes {
       // token check behind it for as long as the disk took (a p99 of 700 ms at 1M tokens, bench/).
       for (let i = 0; i < entries.length; i += LAST_USED_SLICE) {
         const slice = entries.slice(i, i + LAST_USED_SLICE);
-        await this.#store.transaction((tx) => tx.apiTokens.touchLastUsed(slice));
+        await this.#store.transaction((tx) => this.#write(tx, slice));
         if (i + LAST_USED_SLICE < entries.length) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     })();

@@ -1,10 +1,15 @@
 import type { Clock } from './clock.ts';
-import type { AuditType } from './model.ts';
-import type { AuditRepo } from './ports.ts';
+import type { AuditEvent, AuditType } from './model.ts';
+import type { AuditQuery, AuditRepo } from './ports.ts';
 
 export interface AuditContext {
   /** Client address as seen by the HTTP layer (after trusted-proxy handling), or 'cli'. */
   address: string | null;
+  /**
+   * Who acted, when it is not the account itself: `admin` (the admin token), `console` (the
+   * operator console) or `operator_key:<id>`. Recorded as the event's `by`.
+   */
+  actor?: string;
 }
 
 export interface AuditEntry {
@@ -22,6 +27,44 @@ export async function audit(repo: AuditRepo, clock: Clock, ctx: AuditContext, en
     accountId: entry.accountId ?? null,
     sessionId: entry.sessionId ?? null,
     address: ctx.address,
-    detail: entry.detail ?? {},
+    detail: ctx.actor !== undefined ? { ...entry.detail, by: ctx.actor } : (entry.detail ?? {}),
   });
+}
+
+/** What the operator filters the audit log by. */
+export type AuditFilters = Pick<AuditQuery, 'accountId' | 'type' | 'since' | 'until'>;
+
+/** Entries an export reads per query: each page is written out before the next one is read. */
+export const EXPORT_PAGE = 500;
+
+/** The audit log as the operator reads it: filtered pages, and a streamed export. */
+export class AuditLog {
+  readonly #repo: AuditRepo;
+  readonly #clock: Clock;
+
+  constructor(repo: AuditRepo, clock: Clock) {
+    this.#repo = repo;
+    this.#clock = clock;
+  }
+
+  /** One page, newest first (by time, then id); `after` is the last entry of the previous page. */
+  async page(filters: AuditFilters, page: { limit: number; after?: AuditQuery['after'] }): Promise<AuditEvent[]> {
+    return this.#repo.query({ ...filters, order: 'desc', limit: page.limit, ...(page.after ? { after: page.after } : {}) });
+  }
+
+  /**
+   * Every matching entry, oldest first, read from the database a page at a time as the consumer
+   * pulls: memory holds one page whatever the size of the log. Without `until`, the export ends
+   * at the time it started, so entries written meanwhile cannot keep it running for ever.
+   */
+  async *export(filters: AuditFilters, pageSize: number = EXPORT_PAGE): AsyncGenerator<AuditEvent> {
+    const query: AuditQuery = { ...filters, until: filters.until ?? this.#clock.now() + 1, order: 'asc', limit: pageSize };
+    for (;;) {
+      const rows = await this.#repo.query(query);
+      yield* rows;
+      const last = rows.at(-1);
+      if (rows.length < pageSize || !last) return;
+      query.after = { at: last.at, id: last.id };
+    }
+  }
 }

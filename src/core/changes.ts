@@ -3,7 +3,7 @@
  * commit that revokes or replaces credentials; local subscribers (this node's caches) hear it at
  * once. On PostgreSQL the store bridges the bus to LISTEN/NOTIFY so other nodes hear it too.
  */
-export type ChangeKind = 'session' | 'api_token' | 'account' | 'service_account' | 'service_key' | 'signing_key' | 'resource_server' | 'policy';
+export type ChangeKind = 'session' | 'api_token' | 'account' | 'service_account' | 'service_key' | 'signing_key' | 'resource_server' | 'policy' | 'operator_key';
 
 export interface Change {
   kind: ChangeKind;

@@ -13,7 +13,7 @@ import { constantTimeEqual, sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, MAX_TOKEN_LENGTH, newToken } from '../secrets/tokens.ts';
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
-import type { LoginGuard } from './limits.ts';
+import type { CredentialGuard } from './limits.ts';
 import type { Account, ConsoleSession, ConsoleSessionKind } from './model.ts';
 import type { PasswordCheck, PasswordCheckVia } from './password-check.ts';
 import type { Store } from './ports.ts';
@@ -46,8 +46,8 @@ export interface ConsoleServiceDeps {
   clock: Clock;
   /** The password check shared with `tokens.make`. */
   passwords: PasswordCheck;
-  /** The operator's admin-token failures count per address here. */
-  loginGuard: LoginGuard;
+  /** Wrong admin tokens count per address here, with every other operator credential (src/core/limits.ts). */
+  credentialGuard: CredentialGuard;
   idleTimeoutMs: number;
   lifetimeMs: number;
   verifyAdminToken: AdminTokenVerifier;
@@ -90,18 +90,23 @@ export class ConsoleService {
   }
 
   /**
-   * The admin token sent as a Bearer credential to the admin API (scripts, no cookie): the same
-   * check and the same per-address failure limit as the console's operator sign-in.
+   * The admin token of the console's operator sign-in, under the one per-address limit on wrong
+   * credentials that the admin API, introspection, revocation and `/metrics` share (CredentialGuard).
    */
   async verifyOperatorToken(adminToken: string, ctx: ConsoleContext): Promise<{ ok: true } | { ok: false; code: SignInFailure; retryAfterSeconds?: number }> {
-    const { loginGuard } = this.#d;
-    const subject = `operator@${ctx.address ?? 'unknown'}`;
-    const blocked = await loginGuard.blockedFor(subject, ctx.address);
+    const { credentialGuard } = this.#d;
+    const blocked = await credentialGuard.blockedFor(ctx.address);
     if (blocked !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: blocked };
     const ok = adminToken.length > 0 && adminToken.length <= MAX_TOKEN_LENGTH && (await this.#d.verifyAdminToken(adminToken));
     if (ok) return { ok: true };
-    await loginGuard.recordFailure(subject, ctx.address);
+    const throttled = await credentialGuard.failed(ctx.address);
+    if (throttled !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttled };
     return { ok: false, code: 'invalid_credentials' };
+  }
+
+  /** Ends every console sign-in of the account but `keep` (the one changing its password). */
+  async endAccountSignIns(accountId: number, keep: ConsoleAuth | null): Promise<number> {
+    return this.#d.store.consoleSessions.revokeByAccount(accountId, this.#d.clock.now(), keep?.session.id);
   }
 
   async #start(kind: ConsoleSessionKind, account: Account | null, ctx: ConsoleContext): Promise<SignInOutcome> {

@@ -19,6 +19,13 @@ function memoryCounters(): CounterRepo & { rows: Map<string, number>; failNext: 
       rows.set(key, (rows.get(key) ?? 0) + amount);
       return rows.get(key)!;
     },
+    async addMany(batch: { scope: string; windowStart: number; amount: number }[]) {
+      if (repo.failNext) {
+        repo.failNext = false;
+        throw new Error('database away');
+      }
+      for (const r of batch) rows.set(`${r.scope}|${r.windowStart}`, (rows.get(`${r.scope}|${r.windowStart}`) ?? 0) + r.amount);
+    },
     async series(scope: string, from: number) {
       return [...rows.entries()]
         .map(([k, count]) => ({ scope: k.split('|')[0]!, windowStart: Number(k.split('|')[1]), count }))
@@ -26,11 +33,41 @@ function memoryCounters(): CounterRepo & { rows: Map<string, number>; failNext: 
         .sort((a, b) => a.windowStart - b.windowStart)
         .map(({ windowStart, count }) => ({ windowStart, count }));
     },
+    async seriesSum(prefix: string, from: number) {
+      const sums = new Map<number, number>();
+      for (const [k, count] of rows) {
+        const [scope, start] = [k.split('|')[0]!, Number(k.split('|')[1])];
+        if (scope.startsWith(prefix) && start >= from) sums.set(start, (sums.get(start) ?? 0) + count);
+      }
+      return [...sums].sort((a, b) => a[0] - b[0]).map(([windowStart, count]) => ({ windowStart, count }));
+    },
   };
   return repo as unknown as CounterRepo & { rows: Map<string, number>; failNext: boolean };
 }
 
 describe('DailyCounts', () => {
+  it('perDaySummed adds every scope of a prefix, stored, pending from earlier days and today\'s alike', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 15, 23, 59, 0));
+    const repo = memoryCounters();
+    const counts = new DailyCounts(repo, clock, { keepDays: 7 });
+    const day1 = Date.UTC(2026, 0, 15);
+    counts.add('checks:1', 2);
+    counts.add('checks:2', 3);
+    counts.add('other:1', 100);
+    await counts.flush();
+    counts.add('checks:1'); // pending, of day 1
+    clock.advance(2 * 60_000); // past midnight
+    counts.add('checks:3', 4); // today's
+    counts.add('checksum', 50); // another prefix that merely starts alike
+    assert.deepEqual(await counts.perDaySummed('checks:', 3), [
+      { day: day1 - DAY_MS, count: 0 },
+      { day: day1, count: 6 },
+      { day: day1 + DAY_MS, count: 4 },
+    ]);
+    await counts.flush();
+    assert.deepEqual((await counts.perDaySummed('checks:', 2)).map((d) => d.count), [6, 4], 'the same once written');
+  });
+
   it('counts per day across a midnight, shows pending and stored counts alike, and writes each (scope, day) once per flush', async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 15, 23, 59, 0));
     const repo = memoryCounters();

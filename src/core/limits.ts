@@ -67,12 +67,6 @@ export class LoginGuard {
     return null;
   }
 
-  async recordFailure(subject: string, address: string | null): Promise<void> {
-    const w = windowOf(this.#clock.now(), this.#options.windowMs);
-    await this.#counters.increment(`login-fail:subject:${subject}`, w.start, w.end);
-    if (address) await this.#counters.increment(`login-fail:addr:${address}`, w.start, w.end);
-  }
-
   /**
    * A password attempt under the limits, exact also for a burst of guesses sent at once to one
    * node or spread over several. `blockedFor` then `recordFailure` is a check-then-act: N guesses
@@ -116,3 +110,86 @@ export class LoginGuard {
 export type LoginAttempt =
   | { ok: false; retryAfterSeconds: number }
   | { ok: true; failed(): Promise<number | null>; succeeded(): Promise<number | null> };
+
+export interface CredentialGuardOptions {
+  /** Wrong credentials per client address within a window before every credential endpoint answers 429. */
+  maxFailures: number;
+  windowMs: number;
+  /** How long a node may answer from its memory of an address's count (the verify-cache bound); 0 reads every time. */
+  staleMs: number;
+  /** Addresses remembered at most (least recently seen dropped first). */
+  maxEntries?: number;
+}
+
+interface SeenAddress {
+  windowStart: number;
+  count: number;
+  readAt: number;
+}
+
+/**
+ * One limit on guessing credentials, per client address, shared by every endpoint that takes an
+ * admin token, an operator key or a resource-server credential (the admin API, introspection,
+ * revocation, `/metrics`) and by the one-time password-reset links: a wrong credential at any of
+ * them counts towards the same counter, and once it reaches the limit every one of them answers
+ * "too many attempts" to that address, the right credential included, until the window ends.
+ * Counting per address only: a per-credential limit would let anyone lock the operator out, and
+ * these credentials (>= 128 random bits) cannot be guessed anyway; the limit stops the noise and
+ * the cost of trying.
+ *
+ * The counters live in storage (every node shares them). Checking is on the introspection path,
+ * so an address's count is read at most once per `staleMs` per node and kept in memory meanwhile
+ * (like the verification cache); a failure is counted in one atomic statement that stops at the
+ * limit, so of a burst of guesses sent at once, those past the limit are answered as throttled.
+ */
+export class CredentialGuard {
+  readonly #counters: CounterRepo;
+  readonly #clock: Clock;
+  readonly #options: Required<CredentialGuardOptions>;
+  readonly #seen = new Map<string, SeenAddress>();
+
+  constructor(counters: CounterRepo, clock: Clock, options: CredentialGuardOptions) {
+    this.#counters = counters;
+    this.#clock = clock;
+    this.#options = { maxEntries: 10_000, ...options };
+  }
+
+  #scope(address: string | null): string {
+    return `cred-fail:addr:${address ?? 'unknown'}`;
+  }
+
+  #remember(address: string, entry: SeenAddress): void {
+    this.#seen.delete(address);
+    this.#seen.set(address, entry);
+    if (this.#seen.size > this.#options.maxEntries) {
+      const oldest = this.#seen.keys().next().value;
+      if (oldest !== undefined) this.#seen.delete(oldest);
+    }
+  }
+
+  /** Seconds until credentials from `address` are accepted again, or null when it is not blocked. */
+  async blockedFor(address: string | null): Promise<number | null> {
+    const now = this.#clock.now();
+    const w = windowOf(now, this.#options.windowMs);
+    const key = address ?? 'unknown';
+    let entry = this.#seen.get(key);
+    if (!entry || entry.windowStart !== w.start || now - entry.readAt >= this.#options.staleMs || now < entry.readAt) {
+      entry = { windowStart: w.start, count: await this.#counters.get(this.#scope(address), w.start), readAt: now };
+      this.#remember(key, entry);
+    }
+    return entry.count >= this.#options.maxFailures ? secondsUntil(w.end, now) : null;
+  }
+
+  /**
+   * Counts one wrong credential from `address`. Returns null when it was counted below the limit
+   * (answer "wrong credential"), or the seconds until attempts are accepted again when the limit
+   * is reached (answer "too many attempts").
+   */
+  async failed(address: string | null): Promise<number | null> {
+    const now = this.#clock.now();
+    const w = windowOf(now, this.#options.windowMs);
+    const count = await this.#counters.incrementBelow(this.#scope(address), w.start, this.#options.maxFailures, w.end);
+    this.#remember(address ?? 'unknown', { windowStart: w.start, count: count ?? this.#options.maxFailures, readAt: now });
+    return count === null ? secondsUntil(w.end, this.#clock.now()) : null;
+  }
+}

@@ -1,4 +1,5 @@
 /** The domain's records, as core sees them: plain data, times in unix milliseconds. */
+import type { Permission } from './operator-keys.ts';
 
 export type AccountStatus = 'active' | 'disabled';
 
@@ -54,6 +55,8 @@ export type AuditType =
   | 'account.disabled'
   | 'account.enabled'
   | 'app.created'
+  | 'app.renamed'
+  | 'app.deleted'
   | 'login.succeeded'
   | 'login.failed'
   | 'login.throttled'
@@ -72,6 +75,7 @@ export type AuditType =
   | 'service_account.disabled'
   | 'service_account.enabled'
   | 'service_account.actions_changed'
+  | 'service_account.renamed'
   | 'service_key.created'
   | 'service_key.revoked'
   | 'service_key.reinstated'
@@ -82,7 +86,15 @@ export type AuditType =
   | 'console.sign_in_failed'
   | 'console.signed_out'
   | 'policy.updated'
-  | 'policy.removed';
+  | 'policy.removed'
+  | 'account.updated'
+  | 'account.deleted'
+  | 'account.password_set'
+  | 'account.password_changed'
+  | 'account.password_reset_issued'
+  | 'account.password_reset'
+  | 'operator_key.created'
+  | 'operator_key.revoked';
 
 /** Who a console sign-in belongs to: an account (the personal cabinet) or the operator (admin token). */
 export type ConsoleSessionKind = 'account' | 'operator';
@@ -104,6 +116,12 @@ export interface ConsoleSession {
 /** The wire formats of an organisation API token: v3 hex, l3 `<account id>-API:<hex>`, native `tdo_…`. */
 export type ApiTokenFormat = 'v3' | 'l3' | 'native';
 
+/**
+ * Where an API token stands at a given time (core/api-tokens.ts `apiTokenStatus` decides it):
+ * `grace` is rotated but still valid until its `expiresAt`.
+ */
+export type ApiTokenStatus = 'active' | 'grace' | 'replaced' | 'revoked' | 'expired';
+
 /** An API token as listed: never the token itself, only a hint (start and last 4). */
 export interface ApiToken {
   id: string;
@@ -118,6 +136,20 @@ export interface ApiToken {
   revokedAt: number | null;
   /** Set once rotated: the id of the token that replaced this one. */
   replacedBy: string | null;
+}
+
+/** A credential for the admin API with a permission set (docs/admin-api.md). Never the key itself. */
+export interface OperatorKey {
+  id: string;
+  name: string;
+  /** Sorted, no duplicates (src/core/operator-keys.ts). */
+  permissions: Permission[];
+  hint: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  /** To the minute (noted in memory, written in batches). */
+  lastUsedAt: number | null;
 }
 
 /** A credential the operator gives a resource server so it may call introspection and revocation. */

@@ -8,9 +8,11 @@ import type {
   AccountStatus,
   ApiToken,
   ApiTokenFormat,
+  ApiTokenStatus,
   App,
   AuditEvent,
   ConsoleSession,
+  OperatorKey,
   ResourceServer,
   ServiceAccount,
   ServiceAccountStatus,
@@ -41,14 +43,62 @@ export interface AccountRepo {
   findById(id: number): Promise<Account | null>;
   findByEmail(email: string): Promise<(Account & { passwordHash: string }) | null>;
   setStatus(id: number, status: AccountStatus): Promise<boolean>;
-  /** Newest first; `beforeId` pages; `emailContains` filters (lower-case substring). */
-  list(filter: { limit: number; beforeId?: number; emailContains?: string }): Promise<Account[]>;
+  /** Newest first; `beforeId` pages; `emailContains` filters (lower-case substring), `email` exactly, `status` by status. */
+  list(filter: AccountListFilter): Promise<Account[]>;
+  /**
+   * Changes the name and/or the (normalised) email. Returns the account after, null when there is
+   * no such account, or 'email_taken' when another account has that email (nothing changed).
+   */
+  update(id: number, changes: { name?: string | null; email?: string }): Promise<Account | null | 'email_taken'>;
+  setPasswordHash(id: number, passwordHash: string): Promise<boolean>;
+  /**
+   * Deletes the account and everything it owns (apps, service accounts and their keys, API tokens,
+   * sessions and their tokens, policies, console sign-ins, reset links); the audit log stays.
+   * Returns what was removed, for change notifications, or null when there is no such account.
+   */
+  deleteCascade(id: number): Promise<DeletedAccount | null>;
+}
+
+export interface AccountListFilter {
+  limit: number;
+  beforeId?: number;
+  emailContains?: string;
+  email?: string;
+  status?: AccountStatus;
+}
+
+export interface DeletedAccount {
+  sessionIds: string[];
+  apiTokenIds: string[];
+  serviceAccountIds: number[];
+  serviceKeyIds: number[];
+  /** `<kind>:<id>` keys of the policies removed. */
+  policySubjects: string[];
+}
+
+/** One page of a list ordered by numeric id, oldest first: `afterId` is the last id of the previous page. */
+export interface IdPage {
+  limit: number;
+  afterId?: number;
 }
 
 export interface AppRepo {
   insert(app: { appId: string; accountId: number; name: string; createdAt: number }): Promise<App | null>;
   findByAppId(appId: string): Promise<App | null>;
   listByAccount(accountId: number): Promise<App[]>;
+  /** One page of an account's apps, oldest first (by id). */
+  pageByAccount(accountId: number, page: IdPage): Promise<App[]>;
+  /** Renames; false when there is no such app. */
+  rename(appId: string, name: string): Promise<boolean>;
+  /** Deletes the app's row (its sessions and policy are the caller's business); false when there was none. */
+  delete(appId: string): Promise<boolean>;
+  /**
+   * Inside a transaction: the app, held until the transaction ends against a concurrent `delete`
+   * (which waits, then finds what this transaction wrote). A login takes it before it starts a
+   * session, so that a deletion either sees the new session (and revokes it) or came first (and
+   * this returns null).
+   */
+  holdForUse(appId: string): Promise<App | null>;
 }
 
 export interface NewSession {
@@ -130,8 +180,12 @@ export interface CounterRepo {
   get(scope: string, windowStart: number): Promise<number>;
   /** Adds `amount` unconditionally (batched counts flushed from memory); returns the new count. */
   add(scope: string, windowStart: number, amount: number, expiresAt: number): Promise<number>;
+  /** Adds to many counters in one statement (all or none): a batch of counts flushed from memory. */
+  addMany(rows: readonly { scope: string; windowStart: number; amount: number; expiresAt: number }[]): Promise<void>;
   /** Every window of `scope` starting at or after `fromWindowStart`, oldest first. */
   series(scope: string, fromWindowStart: number): Promise<{ windowStart: number; count: number }[]>;
+  /** Per window starting at or after `fromWindowStart`, oldest first: the sum over every scope that starts with `prefix`. */
+  seriesSum(prefix: string, fromWindowStart: number): Promise<{ windowStart: number; count: number }[]>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -142,9 +196,32 @@ export interface AuditFilter {
   limit: number;
 }
 
+/** Where a page of the audit log ends: the last entry sent (time, then id, break ties). */
+export interface AuditCursor {
+  at: number;
+  id: number;
+}
+
+/** The operator's audit query: filters, a direction and a keyset page. */
+export interface AuditQuery {
+  accountId?: number;
+  type?: string;
+  /** Entries at or after this time (Unix ms). */
+  since?: number;
+  /** Entries before this time (Unix ms, exclusive). */
+  until?: number;
+  /** `desc`: newest first (the list); `asc`: oldest first (the export). By time, then id. */
+  order: 'asc' | 'desc';
+  /** The last entry of the previous page: the page goes on past it in `order`. */
+  after?: AuditCursor;
+  limit: number;
+}
+
 export interface AuditRepo {
   append(event: Omit<AuditEvent, 'id'>): Promise<void>;
   list(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** One page of the log by the operator's filters (src/store/migrations/0009_admin_indexes.ts serves them). */
+  query(query: AuditQuery): Promise<AuditEvent[]>;
 }
 
 export interface ConsoleSessionRepo {
@@ -154,7 +231,8 @@ export interface ConsoleSessionRepo {
   /** Records activity (for the idle timeout); callers throttle it, it is not a write per request. */
   touch(id: string, now: number): Promise<void>;
   revoke(id: string, now: number): Promise<boolean>;
-  revokeByAccount(accountId: number, now: number): Promise<number>;
+  /** Revokes the account's live sign-ins, all but `exceptId` when given; returns how many. */
+  revokeByAccount(accountId: number, now: number, exceptId?: string): Promise<number>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -168,6 +246,11 @@ export interface NewApiToken {
   label: string | null;
   createdAt: number;
   expiresAt: number | null;
+}
+
+export interface ApiTokenCursor {
+  createdAt: number;
+  id: string;
 }
 
 /** What a token check needs, in one indexed read: the token by hash with its account. */
@@ -185,6 +268,12 @@ export interface ApiTokenRepo {
   findById(id: string): Promise<ApiToken | null>;
   /** Newest first, revoked and replaced ones included. */
   listByAccount(accountId: number): Promise<ApiToken[]>;
+  /**
+   * One page of an account's tokens, newest first (created_at, then id, both descending): `before`
+   * is the last item of the previous page; `status` keeps the tokens `apiTokenStatus` (core/api-tokens.ts)
+   * puts in that status at `now`.
+   */
+  pageByAccount(accountId: number, page: { limit: number; before?: ApiTokenCursor; status?: ApiTokenStatus; now: number }): Promise<ApiToken[]>;
   /** Revokes if not revoked yet; returns true when this call revoked it. */
   revoke(id: string, now: number, reason: string): Promise<boolean>;
   /**
@@ -226,6 +315,10 @@ export interface ServiceAccountRepo {
   findById(id: number): Promise<ServiceAccount | null>;
   /** Oldest first. */
   listByAccount(accountId: number): Promise<ServiceAccount[]>;
+  /** One page of an account's service accounts, oldest first (by id). */
+  pageByAccount(accountId: number, page: IdPage): Promise<ServiceAccount[]>;
+  /** Renames; false when there is no such service account. */
+  rename(id: number, name: string): Promise<boolean>;
   /** Sets the status if it differs; returns true when this call changed it. */
   setStatus(id: number, status: ServiceAccountStatus): Promise<boolean>;
   /** Replaces the allowed actions; returns false when there is no such service account. */
@@ -263,6 +356,8 @@ export interface ServiceKeyRepo {
   findByAccessKey(accessKey: string): Promise<ServiceKeyLookup | null>;
   /** Oldest first, revoked ones included. */
   listByServiceAccount(serviceAccountId: number): Promise<ServiceKey[]>;
+  /** The keys of several service accounts in one read, by service account then oldest first. */
+  listByServiceAccounts(serviceAccountIds: readonly number[]): Promise<ServiceKey[]>;
   /** Revokes if not revoked yet; returns true when this call revoked it. */
   revoke(id: number, now: number): Promise<boolean>;
   /** Makes a revoked or expired key live again, without expiry (the demo's published key only). */
@@ -308,7 +403,64 @@ export interface PolicyRepo {
   spendCredits(subject: Subject, period: number, used: number, refillAmount: number | null): Promise<StoredCredits | null>;
 }
 
+export interface OperatorKeyRepo {
+  insert(key: OperatorKey & { hash: string }): Promise<void>;
+  /** By SHA-256 of the key (unique index). */
+  findByHash(hash: string): Promise<OperatorKey | null>;
+  findById(id: string): Promise<OperatorKey | null>;
+  /** Newest first, revoked and expired ones included. */
+  list(): Promise<OperatorKey[]>;
+  /** Revokes if not revoked yet; returns true when this call revoked it. */
+  revoke(id: string, now: number): Promise<boolean>;
+  /** Batched `last used` times from memory; never moves a time backwards. */
+  touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void>;
+}
+
+/** A remembered answer to an `Idempotency-Key` (docs/admin-api.md). */
+export interface IdempotencyRecord {
+  requestHash: string;
+  state: 'in_progress' | 'done';
+  status: number | null;
+  /** The answer's body as stored (sealed by the caller). */
+  response: string | null;
+  createdAt: number;
+}
+
+export interface IdempotencyRepo {
+  /**
+   * Claims (credential, key) for a request: a record created before `drop.expiredBefore`, or an
+   * `in_progress` one created before `drop.staleClaimBefore` (its request never answered), is
+   * dropped, then an `in_progress` one is inserted unless one exists (the primary key decides). Returns null when this
+   * call claimed it (run the request), else the record that holds it (replay or refuse).
+   */
+  claim(
+    record: { credential: string; key: string; requestHash: string; createdAt: number },
+    drop: { expiredBefore: number; staleClaimBefore: number },
+  ): Promise<IdempotencyRecord | null>;
+  /** Stores the answer of a claimed key and marks it done. */
+  complete(credential: string, key: string, status: number, response: string): Promise<void>;
+  /** Forgets a claim whose request did not finish (a failure worth retrying). */
+  release(credential: string, key: string): Promise<void>;
+  purgeExpired(expiredBefore: number): Promise<number>;
+}
+
+export interface PasswordResetRepo {
+  /** `id` is the SHA-256 of the one-time token. */
+  insert(reset: { id: string; accountId: number; createdAt: number; expiresAt: number }): Promise<void>;
+  /**
+   * Uses the reset if and only if it is unused and not expired at `now` (one statement: of N
+   * concurrent uses exactly one wins). Returns its account id, or null.
+   */
+  consume(id: string, now: number): Promise<number | null>;
+  /** Ends every unused reset of the account (its password was just set). */
+  revokeByAccount(accountId: number, now: number): Promise<number>;
+  purgeExpired(now: number): Promise<number>;
+}
+
 export interface Repos {
+  operatorKeys: OperatorKeyRepo;
+  idempotency: IdempotencyRepo;
+  passwordResets: PasswordResetRepo;
   consoleSessions: ConsoleSessionRepo;
   accounts: AccountRepo;
   apps: AppRepo;

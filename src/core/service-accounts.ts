@@ -24,7 +24,7 @@ import { takeDailyQuota } from './limits.ts';
 import type { ServiceAccount, ServiceKey, Session } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
 import { applyExpiryRules, type ExpiryPolicy } from './policies/rules.ts';
-import { rollback, type AccessTokenSigner, type Repos, type Rollback, type Store } from './ports.ts';
+import { rollback, type AccessTokenSigner, type IdPage, type Repos, type Rollback, type Store } from './ports.ts';
 import type { AccessTokenMinter, RefreshOutcome, SessionPolicy, SessionService, TokenPair } from './sessions.ts';
 import { type TokenIdentity, type Verification } from './verification.ts';
 
@@ -99,6 +99,13 @@ export function normalizeActions(actions: readonly string[]): string[] {
   return out;
 }
 
+/** A service account's name, trimmed; InvalidInputError('name') when empty or too long. */
+function serviceAccountName(raw: string): string {
+  const name = raw.trim();
+  if (name.length === 0 || name.length > NAME_MAX) throw new InvalidInputError('name', `must be 1 to ${NAME_MAX} characters long`);
+  return name;
+}
+
 /** The session policy of service-account sessions: JWT access tokens, and a usable key to refresh. */
 export function serviceSessionPolicy(options: { clock: Clock; accessTtlMs: number; refreshTtlMs: number; signer: AccessTokenSigner }): SessionPolicy {
   const minter: AccessTokenMinter = {
@@ -140,8 +147,7 @@ export class ServiceAccountService {
   /** Creates a service account of an account; throws InvalidInputError on a bad name, actions or account. */
   async create(input: { accountId: number; name: string; actions: readonly string[] }, ctx: AuditContext): Promise<ServiceAccount> {
     const { store, clock } = this.#d;
-    const name = input.name.trim();
-    if (name.length === 0 || name.length > NAME_MAX) throw new InvalidInputError('name', `must be 1 to ${NAME_MAX} characters long`);
+    const name = serviceAccountName(input.name);
     const actions = normalizeActions(input.actions);
     if (!(await store.accounts.findById(input.accountId))) throw new InvalidInputError('account', 'no such account');
     return store.transaction(async (tx) => {
@@ -163,6 +169,52 @@ export class ServiceAccountService {
     return this.#d.store.serviceAccounts.listByAccount(accountId);
   }
 
+  /** One page of an account's service accounts, oldest first. */
+  async pageByAccount(accountId: number, page: IdPage): Promise<ServiceAccount[]> {
+    return this.#d.store.serviceAccounts.pageByAccount(accountId, page);
+  }
+
+  /** The keys of several service accounts in one read (a page of a list), never a secret. */
+  async keysOf(serviceAccountIds: readonly number[]): Promise<Map<number, ServiceKey[]>> {
+    const byAccount = new Map<number, ServiceKey[]>(serviceAccountIds.map((id) => [id, []]));
+    for (const key of await this.#d.store.serviceKeys.listByServiceAccounts(serviceAccountIds)) byAccount.get(key.serviceAccountId)?.push(key);
+    return byAccount;
+  }
+
+  /**
+   * Renames a service account and/or replaces its allowed actions, in one transaction. Tokens
+   * already issued keep the actions they were minted with; new ones carry the new list. Null for
+   * no such service account; InvalidInputError on a bad name or actions (nothing changed then).
+   */
+  async update(id: number, input: { name?: string; actions?: readonly string[] }, ctx: AuditContext): Promise<ServiceAccount | null> {
+    const { store, clock, changes } = this.#d;
+    const name = input.name === undefined ? undefined : serviceAccountName(input.name);
+    const actions = input.actions === undefined ? undefined : normalizeActions(input.actions);
+    const sa = await store.transaction(async (tx) => {
+      const found = await tx.serviceAccounts.findById(id);
+      if (!found) return null;
+      if (name !== undefined && name !== found.name) {
+        await tx.serviceAccounts.rename(id, name);
+        await audit(tx.audit, clock, ctx, {
+          type: 'service_account.renamed',
+          accountId: found.accountId,
+          detail: { serviceAccountId: id, name, previous: found.name },
+        });
+      }
+      if (actions !== undefined) {
+        await tx.serviceAccounts.setActions(id, actions);
+        await audit(tx.audit, clock, ctx, {
+          type: 'service_account.actions_changed',
+          accountId: found.accountId,
+          detail: { serviceAccountId: id, actions },
+        });
+      }
+      return { ...found, name: name ?? found.name, actions: actions ?? found.actions };
+    });
+    if (sa && actions !== undefined) changes.publish({ kind: 'service_account', ids: [String(id)] });
+    return sa;
+  }
+
   /**
    * Disables a service account and revokes every session its keys started, in one transaction;
    * then tells verification caches. Returns false when it was already disabled.
@@ -178,20 +230,8 @@ export class ServiceAccountService {
 
   /** Replaces the allowed actions; tokens already issued keep the actions they were minted with. */
   async setActions(id: number, actions: readonly string[], ctx: AuditContext): Promise<ServiceAccount> {
-    const { store, clock, changes } = this.#d;
-    const normalized = normalizeActions(actions);
-    const sa = await store.transaction(async (tx) => {
-      const found = await tx.serviceAccounts.findById(id);
-      if (!found || !(await tx.serviceAccounts.setActions(id, normalized))) return null;
-      await audit(tx.audit, clock, ctx, {
-        type: 'service_account.actions_changed',
-        accountId: found.accountId,
-        detail: { serviceAccountId: id, actions: normalized },
-      });
-      return { ...found, actions: normalized };
-    });
+    const sa = await this.update(id, { actions }, ctx);
     if (!sa) throw new InvalidInputError('serviceAccount', 'no such service account');
-    changes.publish({ kind: 'service_account', ids: [String(id)] });
     return sa;
   }
 

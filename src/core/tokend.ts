@@ -3,14 +3,17 @@ import type { CoreMetrics } from './metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccountService } from './accounts.ts';
+import { AuditLog } from './audit.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
-import type { Clock } from './clock.ts';
+import { DAY_MS, type Clock } from './clock.ts';
 import { ClientPatterns } from './client-patterns.ts';
 import { TokenUsage } from './token-usage.ts';
 import { ConsoleService } from './console.ts';
-import { LoginGuard } from './limits.ts';
+import { CredentialGuard, LoginGuard } from './limits.ts';
+import { OperatorKeyService } from './operator-keys.ts';
+import { IdempotencyService, type ReplySealer } from './idempotency.ts';
 import { PasswordCheck } from './password-check.ts';
 import type { AccessTokenSigner, AccessTokenVerifier, SigningKeys, Store } from './ports.ts';
 import { ServiceAccountService, serviceSessionPolicy } from './service-accounts.ts';
@@ -32,6 +35,8 @@ export interface CoreDeps {
   accessTokens: AccessTokenSigner & AccessTokenVerifier;
   /** The policy every token check applies after liveness; default: the stored policies (docs/policies.md). */
   policy?: CheckPolicy;
+  /** Seals the answers remembered for `Idempotency-Key` (they may carry a secret shown once). */
+  replySealer: ReplySealer;
   /** Where checks, issuances, refreshes and refusals are counted (src/observability/metrics.ts); none by default. */
   metrics?: CoreMetrics;
 }
@@ -66,11 +71,22 @@ export interface Core {
   readonly callers: CallerService;
   /** Rules on tokens, keys and apps (rate limits, credits, allow-lists, scopes, expiry), held in memory. */
   readonly policies: PolicyService;
+  /** Named credentials of the admin API with a permission set (docs/admin-api.md). */
+  readonly operatorKeys: OperatorKeyService;
+  /** Remembered answers of the admin API's creating POSTs (`Idempotency-Key`). */
+  readonly idempotency: IdempotencyService;
+  /** The one per-address limit on wrong credentials at every endpoint that takes one (src/core/limits.ts). */
+  readonly credentialGuard: CredentialGuard;
+  /** The audit log as the operator reads it: filtered pages and a streamed export. */
+  readonly audit: AuditLog;
   /** 'sqlite' or 'postgres', for display. */
   readonly databaseKind: string;
   /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
   ping(): Promise<void>;
-  /** Drops expired fixed-window counters (quotas, login failures, usage past its history); run periodically. */
+  /**
+   * Drops expired fixed-window counters (quotas, login failures, usage past its history),
+   * remembered `Idempotency-Key` answers older than a day and expired reset links; run periodically.
+   */
   purgeExpiredCounters(): Promise<number>;
   /** Writes what is batched in memory (`last used` times); call before closing the store. */
   close(): Promise<void>;
@@ -140,6 +156,11 @@ export function createCore(deps: CoreDeps): Core {
     windowMs: config.loginFailureWindow,
   });
   const passwords = new PasswordCheck({ store, clock, hasher, loginGuard, ...counted });
+  const credentialGuard = new CredentialGuard(store.counters, clock, {
+    maxFailures: config.credentialMaxFailures,
+    windowMs: config.credentialFailureWindow,
+    staleMs: config.verifyCacheTtl,
+  });
   const accounts = new AccountService({
     ...counted,
     store,
@@ -150,15 +171,33 @@ export function createCore(deps: CoreDeps): Core {
     dailyMakeLimit: config.chatappDailyMakeLimit,
     clientPatterns,
     onAccountChanged: (id) => changes.publish({ kind: 'account', ids: [String(id)] }),
+    onAccountDeleted: (id, removed) => {
+      // Every cached token check is tagged with its account: this one drops them all, on every node.
+      changes.publish({ kind: 'account', ids: [String(id)] });
+      changes.publish({ kind: 'session', ids: removed.sessionIds });
+      changes.publish({ kind: 'api_token', ids: removed.apiTokenIds });
+      changes.publish({ kind: 'service_account', ids: removed.serviceAccountIds.map(String) });
+      changes.publish({ kind: 'service_key', ids: removed.serviceKeyIds.map(String) });
+      changes.publish({ kind: 'policy', ids: removed.policySubjects });
+      // This node's rules in memory follow the store now (other nodes reload on the published change).
+      if (removed.policySubjects.length > 0) void policies.refresh().catch(() => {});
+    },
+    credentialGuard,
+    onAppDeleted(appId, revokedSessionIds) {
+      changes.publish({ kind: 'session', ids: revokedSessionIds });
+      policies.forget([{ kind: 'app', id: appId }]);
+    },
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
   const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
+  const operatorKeys = new OperatorKeyService({ store, clock, changes, cache });
+  const idempotency = new IdempotencyService({ store, clock, sealer: deps.replySealer });
   const consoleService = new ConsoleService({
     store,
     clock,
     passwords,
-    loginGuard,
+    credentialGuard,
     idleTimeoutMs: config.consoleIdleTimeout,
     lifetimeMs: config.consoleSessionLifetime,
     verifyAdminToken: (token) => callers.verifyAdminToken(token),
@@ -179,13 +218,23 @@ export function createCore(deps: CoreDeps): Core {
     verification,
     callers,
     policies,
+    operatorKeys,
+    idempotency,
+    credentialGuard,
+    audit: new AuditLog(store.audit, clock),
     databaseKind: store.kind,
     ping: () => store.ping(),
-    purgeExpiredCounters: () => store.counters.purgeExpired(clock.now()),
+    async purgeExpiredCounters() {
+      const now = clock.now();
+      const counters = await store.counters.purgeExpired(now);
+      const replies = await store.idempotency.purgeExpired(now - DAY_MS + 1);
+      const resets = await store.passwordResets.purgeExpired(now);
+      return counters + replies + resets;
+    },
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();
-      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), policies.close()]);
+      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), policies.close(), operatorKeys.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -1,5 +1,6 @@
 /**
- * Usage figures for the personal cabinet: token checks per account per UTC day.
+ * Usage figures for the personal cabinet and the operator: token checks per account (and for the
+ * whole instance) per UTC day.
  *
  * A check is the hottest path tokend has, so it never writes: `recordCheck` bumps an in-memory
  * count, and `flush` (every few seconds, and at shutdown) adds the batch to the shared counters
@@ -20,8 +21,10 @@ export interface DayCount {
   count: number;
 }
 
+const CHECK_SCOPE_PREFIX = 'checks:';
+
 function checkScope(accountId: number): string {
-  return `checks:${accountId}`;
+  return `${CHECK_SCOPE_PREFIX}${accountId}`;
 }
 
 export class UsageMeter {
@@ -44,6 +47,14 @@ export class UsageMeter {
   /** Writes the pending counts; on failure they are kept for the next flush. Never runs twice at once. */
   flush(): Promise<void> {
     return this.#counts.flush();
+  }
+
+  /**
+   * Checks per UTC day of the whole instance for the last `days` days (today included, oldest
+   * first): every account's stored counts plus what this node has not flushed yet.
+   */
+  instanceChecksPerDay(days: number): Promise<DayCount[]> {
+    return this.#counts.perDaySummed(CHECK_SCOPE_PREFIX, days);
   }
 
   /** Checks per UTC day for the last `days` days (today included, oldest first), stored plus not yet flushed. */

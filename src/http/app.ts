@@ -208,7 +208,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => registerHealth(scope, core, draining));
   if (deps.metrics) {
     const metrics = deps.metrics;
-    await app.register(async (scope) => registerMetrics(scope, config, metrics));
+    await app.register(async (scope) => registerMetrics(scope, config, metrics, core.credentialGuard));
   }
   await app.register(async (scope) => registerJwks(scope, core));
   // Introspection, revocation (RFC 7662, 7009) and forward-auth for reverse proxies.

@@ -123,6 +123,10 @@ interface AjvLikeError {
 function fieldName(e: AjvLikeError, context: string | undefined): string {
   if (e.keyword === 'required' && typeof e.params.missingProperty === 'string') return e.params.missingProperty;
   const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  // An unknown field is named itself, not the object around it.
+  if (e.keyword === 'additionalProperties' && typeof e.params.additionalProperty === 'string') {
+    return path ? `${path}.${e.params.additionalProperty}` : e.params.additionalProperty;
+  }
   return path || context || 'body';
 }
 
@@ -166,6 +170,8 @@ function describe(v: AjvLikeError): string {
   switch (v.keyword) {
     case 'required':
       return 'is required';
+    case 'additionalProperties':
+      return 'is not a known field';
     case 'type':
       return `must be a ${String(v.params.type)}`;
     case 'maxLength':

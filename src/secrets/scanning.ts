@@ -11,7 +11,7 @@ import { parseNativeToken, TOKEN_PREFIXES, type TokenKind } from './tokens.ts';
 
 /**
  * Validates a candidate native token (`tda_…`, `tdr_…`, `tds_…`, `tdo_…`, `tdm_…`, `tdx_…`,
- * `tdc_…`) offline: its shape and its checksum. Returns the kind of token it is, or null when it is
+ * `tdc_…`, `tdp_…`, `tdw_…`) offline: its shape and its checksum. Returns the kind of token it is, or null when it is
  * not a well-formed tokend token (a typo, a truncation, a test fixture, a random look-alike).
  *
  * A non-null answer says the string was produced by tokend's generator, not that the token is
@@ -75,6 +75,8 @@ const NATIVE_DESCRIPTIONS: Record<TokenKind, string> = {
   admin: 'tokend admin token (generated)',
   resourceServer: 'tokend resource-server credential (introspection, revocation)',
   consoleSession: 'tokend console sign-in token (cookie)',
+  operatorKey: 'tokend operator key (admin API, with a permission set)',
+  passwordReset: 'tokend one-time password-reset link token',
 };
 
 /** One pattern per kind of secret. docs/secret-scanning.md and .gitleaks.toml are checked against these. */

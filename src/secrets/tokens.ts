@@ -19,6 +19,8 @@ export const TOKEN_PREFIXES = {
   admin: 'tdm',
   resourceServer: 'tdx',
   consoleSession: 'tdc',
+  operatorKey: 'tdp',
+  passwordReset: 'tdw',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_PREFIXES;

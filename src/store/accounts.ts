@@ -52,6 +52,8 @@ export function accountRepo(db: Kysely<DB>, d: SqlDialect): AccountRepo {
     async list(filter) {
       let q = db.selectFrom('accounts').selectAll().orderBy('id', 'desc').limit(filter.limit);
       if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+      if (filter.email !== undefined) q = q.where('email', '=', filter.email);
+      if (filter.status !== undefined) q = q.where('status', '=', filter.status);
       if (filter.emailContains) {
         // LIKE metacharacters in the needle are escaped: a search for "a_b" means the literal text.
         const needle = filter.emailContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -60,6 +62,50 @@ export function accountRepo(db: Kysely<DB>, d: SqlDialect): AccountRepo {
       const rows = await q.execute();
       return rows.map(toAccount);
     },
+    async update(id, changes) {
+      const set: { name?: string | null; email?: string } = {};
+      if (changes.name !== undefined) set.name = changes.name;
+      if (changes.email !== undefined) {
+        // Checked before the write so that a taken email changes nothing; the unique index still
+        // guards a race between two changes to the same email.
+        const other = await db.selectFrom('accounts').select('id').where('email', '=', changes.email).where('id', '<>', id).executeTakeFirst();
+        if (other) return 'email_taken';
+        set.email = changes.email;
+      }
+      if (Object.keys(set).length > 0) await db.updateTable('accounts').set(set).where('id', '=', id).execute();
+      const row = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toAccount(row) : null;
+    },
+    async setPasswordHash(id, passwordHash) {
+      const r = await db.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', id).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async deleteCascade(id) {
+      const account = await db.selectFrom('accounts').select('id').where('id', '=', id).executeTakeFirst();
+      if (!account) return null;
+      // Children before parents, in the order of the foreign keys.
+      const sessionIds = (await db.selectFrom('sessions').select('id').where('account_id', '=', id).execute()).map((r) => r.id);
+      const sessionsOf = db.selectFrom('sessions').select('id').where('account_id', '=', id);
+      await db.deleteFrom('access_tokens').where('session_id', 'in', sessionsOf).execute();
+      await db.deleteFrom('refresh_tokens').where('session_id', 'in', sessionsOf).execute();
+      await db.deleteFrom('sessions').where('account_id', '=', id).execute();
+      const serviceAccountIds = (await db.selectFrom('service_accounts').select('id').where('account_id', '=', id).execute()).map((r) => Number(r.id));
+      const serviceAccountsOf = db.selectFrom('service_accounts').select('id').where('account_id', '=', id);
+      const serviceKeyIds = (await db.selectFrom('service_keys').select('id').where('service_account_id', 'in', serviceAccountsOf).execute()).map((r) => Number(r.id));
+      await db.deleteFrom('service_keys').where('service_account_id', 'in', serviceAccountsOf).execute();
+      await db.deleteFrom('service_accounts').where('account_id', '=', id).execute();
+      const apiTokenIds = (await db.selectFrom('api_tokens').select('id').where('account_id', '=', id).execute()).map((r) => r.id);
+      await db.deleteFrom('api_tokens').where('account_id', '=', id).execute();
+      const policySubjects = (await db.selectFrom('policies').select(['subject_kind', 'subject_id']).where('account_id', '=', id).execute()).map(
+        (r) => `${r.subject_kind}:${r.subject_id}`,
+      );
+      await db.deleteFrom('policies').where('account_id', '=', id).execute();
+      await db.deleteFrom('apps').where('account_id', '=', id).execute();
+      await db.deleteFrom('console_sessions').where('account_id', '=', id).execute();
+      await db.deleteFrom('password_resets').where('account_id', '=', id).execute();
+      await db.deleteFrom('accounts').where('id', '=', id).execute();
+      return { sessionIds, apiTokenIds, serviceAccountIds, serviceKeyIds, policySubjects };
+    },
   };
 }
 
@@ -67,7 +113,7 @@ function toApp(r: Selectable<AppsTable>): App {
   return { id: r.id, appId: r.app_id, accountId: r.account_id, name: r.name, createdAt: r.created_at };
 }
 
-export function appRepo(db: Kysely<DB>): AppRepo {
+export function appRepo(db: Kysely<DB>, d: SqlDialect): AppRepo {
   return {
     async insert(a) {
       const row = await db
@@ -85,6 +131,28 @@ export function appRepo(db: Kysely<DB>): AppRepo {
     async listByAccount(accountId) {
       const rows = await db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
       return rows.map(toApp);
+    },
+    async pageByAccount(accountId, page) {
+      let q = db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('id').limit(page.limit);
+      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
+      return (await q.execute()).map(toApp);
+    },
+    async rename(appId, name) {
+      const r = await db.updateTable('apps').set({ name }).where('app_id', '=', appId).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async delete(appId) {
+      const r = await db.deleteFrom('apps').where('app_id', '=', appId).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    },
+    async holdForUse(appId) {
+      const row = await db
+        .selectFrom('apps')
+        .selectAll()
+        .where('app_id', '=', appId)
+        .$if(d.keyShareLocks, (q) => q.forKeyShare())
+        .executeTakeFirst();
+      return row ? toApp(row) : null;
     },
   };
 }

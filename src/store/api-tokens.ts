@@ -2,8 +2,8 @@
  * Organisation API tokens, resource-server credentials and instance secrets: the queries behind
  * ApiTokenRepo, ResourceServerRepo and InstanceSecretRepo (src/core/ports.ts).
  */
-import type { Kysely, Selectable } from 'kysely';
-import type { AccountStatus, ApiToken, ApiTokenFormat, ResourceServer } from '../core/model.ts';
+import type { ExpressionBuilder, Expression, Kysely, Selectable, SqlBool } from 'kysely';
+import type { AccountStatus, ApiToken, ApiTokenFormat, ApiTokenStatus, ResourceServer } from '../core/model.ts';
 import type { ApiTokenRepo, InstanceSecretRepo, ResourceServerRepo } from '../core/ports.ts';
 import { prepared } from './prepared.ts';
 import type { ApiTokensTable, DB, ResourceServersTable } from './schema.ts';
@@ -55,6 +55,35 @@ const TOUCH_LAST_USED = prepared((db: Kysely<DB>, { id, at }: { id: string; at: 
     .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)])),
 );
 
+/**
+ * The tokens `apiTokenStatus` (src/core/api-tokens.ts) puts in `status` at `now`, as SQL: the same
+ * rule, term for term (test/store.conformance.test.ts holds the two together).
+ */
+function inStatus(eb: ExpressionBuilder<DB & { t: ApiTokensTable }, 't'>, status: ApiTokenStatus, now: number): Expression<SqlBool> {
+  const live = eb('t.revoked_at', 'is', null);
+  const replaced = eb('t.replaced_by', 'is not', null);
+  const notReplaced = eb('t.replaced_by', 'is', null);
+  const ended = eb.and([eb('t.expires_at', 'is not', null), eb('t.expires_at', '<=', now)]);
+  const running = eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]);
+  // Revoked once its grace had already ended (a rotation without grace): it was replaced.
+  const revokedAfterGrace = eb.and([eb('t.revoked_at', 'is not', null), replaced, eb('t.expires_at', 'is not', null), eb('t.expires_at', '<=', eb.ref('t.revoked_at'))]);
+  switch (status) {
+    case 'revoked':
+      return eb.and([
+        eb('t.revoked_at', 'is not', null),
+        eb.or([notReplaced, eb('t.expires_at', 'is', null), eb('t.expires_at', '>', eb.ref('t.revoked_at'))]),
+      ]);
+    case 'replaced':
+      return eb.or([revokedAfterGrace, eb.and([live, ended, replaced])]);
+    case 'expired':
+      return eb.and([live, ended, notReplaced]);
+    case 'grace':
+      return eb.and([live, running, replaced]);
+    case 'active':
+      return eb.and([live, running, notReplaced]);
+  }
+}
+
 export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
   return {
     async insert(t) {
@@ -94,6 +123,20 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
         .where('t.account_id', '=', accountId)
         .orderBy('t.created_at', 'desc')
         .orderBy('t.id')
+        .execute();
+      return rows.map(toApiToken);
+    },
+    async pageByAccount(accountId, page) {
+      const { before, status } = page;
+      const rows = await db
+        .selectFrom('api_tokens as t')
+        .select(TOKEN_COLUMNS)
+        .where('t.account_id', '=', accountId)
+        .$if(status !== undefined, (q) => q.where((eb) => inStatus(eb, status!, page.now)))
+        .$if(before !== undefined, (q) => q.where((eb) => eb(eb.refTuple('t.created_at', 't.id'), '<', eb.tuple(before!.createdAt, before!.id))))
+        .orderBy('t.created_at', 'desc')
+        .orderBy('t.id', 'desc')
+        .limit(page.limit)
         .execute();
       return rows.map(toApiToken);
     },

@@ -52,13 +52,10 @@ export function consoleSessionRepo(db: Kysely<DB>): ConsoleSessionRepo {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
-    async revokeByAccount(accountId, now) {
-      const r = await db
-        .updateTable('console_sessions')
-        .set({ revoked_at: now })
-        .where('account_id', '=', accountId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+    async revokeByAccount(accountId, now, exceptId) {
+      let q = db.updateTable('console_sessions').set({ revoked_at: now }).where('account_id', '=', accountId).where('revoked_at', 'is', null);
+      if (exceptId !== undefined) q = q.where('id', '<>', exceptId);
+      const r = await q.executeTakeFirst();
       return Number(r.numUpdatedRows);
     },
     async purgeExpired(now) {

@@ -1,8 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AuditEvent, AuditType } from '../core/model.ts';
 import type { AuditRepo, CounterRepo } from '../core/ports.ts';
 import { prepared } from './prepared.ts';
-import type { DB } from './schema.ts';
+import type { AuditEventsTable, DB } from './schema.ts';
 
 // Every login, issuance and refresh counts and audits: built and compiled once (src/store/prepared.ts).
 const INCREMENT_BELOW = prepared(
@@ -62,6 +62,14 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
         .executeTakeFirstOrThrow();
       return row.count;
     },
+    async addMany(rows) {
+      if (rows.length === 0) return;
+      await db
+        .insertInto('counters')
+        .values(rows.map((r) => ({ scope: r.scope, window_start: r.windowStart, count: r.amount, expires_at: r.expiresAt })))
+        .onConflict((oc) => oc.columns(['scope', 'window_start']).doUpdateSet({ count: sql`counters.count + excluded.count` }))
+        .execute();
+    },
     async series(scope, fromWindowStart) {
       const rows = await db
         .selectFrom('counters')
@@ -72,10 +80,37 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
         .execute();
       return rows.map((r) => ({ windowStart: r.window_start, count: r.count }));
     },
+    async seriesSum(prefix, fromWindowStart) {
+      // LIKE, not a range on the key: PostgreSQL compares text by the database's collation, which
+      // may order punctuation apart from the bytes, so `scope >= 'checks:'` could miss rows.
+      const needle = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = await db
+        .selectFrom('counters')
+        .select((eb) => ['window_start', eb.fn.sum<number | string>('count').as('total')])
+        .where(sql<boolean>`scope like ${needle} escape '\\'`)
+        .where('window_start', '>=', fromWindowStart)
+        .groupBy('window_start')
+        .orderBy('window_start')
+        .execute();
+      // PostgreSQL's sum of integers is a bigint, which the driver hands over as a string.
+      return rows.map((r) => ({ windowStart: Number(r.window_start), count: Number(r.total) }));
+    },
     async purgeExpired(now) {
       const r = await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst();
       return Number(r.numDeletedRows);
     },
+  };
+}
+
+function toAuditEvent(r: Selectable<AuditEventsTable>): AuditEvent {
+  return {
+    id: r.id,
+    at: r.at,
+    type: r.type as AuditType,
+    accountId: r.account_id,
+    sessionId: r.session_id,
+    address: r.address,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
   };
 }
 
@@ -90,17 +125,24 @@ export function auditRepo(db: Kysely<DB>): AuditRepo {
       if (filter.type !== undefined) q = q.where('type', '=', filter.type);
       if (filter.before !== undefined) q = q.where('id', '<', filter.before);
       const rows = await q.execute();
-      return rows.map(
-        (r): AuditEvent => ({
-          id: r.id,
-          at: r.at,
-          type: r.type as AuditType,
-          accountId: r.account_id,
-          sessionId: r.session_id,
-          address: r.address,
-          detail: JSON.parse(r.detail) as Record<string, unknown>,
-        }),
-      );
+      return rows.map(toAuditEvent);
+    },
+    async query(f) {
+      const { after, order } = f;
+      const rows = await db
+        .selectFrom('audit_events')
+        .selectAll()
+        .$if(f.accountId !== undefined, (q) => q.where('account_id', '=', f.accountId!))
+        .$if(f.type !== undefined, (q) => q.where('type', '=', f.type!))
+        .$if(f.since !== undefined, (q) => q.where('at', '>=', f.since!))
+        .$if(f.until !== undefined, (q) => q.where('at', '<', f.until!))
+        // Keyset on (at, id): a row-value comparison both databases run as an index range.
+        .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('at', 'id'), order === 'desc' ? '<' : '>', eb.tuple(after!.at, after!.id))))
+        .orderBy('at', order)
+        .orderBy('id', order)
+        .limit(f.limit)
+        .execute();
+      return rows.map(toAuditEvent);
     },
   };
 }

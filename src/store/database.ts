@@ -10,6 +10,7 @@ import type { SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
 import { NO_STORE_METRICS, type StoreMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrations/index.ts';
+import { idempotencyRepo, operatorKeyRepo, passwordResetRepo } from './operator-keys.ts';
 import { policyRepo } from './policies.ts';
 import type { DB } from './schema.ts';
 import { serviceAccountRepo, serviceKeyRepo } from './service-accounts.ts';
@@ -20,9 +21,12 @@ const MAX_ATTEMPTS = 8;
 
 function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
   return {
+    operatorKeys: operatorKeyRepo(db),
+    idempotency: idempotencyRepo(db),
+    passwordResets: passwordResetRepo(db),
     consoleSessions: consoleSessionRepo(db),
     accounts: accountRepo(db, d),
-    apps: appRepo(db),
+    apps: appRepo(db, d),
     sessions: sessionRepo(db),
     counters: counterRepo(db),
     audit: auditRepo(db),

@@ -53,6 +53,13 @@ export interface SqlDialect {
    */
   readonly groupCommit: boolean;
   /**
+   * Whether a read inside a transaction must say `FOR KEY SHARE` to hold its row against a
+   * concurrent DELETE until the transaction ends (AppRepo.holdForUse). PostgreSQL: yes (the DELETE
+   * waits; other readers and holders do not). SQLite: no, one writer at a time orders the
+   * transactions already, and the clause is not SQLite's.
+   */
+  readonly keyShareLocks: boolean;
+  /**
    * The clock core runs on. PostgreSQL: the database server's, followed by a periodically synced
    * offset, so that every node sharing the database agrees on expiry and on the quota's UTC day.
    * SQLite: the system clock (one machine, so one clock).
@@ -306,6 +313,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     db,
     idColumn: (col) => col.primaryKey().autoIncrement(),
     groupCommit: true,
+    keyShareLocks: false,
     isTransient: (e) => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(e)),
     // AUTOINCREMENT already continues after the largest id ever inserted.
     syncIdSequence: async () => {},
@@ -432,6 +440,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: options.poolSize ?? 10 }),
     idColumn: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
     groupCommit: false,
+    keyShareLocks: true,
     isTransient: (e) => PG_TRANSIENT.has(sqliteCode(e)),
     async syncIdSequence(db, table) {
       // Never backwards: another process may hold an id it drew but has not committed yet (so

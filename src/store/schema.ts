@@ -154,7 +154,42 @@ export interface PoliciesTable {
   updated_at: number;
 }
 
+export interface OperatorKeysTable {
+  id: string;
+  name: string;
+  /** Space-separated permissions. */
+  permissions: string;
+  hash: string;
+  hint: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface IdempotencyKeysTable {
+  credential: string;
+  key: string;
+  request_hash: string;
+  state: string;
+  status: number | null;
+  /** Sealed answer body. */
+  response: string | null;
+  created_at: number;
+}
+
+export interface PasswordResetsTable {
+  id: string;
+  account_id: number;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface DB {
+  operator_keys: OperatorKeysTable;
+  idempotency_keys: IdempotencyKeysTable;
+  password_resets: PasswordResetsTable;
   service_accounts: ServiceAccountsTable;
   service_keys: ServiceKeysTable;
   signing_keys: SigningKeysTable;

@@ -84,6 +84,15 @@ export function serviceAccountRepo(db: Kysely<DB>): ServiceAccountRepo {
       const rows = await db.selectFrom('service_accounts').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
       return rows.map(toServiceAccount);
     },
+    async pageByAccount(accountId, page) {
+      let q = db.selectFrom('service_accounts').selectAll().where('account_id', '=', accountId).orderBy('id').limit(page.limit);
+      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
+      return (await q.execute()).map(toServiceAccount);
+    },
+    async rename(id, name) {
+      const r = await db.updateTable('service_accounts').set({ name }).where('id', '=', id).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
     async setStatus(id, status) {
       const r = await db.updateTable('service_accounts').set({ status }).where('id', '=', id).where('status', '!=', status).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
@@ -146,6 +155,17 @@ export function serviceKeyRepo(db: Kysely<DB>): ServiceKeyRepo {
         .selectFrom('service_keys')
         .selectAll()
         .where('service_account_id', '=', serviceAccountId)
+        .orderBy('id')
+        .execute();
+      return rows.map(toServiceKey);
+    },
+    async listByServiceAccounts(serviceAccountIds) {
+      if (serviceAccountIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('service_keys')
+        .selectAll()
+        .where('service_account_id', 'in', [...serviceAccountIds])
+        .orderBy('service_account_id')
         .orderBy('id')
         .execute();
       return rows.map(toServiceKey);

@@ -109,6 +109,14 @@ export async function issueCredentials(t: TestTokend): Promise<IssuedCredentials
   ids.push(rs.server.id);
   profiles.push({ label: 'resource-server credential', headers: { authorization: `Bearer ${rs.token}` }, scopes: CALLER });
 
+  // An operator key (admin API, a few permissions) and a one-time password-reset link's token.
+  const operatorKey = await core.operatorKeys.create({ name: 'fuzz', permissions: ['accounts:read', 'policies:read', 'settings:read'], expiresAt: null }, CTX);
+  secrets.push(operatorKey.key);
+  ids.push(operatorKey.operatorKey.id);
+  profiles.push({ label: 'operator key', headers: { authorization: `Bearer ${operatorKey.key}` }, scopes: ['/api/admin/'] });
+  const reset = await core.accounts.issuePasswordReset(account.accountId, 3_600_000, CTX);
+  if (reset) secrets.push(reset.token);
+
   // Console sign-ins: the cabinet (email + password) and the operator (admin token), with CSRF.
   const cabinet = await core.console.signInAccount({ email: account.email, password: account.password }, { ...CTX, userAgent: null });
   if (cabinet.ok) {

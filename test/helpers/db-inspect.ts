@@ -15,11 +15,11 @@ const VOLATILE_COLUMNS = new Set(['last_used_at', 'last_seen_at']);
 /** Append-only logs: a rejected request may add to them (a failed login is audited), never rewrite them. */
 const APPEND_ONLY_TABLES = new Set(['audit_events']);
 /**
- * Counter scopes a rejected request is meant to move: failed-login limits and the
+ * Counter scopes a rejected request is meant to move: failed-login and wrong-credential limits and the
  * in-memory usage figures flushed in the background. Every other counter (the daily quota) must
  * stay put.
  */
-const MOVABLE_COUNTER_SCOPES = [/^login-fail:/, /^checks:/];
+const MOVABLE_COUNTER_SCOPES = [/^login-fail:/, /^cred-fail:/, /^checks:/];
 /** Pseudo-table of a snapshot: the sessions with reuse-detection revocations undone. */
 const REUSE = 'sessions#reuse-undone';
 

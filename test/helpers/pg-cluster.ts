@@ -26,9 +26,12 @@ export function pgBinDir(): string | null {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
+/** runuser, by its path when a root shell's PATH lacks /usr/sbin. */
+export const RUNUSER = ['/usr/sbin/runuser', '/sbin/runuser'].find((p) => existsSync(p)) ?? 'runuser';
+
 /** Runs a server-side binary (initdb, pg_ctl) as `postgres` when we are root: PostgreSQL refuses to run as root. */
 async function asPostgres(bin: string, args: string[]): Promise<string> {
-  const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  const [file, argv] = isRoot ? [RUNUSER, ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
   const { stdout } = await run(file, argv, { timeout: 60_000 });
   return stdout;
 }

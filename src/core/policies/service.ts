@@ -278,6 +278,17 @@ export class PolicyService implements CheckPolicy {
   }
 
   /**
+   * Forgets the rules of subjects whose rows were deleted with their record (an app deleted with
+   * its policy): at once on this node, and on others through core.changes (they re-read, find no
+   * row and drop theirs).
+   */
+  forget(subjects: readonly Subject[]): void {
+    const keys = subjects.map(subjectKey);
+    for (const key of keys) this.#uninstall(key);
+    this.#d.changes.publish({ kind: 'policy', ids: keys });
+  }
+
+  /**
    * What an account may do, and so the scopes its API tokens may carry: the union of its service
    * accounts' actions (the permissions tokend already knows an account by).
    */

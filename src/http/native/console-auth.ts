@@ -37,8 +37,16 @@ interface Authenticated {
 
 const AUTHENTICATED = new WeakMap<FastifyRequest, Authenticated>();
 
+const ACTORS = new WeakMap<FastifyRequest, string>();
+
+/** Names who acts on an admin request (the admin API's authentication hook sets it); audited as `by`. */
+export function setActor(request: FastifyRequest, actor: string): void {
+  ACTORS.set(request, actor);
+}
+
 export function consoleContext(request: FastifyRequest): ConsoleContext {
-  return { address: clientAddress(request), userAgent: headerValue(request.headers['user-agent']) ?? null };
+  const actor = ACTORS.get(request);
+  return { address: clientAddress(request), userAgent: headerValue(request.headers['user-agent']) ?? null, ...(actor !== undefined ? { actor } : {}) };
 }
 
 /** https directly or behind a trusted proxy (Fastify reads X-Forwarded-Proto only with trustProxy). */

@@ -20,10 +20,30 @@ const ERROR_TEXT: Partial<Record<NativeCode, string>> = {
   not_active: 'Already revoked, replaced or expired.',
   unsupported_media_type: 'The body is not JSON.',
   payload_too_large: 'The body is too large.',
-  too_many_attempts: 'Too many failed attempts.',
+  too_many_attempts: 'Too many failed attempts (or wrong credentials from this address).',
+  permission_denied: 'The operator key lacks the permission this route needs; nothing changed.',
+  idempotency_conflict: 'The `Idempotency-Key` was used with another request.',
+  idempotency_in_progress: 'The first request with this `Idempotency-Key` is still running.',
+  email_taken: 'Another account has this email.',
+  invalid_reset_token: 'The reset link is invalid, used or expired.',
   internal_error: 'A bug in tokend.',
   service_unavailable: 'The database cannot be reached.',
 };
+
+/** The error responses of a route, by status, from the codes it can send (without the ones every route may send). */
+export function errorResponses(codes: readonly NativeCode[]): Record<number, TSchema> {
+  const byStatus = new Map<number, NativeCode[]>();
+  for (const code of codes) {
+    const status = NATIVE_CODES[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: Record<number, TSchema> = {};
+  for (const [status, list] of byStatus) {
+    const schema = nativeErrorSchema(list, list.map((c) => ERROR_TEXT[c] ?? c).join(' '));
+    out[status] = status === 429 ? { ...schema, headers: retryAfter } : schema;
+  }
+  return out;
+}
 
 /** The error responses of a route, by status, from the codes it can send. */
 function errorsFor(codes: readonly NativeCode[]): Record<number, TSchema> {

@@ -174,11 +174,21 @@ export const ServiceAccountList = listOf(ServiceAccountView, {});
 export const OperatorSignedIn = Type.Object({ csrfToken: CsrfToken, session: SessionInfoView });
 export const OperatorMe = Type.Object({
   operator: Type.Literal(true),
+  credential: Type.Object({
+    kind: Type.Union([Type.Literal('console'), Type.Literal('admin'), Type.Literal('operator_key')], { description: 'The operator console, the admin token, or an operator key.' }),
+    id: Nullable(Type.String({ description: 'The operator key\'s id.' })),
+    name: Nullable(Type.String({ description: 'The operator key\'s name.' })),
+    permissions: Type.Array(Type.String(), { description: 'What it may do: every permission for the admin token and the console.' }),
+  }),
   csrfToken: Nullable(Type.String({ description: 'Console sign-ins only; null for a Bearer call.' })),
   session: Nullable(SessionInfoView),
   database: Type.String({ examples: ['sqlite', 'postgres'] }),
 });
-export const AccountPage = listOf(AccountView, { nextBefore: NextBefore });
+/** The admin API's account list: `nextCursor` for API callers; `nextBefore` for the console's paging. */
+export const AccountPage = listOf(AccountView, {
+  nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
+  nextBefore: Nullable(Type.Integer({ description: 'The console\'s older paging: pass as `before`. Prefer `nextCursor`.' })),
+});
 export const SettingsView = Type.Object({ database: Type.String({ examples: ['sqlite', 'postgres'] }), items: Type.Array(SettingView) });
 export const SigningKeyList = listOf(SigningKeyView, {});
 export const KeyRotation = Type.Object({

@@ -5,7 +5,9 @@
  * Callers authenticate with the admin token or a resource-server credential (`tdx_…`), as
  * `Authorization: Bearer <credential>` or, for stock OAuth client libraries, HTTP Basic with the
  * resource server's id as user name and the credential as password (client_secret_basic). The
- * check runs on the headers alone (onRequest), before any body is read.
+ * check runs on the headers alone (onRequest), before any body is read. Wrong credentials count
+ * per client address towards the limit every credential endpoint shares (src/core/limits.ts,
+ * CredentialGuard): past it, `too_many_attempts` (429, `Retry-After`) even for a right one.
  *
  * Errors under /oauth2/ use the RFC 6749 5.2 form `{"error":"<code>","error_description":"…"}`
  * that OAuth client libraries parse, with codes from NATIVE_CODES: `invalid_client` (401) and
@@ -117,9 +119,20 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
   await app.register(async (scope: HttpApp) => {
     // RFC 7662/7009 bodies are forms; JSON is taken too. Plain text is neither: 415, not a guess.
     scope.removeContentTypeParser('text/plain');
+    // Wrong credentials count per address towards the one limit the admin API and `/metrics`
+    // share (CredentialGuard); past it, even a right credential gets 429 until the window ends.
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      const guard = core.credentialGuard;
+      const address = clientAddress(request);
+      const blocked = await guard.blockedFor(address);
+      if (blocked !== null) return sendWire(reply, oauthError('too_many_attempts', { retryAfterSeconds: blocked }));
       const caller = await authenticateCaller(core, request);
-      if (!caller) return sendWire(reply, oauthError('invalid_client', { challenge: CHALLENGE }));
+      if (caller) return undefined;
+      if (headerValue(request.headers.authorization) !== undefined) {
+        const throttled = await guard.failed(address);
+        if (throttled !== null) return sendWire(reply, oauthError('too_many_attempts', { retryAfterSeconds: throttled }));
+      }
+      return sendWire(reply, oauthError('invalid_client', { challenge: CHALLENGE }));
     });
 
     scope.post(

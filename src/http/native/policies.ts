@@ -15,6 +15,7 @@ import { readResponses, writeResponses } from './console-responses.ts';
 import { Nullable, PolicyView } from './console-schemas.ts';
 import { nativeError } from './envelope.ts';
 import { RECORD_ID_PATTERN } from './ids.ts';
+import type {} from './admin/access.ts';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -91,12 +92,12 @@ const SUBJECTS: readonly { path: string; kind: SubjectKind; pattern: string; wha
   { path: 'accounts', kind: 'account', pattern: RECORD_ID_PATTERN, what: 'an account (expiry rules for its new API tokens and keys)' },
 ];
 
-/** Admin routes: GET, PUT and DELETE `/api/admin/<subjects>/:id/policy`, behind the admin token. */
+/** Admin routes: GET, PUT and DELETE `/api/admin/<subjects>/:id/policy` (`policies:read` / `policies:write`). */
 export async function registerAdminPolicies(app: HttpApp, core: Core): Promise<void> {
   for (const s of SUBJECTS) {
     const Params = Type.Object({ id: Type.String({ pattern: s.pattern }) }, Strict);
     const url = `/api/admin/${s.path}/:id/policy`;
-    app.get(url, { schema: { tags: ['admin'], summary: `The rules of ${s.what}`, params: Params, response: readResponses(PolicyView, ['not_found', 'too_many_attempts']) } }, async (request, reply) => {
+    app.get(url, { config: { permission: 'policies:read' }, schema: { tags: ['admin'], summary: `The rules of ${s.what}`, params: Params, response: readResponses(PolicyView, ['not_found', 'too_many_attempts']) } }, async (request, reply) => {
       const ref = await core.policies.resolve(s.kind, request.params.id);
       if (!ref) return sendWire(reply, nativeError('not_found'));
       return view(ref, await core.policies.get(ref));
@@ -104,6 +105,7 @@ export async function registerAdminPolicies(app: HttpApp, core: Core): Promise<v
     app.put(
       url,
       {
+        config: { permission: 'policies:write' },
         schema: {
           tags: ['admin'],
           summary: `Set (replace) the rules of ${s.what}; a bad rule is 400 naming the field, and nothing is stored`,
@@ -118,7 +120,7 @@ export async function registerAdminPolicies(app: HttpApp, core: Core): Promise<v
         return view(ref, await core.policies.put(ref, request.body, consoleContext(request)));
       },
     );
-    app.delete(url, { schema: { tags: ['admin'], summary: `Remove every rule of ${s.what}`, params: Params, response: writeResponses(200, Removed, ['not_found', 'too_many_attempts']) } }, async (request, reply) => {
+    app.delete(url, { config: { permission: 'policies:write' }, schema: { tags: ['admin'], summary: `Remove every rule of ${s.what}`, params: Params, response: writeResponses(200, Removed, ['not_found', 'too_many_attempts']) } }, async (request, reply) => {
       const ref = await core.policies.resolve(s.kind, request.params.id);
       if (!ref) return sendWire(reply, nativeError('not_found'));
       return { removed: await core.policies.remove(ref, consoleContext(request)) };

@@ -57,6 +57,10 @@ const OAUTH_ERRORS = {
   401: { ...oauthErrorSchema(['invalid_client'], 'The caller is not the operator or a live resource server.'), headers: challenge },
   413: oauthErrorSchema(['payload_too_large'], 'The body is too large.'),
   415: oauthErrorSchema(['unsupported_media_type'], 'The body is neither a form nor JSON.'),
+  429: {
+    ...oauthErrorSchema(['too_many_attempts'], 'Too many wrong credentials from this address at the credential endpoints (TOKEND_CREDENTIAL_MAX_FAILURES), until the window ends.'),
+    headers: retryAfter,
+  },
   500: oauthErrorSchema(['internal_error'], 'A bug in tokend.'),
   503: { ...oauthErrorSchema(['service_unavailable'], 'The database cannot be reached.'), headers: retryAfter },
 };
@@ -86,10 +90,14 @@ export const IntrospectionView = Type.Object(
   },
 );
 
+/** The caller's credential (src/http/ops/openapi.ts declares the schemes): Bearer, or Basic with a resource server's id. */
+const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearer: [] }, { resourceServerBasic: [] }];
+
 export const introspectSchema = {
   tags: ['native'],
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
   headers: callerHeaders,
+  security: CALLER_SECURITY,
   response: {
     200: IntrospectionView,
     ...OAUTH_ERRORS,
@@ -100,6 +108,7 @@ export const revokeSchema = {
   tags: ['native'],
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
   headers: callerHeaders,
+  security: CALLER_SECURITY,
   response: {
     200: { type: 'null', description: 'Revoked, or there was nothing to revoke (RFC 7009 2.2): no body.' },
     ...OAUTH_ERRORS,

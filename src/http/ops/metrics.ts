@@ -3,7 +3,8 @@
  * credential only from loopback (the client address after TOKEND_TRUSTED_PROXIES, so a request
  * relayed by a proxy on the same machine is judged by its real client); from anywhere else only
  * with `Authorization: Bearer <TOKEND_METRICS_TOKEN>`, and without that setting it answers 404 as
- * if it did not exist. The token is compared as a SHA-256 digest, in constant time.
+ * if it did not exist. The token is compared as a SHA-256 digest, in constant time; a wrong one
+ * counts towards the per-address limit on wrong credentials (src/core/limits.ts, CredentialGuard).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -25,6 +26,10 @@ const metricsSchema = {
     200: { description: 'The Prometheus text exposition format (version 0.0.4).', content: { 'text/plain': { schema: { type: 'string' } } } },
     401: nativeErrorSchema(['invalid_token'], 'Not on loopback, and the bearer token is missing or wrong (TOKEND_METRICS_TOKEN is set).'),
     404: nativeErrorSchema(['not_found'], 'Not on loopback, and TOKEND_METRICS_TOKEN is not set.'),
+    429: {
+      ...nativeErrorSchema(['too_many_attempts'], 'Too many wrong credentials from this address at the credential endpoints (TOKEND_CREDENTIAL_MAX_FAILURES).'),
+      headers: { 'retry-after': { type: 'integer', description: 'Seconds before trying again.' } },
+    },
   },
 };
 
@@ -39,15 +44,27 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-export async function registerMetrics(app: FastifyInstance, config: Config, metrics: TokendMetrics): Promise<void> {
+/** The per-address limit on wrong credentials every credential endpoint shares (src/core/limits.ts). */
+export interface MetricsGuard {
+  blockedFor(address: string | null): Promise<number | null>;
+  failed(address: string | null): Promise<number | null>;
+}
+
+export async function registerMetrics(app: FastifyInstance, config: Config, metrics: TokendMetrics, guard: MetricsGuard): Promise<void> {
   const expected = config.metricsToken ? digest(config.metricsToken) : null;
   const challenge = { 'www-authenticate': 'Bearer realm="tokend-metrics"' };
   app.get('/metrics', { schema: metricsSchema }, async (request, reply) => {
-    if (!isLoopback(clientAddress(request))) {
+    const address = clientAddress(request);
+    if (!isLoopback(address)) {
       if (!expected) return sendWire(reply, nativeError('not_found'));
+      const blocked = await guard.blockedFor(address);
+      if (blocked !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: blocked }));
       const header = request.headers.authorization;
       const given = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : '';
       if (!given || !timingSafeEqual(digest(given), expected)) {
+        // A wrong token counts towards the shared limit; no token at all is not a guess.
+        const throttled = header !== undefined ? await guard.failed(address) : null;
+        if (throttled !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: throttled }));
         const unauthorized = nativeError('invalid_token');
         return sendWire(reply, { ...unauthorized, headers: { ...unauthorized.headers, ...challenge } });
       }

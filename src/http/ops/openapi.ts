@@ -43,6 +43,25 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       tags: OPENAPI_TAGS.map((t) => ({ ...t })),
+      // The admin API's credentials (docs/admin-api.md) and introspection's: the Authorize button
+      // of /docs takes a Bearer credential (the admin token, an operator key, a resource server's)
+      // or a resource server's Basic pair; the console's cookie and CSRF token serve the console itself.
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The admin token (`tdm_…` or TOKEND_ADMIN_TOKEN), an operator key (`tdp_…`, with the permissions the route names), or for introspection and revocation a resource-server credential (`tdx_…`).',
+          },
+          operatorConsole: { type: 'apiKey', in: 'cookie', name: 'tokend_operator', description: 'An operator console sign-in (set by `POST /api/admin/session`).' },
+          csrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'With the console cookie, on every state change: the `csrfToken` of `/api/admin/me`.' },
+          resourceServerBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'Introspection and revocation for stock OAuth clients: the resource server\'s id as user name, its credential (`tdx_…`) as password.',
+          },
+        },
+      },
     },
     // OpenAPI 3.1 is JSON Schema 2020-12: `const` is native, no need to rewrite it to `enum`.
     convertConstToEnum: false,

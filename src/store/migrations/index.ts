@@ -7,6 +7,8 @@ import * as m0003 from './0003_api_tokens.ts';
 import * as m0004 from './0004_console.ts';
 import * as m0005 from './0005_token_session_indexes.ts';
 import * as m0006 from './0006_policies.ts';
+import * as m0007 from './0007_operator_keys.ts';
+import * as m0009 from './0009_admin_indexes.ts';
 
 /** Migrations in order. Each is append-only once released: add a new file, never edit an old one. */
 const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void> }> = {
@@ -16,6 +18,8 @@ const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void>
   '0004_console': m0004,
   '0005_token_session_indexes': m0005,
   '0006_policies': m0006,
+  '0007_operator_keys': m0007,
+  '0009_admin_indexes': m0009,
 };
 
 /** Every migration's name, in the order they apply. */

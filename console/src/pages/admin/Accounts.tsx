@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { api, type Account, type AccountPage } from '../../api.ts';
-import { Button, Card, Confirm, DateCell, EmptyState, errorText, Field, fieldError, FormDialog, Icons, ListStates, LoadMore, Mono, PageHeader, StatusBadge } from '../../components/ui.tsx';
+import { Button, Card, Confirm, DateCell, EmptyState, errorText, Field, fieldError, FormDialog, Icons, ListStates, LoadMore, Mono, PageHeader, SecretReveal, StatusBadge } from '../../components/ui.tsx';
 import { useAction, usePages } from '../../hooks.ts';
 import { useI18n } from '../../i18n.ts';
 
@@ -12,6 +12,7 @@ export function AccountsPage(): ReactNode {
   const [creating, setCreating] = useState(false);
   const [disabling, setDisabling] = useState<Account | null>(null);
   const [rowError, setRowError] = useState<{ id: number; error: unknown } | null>(null);
+  const [resetLink, setResetLink] = useState<{ email: string; url: string } | null>(null);
   const pages = usePages((before) => {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (query.trim()) params.set('q', query.trim());
@@ -33,6 +34,17 @@ export function AccountsPage(): ReactNode {
     } catch (e) {
       setRowError({ id: account.id, error: e });
       throw e;
+    }
+  }
+
+  // A one-time link for the account holder (tokend sends no mail): shown once, to hand over.
+  async function makeResetLink(account: Account): Promise<void> {
+    setRowError(null);
+    try {
+      const link = await api<{ url: string; expiresAt: number }>('admin', 'POST', `/accounts/${account.id}/password-reset`, {});
+      setResetLink({ email: account.email, url: link.url });
+    } catch (e) {
+      setRowError({ id: account.id, error: e });
     }
   }
 
@@ -90,6 +102,9 @@ export function AccountsPage(): ReactNode {
                     </td>
                     <DateCell at={a.createdAt} />
                     <td className="row-actions">
+                      <Button size="sm" onClick={() => void makeResetLink(a)} testId="reset-link">
+                        {t('admin.accounts.resetLink')}
+                      </Button>
                       {a.status === 'active' ? (
                         <Button size="sm" variant="danger" onClick={() => setDisabling(a)} testId="disable-account">
                           {t('common.disable')}
@@ -116,6 +131,13 @@ export function AccountsPage(): ReactNode {
             setCreating(false);
             pages.setItems((prev) => [account, ...(prev ?? [])]);
           }}
+        />
+      )}
+      {resetLink && (
+        <SecretReveal
+          title={t('admin.accounts.resetLinkTitle', { email: resetLink.email })}
+          items={[{ label: t('admin.accounts.resetLinkLabel'), value: resetLink.url, secret: true, testId: 'reset-link-url' }]}
+          onDone={() => setResetLink(null)}
         />
       )}
       {disabling && (

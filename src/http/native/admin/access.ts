@@ -8,37 +8,16 @@
  *
  * A creating POST sets `config: { idempotent: true }` to honour `Idempotency-Key`.
  */
-export const PERMISSION_AREAS = [
-  'accounts',
-  'apps',
-  'service-accounts',
-  'tokens',
-  'sessions',
-  'policies',
-  'audit',
-  'usage',
-  'webhooks',
-  'signing-keys',
-  'settings',
-] as const;
+import type { Permission } from '../../../core/operator-keys.ts';
 
-export type PermissionArea = (typeof PERMISSION_AREAS)[number];
-export type Permission = `${PermissionArea}:${'read' | 'write'}`;
-/** What a route needs: a permission, or the admin token itself. */
-export type RouteAccess = Permission | 'admin';
+// The permission model is core's (operator keys carry it); re-exported for the routes.
+export { allows, isPermission, PERMISSION_AREAS, PERMISSIONS, type Permission, type PermissionArea } from '../../../core/operator-keys.ts';
 
-export const PERMISSIONS: readonly Permission[] = PERMISSION_AREAS.flatMap((a) => [`${a}:read`, `${a}:write`] as Permission[]);
-
-export function isPermission(value: string): value is Permission {
-  return (PERMISSIONS as readonly string[]).includes(value);
-}
-
-/** True when `granted` covers `needed` (`x:write` covers `x:read`). */
-export function allows(granted: readonly Permission[], needed: Permission): boolean {
-  if (granted.includes(needed)) return true;
-  const [area, level] = needed.split(':') as [PermissionArea, 'read' | 'write'];
-  return level === 'read' && granted.includes(`${area}:write`);
-}
+/**
+ * What a route needs: a permission; `'admin'`, the admin token itself (or the console); or
+ * `'any'`, any operator credential (who am I, sign out).
+ */
+export type RouteAccess = Permission | 'admin' | 'any';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -11,6 +11,7 @@ import { consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
 import { KeyRotation, SigningKeyList, SigningKeyView } from '../console-schemas.ts';
 import type { HttpApp } from '../../dialect.ts';
+import type {} from './access.ts';
 
 const NoBody = Type.Object({}, { additionalProperties: false });
 
@@ -30,6 +31,7 @@ export function signingKeyView(k: SigningKeyInfo): Static<typeof SigningKeyView>
 
 export async function registerAdminSigningKeys(app: HttpApp, core: Core): Promise<void> {
   app.get('/api/admin/signing-keys', {
+      config: { permission: 'signing-keys:read' },
       schema: {
         tags: ['admin'],
         summary: 'Signing keys: state, published or not, which one signs',
@@ -44,6 +46,7 @@ export async function registerAdminSigningKeys(app: HttpApp, core: Core): Promis
   app.post(
     '/api/admin/signing-keys/rotate',
     {
+      config: { permission: 'signing-keys:write' },
       schema: {
         tags: ['admin'],
         summary: 'Add a new signing key: published now, signing after the publish delay',

@@ -3,22 +3,22 @@
  * (with an optional grace period), revoke. A new token is in the create/rotate response
  * only: never listed, never logged, never in a URL.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { MAX_ROTATION_GRACE_MS } from '../../../core/api-tokens.ts';
 import { DAY_MS } from '../../../core/clock.ts';
-import type { ApiToken } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
 import { sendWire, type HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
-import { ApiTokenList, ApiTokenView, NewApiToken, Revoked, RotatedApiToken } from '../console-schemas.ts';
+import { ApiTokenList, NewApiToken, Revoked, RotatedApiToken } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
+import { ApiTokenFormat, NoBody, Strict, StringIdParams } from '../inputs.ts';
+import { apiTokenView } from '../views.ts';
 
-const Strict = { additionalProperties: false } as const;
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$' }) }, Strict);
+const IdParams = StringIdParams;
 const CreateBody = Type.Object(
   {
-    format: Type.Union([Type.Literal('v3'), Type.Literal('l3'), Type.Literal('native')]),
+    format: ApiTokenFormat,
     label: Type.Optional(Type.String({ maxLength: 200 })),
     expiresInDays: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])),
   },
@@ -28,35 +28,6 @@ const RotateBody = Type.Object(
   { graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ROTATION_GRACE_MS / 1000 })) },
   Strict,
 );
-const NoBody = Type.Object({}, Strict);
-
-export type ApiTokenStatus = Static<typeof ApiTokenView>['status'];
-
-/**
- * Revoked wins over replaced: a token revoked during its grace period stopped working then, and
- * the page must say so. It is "replaced" only when it had already ended by then (a rotation
- * without grace revokes the old token at the very moment its grace ends).
- */
-export function apiTokenStatus(t: ApiToken, now: number): ApiTokenStatus {
-  if (t.revokedAt !== null) return t.replacedBy !== null && t.expiresAt !== null && t.expiresAt <= t.revokedAt ? 'replaced' : 'revoked';
-  if (t.expiresAt !== null && t.expiresAt <= now) return t.replacedBy !== null ? 'replaced' : 'expired';
-  return t.replacedBy !== null ? 'grace' : 'active';
-}
-
-export function apiTokenView(t: ApiToken, now: number): Static<typeof ApiTokenView> {
-  return {
-    id: t.id,
-    format: t.format,
-    hint: t.hint,
-    label: t.label,
-    status: apiTokenStatus(t, now),
-    createdAt: t.createdAt,
-    expiresAt: t.expiresAt,
-    lastUsedAt: t.lastUsedAt,
-    revokedAt: t.revokedAt,
-    replacedBy: t.replacedBy,
-  };
-}
 
 export async function registerCabinetApiTokens(app: HttpApp, core: Core): Promise<void> {
   app.get('/api/cabinet/api-tokens', { schema: { tags: ['cabinet'], summary: 'API tokens of the account (hints only)', response: readResponses(ApiTokenList) } }, async (request) => {

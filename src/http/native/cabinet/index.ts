@@ -3,10 +3,8 @@
  * Sign-in is email + password (LoginGuard limits of tokens.make, none of its quota); everything
  * else needs the sign-in cookie, and every state change the CSRF token as well.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { DAY_MS } from '../../../core/clock.ts';
-import type { Account, App, AuditEvent } from '../../../core/model.ts';
-import type { SessionListItem } from '../../../core/ports.ts';
 import type { Core } from '../../../core/tokend.ts';
 import { sendWire, type HttpApp } from '../../dialect.ts';
 import {
@@ -21,31 +19,18 @@ import {
   SIGN_IN_FAILURES,
 } from '../console-auth.ts';
 import { readResponses, signInResponses, writeResponses } from '../console-responses.ts';
-import {
-  AccountView,
-  AppList,
-  AppView,
-  AuditPage,
-  AuditView,
-  MeView,
-  Revoked,
-  RevokedAll,
-  SessionList,
-  SessionView,
-  SignedIn,
-  SignedOut,
-  UsageView,
-} from '../console-schemas.ts';
+import { AppList, AppView, AuditPage, MeView, Revoked, RevokedAll, SessionList, SignedIn, SignedOut, UsageView } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
+import { AppBody, NoBody, Strict, StringIdParams } from '../inputs.ts';
 import { registerCabinetApiTokens } from './api-tokens.ts';
 import { registerCabinetClientAdvice } from './client-advice.ts';
 import { registerCabinetTokenUsage } from '../token-usage.ts';
 import { registerCabinetPolicies } from '../policies.ts';
 import { registerCabinetServiceAccounts } from './service-accounts.ts';
+import { registerCabinetPassword, registerCabinetPasswordReset } from './password.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
+import { accountView, appView, auditView, sessionView } from '../views.ts';
 
-const Strict = { additionalProperties: false } as const;
-const NoBody = Type.Object({}, Strict);
 const SignInBody = Type.Object(
   {
     email: Type.String({ minLength: 1, maxLength: 254, examples: ['demo@tokend.dev'] }),
@@ -53,8 +38,7 @@ const SignInBody = Type.Object(
   },
   Strict,
 );
-const AppBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, Strict);
-const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$' }) }, Strict);
+const SessionParams = StringIdParams;
 const ActivityQuery = Type.Object(
   {
     type: Type.Optional(Type.String({ pattern: '^[a-z_.]{1,64}$' })),
@@ -75,30 +59,8 @@ const SessionsQuery = Type.Object(
 const SESSIONS_PAGE = 50;
 const SESSIONS_PAGE_MAX = 200;
 
-export function accountView(a: Account): Static<typeof AccountView> {
-  return { id: a.id, uid: a.uid, email: a.email, name: a.name, status: a.status, isDemo: a.isDemo, createdAt: a.createdAt };
-}
-
-function appView(a: App): Static<typeof AppView> {
-  return { appId: a.appId, name: a.name, createdAt: a.createdAt };
-}
-
-function sessionView(s: SessionListItem): Static<typeof SessionView> {
-  return {
-    id: s.id,
-    kind: s.kind,
-    clientId: s.clientId,
-    scope: s.scope === '' ? [] : s.scope.split(' '),
-    generation: s.generation,
-    createdAt: s.createdAt,
-    expiresAt: s.expiresAt,
-    lastRefreshAt: s.lastRefreshAt,
-  };
-}
-
-function eventView(e: AuditEvent): Static<typeof AuditView> {
-  return { id: e.id, at: e.at, type: e.type, sessionId: e.sessionId, address: e.address, detail: e.detail };
-}
+/** The account view, where the admin API has long imported it from. */
+export { accountView };
 
 export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
   const { config } = core;
@@ -131,9 +93,12 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
     },
   );
 
+  await registerCabinetPasswordReset(app, core);
+
   await app.register(async (authed: HttpApp) => {
     // onRequest, before the body is even read: without a sign-in, nothing else is looked at.
     authed.addHook('onRequest', requireConsoleSession(core, 'account', CABINET_COOKIE));
+    await registerCabinetPassword(authed, core);
 
     authed.get('/api/cabinet/me', { schema: { tags: ['cabinet'], summary: 'The signed-in account and its CSRF token', response: readResponses(MeView) } }, async (request) => {
       const { auth, token } = authOf(request)!;
@@ -233,7 +198,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
           ...(q.type ? { type: q.type } : {}),
           ...(q.before ? { before: Number(q.before) } : {}),
         });
-        return { items: events.map(eventView), nextBefore: events.length === limit ? events[events.length - 1]!.id : null };
+        return { items: events.map(auditView), nextBefore: events.length === limit ? events[events.length - 1]!.id : null };
       },
     );
 

@@ -5,60 +5,23 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
-import type { ServiceAccount, ServiceKey } from '../../../core/model.ts';
-import { MAX_ACTIONS } from '../../../core/service-accounts.ts';
+import type { ServiceAccount } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
 import { sendWire, type HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
-import { NewServiceKey, Revoked, ServiceAccountList, ServiceAccountView, ServiceKeyView } from '../console-schemas.ts';
+import { NewServiceKey, Revoked, ServiceAccountList, ServiceAccountView } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
-import { RECORD_ID_PATTERN } from '../ids.ts';
+import { NoBody, RecordIdParams, ServiceAccountBody, ServiceKeyParams, Strict } from '../inputs.ts';
+import { serviceAccountView, serviceKeyView } from '../views.ts';
 
-const Strict = { additionalProperties: false } as const;
-const Id = Type.String({ pattern: RECORD_ID_PATTERN });
-const SaParams = Type.Object({ id: Id }, Strict);
-const KeyParams = Type.Object({ id: Id, keyId: Id }, Strict);
-const CreateBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    actions: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: MAX_ACTIONS }),
-  },
-  Strict,
-);
+const SaParams = RecordIdParams;
+const KeyParams = ServiceKeyParams;
+const CreateBody = ServiceAccountBody;
 const KeyBody = Type.Object(
   { expiresInDays: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) },
   Strict,
 );
-const NoBody = Type.Object({}, Strict);
-
-export type ServiceKeyStatus = Static<typeof ServiceKeyView>['status'];
-
-export function serviceKeyView(k: ServiceKey, now: number): Static<typeof ServiceKeyView> {
-  const status: ServiceKeyStatus = k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : 'active';
-  return {
-    id: k.id,
-    accessKey: k.accessKey,
-    secretHint: k.secretHint,
-    status,
-    createdAt: k.createdAt,
-    expiresAt: k.expiresAt,
-    revokedAt: k.revokedAt,
-    lastUsedAt: k.lastUsedAt,
-  };
-}
-
-export function serviceAccountView(sa: ServiceAccount, keys: ServiceKey[], now: number): Static<typeof ServiceAccountView> {
-  return {
-    id: sa.id,
-    name: sa.name,
-    actions: sa.actions,
-    status: sa.status,
-    createdAt: sa.createdAt,
-    lastUsedAt: sa.lastUsedAt,
-    keys: keys.map((k) => serviceKeyView(k, now)),
-  };
-}
 
 export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): Promise<void> {
   const service = core.serviceAccounts;

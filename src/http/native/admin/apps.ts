@@ -1,0 +1,88 @@
+/**
+ * Apps in the admin API (the appId a ChatApp client sends to `tokens.make`): an account's apps,
+ * create, rename, delete. Deleting an app revokes every session started with its appId and removes
+ * the rules set on it (its policy) in the same transaction: an appId is never handed out again, so
+ * rules kept for it would only be found by nobody (docs/admin-api.md).
+ */
+import { Type } from '@sinclair/typebox';
+import type { Core } from '../../../core/tokend.ts';
+import type { HttpApp } from '../../dialect.ts';
+import { consoleContext } from '../console-auth.ts';
+import { AppView } from '../console-schemas.ts';
+import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
+import { appView } from '../views.ts';
+import { AppBody, Strict } from '../inputs.ts';
+import { AccountParams, accountNamed, adminRead, adminWrite, isRecordId, notFound } from './records-common.ts';
+import { AdminAppPage, AppDeleted } from './records-schemas.ts';
+
+const AppParams = Type.Object({ appId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, Strict);
+const ListQuery = Type.Object({ ...PageQueryProps }, Strict);
+
+export async function registerAdminApps(app: HttpApp, core: Core): Promise<void> {
+  app.get(
+    '/api/admin/accounts/:id/apps',
+    {
+      config: { permission: 'apps:read' },
+      schema: { tags: ['admin'], summary: "An account's apps, oldest first", params: AccountParams, querystring: ListQuery, response: adminRead(AdminAppPage, ['not_found']) },
+    },
+    async (request, reply) => {
+      const account = await accountNamed(core, request.params.id);
+      if (!account) return notFound(reply);
+      const limit = pageLimit(request.query);
+      const afterId = decodeCursor(request.query.cursor, isRecordId);
+      const rows = await core.accounts.pageApps(account.id, { limit: limit + 1, ...(afterId !== undefined ? { afterId } : {}) });
+      return page(rows, limit, appView, (a) => a.id);
+    },
+  );
+
+  app.post(
+    '/api/admin/accounts/:id/apps',
+    {
+      config: { permission: 'apps:write', idempotent: true },
+      schema: {
+        tags: ['admin'],
+        summary: 'Register an app of an account; its appId is generated',
+        params: AccountParams,
+        body: AppBody,
+        response: adminWrite(201, AppView, ['not_found']),
+      },
+    },
+    async (request, reply) => {
+      const account = await accountNamed(core, request.params.id);
+      if (!account) return notFound(reply);
+      const created = await core.accounts.createApp({ accountId: account.id, name: request.body.name }, consoleContext(request));
+      return reply.code(201).send(appView(created));
+    },
+  );
+
+  app.patch(
+    '/api/admin/apps/:appId',
+    {
+      config: { permission: 'apps:write' },
+      schema: { tags: ['admin'], summary: 'Rename an app (its appId stays)', params: AppParams, body: AppBody, response: adminWrite(200, AppView, ['not_found']) },
+    },
+    async (request, reply) => {
+      const renamed = await core.accounts.renameApp(request.params.appId, request.body.name, consoleContext(request));
+      if (!renamed) return notFound(reply);
+      return appView(renamed);
+    },
+  );
+
+  app.delete(
+    '/api/admin/apps/:appId',
+    {
+      config: { permission: 'apps:write' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Delete an app: its sessions are revoked, its policy removed, tokens.make with its appId fails',
+        params: AppParams,
+        response: adminWrite(200, AppDeleted, ['not_found']),
+      },
+    },
+    async (request, reply) => {
+      const deleted = await core.accounts.deleteApp(request.params.appId, consoleContext(request));
+      if (!deleted) return notFound(reply);
+      return { deleted: true as const, sessionsRevoked: deleted.sessionsRevoked, policyRemoved: deleted.policyRemoved };
+    },
+  );
+}
