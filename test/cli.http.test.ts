@@ -121,6 +121,176 @@ for (const kind of databases()) {
       }
     });
 
+    it('every command over HTTP with the admin token: the whole life of a customer', async () => {
+      const acct = json(await cli(admin, ['account', 'create', '--email', `life-${kind}@example.com`, '--password', 'life-password-1', '--name', 'Life', '--json']));
+      const id = String(acct.id);
+      const found = json(await cli(admin, ['account', 'list', '--email', `LIFE-${kind}@example.com`, '--json']));
+      assert.deepEqual((found.accounts as { id: number }[]).map((a) => a.id), [acct.id]);
+      const updated = json(await cli(admin, ['account', 'update', id, '--name', 'Renamed', '--email', `life2-${kind}@example.com`, '--json']));
+      assert.equal(updated.name, 'Renamed');
+      assert.equal(updated.email, `life2-${kind}@example.com`);
+      assert.deepEqual(json(await cli(admin, ['account', 'disable', id, '--json'])), { id: acct.id, status: 'disabled' });
+      const disabled = json(await cli(admin, ['account', 'list', '--status', 'disabled', '--limit', '500', '--json']));
+      assert.ok((disabled.accounts as { id: number }[]).some((a) => a.id === acct.id));
+      assert.deepEqual(json(await cli(admin, ['account', 'enable', id, '--json'])), { id: acct.id, status: 'active' });
+      assert.deepEqual(json(await cli(admin, ['account', 'set-password', id, '--password', 'another-password-2', '--json'])), { id: acct.id, passwordSet: true });
+      const link = json(await cli(admin, ['account', 'reset-link', id, '--expires-in', '2h', '--json']));
+      assert.match(link.url as string, new RegExp(`^${t.url}/console/reset-password#token=`));
+      assert.ok(Math.abs((link.expiresAt as number) - (Date.now() + 2 * 3_600_000)) < 10_000);
+
+      const app = json(await cli(admin, ['app', 'create', '--account', id, '--name', 'Life app', '--json']));
+      assert.deepEqual(Object.keys(app), ['appId']);
+      assert.equal(json(await cli(admin, ['app', 'rename', app.appId as string, '--name', 'Renamed app', '--json'])).name, 'Renamed app');
+      assert.deepEqual((json(await cli(admin, ['app', 'list', '--account', id, '--json'])).apps as { name: string }[]).map((a) => a.name), ['Renamed app']);
+
+      // A session through the ChatApp login with the new password, then the session commands.
+      const login = await t.core.accounts.passwordLogin({ email: `life2-${kind}@example.com`, password: 'another-password-2', appId: app.appId as string }, { address: 'test' });
+      assert.ok(login.ok);
+      const sessions = json(await cli(admin, ['session', 'list', '--account', id, '--json']));
+      assert.deepEqual((sessions.sessions as { id: string }[]).map((x) => x.id), [login.pair.session.id]);
+      assert.equal(sessions.total, 1);
+      assert.deepEqual(json(await cli(admin, ['session', 'revoke', login.pair.session.id, '--json'])), { id: login.pair.session.id, revoked: true });
+      assert.deepEqual(json(await cli(admin, ['session', 'revoke-all', '--account', id, '--json'])), { accountId: acct.id, revoked: 0 });
+
+      const sa = json(await cli(admin, ['service-account', 'create', '--account', id, '--name', 'robot', '--actions', 'a,b', '--json']));
+      assert.deepEqual(Object.keys(sa), ['id']);
+      const saUpdated = json(await cli(admin, ['service-account', 'update', String(sa.id), '--name', 'robot 2', '--actions', 'c', '--json']));
+      assert.equal(saUpdated.name, 'robot 2');
+      assert.deepEqual(saUpdated.actions, ['c']);
+      assert.deepEqual(json(await cli(admin, ['service-account', 'disable', String(sa.id), '--json'])), { id: sa.id, status: 'disabled' });
+      assert.equal((await t.core.serviceAccounts.get(sa.id as number))?.status, 'disabled');
+      assert.deepEqual(json(await cli(admin, ['service-account', 'enable', String(sa.id), '--json'])), { id: sa.id, status: 'active' });
+      const before10s = Date.now();
+      const key = json(await cli(admin, ['key', 'create', '--service-account', String(sa.id), '--expires-in', '10s', '--json']));
+      assert.deepEqual(Object.keys(key), ['keyId', 'accessKey', 'secretKey', 'expiresAt']);
+      assert.ok(Math.abs((key.expiresAt as number) - (before10s + 10_000)) < 5000);
+      const keys = json(await cli(admin, ['key', 'list', '--service-account', String(sa.id), '--json']));
+      assert.deepEqual((keys.keys as { id: number }[]).map((k) => k.id), [key.keyId]);
+      assert.ok(!JSON.stringify(keys).includes(key.secretKey as string));
+      assert.deepEqual(json(await cli(admin, ['key', 'revoke', String(key.keyId), '--service-account', String(sa.id), '--json'])), { keyId: key.keyId, revoked: true });
+      assert.notEqual((await t.core.serviceAccounts.getKey(key.keyId as number))?.revokedAt, null);
+      const again = await cli(admin, ['key', 'revoke', String(key.keyId), '--service-account', String(sa.id)]);
+      assert.equal(again.code, 4, again.err.join('\n'));
+      assert.match(errors(again)[0]!, /is no longer active: already revoked, replaced or expired \(not_active, HTTP 409\)$/);
+      assert.equal((json(await cli(admin, ['service-account', 'list', '--account', id, '--json'])).serviceAccounts as unknown[]).length, 1);
+
+      const token = json(await cli(admin, ['api-token', 'create', '--account', id, '--format', 'l3', '--label', 'ERP', '--expires-in', '90d', '--json']));
+      assert.deepEqual(Object.keys(token), ['id', 'token', 'format']);
+      assert.match(token.token as string, new RegExp(`^${id}-API:[0-9a-f]{32}$`));
+      const shown = json(await cli(admin, ['api-token', 'show', token.id as string, '--json']));
+      assert.ok(Math.abs((shown.expiresAt as number) - (Date.now() + 90 * 86_400_000)) < 10_000);
+      const rotated = json(await cli(admin, ['api-token', 'rotate', token.id as string, '--grace', '1h', '--json']));
+      assert.deepEqual(Object.keys(rotated), ['id', 'token', 'format']);
+      assert.equal((await t.core.apiTokens.get(token.id as string))?.replacedBy, rotated.id);
+      const human = await cli(admin, ['api-token', 'rotate', rotated.id as string]);
+      assert.equal(human.code, 0, human.err.join('\n'));
+      assert.ok(human.out.some((l) => /^ {2}id: +[0-9a-f-]{36}$/.test(l)), human.out.join('\n'));
+      assert.ok(human.out.some((l) => /^ {2}token: +\d+-API:[0-9a-f]{32}$/.test(l)));
+      const grace = json(await cli(admin, ['api-token', 'list', '--account', id, '--status', 'grace', '--json']));
+      assert.deepEqual((grace.tokens as { id: string }[]).map((x) => x.id), [token.id]);
+      assert.deepEqual(json(await cli(admin, ['api-token', 'revoke', token.id as string, '--json'])), { id: token.id, revoked: true });
+
+      const usage = json(await cli(admin, ['usage', '--account', id, '--days', '2', '--json']));
+      assert.equal((usage.days as unknown[]).length, 2);
+      assert.equal(usage.accountId, acct.id);
+      assert.equal((json(await cli(admin, ['usage', '--json'])).days as unknown[]).length, 7);
+
+      assert.deepEqual(json(await cli(admin, ['app', 'delete', app.appId as string, '--yes', '--json'])), { appId: app.appId, deleted: true });
+      assert.deepEqual(json(await cli(admin, ['account', 'delete', id, '--yes', '--json'])), { id: acct.id, deleted: true });
+      assert.equal(await t.core.accounts.get(acct.id as number), null);
+      const gone = await cli(admin, ['account', 'show', id]);
+      assert.equal(gone.code, 3);
+      assert.deepEqual(errors(gone), [`tokend: account ${id} does not exist`]);
+    });
+
+    it('answers as the database mode answers: the same JSON keys for the same records', async () => {
+      const local = { TOKEND_DATA_DIR: t.db.dataDir, TOKEND_DATABASE_URL: t.db.url };
+      const acct = json(await cli(admin, ['account', 'create', '--email', `same-${kind}@example.com`, '--password', 'same-password-1', '--json']));
+      const id = String(acct.id);
+      const sa = json(await cli(admin, ['service-account', 'create', '--account', id, '--name', 'same', '--actions', 'x', '--json']));
+      await cli(admin, ['key', 'create', '--service-account', String(sa.id)]);
+      const token = json(await cli(admin, ['api-token', 'create', '--account', id, '--json']));
+      for (const args of [
+        ['account', 'show', id],
+        ['account', 'list', '--email', `same-${kind}@example.com`],
+        ['service-account', 'show', String(sa.id)],
+        ['service-account', 'list', '--account', id],
+        ['key', 'list', '--service-account', String(sa.id)],
+        ['api-token', 'show', token.id as string],
+        ['api-token', 'list', '--account', id],
+        ['usage', '--account', id, '--days', '3'],
+      ]) {
+        const overHttp = json(await cli(admin, [...args, '--json']));
+        const onDb = json(await cli(local, [...args, '--json']));
+        assert.deepEqual(overHttp, onDb, args.join(' '));
+        const tableHttp = await cli(admin, args);
+        const tableDb = await cli(local, args);
+        assert.deepEqual(tableHttp.out, tableDb.out, `${args.join(' ')} (table)`);
+      }
+    });
+
+    it('with an operator key: what its permissions allow, a clear refusal (4) for the rest, and never operator keys', async () => {
+      const created = json(await cli(admin, ['operator-key', 'create', '--name', 'billing', '--permission', 'accounts:read', '--permission', 'tokens:write', '--expires-in', '1d', '--json']));
+      assert.deepEqual(Object.keys(created), ['id', 'key', 'name', 'permissions', 'expiresAt']);
+      assert.match(created.key as string, /^tdp_/);
+      assert.deepEqual(created.permissions, ['accounts:read', 'tokens:write']);
+      const listed = json(await cli(admin, ['operator-key', 'list', '--json']));
+      const entry = (listed.operatorKeys as { id: string; hint: string }[]).find((k) => k.id === created.id);
+      assert.ok(entry, 'listed');
+      assert.ok(!JSON.stringify(listed).includes(created.key as string), 'a list never shows a key');
+      const table = await cli(admin, ['operator-key', 'list']);
+      assert.match(table.out[0]!, /^ID +NAME +HINT +STATUS +LAST USED +EXPIRES +PERMISSIONS$/);
+
+      const key = { TOKEND_URL: t.url, TOKEND_ADMIN_TOKEN: created.key as string };
+      const acct = json(await cli(admin, ['account', 'create', '--email', `billing-${kind}@example.com`, '--password', 'billing-password-1', '--json']));
+      assert.equal(json(await cli(key, ['account', 'show', String(acct.id), '--json'])).id, acct.id);
+      const token = json(await cli(key, ['api-token', 'create', '--account', String(acct.id), '--json']));
+      assert.equal((await t.core.apiTokens.verify(token.token as string)).ok, true);
+      for (const [args, message] of [
+        [['account', 'create', '--email', `no-${kind}@example.com`, '--password', 'no-password-1'], /this operator key lacks the permission accounts:write \(permission_denied, HTTP 403\)/],
+        [['service-account', 'list', '--account', String(acct.id)], /lacks the permission service-accounts:read/],
+        [['operator-key', 'list'], /only the admin token may do this, not an operator key/],
+        [['operator-key', 'create', '--name', 'x', '--permission', 'accounts:read'], /only the admin token may do this/],
+      ] as const) {
+        const r = await cli(key, [...args]);
+        assert.equal(r.code, 4, `${args.join(' ')}: ${r.err.join('\n')}`);
+        assert.match(errors(r).join('\n'), message);
+        assert.ok(![...r.out, ...r.err].join('\n').includes(created.key as string), 'the key is never printed');
+      }
+      assert.equal(await t.core.accounts.findByEmail(`no-${kind}@example.com`), null, 'the refused command changed nothing');
+
+      assert.deepEqual(json(await cli(admin, ['operator-key', 'revoke', created.id as string, '--json'])), { id: created.id, revoked: true });
+      const revoked = await cli(key, ['account', 'show', String(acct.id)]);
+      assert.equal(revoked.code, 4, revoked.err.join('\n'));
+      assert.match(errors(revoked)[0]!, /did not accept the token/);
+    });
+
+    it('a repeated create with the same --idempotency-key gives the first answer, not a second record', async () => {
+      const args = ['account', 'create', '--email', `once-${kind}@example.com`, '--password', 'once-password-1', '--idempotency-key', `once-${kind}`, '--json'];
+      const first = json(await cli(admin, args));
+      const second = json(await cli(admin, args));
+      assert.deepEqual(second, first);
+      const other = await cli(admin, ['account', 'create', '--email', `twice-${kind}@example.com`, '--password', 'once-password-1', '--idempotency-key', `once-${kind}`]);
+      assert.equal(other.code, 4, other.err.join('\n'));
+      assert.match(errors(other)[0]!, /idempotency_conflict/);
+      const local = await cli({ TOKEND_DATA_DIR: t.db.dataDir, TOKEND_DATABASE_URL: t.db.url }, args);
+      assert.equal(local.code, 2);
+      assert.match(errors(local)[0]!, /--idempotency-key is for --url/);
+    });
+
+    it('conflicts and malformed input over HTTP: a taken email 4, a bad duration never sent (2), an unknown id 3', async () => {
+      await cli(admin, ['account', 'create', '--email', `taken-${kind}@example.com`, '--password', 'taken-password-1']);
+      const dup = await cli(admin, ['account', 'create', '--email', `taken-${kind}@example.com`, '--password', 'taken-password-1']);
+      assert.equal(dup.code, 4, dup.err.join('\n'));
+      assert.match(errors(dup)[0]!, /already exists/);
+      const bare = await cli(admin, ['api-token', 'create', '--account', '1', '--expires-in', '90']);
+      assert.equal(bare.code, 2);
+      assert.deepEqual(bare.err.filter((l) => l.startsWith('tokend: using')), [], 'refused before any request');
+      const unknown = await cli(admin, ['api-token', 'show', '0190aaaa-0000-7000-8000-000000000000']);
+      assert.equal(unknown.code, 3);
+      assert.deepEqual(errors(unknown), ['tokend: API token 0190aaaa-0000-7000-8000-000000000000 does not exist']);
+    });
+
     it('usage errors before any request: --url with --data-dir, no token, a bad URL; an unreachable server is 1', async () => {
       for (const [env, args, message] of [
         [admin, ['account', 'list', '--data-dir', nowhere], /--url goes through a running tokend, --data-dir and --database-url open a database/],

@@ -255,6 +255,43 @@ for (const kind of databases()) {
       assert.deepEqual(json(await cli(env, ['migrate', '--json'])).applied, []);
     });
 
+    it('what the admin API does to records, the database mode does through core', async () => {
+      const acct = json(await cli(env, ['account', 'create', '--email', `core-${kind}@example.com`, '--password', 'core-password-1', '--json']));
+      const id = String(acct.id);
+      const updated = json(await cli(env, ['account', 'update', id, '--name', 'Core', '--email', `core2-${kind}@example.com`, '--json']));
+      assert.equal(updated.name, 'Core');
+      assert.equal((await t.core.accounts.get(acct.id as number))?.email, `core2-${kind}@example.com`);
+      const taken = await cli(env, ['account', 'update', id, '--email', `local-${kind}@example.com`]);
+      assert.equal(taken.code, 4, taken.err.join('\n'));
+      assert.deepEqual(errors(taken), ['tokend: another account has this email']);
+      assert.deepEqual(json(await cli(env, ['account', 'set-password', id, '--password', 'core-password-2', '--json'])), { id: acct.id, passwordSet: true });
+      const app = json(await cli(env, ['app', 'create', '--account', id, '--name', 'core app', '--json']));
+      const login = await t.core.accounts.passwordLogin({ email: `core2-${kind}@example.com`, password: 'core-password-2', appId: app.appId as string }, { address: 'test' });
+      assert.ok(login.ok, 'the new password works');
+      assert.equal(json(await cli(env, ['app', 'rename', app.appId as string, '--name', 'renamed', '--json'])).name, 'renamed');
+      assert.deepEqual(json(await cli(env, ['app', 'delete', app.appId as string, '--yes', '--json'])), { appId: app.appId, deleted: true });
+      assert.deepEqual((await t.core.accounts.listApps(acct.id as number)).length, 0);
+      const sa = json(await cli(env, ['service-account', 'create', '--account', id, '--name', 'core robot', '--actions', 'a', '--json']));
+      const saUpdated = json(await cli(env, ['service-account', 'update', String(sa.id), '--name', 'renamed robot', '--json']));
+      assert.equal(saUpdated.name, 'renamed robot');
+      assert.deepEqual(saUpdated.actions, ['a']);
+      assert.equal((json(await cli(env, ['usage', '--days', '5', '--json'])).days as unknown[]).length, 5);
+
+      // Operator keys: the host's shell is the operator; the key it makes works against the server.
+      const opKey = json(await cli(env, ['operator-key', 'create', '--name', 'from the host', '--permission', 'accounts:read', '--json']));
+      assert.match(opKey.key as string, /^tdp_/);
+      const res = await t.app.inject({ method: 'GET', url: `/api/admin/accounts/${id}`, headers: { authorization: `Bearer ${opKey.key as string}` } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.ok((json(await cli(env, ['operator-key', 'list', '--json'])).operatorKeys as { id: string }[]).some((k) => k.id === opKey.id));
+      assert.deepEqual(json(await cli(env, ['operator-key', 'revoke', opKey.id as string, '--json'])), { id: opKey.id, revoked: true });
+
+      assert.deepEqual(json(await cli(env, ['account', 'delete', id, '--yes', '--json'])), { id: acct.id, deleted: true });
+      assert.equal(await t.core.accounts.get(acct.id as number), null);
+      const gone = await cli(env, ['account', 'delete', id, '--yes']);
+      assert.equal(gone.code, 3);
+      assert.deepEqual(errors(gone), [`tokend: account ${id} does not exist`]);
+    });
+
     it('--password-stdin keeps the password off the command line', async () => {
       const created = json(await cli(env, ['account', 'create', '--email', `stdin-${kind}@example.com`, '--password-stdin', '--json'], 'stdin-password-1\nignored\n'));
       const app = json(await cli(env, ['app', 'create', '--account', String(created.id), '--name', 'stdin', '--json']));
@@ -302,8 +339,8 @@ for (const kind of databases()) {
         [2, ['account', 'show', 'abc'], /^tokend: account id must be a numeric id/],
         [2, ['account', 'list', '--status', 'gone'], /^tokend: --status must be active or disabled/],
         [2, ['account', 'create', '--email', 'not-an-email', '--password', 'long-enough-1'], /^tokend: --email must be an email address$/],
-        [2, ['account', 'delete', String(accountId), '--yes'], /^tokend: `tokend account delete` works only through a running tokend's admin API: pass --url/],
-        [2, ['operator-key', 'list'], /works only through a running tokend's admin API/],
+        [2, ['account', 'reset-link', String(accountId)], /^tokend: `tokend account reset-link` works only through a running tokend's admin API: pass --url/],
+        [2, ['account', 'delete', String(accountId)], /^tokend: account delete removes account \d+ and everything it owns for good: add --yes to confirm$/],
         [2, ['account', 'list', '--cursor', 'garbage'], /^tokend: --cursor is not a cursor/],
         [2, ['account', 'list', '--token', 'tdm_x'], /^tokend: --token is for --url/],
         [3, ['account', 'show', '987654'], /^tokend: account 987654 does not exist$/],

@@ -7,16 +7,13 @@
 import { InvalidInputError } from '../core/errors.ts';
 import type { AuditContext } from '../core/audit.ts';
 import type { Core } from '../core/tokend.ts';
-import type { SessionListItem } from '../core/ports.ts';
-import type { App as AppModel, ServiceKey as ServiceKeyModel } from '../core/model.ts';
-import { accountView } from '../http/native/cabinet/index.ts';
-import { apiTokenView } from '../http/native/cabinet/api-tokens.ts';
-import { serviceAccountView } from '../http/native/cabinet/service-accounts.ts';
+import type { ApiToken as ApiTokenModel, OperatorKey as OperatorKeyModel, ServiceAccount as ServiceAccountModel, ServiceKey as ServiceKeyModel } from '../core/model.ts';
+import { accountView, apiTokenView, appView, serviceAccountView, sessionView } from '../http/native/views.ts';
 import { signingKeyView } from '../http/native/admin/signing-keys.ts';
 import { masterKeyWarning, resolveMasterKey } from '../signing/master-key.ts';
 import { CLI_AUDIT, NotFoundError, RefusedError, UsageError } from './context.ts';
 import { parseDuration } from './duration.ts';
-import type { Account, AccountFilter, App, Change, DayCount, Operator, Page, ServiceAccount, Session } from './operator.ts';
+import type { Account, AccountFilter, ApiToken, App, Change, DayCount, NewOperatorKey, Operator, OperatorKey, Page, ServiceAccount, Session } from './operator.ts';
 
 /** The command-line option that carries each field core may blame. */
 const FIELD_OPTION: Record<string, string> = {
@@ -56,21 +53,8 @@ export function onlyOverHttp(command: string): UsageError {
   );
 }
 
-function appView(a: AppModel): App {
-  return { appId: a.appId, name: a.name, createdAt: a.createdAt };
-}
-
-function sessionView(s: SessionListItem): Session {
-  return {
-    id: s.id,
-    kind: s.kind,
-    clientId: s.clientId,
-    scope: s.scope === '' ? [] : s.scope.split(' '),
-    generation: s.generation,
-    createdAt: s.createdAt,
-    expiresAt: s.expiresAt,
-    lastRefreshAt: s.lastRefreshAt,
-  };
+function operatorKeyView(k: OperatorKeyModel): OperatorKey {
+  return { ...k, permissions: [...k.permissions] };
 }
 
 /** Local list cursors: opaque to the user like the API's, and only ever read back by this code. */
@@ -114,8 +98,16 @@ export class LocalOperator implements Operator {
   async #serviceAccount(id: number): Promise<ServiceAccount> {
     const sa = await this.#core.serviceAccounts.get(id);
     if (!sa) throw new NotFoundError(`service account ${id} does not exist`);
-    const keys = await this.#core.serviceAccounts.listKeys(id);
-    return serviceAccountView(sa, keys, this.#core.clock.now());
+    return this.#serviceAccountView(sa, await this.#core.serviceAccounts.listKeys(id));
+  }
+
+  /** The admin API's view: the cabinet's, with the owning account's id. */
+  #serviceAccountView(sa: ServiceAccountModel, keys: ServiceKeyModel[]): ServiceAccount {
+    return { ...serviceAccountView(sa, keys, this.#core.clock.now()), accountId: sa.accountId };
+  }
+
+  #apiTokenView(t: ApiTokenModel, now: number): ApiToken {
+    return { ...apiTokenView(t, now), accountId: t.accountId };
   }
 
   async createAccount(input: { email: string; password: string; name?: string }): Promise<Account> {
@@ -125,37 +117,29 @@ export class LocalOperator implements Operator {
   }
 
   async listAccounts(filter: AccountFilter): Promise<Page<Account>> {
-    const { accounts } = this.#core;
-    if (filter.email !== undefined) {
-      const found = await accounts.findByEmail(filter.email);
-      const items = found && (filter.status === undefined || found.status === filter.status) ? [accountView(found)] : [];
-      return { items, nextCursor: null };
-    }
-    // Newest first by id, as the admin API lists them; the status filter reads on until a page is full.
-    let before = decodeCursor(filter.cursor, isIdCursor)?.before;
-    const items: Account[] = [];
-    for (;;) {
-      const batch = await accounts.list({
-        limit: filter.limit + 1,
-        ...(before !== undefined ? { beforeId: before } : {}),
-        ...(filter.search ? { emailContains: filter.search } : {}),
-      });
-      for (const a of batch) {
-        if (filter.status !== undefined && a.status !== filter.status) continue;
-        if (items.length === filter.limit) return { items, nextCursor: encodeCursor({ before: items[items.length - 1]!.id }) };
-        items.push(accountView(a));
-      }
-      if (batch.length <= filter.limit) return { items, nextCursor: null };
-      before = batch[batch.length - 1]!.id;
-    }
+    // Newest first by id, as the admin API lists them: one more row than asked says a next page exists.
+    const before = decodeCursor(filter.cursor, isIdCursor)?.before;
+    const rows = await this.#core.accounts.list({
+      limit: filter.limit + 1,
+      ...(before !== undefined ? { beforeId: before } : {}),
+      ...(filter.search ? { emailContains: filter.search } : {}),
+      ...(filter.email !== undefined ? { email: filter.email } : {}),
+      ...(filter.status !== undefined ? { status: filter.status } : {}),
+    });
+    const items = rows.slice(0, filter.limit);
+    const last = items[items.length - 1];
+    return { items: items.map(accountView), nextCursor: rows.length > filter.limit && last ? encodeCursor({ before: last.id }) : null };
   }
 
   async getAccount(id: number): Promise<Account> {
     return accountView(await this.#account(id));
   }
 
-  async updateAccount(): Promise<Account> {
-    throw onlyOverHttp('account update');
+  async updateAccount(id: number, input: { name?: string | null; email?: string }): Promise<Account> {
+    const updated = await this.#core.accounts.update(id, input, this.#ctx);
+    if (updated === null) throw new NotFoundError(`account ${id} does not exist`);
+    if (updated === 'email_taken') throw new RefusedError('another account has this email');
+    return accountView(updated);
   }
 
   async setAccountStatus(id: number, status: 'active' | 'disabled'): Promise<Account & Change> {
@@ -165,15 +149,16 @@ export class LocalOperator implements Operator {
     return { ...accountView(after), changed: before.status !== status };
   }
 
-  async deleteAccount(): Promise<void> {
-    throw onlyOverHttp('account delete');
+  async deleteAccount(id: number): Promise<void> {
+    if (!(await this.#core.accounts.delete(id, this.#ctx))) throw new NotFoundError(`account ${id} does not exist`);
   }
 
-  async setPassword(): Promise<void> {
-    throw onlyOverHttp('account set-password');
+  async setPassword(id: number, password: string): Promise<void> {
+    if (!(await this.#core.accounts.setPassword(id, password, this.#ctx))) throw new NotFoundError(`account ${id} does not exist`);
   }
 
   async resetLink(): Promise<{ url: string; expiresAt: number }> {
+    // The link names the server's own address, which only a request to it knows.
     throw onlyOverHttp('account reset-link');
   }
 
@@ -187,26 +172,28 @@ export class LocalOperator implements Operator {
     return (await this.#core.accounts.listApps(accountId)).map(appView);
   }
 
-  async renameApp(): Promise<App> {
-    throw onlyOverHttp('app rename');
+  async renameApp(appId: string, name: string): Promise<App> {
+    const renamed = await this.#core.accounts.renameApp(appId, name, this.#ctx);
+    if (!renamed) throw new NotFoundError(`app ${appId} does not exist`);
+    return appView(renamed);
   }
 
-  async deleteApp(): Promise<void> {
-    throw onlyOverHttp('app delete');
+  async deleteApp(appId: string): Promise<void> {
+    if (!(await this.#core.accounts.deleteApp(appId, this.#ctx))) throw new NotFoundError(`app ${appId} does not exist`);
   }
 
   async createServiceAccount(accountId: number, input: { name: string; actions: string[] }): Promise<ServiceAccount> {
     await this.#account(accountId);
     const sa = await this.#core.serviceAccounts.create({ accountId, name: input.name, actions: input.actions }, this.#ctx);
-    return serviceAccountView(sa, [], this.#core.clock.now());
+    return this.#serviceAccountView(sa, []);
   }
 
   async listServiceAccounts(accountId: number): Promise<ServiceAccount[]> {
     await this.#account(accountId);
-    const { serviceAccounts, clock } = this.#core;
+    const { serviceAccounts } = this.#core;
     const list = await serviceAccounts.listByAccount(accountId);
-    const now = clock.now();
-    return Promise.all(list.map(async (sa) => serviceAccountView(sa, await serviceAccounts.listKeys(sa.id), now)));
+    const keys = await serviceAccounts.keysOf(list.map((sa) => sa.id));
+    return list.map((sa) => this.#serviceAccountView(sa, keys.get(sa.id) ?? []));
   }
 
   async getServiceAccount(id: number): Promise<ServiceAccount> {
@@ -214,9 +201,7 @@ export class LocalOperator implements Operator {
   }
 
   async updateServiceAccount(id: number, input: { name?: string; actions?: string[] }): Promise<ServiceAccount> {
-    if (input.name !== undefined) throw onlyOverHttp('service-account update --name');
-    await this.#serviceAccount(id);
-    if (input.actions !== undefined) await this.#core.serviceAccounts.setActions(id, input.actions, this.#ctx);
+    if (!(await this.#core.serviceAccounts.update(id, input, this.#ctx))) throw new NotFoundError(`service account ${id} does not exist`);
     return this.#serviceAccount(id);
   }
 
@@ -256,14 +241,14 @@ export class LocalOperator implements Operator {
   async listApiTokens(accountId: number, status?: string) {
     await this.#account(accountId);
     const now = this.#core.clock.now();
-    const views = (await this.#core.apiTokens.listByAccount(accountId)).map((t) => apiTokenView(t, now));
+    const views = (await this.#core.apiTokens.listByAccount(accountId)).map((t) => this.#apiTokenView(t, now));
     return status === undefined ? views : views.filter((t) => t.status === status);
   }
 
   async getApiToken(id: string) {
     const token = await this.#core.apiTokens.get(id);
     if (!token) throw new NotFoundError(`API token ${id} does not exist`);
-    return apiTokenView(token, this.#core.clock.now());
+    return this.#apiTokenView(token, this.#core.clock.now());
   }
 
   async rotateApiToken(id: string, grace?: string) {
@@ -317,21 +302,27 @@ export class LocalOperator implements Operator {
   }
 
   async usage(input: { accountId?: number; days: number }): Promise<DayCount[]> {
-    if (input.accountId === undefined) throw onlyOverHttp('usage (for the whole instance)');
+    if (input.accountId === undefined) return this.#core.usage.instanceChecksPerDay(input.days);
     await this.#account(input.accountId);
     return this.#core.usage.checksPerDay(input.accountId, input.days);
   }
 
-  async createOperatorKey(): Promise<never> {
-    throw onlyOverHttp('operator-key create');
+  // A shell on the tokend host with the database open is the operator: as the admin token, it manages operator keys.
+  async createOperatorKey(input: { name: string; permissions: string[]; expiresIn?: string }): Promise<NewOperatorKey> {
+    const lifetime = input.expiresIn === undefined ? null : parseDuration(input.expiresIn, '--expires-in');
+    const expiresAt = lifetime === null ? null : this.#core.clock.now() + lifetime;
+    const { operatorKey, key } = await this.#core.operatorKeys.create({ name: input.name, permissions: input.permissions, expiresAt }, this.#ctx);
+    return { id: operatorKey.id, key, name: operatorKey.name, permissions: [...operatorKey.permissions], expiresAt: operatorKey.expiresAt };
   }
 
-  async listOperatorKeys(): Promise<never> {
-    throw onlyOverHttp('operator-key list');
+  async listOperatorKeys(): Promise<OperatorKey[]> {
+    return (await this.#core.operatorKeys.list()).map(operatorKeyView);
   }
 
-  async revokeOperatorKey(): Promise<never> {
-    throw onlyOverHttp('operator-key revoke');
+  async revokeOperatorKey(id: string): Promise<Change> {
+    const before = await this.#core.operatorKeys.get(id);
+    if (!before || !(await this.#core.operatorKeys.revoke(id, this.#ctx))) throw new NotFoundError(`operator key ${id} does not exist`);
+    return { changed: before.revokedAt === null };
   }
 
   async rotateSigningKey() {

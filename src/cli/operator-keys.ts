@@ -30,7 +30,7 @@ function collect(value: string, previous: string[] = []): string[] {
 export function registerOperatorKeyCommands(program: Command, io: CliIO): void {
   const group = program
     .command('operator-key')
-    .description('Manage operator keys (tdp_…): admin API credentials with a permission set; through the admin API with the admin token');
+    .description('Manage operator keys (tdp_…): admin API credentials with a permission set (with --url: the admin token only)');
 
   idempotencyOption(
     targetOptions(

@@ -18,9 +18,10 @@ import type { ApiTokenFormat } from '../core/model.ts';
 
 export type Account = Static<typeof AccountView>;
 export type App = Static<typeof AppView>;
-export type ServiceAccount = Static<typeof ServiceAccountView>;
+/** The admin API's views add the owning account's id to the cabinet's. */
+export type ServiceAccount = Static<typeof ServiceAccountView> & { accountId?: number };
 export type ServiceKey = Static<typeof ServiceKeyView>;
-export type ApiToken = Static<typeof ApiTokenView>;
+export type ApiToken = Static<typeof ApiTokenView> & { accountId?: number };
 export type Session = Static<typeof SessionView>;
 export type SigningKey = Static<typeof SigningKeyView>;
 

@@ -68,8 +68,8 @@ export function registerSessionCommands(program: Command, io: CliIO): void {
   targetOptions(
     program
       .command('usage')
-      .description('Successful token checks per UTC day, oldest first: of one account, or (over --url) of the whole instance')
-      .option('--account <id>', 'account id (without it: the whole instance, through the admin API only)')
+      .description('Successful token checks per UTC day, oldest first: of one account, or of the whole instance')
+      .option('--account <id>', 'account id (without it: the whole instance)')
       .option('--days <n>', 'how many days back, today included: 1 to 31 (default 7)'),
     '{"accountId","days":[{"day","count"}]} (day: start of the UTC day)',
   ).action(async (o: { account?: string; days?: string } & TargetFlags) => {
