@@ -335,6 +335,9 @@ for (const kind of databases()) {
       const created = JSON.parse(stdout) as { id: number; uid: string; email: string };
       assert.deepEqual(Object.keys(created), ['id', 'uid', 'email']);
       assert.equal(stderr.trim(), `tokend: using the admin API at ${child.url}`);
+      const shown = await run(process.execPath, [BIN, 'account', 'show', String(created.id)], { cwd: elsewhere, env });
+      assert.match(shown.stdout, new RegExp(`^ +email: +child-${kind}@example\\.com$`, 'm'));
+      assert.match(shown.stdout, /^ +created: +\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/m);
       const disabled = await run(process.execPath, [BIN, 'account', 'disable', String(created.id)], { cwd: elsewhere, env });
       assert.equal(disabled.stdout, `account ${created.id} disabled\n`);
       assert.equal(existsSync(join(elsewhere, 'data')), false, 'no ./data beside the client');
