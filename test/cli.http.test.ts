@@ -291,6 +291,19 @@ for (const kind of databases()) {
       assert.deepEqual(errors(unknown), ['tokend: API token 0190aaaa-0000-7000-8000-000000000000 does not exist']);
     });
 
+    it('a duration is sent the one way every admin route reads it, whatever way it was written', async () => {
+      const acct = json(await cli(admin, ['account', 'create', '--email', `units-${kind}@example.com`, '--password', 'units-password-1', '--json']));
+      const startedAt = Date.now();
+      const key = json(await cli(admin, ['operator-key', 'create', '--name', 'units', '--permission', 'accounts:read', '--expires-in', '0010d', '--json']));
+      assert.ok(Math.abs((key.expiresAt as number) - (startedAt + 10 * 86_400_000)) < 10_000, String(key.expiresAt));
+      const token = json(await cli(admin, ['api-token', 'create', '--account', String(acct.id), '--expires-in', '86400s', '--json']));
+      const stored = await t.core.apiTokens.get(token.id as string);
+      assert.ok(Math.abs(stored!.expiresAt! - (startedAt + 86_400_000)) < 10_000);
+      const rotated = json(await cli(admin, ['api-token', 'rotate', token.id as string, '--grace', '0s', '--json']));
+      assert.notEqual((await t.core.apiTokens.get(token.id as string))!.revokedAt, null, 'no grace: the old token stopped at once');
+      assert.equal((await t.core.apiTokens.get(rotated.id as string))!.revokedAt, null);
+    });
+
     it('usage errors before any request: --url with --data-dir, no token, a bad URL; an unreachable server is 1', async () => {
       for (const [env, args, message] of [
         [admin, ['account', 'list', '--data-dir', nowhere], /--url goes through a running tokend, --data-dir and --database-url open a database/],

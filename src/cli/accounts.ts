@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parseId, parseLimit } from './args.ts';
 import { UsageError, type CliIO } from './context.ts';
-import { parseDuration } from './duration.ts';
+import { durationText } from './duration.ts';
 import type { Account, App } from './operator.ts';
 import { iso, type Column } from './output.ts';
 import { idempotencyOption, targetOptions, withOperator, type TargetFlags } from './target.ts';
@@ -183,9 +183,9 @@ export function registerAccountCommands(program: Command, io: CliIO): void {
     '{"url","expiresAt"}',
   ).action(async (rawId: string, o: { expiresIn?: string } & TargetFlags) => {
     const id = parseId(rawId, 'account id');
-    if (o.expiresIn !== undefined) parseDuration(o.expiresIn, '--expires-in', { min: 60_000, max: MAX_RESET_LINK_MS });
+    const expiresIn = o.expiresIn === undefined ? undefined : durationText(o.expiresIn, '--expires-in', { min: 60_000, max: MAX_RESET_LINK_MS });
     await withOperator(io, o, async (op, out) => {
-      const link = await op.resetLink(id, o.expiresIn?.trim());
+      const link = await op.resetLink(id, expiresIn);
       out.result({ url: link.url, expiresAt: link.expiresAt }, [`password reset link for account ${id} (works once):`, `  ${link.url}`, `  expires: ${iso(link.expiresAt)}`]);
     });
   });

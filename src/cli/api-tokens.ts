@@ -9,7 +9,7 @@ import { API_TOKEN_FORMATS, MAX_ROTATION_GRACE_MS } from '../core/api-tokens.ts'
 import type { ApiTokenFormat, ResourceServer } from '../core/model.ts';
 import { parseId, parseTextId } from './args.ts';
 import { CLI_AUDIT, NotFoundError, UsageError, type CliIO } from './context.ts';
-import { parseDuration } from './duration.ts';
+import { durationText } from './duration.ts';
 import type { ApiToken } from './operator.ts';
 import { iso, printer, type Column } from './output.ts';
 import { idempotencyOption, storeOptions, targetOptions, withExistingDatabase, withOperator, type StoreFlags, type TargetFlags } from './target.ts';
@@ -88,12 +88,12 @@ export function registerApiTokenCommands(program: Command, io: CliIO): void {
   ).action(async (o: { account: string; format?: string; label?: string; expiresIn?: string } & TargetFlags) => {
     const accountId = parseId(o.account, '--account');
     const format = parseFormat(o.format);
-    if (o.expiresIn !== undefined) parseDuration(o.expiresIn, '--expires-in', { min: 1000, max: MAX_TOKEN_LIFETIME_MS });
+    const expiresIn = o.expiresIn === undefined ? undefined : durationText(o.expiresIn, '--expires-in', { min: 1000, max: MAX_TOKEN_LIFETIME_MS });
     await withOperator(io, o, async (op, out) => {
       const created = await op.createApiToken(accountId, {
         format,
         ...(o.label !== undefined ? { label: o.label } : {}),
-        ...(o.expiresIn !== undefined ? { expiresIn: o.expiresIn.trim() } : {}),
+        ...(expiresIn !== undefined ? { expiresIn } : {}),
       });
       out.result({ id: created.id, token: created.token, format: created.format }, [
         `API token created for account ${accountId} (${created.format})`,
@@ -142,9 +142,9 @@ export function registerApiTokenCommands(program: Command, io: CliIO): void {
     '{"id","token","format"} of the new token',
   ).action(async (rawId: string, o: { grace?: string } & TargetFlags) => {
     const tokenId = parseTextId(rawId, 'API token id');
-    if (o.grace !== undefined) parseDuration(o.grace, '--grace', { max: MAX_ROTATION_GRACE_MS });
+    const grace = o.grace === undefined ? undefined : durationText(o.grace, '--grace', { max: MAX_ROTATION_GRACE_MS });
     await withOperator(io, o, async (op, out) => {
-      const rotated = await op.rotateApiToken(tokenId, o.grace?.trim());
+      const rotated = await op.rotateApiToken(tokenId, grace);
       out.result({ id: rotated.id, token: rotated.token, format: rotated.format }, [
         `API token ${tokenId} rotated; the new token:`,
         `  id:      ${rotated.id}`,

@@ -5,7 +5,7 @@
  * reader. The value and its bounds are then read by the settings' parser (src/config/parsers.ts),
  * so the command line and the settings agree on what `24h` is.
  */
-import { duration } from '../config/parsers.ts';
+import { duration, formatDuration } from '../config/parsers.ts';
 import { UsageError } from './context.ts';
 
 export const DURATION_GRAMMAR = 'a whole number and a unit: s, m, h or d (90s, 15m, 24h, 90d)';
@@ -24,8 +24,11 @@ export function parseDuration(raw: string, option: string, bounds: { min?: numbe
   return parsed;
 }
 
-/** The same duration as the admin API takes it (`90d`), after the same check. */
+/**
+ * The same duration as the admin API takes it, after the same check, written the one way every
+ * admin route reads (`010d` and `86400s` become `10d` and `1d`; zero is `0s`).
+ */
 export function durationText(raw: string, option: string, bounds: { min?: number; max?: number } = {}): string {
-  parseDuration(raw, option, bounds);
-  return raw.trim();
+  const ms = parseDuration(raw, option, bounds);
+  return ms === 0 ? '0s' : formatDuration(ms);
 }

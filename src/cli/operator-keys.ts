@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { PERMISSIONS } from '../http/native/admin/access.ts';
 import { parseTextId } from './args.ts';
 import { UsageError, type CliIO } from './context.ts';
-import { parseDuration } from './duration.ts';
+import { durationText } from './duration.ts';
 import type { OperatorKey } from './operator.ts';
 import { iso, type Column } from './output.ts';
 import { idempotencyOption, targetOptions, withOperator, type TargetFlags } from './target.ts';
@@ -45,9 +45,9 @@ export function registerOperatorKeyCommands(program: Command, io: CliIO): void {
   ).action(async (o: { name: string; permission: string[]; expiresIn?: string } & TargetFlags) => {
     const unknown = o.permission.filter((p) => !(PERMISSIONS as readonly string[]).includes(p));
     if (unknown.length) throw new UsageError(`--permission ${unknown.map((p) => JSON.stringify(p)).join(', ')} is not a permission; the permissions are <area>:read and <area>:write: ${PERMISSIONS.join(', ')}`);
-    if (o.expiresIn !== undefined) parseDuration(o.expiresIn, '--expires-in', { min: 1000, max: MAX_KEY_LIFETIME_MS });
+    const expiresIn = o.expiresIn === undefined ? undefined : durationText(o.expiresIn, '--expires-in', { min: 1000, max: MAX_KEY_LIFETIME_MS });
     await withOperator(io, o, async (op, out) => {
-      const created = await op.createOperatorKey({ name: o.name, permissions: [...new Set(o.permission)], ...(o.expiresIn !== undefined ? { expiresIn: o.expiresIn.trim() } : {}) });
+      const created = await op.createOperatorKey({ name: o.name, permissions: [...new Set(o.permission)], ...(expiresIn !== undefined ? { expiresIn } : {}) });
       out.result({ id: created.id, key: created.key, name: created.name, permissions: created.permissions, expiresAt: created.expiresAt }, [
         `operator key ${created.id} (${created.name}) created`,
         `  key:         ${created.key}`,

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { parseId, parseList } from './args.ts';
 import { UsageError, type CliIO } from './context.ts';
-import { parseDuration } from './duration.ts';
+import { durationText } from './duration.ts';
 import type { ServiceAccount, ServiceKey, SigningKey } from './operator.ts';
 import { iso, type Column } from './output.ts';
 import { idempotencyOption, targetOptions, withOperator, type TargetFlags } from './target.ts';
@@ -146,9 +146,9 @@ export function registerServiceAccountCommands(program: Command, io: CliIO): voi
     ),
   ).action(async (o: { serviceAccount: string; expiresIn?: string } & TargetFlags) => {
     const serviceAccountId = parseId(o.serviceAccount, '--service-account');
-    if (o.expiresIn !== undefined) parseDuration(o.expiresIn, '--expires-in', { min: 1000, max: MAX_KEY_LIFETIME_MS });
+    const expiresIn = o.expiresIn === undefined ? undefined : durationText(o.expiresIn, '--expires-in', { min: 1000, max: MAX_KEY_LIFETIME_MS });
     await withOperator(io, o, async (op, out) => {
-      const created = await op.createKey(serviceAccountId, o.expiresIn?.trim());
+      const created = await op.createKey(serviceAccountId, expiresIn);
       out.result({ keyId: created.keyId, accessKey: created.accessKey, secretKey: created.secretKey, expiresAt: created.expiresAt }, [
         `key ${created.keyId} created for service account ${serviceAccountId}`,
         `  Access Key: ${created.accessKey}`,
