@@ -7,7 +7,6 @@ import type { Account, App } from './operator.ts';
 import { iso, type Column } from './output.ts';
 import { idempotencyOption, targetOptions, withOperator, type TargetFlags } from './target.ts';
 
-
 const ACCOUNT_COLUMNS: readonly Column<Account>[] = [
   { header: 'ID', value: (a) => String(a.id) },
   { header: 'EMAIL', value: (a) => a.email },
