@@ -238,6 +238,10 @@ for (const kind of databases()) {
       const entry = (listed.operatorKeys as { id: string; hint: string }[]).find((k) => k.id === created.id);
       assert.ok(entry, 'listed');
       assert.ok(!JSON.stringify(listed).includes(created.key as string), 'a list never shows a key');
+      // The same list on the database.
+      const onDb = json(await cli({ TOKEND_DATA_DIR: t.db.dataDir, TOKEND_DATABASE_URL: t.db.url }, ['operator-key', 'list', '--json']));
+      assert.deepEqual(onDb, listed);
+      assert.equal((listed.operatorKeys as { id: string; status: string }[]).find((k) => k.id === created.id)?.status, 'active');
       const table = await cli(admin, ['operator-key', 'list']);
       assert.match(table.out[0]!, /^ID +NAME +HINT +STATUS +LAST USED +EXPIRES +PERMISSIONS$/);
 

@@ -359,6 +359,7 @@ export class HttpOperator implements Operator {
       expiresAt: k.expiresAt ?? null,
       lastUsedAt: k.lastUsedAt ?? null,
       revokedAt: k.revokedAt ?? null,
+      status: k.status ?? (k.revokedAt ? 'revoked' : 'active'),
     }));
   }
 

@@ -53,8 +53,10 @@ export function onlyOverHttp(command: string): UsageError {
   );
 }
 
-function operatorKeyView(k: OperatorKeyModel): OperatorKey {
-  return { ...k, permissions: [...k.permissions] };
+/** As the admin API lists them (src/http/native/admin/operator-keys.ts). */
+function operatorKeyView(k: OperatorKeyModel, now: number): OperatorKey {
+  const status = k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : 'active';
+  return { ...k, permissions: [...k.permissions], status };
 }
 
 /** Local list cursors: opaque to the user like the API's, and only ever read back by this code. */
@@ -316,7 +318,8 @@ export class LocalOperator implements Operator {
   }
 
   async listOperatorKeys(): Promise<OperatorKey[]> {
-    return (await this.#core.operatorKeys.list()).map(operatorKeyView);
+    const now = this.#core.clock.now();
+    return (await this.#core.operatorKeys.list()).map((k) => operatorKeyView(k, now));
   }
 
   async revokeOperatorKey(id: string): Promise<Change> {

@@ -17,7 +17,7 @@ const COLUMNS: readonly Column<OperatorKey>[] = [
   { header: 'ID', value: (k) => k.id },
   { header: 'NAME', value: (k) => k.name },
   { header: 'HINT', value: (k) => k.hint ?? '' },
-  { header: 'STATUS', value: (k) => (k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= Date.now() ? 'expired' : 'active') },
+  { header: 'STATUS', value: (k) => k.status },
   { header: 'LAST USED', value: (k) => iso(k.lastUsedAt) },
   { header: 'EXPIRES', value: (k) => iso(k.expiresAt) },
   { header: 'PERMISSIONS', value: (k) => k.permissions.join(' ') },

@@ -59,6 +59,7 @@ export interface OperatorKey {
   expiresAt: number | null;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  status: 'active' | 'expired' | 'revoked';
 }
 
 export interface NewOperatorKey {
