@@ -22,10 +22,17 @@ export interface TokenDay {
   counts: Record<TokenOutcome, number>;
 }
 
-const OUTCOMES = new Set<string>(TOKEN_OUTCOMES);
+const SLOT = new Map<string, number>(TOKEN_OUTCOMES.map((o, i) => [o, i]));
+/** Tokens whose scope strings are kept between checks; past that the cache starts afresh. */
+const MAX_CACHED = 100_000;
 
 export class TokenUsage {
   readonly #counts: DailyCounts;
+  /**
+   * The scope strings of a token's counters, made once per token and outcome: the hot path then
+   * hands DailyCounts the same string each time (its hash is computed once), not a new one.
+   */
+  #scopes = new Map<string, (string | undefined)[]>();
 
   constructor(counters: CounterRepo, clock: Clock) {
     this.#counts = new DailyCounts(counters, clock, { keepDays: TOKEN_USAGE_DAYS });
@@ -33,7 +40,15 @@ export class TokenUsage {
 
   /** Counts one check of API token `id` (synchronous, no I/O); outcomes outside the chart's are ignored. */
   record(id: string, outcome: string): void {
-    if (outcome === 'ok' || OUTCOMES.has(outcome)) this.#counts.add(`token:${id}:${outcome}`);
+    const slot = SLOT.get(outcome);
+    if (slot === undefined) return;
+    let scopes = this.#scopes.get(id);
+    if (scopes === undefined) {
+      if (this.#scopes.size >= MAX_CACHED) this.#scopes = new Map();
+      this.#scopes.set(id, (scopes = []));
+    }
+    const scope = (scopes[slot] ??= `token:${id}:${outcome}`);
+    this.#counts.add(scope);
   }
 
   /** The last `days` days (today included, oldest first), stored plus not yet flushed. */

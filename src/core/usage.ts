@@ -29,6 +29,8 @@ function checkScope(accountId: number): string {
 
 export class UsageMeter {
   readonly #counts: DailyCounts;
+  /** Scope strings by account, made once each (the same string every check: its hash is computed once). */
+  #scopes = new Map<number, string>();
 
   constructor(counters: CounterRepo, clock: Clock) {
     this.#counts = new DailyCounts(counters, clock, { keepDays: CHECK_HISTORY_DAYS });
@@ -36,7 +38,12 @@ export class UsageMeter {
 
   /** Counts one successful token check for the account. Synchronous, no I/O. */
   recordCheck(accountId: number): void {
-    this.#counts.add(checkScope(accountId));
+    let scope = this.#scopes.get(accountId);
+    if (scope === undefined) {
+      if (this.#scopes.size >= 100_000) this.#scopes = new Map();
+      this.#scopes.set(accountId, (scope = checkScope(accountId)));
+    }
+    this.#counts.add(scope);
   }
 
   /** Stops the timer and writes what is pending (shutdown). */
