@@ -227,6 +227,34 @@ for (const db of databases()) {
       assert.notEqual(again.json().id, u.accountId);
     });
 
+    it('a delete racing logins and service-token creations: no 5xx, and no session of the account survives', async () => {
+      for (let round = 0; round < 3; round++) {
+        const u = await seedAccount(t.core, { password: PASSWORD });
+        const key = await seedServiceKey(t.core, { accountId: u.accountId });
+        const login = async (): Promise<{ status: number; token?: string }> => {
+          const res = await t.app.inject({ method: 'POST', url: '/v1/tokens', payload: { email: u.email, password: u.password, appId: u.appId } });
+          return { status: res.statusCode, ...(res.statusCode === 200 ? { token: res.json().data.accessToken as string } : {}) };
+        };
+        const service = async (): Promise<{ status: number; token?: string }> => {
+          const made = await t.core.serviceAccounts.createTokens({ accessKey: key.accessKey, secretKey: key.secretKey }, CTX);
+          return made.ok ? { status: 200, token: made.pair.accessToken } : { status: 401 };
+        };
+        const results = await Promise.all([
+          login(),
+          service(),
+          login(),
+          admin('DELETE', `/api/admin/accounts/${u.accountId}`).then((r) => ({ status: r.statusCode, deleted: true })),
+          service(),
+          login(),
+          service(),
+          login(),
+        ]);
+        for (const r of results) assert.ok(r.status < 500, `a ${r.status} during the race: ${JSON.stringify(results.map((x) => x.status))}`);
+        assert.equal(results.find((r) => 'deleted' in r)?.status, 200);
+        for (const r of results) if ('token' in r && r.token) assert.equal(await introspect(r.token), false, 'a session started around the deletion survived it');
+      }
+    });
+
     it('PUT password sets it; the account\'s console sign-ins end; a weak one is 400', async () => {
       const a = await create('pw');
       const browser = await signIn(a.email);

@@ -14,7 +14,7 @@ import { requestHash } from '../src/core/idempotency.ts';
 import { createPasswordHasher, type PasswordHasher } from '../src/secrets/password.ts';
 import { adminCaller, createOperatorKey } from './helpers/admin.ts';
 import { testAdminToken } from './helpers/credentials.ts';
-import { databases, startTokend, type TestTokend } from './helpers/harness.ts';
+import { databases, seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
 
 const ADMIN_TOKEN = testAdminToken();
 const PASSWORD = 'correct horse battery';
@@ -159,6 +159,35 @@ for (const db of databases()) {
         assert.ok(!String(row.response).includes('sealed'), 'the answer body is readable');
       }
       assert.ok(!t.logs.some((l) => l.includes(secret)), 'the key reached the log');
+    });
+
+    it('an API token created and rotated under a key: the retry gets the same token, one token exists, it works', async () => {
+      const u = await seedAccount(t.core);
+      const k = key();
+      const body = { format: 'native', label: 'billing' };
+      const first = await admin('POST', `/api/admin/accounts/${u.accountId}/api-tokens`, body, { 'idempotency-key': k });
+      assert.equal(first.statusCode, 201, first.body);
+      const retry = await admin('POST', `/api/admin/accounts/${u.accountId}/api-tokens`, body, { 'idempotency-key': k });
+      assert.equal(retry.headers['idempotent-replayed'], 'true');
+      assert.equal(retry.json().token, first.json().token);
+      assert.equal((await t.core.apiTokens.listByAccount(u.accountId)).length, 1, 'the retry created a second token');
+      const check = async (token: string): Promise<number> =>
+        (await t.app.inject({ method: 'GET', url: '/v3/security/api/auth/auth', headers: { authorization: `Bearer ${token}` } })).statusCode;
+      assert.equal(await check(first.json().token), 200);
+
+      const r = key();
+      const rotated = await admin('POST', `/api/admin/api-tokens/${first.json().id}/rotate`, { grace: '1h' }, { 'idempotency-key': r });
+      assert.equal(rotated.statusCode, 201, rotated.body);
+      const again = await admin('POST', `/api/admin/api-tokens/${first.json().id}/rotate`, { grace: '1h' }, { 'idempotency-key': r });
+      assert.equal(again.statusCode, 201, 'a retried rotation was refused (or ran twice)');
+      assert.equal(again.json().token, rotated.json().token);
+      assert.equal(await check(rotated.json().token), 200);
+      assert.equal(await check(first.json().token), 200, 'the old token is still in its grace period');
+      assert.equal((await t.core.apiTokens.listByAccount(u.accountId)).length, 2);
+      const rows = await sql<{ response: string | null }>`select response from idempotency_keys`.execute(t.core.store.dialect.db);
+      for (const row of rows.rows) {
+        for (const secret of [first.json().token, rotated.json().token]) assert.ok(!String(row.response).includes(secret), 'a token is stored in plain text');
+      }
     });
 
     it('a key is remembered 24 h; after that the same key runs again', async () => {

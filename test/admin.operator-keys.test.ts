@@ -33,8 +33,8 @@ for (const db of databases()) {
     });
     after(async () => t.close());
 
-    it('every admin route declares the permission it needs', () => {
-      const admins = t.routes.filter((r) => r.url.startsWith('/api/admin'));
+    it('every admin route declares the permission it needs (but the sign-in, which takes the admin token in its body)', () => {
+      const admins = t.routes.filter((r) => r.url.startsWith('/api/admin') && !(r.url === '/api/admin/session' && r.method === 'POST'));
       assert.ok(admins.length >= 15, `only ${admins.length} admin routes`);
       for (const r of admins) {
         const access = (r.config as { permission?: RouteAccess } | undefined)?.permission;

@@ -83,16 +83,22 @@ export function accountRepo(db: Kysely<DB>, d: SqlDialect): AccountRepo {
     async deleteCascade(id) {
       const account = await db.selectFrom('accounts').select('id').where('id', '=', id).executeTakeFirst();
       if (!account) return null;
-      // Children before parents, in the order of the foreign keys.
+      // What starts sessions goes first. A login holds its app's row while it starts a session, and
+      // a service-account token creation its key's row (claimUse): deleting those rows waits for
+      // such a transaction in flight, and after it no new one can start. Only then are the
+      // sessions read, so a session started meanwhile is seen and deleted with the rest, and the
+      // account row is never left referenced.
+      await db.deleteFrom('apps').where('account_id', '=', id).execute();
+      const serviceAccountsOf = db.selectFrom('service_accounts').select('id').where('account_id', '=', id);
+      const serviceKeyIds = (await db.selectFrom('service_keys').select('id').where('service_account_id', 'in', serviceAccountsOf).execute()).map((r) => Number(r.id));
+      await db.deleteFrom('service_keys').where('service_account_id', 'in', serviceAccountsOf).execute();
+      // Then children before parents, in the order of the foreign keys.
       const sessionIds = (await db.selectFrom('sessions').select('id').where('account_id', '=', id).execute()).map((r) => r.id);
       const sessionsOf = db.selectFrom('sessions').select('id').where('account_id', '=', id);
       await db.deleteFrom('access_tokens').where('session_id', 'in', sessionsOf).execute();
       await db.deleteFrom('refresh_tokens').where('session_id', 'in', sessionsOf).execute();
       await db.deleteFrom('sessions').where('account_id', '=', id).execute();
       const serviceAccountIds = (await db.selectFrom('service_accounts').select('id').where('account_id', '=', id).execute()).map((r) => Number(r.id));
-      const serviceAccountsOf = db.selectFrom('service_accounts').select('id').where('account_id', '=', id);
-      const serviceKeyIds = (await db.selectFrom('service_keys').select('id').where('service_account_id', 'in', serviceAccountsOf).execute()).map((r) => Number(r.id));
-      await db.deleteFrom('service_keys').where('service_account_id', 'in', serviceAccountsOf).execute();
       await db.deleteFrom('service_accounts').where('account_id', '=', id).execute();
       const apiTokenIds = (await db.selectFrom('api_tokens').select('id').where('account_id', '=', id).execute()).map((r) => r.id);
       await db.deleteFrom('api_tokens').where('account_id', '=', id).execute();
@@ -100,7 +106,6 @@ export function accountRepo(db: Kysely<DB>, d: SqlDialect): AccountRepo {
         (r) => `${r.subject_kind}:${r.subject_id}`,
       );
       await db.deleteFrom('policies').where('account_id', '=', id).execute();
-      await db.deleteFrom('apps').where('account_id', '=', id).execute();
       await db.deleteFrom('console_sessions').where('account_id', '=', id).execute();
       await db.deleteFrom('password_resets').where('account_id', '=', id).execute();
       await db.deleteFrom('accounts').where('id', '=', id).execute();

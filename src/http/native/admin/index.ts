@@ -53,8 +53,8 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
   app.post(
     '/api/admin/session',
     {
-      // Takes the admin token itself (in the body), under the same per-address limit on wrong credentials.
-      config: { permission: 'admin' },
+      // The one admin route outside the authentication hook: it takes the admin token itself, in
+      // its body, under the same per-address limit on wrong credentials.
       schema: {
         tags: ['admin'],
         summary: 'Operator console sign-in with the admin token (sets the session cookie)',
