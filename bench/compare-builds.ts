@@ -7,6 +7,7 @@
  *
  *   git worktree add --detach ../tokend-old <commit> && (cd ../tokend-old && npm install && npm run build)
  *   node bench/compare-builds.ts ../tokend-old [rounds, default 5] [seconds per round, default 10]
+ *   node bench/compare-builds.ts ../tokend-a 5 10 --new ../tokend-b   (two earlier commits)
  *
  * The earlier tree must have bench/lib/tokend.ts with prepareTokend, startTokend and
  * issueRefreshPool (every commit since the bench harness has). Its `npm install` may need a C++
@@ -27,12 +28,17 @@ import { runWrk, type SpecRequest } from './lib/wrk.ts';
 import { checkRequests } from './scenarios/check.ts';
 import { CREATE_PATH, REFRESH_PATH } from './scenarios/durable.ts';
 
-const [oldArg, roundsArg, secondsArg] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const newAt = args.indexOf('--new');
+// `--new DIR`: another checkout instead of this tree (two earlier commits against each other).
+const newArg = newAt >= 0 ? args.splice(newAt, 2)[1] : undefined;
+const [oldArg, roundsArg, secondsArg] = args;
 if (!oldArg) {
-  process.stderr.write('usage: node bench/compare-builds.ts <earlier tokend checkout> [rounds] [seconds]\n');
+  process.stderr.write('usage: node bench/compare-builds.ts <earlier tokend checkout> [rounds] [seconds] [--new <later checkout>]\n');
   process.exit(2);
 }
 const oldRoot = resolve(oldArg);
+const newRoot = newArg ? resolve(newArg) : new URL('..', import.meta.url).pathname;
 const rounds = Number(roundsArg ?? 5);
 const durationS = Number(secondsArg ?? 10);
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -40,14 +46,16 @@ const rev = (dir: string): string => execFileSync('git', ['-C', dir, 'rev-parse'
 
 type Lib = typeof newLib;
 const oldLib = (await import(pathToFileURL(join(oldRoot, 'bench/lib/tokend.ts')).href)) as Lib;
+const laterLib = newArg ? ((await import(pathToFileURL(join(newRoot, 'bench/lib/tokend.ts')).href)) as Lib) : newLib;
 
-execFileSync(process.execPath, [new URL('../scripts/build-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'ignore', 'inherit'] });
+// This tree is built here; another checkout must have been built by its own `npm install`.
+if (!newArg) execFileSync(process.execPath, [new URL('../scripts/build-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'ignore', 'inherit'] });
 const work = mkdtempSync(join(tmpdir(), 'tokend-compare-'));
 const servers: { child: { kill(signal: 'SIGTERM'): unknown } }[] = [];
 try {
   const sides = [
     { key: 'old', lib: oldLib, rev: rev(oldRoot) },
-    { key: 'new', lib: newLib, rev: rev(new URL('..', import.meta.url).pathname) },
+    { key: 'new', lib: laterLib, rev: rev(newRoot) },
   ];
   const targets: Target[] = [];
   for (const side of sides) {

@@ -4,6 +4,7 @@ import { ConfigError } from './config/load.ts';
 import { InvalidInputError, StoreUnavailableError } from './core/errors.ts';
 import { registerAccountCommands } from './cli/accounts.ts';
 import { registerApiTokenCommands } from './cli/api-tokens.ts';
+import { registerAuditCommands } from './cli/audit.ts';
 import { CliError, EXIT, type CliIO } from './cli/context.ts';
 import { translateCoreError } from './cli/local-operator.ts';
 import { registerOperatorKeyCommands } from './cli/operator-keys.ts';
@@ -49,6 +50,7 @@ export function buildProgram(io: CliIO): Command {
   registerApiTokenCommands(program, io);
   registerSessionCommands(program, io);
   registerOperatorKeyCommands(program, io);
+  registerAuditCommands(program, io);
   // Every command and group stops on its own errors instead of exiting the process (tests run it in-process).
   const exitOverride = (cmd: Command): void => {
     cmd.exitOverride();

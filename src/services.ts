@@ -13,6 +13,9 @@ import { KeyRing } from './signing/key-ring.ts';
 import { lazyMasterKey, masterKeyWarning } from './signing/master-key.ts';
 import { deriveKey, open, seal } from './signing/sealed.ts';
 import { createStore, type Database } from './store/database.ts';
+import { WebhookDispatcher } from './core/events/dispatcher.ts';
+import { httpWebhookTransport } from './http/outbound/webhooks.ts';
+import { webhookSecretBox } from './signing/webhook-secrets.ts';
 import { openDialect, type ChangeBridge, type ClockHandle } from './store/dialect.ts';
 
 /**
@@ -27,6 +30,11 @@ export interface Services {
   core: OpenedCore;
   /** Prometheus metrics (`/metrics`), or null with `TOKEND_METRICS=false`. */
   metrics: TokendMetrics | null;
+  /**
+   * What only a server runs (`serve`): the webhook dispatcher and the audit retention cut. Stopped
+   * by close(), before the store closes.
+   */
+  startBackground(): void;
   close(): Promise<void>;
 }
 
@@ -62,7 +70,13 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   let clockHandle: ClockHandle | undefined;
   let bridge: ChangeBridge | undefined;
   let core: OpenedCore | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
+  let retention: NodeJS.Timeout | undefined;
+  let expiring: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
+    clearInterval(retention);
+    clearInterval(expiring);
+    await dispatcher?.stop();
     // Batched writes (`last used`) land before the store closes; a failure must not keep it open.
     await core?.close().catch((err: unknown) => log?.warn({ err }, 'flushing batched writes failed'));
     await bridge?.stop();
@@ -113,8 +127,9 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     const accessTokens = new AccessJwt({ ring: signing, clock, issuer: config.jwtIssuer, audience: config.jwtAudience });
     const tracing = options.tracing ?? null;
     const store = tracing ? tracing.traceStore(db) : db;
+    const webhookSecrets = webhookSecretBox(masterKey);
     const created: OpenedCore = {
-      ...createCore({ config, store, clock, hasher, changes, signing, accessTokens, replySealer, ...(options.policy ? { policy: options.policy } : {}), ...(metrics ? { metrics } : {}) }),
+      ...createCore({ config, store, clock, hasher, changes, signing, accessTokens, replySealer, webhookSecrets, ...(options.policy ? { policy: options.policy } : {}), ...(metrics ? { metrics } : {}) }),
       store: db,
       signing,
     };
@@ -129,7 +144,43 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       },
       core.changes,
     );
-    return { config, db, core, metrics, close: stop };
+    const opened = core;
+    const startBackground = (): void => {
+      if (dispatcher) return;
+      dispatcher = new WebhookDispatcher({
+        store: db,
+        clock: opened.clock,
+        transport: httpWebhookTransport(opened.webhookGuard),
+        secrets: webhookSecrets,
+        timeoutMs: config.webhookTimeout,
+        backoff: { initialMs: config.webhookRetryInitial, maxMs: config.webhookRetryMaxDelay, periodMs: config.webhookRetryPeriod },
+        pollMs: config.webhookPollInterval,
+        ...(log ? { log } : {}),
+        ...(metrics ? { onAttempt: (outcome: 'delivered' | 'retry' | 'failed') => metrics.webhookAttempt(outcome) } : {}),
+      });
+      dispatcher.start();
+      const housekeeping = (): void => {
+        if (config.webhookExpiringWindow > 0) {
+          opened.webhooks.announceExpiring(config.webhookExpiringWindow).catch((err: unknown) => log?.warn({ err }, 'announcing expiring API tokens failed'));
+        }
+        db.webhooks.purgeFinished(opened.clock.now() - config.webhookHistory).catch((err: unknown) => log?.warn({ err }, 'webhook history purge failed'));
+      };
+      housekeeping();
+      expiring = setInterval(housekeeping, 10 * 60_000);
+      expiring.unref();
+      if (config.auditRetention > 0) {
+        const cut = (): void => {
+          opened.auditChain.applyRetention(config.auditRetention, 'retention').then(
+            (done) => done && log?.info({ deleted: done.deleted, keptFromSeq: done.keptFromSeq }, 'audit retention: old entries deleted'),
+            (err: unknown) => log?.warn({ err }, 'audit retention failed'),
+          );
+        };
+        cut();
+        retention = setInterval(cut, 10 * 60_000);
+        retention.unref();
+      }
+    };
+    return { config, db, core, metrics, startBackground, close: stop };
   } catch (error) {
     await stop();
     throw error;

@@ -121,6 +121,7 @@ export const API_ERROR_CODES: Readonly<Record<ApiDialect, Readonly<Record<string
     credits_exhausted: [429, 'rate_limited'],
     ip_denied: [403, 'forbidden'],
     scope_missing: [403, 'forbidden'],
+    invalid_signature: [401, 'invalid_credentials'],
     invalid_request: [400, 'validation'],
     invalid_client: [401, 'invalid_credentials'],
     invalid_token: [401, 'invalid_token'],

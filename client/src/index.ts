@@ -31,6 +31,7 @@ export { RotatingSession, type SchemeAdapter } from './session.ts';
 export { MemoryTokenStore, type TokenStore } from './store.ts';
 export { createIntrospector, type IntrospectorOptions } from './verify/introspect.ts';
 export { createJwtVerifier, looksLikeJwt, type JwtVerifierOptions, type TokenVerifier } from './verify/jwt.ts';
+export { createRevocationListener, type RevocationClaims, type RevocationListener, type RevocationListenerOptions } from './verify/revocations.ts';
 export { authenticate, extractToken, tokendExpress, tokendFastify, tokenOf, type ProtectOptions } from './verify/middleware.ts';
 export type { ActiveToken, InactiveToken, RejectReason, VerifyResult } from './verify/result.ts';
 export { createVerifier, type Verifier, type VerifierOptions } from './verify/verifier.ts';

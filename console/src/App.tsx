@@ -19,6 +19,7 @@ import { ServiceAccountsPage } from './pages/ServiceAccounts.tsx';
 import { SessionsPage } from './pages/Sessions.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
 import { UsagePage } from './pages/Usage.tsx';
+import { WebhooksPage } from './pages/Webhooks.tsx';
 import { navigate, useRoute } from './router.ts';
 
 interface NavItem {
@@ -90,6 +91,7 @@ function Shell(): ReactNode {
         { path: 'sessions', label: 'nav.sessions', render: () => <SessionsPage /> },
         { path: 'activity', label: 'nav.activity', render: () => <ActivityPage /> },
         { path: 'usage', label: 'nav.usage', render: () => <UsagePage /> },
+        { path: 'webhooks', label: 'nav.webhooks', render: () => <WebhooksPage area="cabinet" /> },
         { path: 'password', label: 'nav.password', render: () => <PasswordPage /> },
       ]
     : [];
@@ -97,6 +99,7 @@ function Shell(): ReactNode {
     ? [
         { path: 'admin/accounts', label: 'nav.accounts', render: () => <AccountsPage /> },
         { path: 'admin/signing-keys', label: 'nav.signingKeys', render: () => <SigningKeysPage /> },
+        { path: 'admin/webhooks', label: 'nav.webhooks', render: () => <WebhooksPage area="admin" /> },
         { path: 'admin/settings', label: 'nav.settings', render: () => <SettingsPage operator={operator} /> },
       ]
     : [];

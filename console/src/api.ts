@@ -5,6 +5,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type * as schemas from '../../src/http/native/console-schemas.ts';
+import type * as webhookSchemas from '../../src/http/native/webhook-schemas.ts';
 
 export type Area = 'cabinet' | 'admin';
 
@@ -43,7 +44,7 @@ export function onUnauthenticated(area: Area, handler: (() => void) | null): voi
   onSignedOut[area] = handler;
 }
 
-export async function api<T>(area: Area, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function api<T>(area: Area, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const token = csrf[area];
@@ -111,3 +112,8 @@ export type SigningKeyItem = Static<typeof schemas.SigningKeyView>;
 export type SigningKeyList = Static<typeof schemas.SigningKeyList>;
 export type SettingItem = Static<typeof schemas.SettingView>;
 export type Settings = Static<typeof schemas.SettingsView>;
+export type WebhookEndpointItem = Static<typeof webhookSchemas.WebhookEndpointView>;
+export type WebhookEndpointPage = Static<typeof webhookSchemas.WebhookEndpointPage>;
+export type NewWebhookEndpoint = Static<typeof webhookSchemas.NewWebhookEndpoint>;
+export type WebhookDeliveryPage = Static<typeof webhookSchemas.WebhookDeliveryPage>;
+export type WebhookAttemptPage = Static<typeof webhookSchemas.WebhookAttemptPage>;

@@ -74,6 +74,8 @@ export function registerServe(program: Command, io: CliIO): void {
       purge.unref();
 
       const address = await app.listen({ port: config.port, host: config.host }).catch(failed);
+      // Webhook deliveries and the audit retention cut: a server's work, never a one-shot command's.
+      services.startBackground();
       const port = (app.server.address() as { port: number }).port;
       io.out(`tokend listening on ${address} (database: ${core.databaseKind})`);
       const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;

@@ -99,3 +99,24 @@ export function proxyList(compile: (entries: string[]) => unknown): Parser<strin
     },
   };
 }
+
+/**
+ * A comma-separated list of IP addresses and CIDR ranges (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`);
+ * `check` throws on a bad entry, which is named.
+ */
+export function networkList(check: (entries: string[]) => unknown): Parser<string[]> {
+  return {
+    describe: 'comma-separated addresses or CIDR ranges (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`)',
+    parse(raw) {
+      const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+      for (const entry of entries) {
+        try {
+          check([entry]);
+        } catch {
+          return { error: `${JSON.stringify(entry)} is not an IP address or a CIDR range` };
+        }
+      }
+      return entries;
+    },
+  };
+}

@@ -4,7 +4,8 @@
  * by test/config.test.ts, so the two cannot drift.
  */
 import proxyAddr from '@fastify/proxy-addr';
-import { boolean, duration, integer, oneOf, proxyList, text, type Parser } from './parsers.ts';
+import { parseNetworks } from '../core/events/address-guard.ts';
+import { boolean, duration, integer, networkList, oneOf, proxyList, text, type Parser } from './parsers.ts';
 
 export interface Setting<T> {
   env: string;
@@ -130,6 +131,31 @@ export const SETTINGS = {
     doc: 'Longest lifetime a new API token or service-account key may have; a longer expiry is refused (400), and a rotation cuts the replacement to it. `0`: no maximum. An account can set a shorter one (docs/policies.md).' }),
   policyExpiryRequired: setting({ env: 'TOKEND_POLICY_EXPIRY_REQUIRED', default: false, defaultText: 'false', parser: boolean(),
     doc: 'New API tokens and service-account keys must have an expiry (400 without one). An account can require it on its own (docs/policies.md).' }),
+
+  webhookTimeout: setting({ env: 'TOKEND_WEBHOOK_TIMEOUT', default: 10_000, defaultText: '10s', parser: duration({ min: 100, max: 120_000 }),
+    doc: 'A webhook delivery (connecting, sending, and the receiver\'s answer) must finish within this time, or the attempt fails and is retried (docs/webhooks.md).' }),
+  webhookRetryInitial: setting({ env: 'TOKEND_WEBHOOK_RETRY_INITIAL', default: 5000, defaultText: '5s', parser: duration({ min: 1, max: 3_600_000 }),
+    doc: 'Delay before the second attempt of a failed webhook delivery; each further failure doubles it (with jitter), up to `TOKEND_WEBHOOK_RETRY_MAX_DELAY`.' }),
+  webhookRetryMaxDelay: setting({ env: 'TOKEND_WEBHOOK_RETRY_MAX_DELAY', default: 3_600_000, defaultText: '1h', parser: duration({ min: 1, max: DAY }),
+    doc: 'Longest delay between two attempts of a webhook delivery.' }),
+  webhookRetryPeriod: setting({ env: 'TOKEND_WEBHOOK_RETRY_PERIOD', default: DAY, defaultText: '24h', parser: duration({ min: 1000, max: 30 * DAY }),
+    doc: 'A webhook delivery is retried for this long after its event; the last attempt is made when it ends, then the delivery is marked failed (it can still be redelivered from the console or the API).' }),
+  webhookPollInterval: setting({ env: 'TOKEND_WEBHOOK_POLL_INTERVAL', default: 1000, defaultText: '1s', parser: duration({ min: 10, max: 60_000 }),
+    doc: 'How often `serve` looks for due webhook deliveries when the last look found none: the longest an event waits before its first attempt.' }),
+  webhookAllowedNetworks: setting({ env: 'TOKEND_WEBHOOK_ALLOWED_NETWORKS', default: [] as string[], defaultText: '(empty: public addresses only)', parser: networkList(parseNetworks),
+    doc: 'Addresses and CIDR ranges, comma-separated, that webhook URLs may point to although they are loopback, private, link-local, unique-local or otherwise not public (`10.20.0.0/16`, `127.0.0.1`). Without them such URLs are refused when registered (400) and at delivery, whatever their host name resolves to.' }),
+  webhookHistory: setting({ env: 'TOKEND_WEBHOOK_HISTORY', default: 30 * DAY, defaultText: '30d', parser: duration({ min: 3_600_000, max: 3650 * DAY }),
+    doc: 'Webhook deliveries that ended (delivered, or failed after their retry period) are kept this long after their event, with their attempts, for the console and redelivery; then `serve` deletes them. Pending deliveries are never deleted.' }),
+  webhookExpiringWindow: setting({ env: 'TOKEND_WEBHOOK_EXPIRING_WINDOW', default: 7 * DAY, defaultText: '7d', parser: duration({ max: 365 * DAY }),
+    doc: 'An API token that expires within this time is announced by an `api_token.expiring` webhook event, once per token and expiry (`serve` looks every 10 minutes). `0`: never.' }),
+  secretScanningKeysFile: setting({ env: 'TOKEND_SECRET_SCANNING_KEYS_FILE', default: '', defaultText: '(empty: the report endpoint is off)', parser: text({ minLength: 1 }),
+    doc: 'A JSON file with the public keys that sign secret-scanning reports, in GitHub\'s format (`{"public_keys":[{"key_identifier","key"}]}`, as `GET https://api.github.com/meta/public_keys/secret_scanning` answers). Set, `POST /secret-scanning/report` accepts reports signed by one of them (docs/secret-scanning.md); empty, it answers 404. Read at start.' }),
+  secretScanningAction: setting({ env: 'TOKEND_SECRET_SCANNING_ACTION', default: 'revoke' as 'revoke' | 'notify', defaultText: 'revoke', parser: oneOf(['revoke', 'notify'] as const),
+    doc: 'What a reported tokend secret that this instance issued does: `revoke` it at once (and announce it), or only `notify` (the audit entry and the `secret.leaked` webhook).' }),
+  revocationStreamPoll: setting({ env: 'TOKEND_REVOCATION_STREAM_POLL', default: 250, defaultText: '250ms', parser: duration({ min: 10, max: 10_000 }),
+    doc: 'How often each open revocation stream (`GET /revocations/stream`) looks for new revocations: about the longest a resource server verifying JWTs locally takes to learn one (docs/revocations.md). One indexed read per stream and interval.' }),
+  auditRetention: setting({ env: 'TOKEND_AUDIT_RETENTION', default: 0, defaultText: '0', parser: duration({ max: 100 * 365 * DAY }),
+    doc: 'Audit entries older than this are deleted (checked every 10 minutes by `serve`); a checkpoint entry records where the kept hash chain starts, so `tokend audit verify` still proves it. `0`: keep every entry.' }),
 
   argon2MemoryKiB: setting({ env: 'TOKEND_ARGON2_MEMORY_KIB', default: 19_456, defaultText: '19456', parser: integer(19_456, 4_194_304),
     doc: 'argon2id memory cost in KiB for new password hashes (OWASP minimum: 19456 with t=2, p=1). Existing hashes keep their own parameters.' }),

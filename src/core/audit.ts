@@ -1,4 +1,5 @@
 import type { Clock } from './clock.ts';
+import { eventOf } from './events/catalog.ts';
 import type { AuditEvent, AuditType } from './model.ts';
 import type { AuditQuery, AuditRepo } from './ports.ts';
 
@@ -19,16 +20,21 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Appends a secret-free audit event. Details must never carry a token, key or password. */
+/**
+ * Appends a secret-free audit event to the hash chain. Details must never carry a token, key or
+ * password. A change that webhooks announce (src/core/events/catalog.ts) puts its message in the
+ * outbox in the same call, so inside a transaction the event lands with the change or not at all.
+ */
 export async function audit(repo: AuditRepo, clock: Clock, ctx: AuditContext, entry: AuditEntry): Promise<void> {
-  await repo.append({
+  const event = {
     at: clock.now(),
     type: entry.type,
     accountId: entry.accountId ?? null,
     sessionId: entry.sessionId ?? null,
     address: ctx.address,
     detail: ctx.actor !== undefined ? { ...entry.detail, by: ctx.actor } : (entry.detail ?? {}),
-  });
+  };
+  await repo.append(event, eventOf(event));
 }
 
 /** What the operator filters the audit log by. */

@@ -94,7 +94,13 @@ export type AuditType =
   | 'account.password_reset_issued'
   | 'account.password_reset'
   | 'operator_key.created'
-  | 'operator_key.revoked';
+  | 'operator_key.revoked'
+  | 'audit.retention_cut'
+  | 'secret.leaked'
+  | 'webhook.created'
+  | 'webhook.updated'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated';
 
 /** Who a console sign-in belongs to: an account (the personal cabinet) or the operator (admin token). */
 export type ConsoleSessionKind = 'account' | 'operator';

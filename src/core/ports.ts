@@ -23,6 +23,9 @@ import type {
   JwtAlgorithm,
 } from './model.ts';
 import type { AuditContext } from './audit.ts';
+import type { RetentionCut, StoredChainEntry } from './audit-chain.ts';
+import type { OutgoingEvent } from './events/catalog.ts';
+import type { LeakRepo, WebhookRepo } from './events/ports.ts';
 import type { StoredCredits } from './policies/credits.ts';
 import type { PolicyRules, Subject } from './policies/rules.ts';
 
@@ -218,10 +221,30 @@ export interface AuditQuery {
 }
 
 export interface AuditRepo {
-  append(event: Omit<AuditEvent, 'id'>): Promise<void>;
+  /**
+   * Appends the event to the hash chain (src/core/audit-chain.ts): the chain's head is locked, so
+   * that concurrent writers, on every node, link one after another. Outside a transaction it opens
+   * one of its own. With `outgoing`, the webhook message and a delivery to every matching endpoint
+   * are written with it; an `outgoing` whose id is already in the outbox adds nothing.
+   */
+  append(event: Omit<AuditEvent, 'id'>, outgoing?: OutgoingEvent | null): Promise<void>;
   list(filter: AuditFilter): Promise<AuditEvent[]>;
   /** One page of the log by the operator's filters (src/store/migrations/0009_admin_indexes.ts serves them). */
   query(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Chained entries with seq above `afterSeq`, ascending, at most `limit`. */
+  chainPage(afterSeq: number, limit: number): Promise<StoredChainEntry[]>;
+  /** Entries written before the chain began (no seq). */
+  countUnchained(): Promise<number>;
+  /** The seq of the chain's last entry (0 before the first). */
+  headSeq(): Promise<number>;
+  /** Chained entries of `types` with seq above `afterSeq` (and `at` at or after `sinceAt`), ascending, at most `limit`. */
+  feed(afterSeq: number, types: readonly string[], limit: number, sinceAt?: number): Promise<StoredChainEntry[]>;
+  /**
+   * Retention: deletes the entries older than `before` (a prefix of the chain, and unchained ones)
+   * and appends a checkpoint entry that records where the kept chain starts, in one transaction.
+   * Null when nothing was old enough.
+   */
+  cut(before: number, now: number, address: string | null): Promise<RetentionCut | null>;
 }
 
 export interface ConsoleSessionRepo {
@@ -474,6 +497,8 @@ export interface Repos {
   serviceKeys: ServiceKeyRepo;
   signingKeys: SigningKeyRepo;
   policies: PolicyRepo;
+  webhooks: WebhookRepo;
+  leaks: LeakRepo;
 }
 
 const ROLLBACK: unique symbol = Symbol('tokend.rollback');
@@ -523,6 +548,8 @@ export interface AccessTokenClaims {
   scope: string;
   /** The Access Key the session was started with (public). */
   clientId: string;
+  /** The session the token belongs to (`sid`): what a revocation pushed to verifiers names. */
+  sessionId?: string;
   /** Unix ms. */
   issuedAt: number;
   /** Unix ms. */

@@ -114,6 +114,7 @@ export function serviceSessionPolicy(options: { clock: Clock; accessTtlMs: numbe
         subject: String(session.accountId),
         scope: session.scope,
         clientId: session.clientId,
+        sessionId: session.id,
         issuedAt: times.issuedAt,
         expiresAt: times.expiresAt,
       });

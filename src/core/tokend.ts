@@ -4,6 +4,12 @@ import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccountService } from './accounts.ts';
 import { AuditLog } from './audit.ts';
+import { AuditChain } from './audit-log.ts';
+import { AddressGuard } from './events/address-guard.ts';
+import type { SecretBox } from './events/ports.ts';
+import { WebhookService } from './events/webhooks.ts';
+import { LeakReports } from './events/leaks.ts';
+import { RevocationFeed } from './events/revocations.ts';
 import { ApiTokenService, LastUsedNotes } from './api-tokens.ts';
 import { CallerService } from './callers.ts';
 import type { ChangeBus } from './changes.ts';
@@ -39,6 +45,8 @@ export interface CoreDeps {
   replySealer: ReplySealer;
   /** Where checks, issuances, refreshes and refusals are counted (src/observability/metrics.ts); none by default. */
   metrics?: CoreMetrics;
+  /** Seals webhook signing secrets under the master key (src/signing/webhook-secrets.ts). */
+  webhookSecrets: SecretBox;
 }
 
 export interface Core {
@@ -79,6 +87,16 @@ export interface Core {
   readonly credentialGuard: CredentialGuard;
   /** The audit log as the operator reads it: filtered pages and a streamed export. */
   readonly audit: AuditLog;
+  /** Webhook endpoints of the operator and of accounts (docs/webhooks.md). */
+  readonly webhooks: WebhookService;
+  /** Where webhook URLs may point (TOKEND_WEBHOOK_ALLOWED_NETWORKS): checked at registration and delivery. */
+  readonly webhookGuard: AddressGuard;
+  /** The audit log's hash chain: verify, export in chain order, retention (docs/audit.md). */
+  readonly auditChain: AuditChain;
+  /** Reports of published secrets: recognise, revoke (or only notify), announce (docs/secret-scanning.md). */
+  readonly leaks: LeakReports;
+  /** Revocations as a stream, for resource servers that verify JWTs locally (docs/revocations.md). */
+  readonly revocations: RevocationFeed;
   /** 'sqlite' or 'postgres', for display. */
   readonly databaseKind: string;
   /** Cheap liveness probe of the database (readiness); StoreUnavailableError when it is away. */
@@ -202,9 +220,31 @@ export function createCore(deps: CoreDeps): Core {
     lifetimeMs: config.consoleSessionLifetime,
     verifyAdminToken: (token) => callers.verifyAdminToken(token),
   });
+  const webhookGuard = new AddressGuard(config.webhookAllowedNetworks);
+  const webhooks = new WebhookService({ store, clock, secrets: deps.webhookSecrets, guard: webhookGuard });
+  const auditChain = new AuditChain({ store, clock });
+  const leaks = new LeakReports({
+    store,
+    clock,
+    action: config.secretScanningAction,
+    revoke: {
+      apiToken: (id, ctx) => apiTokens.revoke(id, ctx),
+      session: (id, ctx) => sessions.revoke(id, ctx, 'secret_leaked'),
+      serviceKey: (id, ctx) => serviceAccounts.revokeKey(id, ctx),
+      resourceServer: (id, ctx) => callers.revokeResourceServer(id, ctx),
+      consoleSession: (id) => store.consoleSessions.revoke(id, clock.now()),
+      operatorKey: async (id, ctx) => (await operatorKeys.revoke(id, ctx)) !== null,
+      passwordReset: async (id) => (await store.passwordResets.consume(id, clock.now())) !== null,
+    },
+  });
   return {
     config,
     clock,
+    webhooks,
+    webhookGuard,
+    auditChain,
+    leaks,
+    revocations: new RevocationFeed({ store, pollMs: config.revocationStreamPoll }),
     accounts,
     sessions,
     serviceAccounts,

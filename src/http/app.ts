@@ -214,6 +214,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Introspection, revocation (RFC 7662, 7009) and forward-auth for reverse proxies.
   await app.register(async (scope) => registerOauth(scope, core));
   await app.register(async (scope) => registerForwardAuth(scope, core));
+  await app.register(async (scope) => (await import('./native/secret-scanning.ts')).registerSecretScanning(scope, core));
+  await app.register(async (scope) => (await import('./native/revocations.ts')).registerRevocationStream(scope, core, draining));
   // The web console, its cabinet API (/api/cabinet) and admin API (/api/admin).
   await app.register(async (scope) => registerConsole(scope, core));
   return app;

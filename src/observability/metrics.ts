@@ -196,6 +196,7 @@ export class TokendMetrics implements CoreMetrics, StoreMetrics {
   readonly #txFailed: Histogram.Internal<string>;
   readonly #batch: Histogram;
   readonly #lag: Histogram;
+  readonly #webhooks: Counter;
 
   constructor(options: { processCollectors?: boolean } = {}) {
     const registers = [this.registry];
@@ -267,6 +268,15 @@ export class TokendMetrics implements CoreMetrics, StoreMetrics {
       buckets: LAG_BUCKETS,
       registers,
     });
+
+    // Not on the hot path: one per webhook attempt, counted by prom-client directly.
+    this.#webhooks = new Counter({
+      name: 'tokend_webhook_attempts_total',
+      help: 'Webhook delivery attempts by outcome: delivered (2xx), retry (failed, tried again later), failed (failed, retry period over).',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    for (const outcome of ['delivered', 'retry', 'failed']) this.#webhooks.labels(outcome).inc(0);
 
     const probe = (): StoreProbe | null => this.#probe;
     new Gauge({
@@ -352,6 +362,9 @@ export class TokendMetrics implements CoreMetrics, StoreMetrics {
   }
   refused(reason: string): void {
     this.#refusals.get(reason).inc();
+  }
+  webhookAttempt(outcome: 'delivered' | 'retry' | 'failed'): void {
+    this.#webhooks.labels(outcome).inc();
   }
   cacheLookup(hit: boolean): void {
     (hit ? this.#cacheHit : this.#cacheMiss).inc();

@@ -27,6 +27,8 @@ export interface AccessJwtInput {
   scope: string;
   /** The Access Key the session was started with (RFC 9068 `client_id`; public). */
   clientId: string;
+  /** The session (`sid`), which the revocation stream names when it is revoked. */
+  sessionId?: string;
   issuedAt: number;
   expiresAt: number;
 }
@@ -66,7 +68,7 @@ export class AccessJwt {
     await this.#o.ring.ready();
     const signer = await this.#o.ring.signer();
     const jti = randomUUID();
-    const token = await new SignJWT({ scope: input.scope, client_id: input.clientId })
+    const token = await new SignJWT({ scope: input.scope, client_id: input.clientId, ...(input.sessionId ? { sid: input.sessionId } : {}) })
       .setProtectedHeader({ alg: signer.alg, typ: ACCESS_JWT_TYP, kid: signer.kid })
       .setIssuer(this.#o.issuer)
       .setSubject(input.subject)

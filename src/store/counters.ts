@@ -1,8 +1,7 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { AuditEvent, AuditType } from '../core/model.ts';
-import type { AuditRepo, CounterRepo } from '../core/ports.ts';
+import { sql, type Kysely } from 'kysely';
+import type { CounterRepo } from '../core/ports.ts';
 import { prepared } from './prepared.ts';
-import type { AuditEventsTable, DB } from './schema.ts';
+import type { DB } from './schema.ts';
 
 // Every login, issuance and refresh counts and audits: built and compiled once (src/store/prepared.ts).
 const INCREMENT_BELOW = prepared(
@@ -28,14 +27,6 @@ const INCREMENT = prepared((db: Kysely<DB>, { scope, windowStart, expiresAt }: {
 const GET = prepared((db: Kysely<DB>, { scope, windowStart }: { scope: string; windowStart: number }) =>
   db.selectFrom('counters').select('count').where('scope', '=', scope).where('window_start', '=', windowStart),
 );
-const APPEND_AUDIT = prepared(
-  (
-    db: Kysely<DB>,
-    { at, type, accountId, sessionId, address, detail }: { at: number; type: string; accountId: number | null; sessionId: string | null; address: string | null; detail: string },
-  ) =>
-    db.insertInto('audit_events').values({ at, type, account_id: accountId, session_id: sessionId, address, detail }),
-);
-
 export function counterRepo(db: Kysely<DB>): CounterRepo {
   return {
     async incrementBelow(scope, windowStart, limit, expiresAt) {
@@ -98,51 +89,6 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
     async purgeExpired(now) {
       const r = await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst();
       return Number(r.numDeletedRows);
-    },
-  };
-}
-
-function toAuditEvent(r: Selectable<AuditEventsTable>): AuditEvent {
-  return {
-    id: r.id,
-    at: r.at,
-    type: r.type as AuditType,
-    accountId: r.account_id,
-    sessionId: r.session_id,
-    address: r.address,
-    detail: JSON.parse(r.detail) as Record<string, unknown>,
-  };
-}
-
-export function auditRepo(db: Kysely<DB>): AuditRepo {
-  return {
-    async append(e) {
-      await APPEND_AUDIT.run(db, { at: e.at, type: e.type, accountId: e.accountId, sessionId: e.sessionId, address: e.address, detail: JSON.stringify(e.detail) });
-    },
-    async list(filter) {
-      let q = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit);
-      if (filter.accountId !== undefined) q = q.where('account_id', '=', filter.accountId);
-      if (filter.type !== undefined) q = q.where('type', '=', filter.type);
-      if (filter.before !== undefined) q = q.where('id', '<', filter.before);
-      const rows = await q.execute();
-      return rows.map(toAuditEvent);
-    },
-    async query(f) {
-      const { after, order } = f;
-      const rows = await db
-        .selectFrom('audit_events')
-        .selectAll()
-        .$if(f.accountId !== undefined, (q) => q.where('account_id', '=', f.accountId!))
-        .$if(f.type !== undefined, (q) => q.where('type', '=', f.type!))
-        .$if(f.since !== undefined, (q) => q.where('at', '>=', f.since!))
-        .$if(f.until !== undefined, (q) => q.where('at', '<', f.until!))
-        // Keyset on (at, id): a row-value comparison both databases run as an index range.
-        .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple('at', 'id'), order === 'desc' ? '<' : '>', eb.tuple(after!.at, after!.id))))
-        .orderBy('at', order)
-        .orderBy('id', order)
-        .limit(f.limit)
-        .execute();
-      return rows.map(toAuditEvent);
     },
   };
 }

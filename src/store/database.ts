@@ -5,7 +5,8 @@ import { isRollback, type Repos, type Rollback, type Store } from '../core/ports
 import { accountRepo, appRepo } from './accounts.ts';
 import { apiTokenRepo, instanceSecretRepo, resourceServerRepo } from './api-tokens.ts';
 import { consoleSessionRepo } from './console.ts';
-import { auditRepo, counterRepo } from './counters.ts';
+import { auditRepo } from './audit.ts';
+import { counterRepo } from './counters.ts';
 import type { SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
 import { NO_STORE_METRICS, type StoreMetrics } from './metrics.ts';
@@ -16,6 +17,8 @@ import type { DB } from './schema.ts';
 import { serviceAccountRepo, serviceKeyRepo } from './service-accounts.ts';
 import { sessionRepo } from './sessions.ts';
 import { signingKeyRepo } from './signing-keys.ts';
+import { leakRepo } from './leaks.ts';
+import { webhookRepo } from './webhooks.ts';
 
 const MAX_ATTEMPTS = 8;
 
@@ -29,7 +32,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     apps: appRepo(db, d),
     sessions: sessionRepo(db),
     counters: counterRepo(db),
-    audit: auditRepo(db),
+    audit: auditRepo(db, d),
     apiTokens: apiTokenRepo(db),
     resourceServers: resourceServerRepo(db),
     instanceSecrets: instanceSecretRepo(db),
@@ -37,6 +40,8 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     serviceKeys: serviceKeyRepo(db),
     signingKeys: signingKeyRepo(db),
     policies: policyRepo(db),
+    webhooks: webhookRepo(db, d),
+    leaks: leakRepo(db),
   };
 }
 

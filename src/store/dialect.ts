@@ -23,6 +23,7 @@ import {
   type SqliteDialectConfig,
   type SqliteStatement,
   type PostgresPool,
+  type RawBuilder,
 } from 'kysely';
 import type { ChangeBus } from '../core/changes.ts';
 import { systemClock } from '../core/clock.ts';
@@ -79,7 +80,23 @@ export interface SqlDialect {
   withMigrationDb<T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T>;
   /** PostgreSQL: the request pool's use now (metrics). SQLite has one connection and no pool. */
   poolStats?(): PoolStats;
+  /**
+   * Serialises the audit chain's writers until the end of the transaction `db` runs (the chain must
+   * stay linear: each entry links to the one committed before it). PostgreSQL: a transaction-level
+   * advisory lock, shared by every node on the database. SQLite: nothing to do; the transaction
+   * began IMMEDIATE and holds the database's one write lock.
+   */
+  lockAuditChain(db: Kysely<DB>): Promise<void>;
+  /**
+   * What ends a `select … for update` that skips rows other transactions hold: PostgreSQL's
+   * `for update skip locked` (two nodes claiming work never wait for nor take each other's
+   * rows). SQLite: nothing; one process writes the file, under the one write lock.
+   */
+  readonly skipLocked: RawBuilder<unknown>;
 }
+
+/** The advisory lock key of the audit chain (any constant; tokend takes no other advisory xact lock). */
+const AUDIT_CHAIN_LOCK = 0x746b6e64;
 
 const systemClockHandle: ClockHandle = { clock: systemClock, stop: () => {} };
 
@@ -321,6 +338,8 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     startClock: async () => systemClockHandle,
     bridgeChanges: async () => noChangeBridge,
     withMigrationDb: (fn) => fn(db),
+    lockAuditChain: async () => {},
+    skipLocked: sql``,
   };
 }
 
@@ -441,6 +460,10 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
     idColumn: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
     groupCommit: false,
     keyShareLocks: true,
+    async lockAuditChain(trx) {
+      await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK)})`.execute(trx);
+    },
+    skipLocked: sql`for update skip locked`,
     isTransient: (e) => PG_TRANSIENT.has(sqliteCode(e)),
     async syncIdSequence(db, table) {
       // Never backwards: another process may hold an id it drew but has not committed yet (so

@@ -65,6 +65,10 @@ export interface AuditEventsTable {
   session_id: string | null;
   address: string | null;
   detail: string;
+  /** Position in the hash chain (1, 2, …); NULL for entries written before the chain began. */
+  seq: number | null;
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 export interface ConsoleSessionsTable {
@@ -205,4 +209,57 @@ export interface DB {
   resource_servers: ResourceServersTable;
   instance_secrets: InstanceSecretsTable;
   policies: PoliciesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_messages: WebhookMessagesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  account_id: number | null;
+  url: string;
+  event_types: string;
+  description: string | null;
+  secret_sealed: string;
+  secret_hint: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookMessagesTable {
+  id: string;
+  type: string;
+  account_id: number | null;
+  payload: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  message_id: string;
+  endpoint_id: string;
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  claimed_until: number | null;
+  claim: string | null;
+  last_status: number | null;
+  last_latency_ms: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  created_at: number;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  delivery_id: number;
+  endpoint_id: string;
+  message_id: string;
+  attempt: number;
+  at: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
 }

@@ -8,8 +8,9 @@
  * `x5u`, `jwk`, `x5c`) and `crit` are refused outright. The JWKS is cached and refetched when a token names an
  * unknown `kid` (a rotated-in key), at most once per cooldown so forged kids cannot hammer tokend.
  *
- * A locally verified JWT stays valid until it expires even if its session is revoked; tokend keeps
- * access tokens short for that reason. Set `checkRevocation` on the verifier to also introspect.
+ * A locally verified JWT stays valid until it expires even if its session is revoked, unless the
+ * verifier listens to tokend's revocation stream (`revocations`, createRevocationListener); tokend
+ * keeps access tokens short for that reason too. Set `checkRevocation` on the verifier to also introspect.
  *
  * @example
  * ```ts
@@ -52,6 +53,11 @@ export interface JwtVerifierOptions {
   fetch?: FetchLike;
   /** Unix milliseconds; defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Revocations pushed by tokend (createRevocationListener): a token of a revoked session, key or
+   * account is rejected (`revoked`) within about a second, not at its expiry.
+   */
+  revocations?: { isRevoked(claims: { sid?: unknown; client_id?: unknown; sub?: unknown }): boolean };
 }
 
 export type TokenVerifier = (token: string) => Promise<VerifyResult>;
@@ -104,6 +110,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       if (payload.scope !== undefined && typeof payload.scope !== 'string') return reject('claim_invalid', 'scope');
       // jose checks iat only with maxTokenAge: a token "issued" in the future is not one tokend issued.
       if (typeof payload.iat === 'number' && payload.iat * 1000 > now() + toleranceS * 1000) return reject('not_yet_valid', 'iat');
+      if (options.revocations?.isRevoked(payload)) return reject('revoked');
       return {
         active: true,
         source: 'jwt',

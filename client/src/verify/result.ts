@@ -20,6 +20,8 @@ export type RejectReason =
   | 'wrong_token_type'
   /** Introspection says inactive: unknown, revoked or expired. */
   | 'inactive'
+  /** Valid and unexpired, but tokend pushed the revocation of its session, key or account (the revocation stream). */
+  | 'revoked'
   | 'insufficient_scope'
   /** The JWKS or the introspection endpoint could not be reached: answer 503, not 401. */
   | 'unavailable';

@@ -182,6 +182,8 @@ const BADGE_TONE: Record<string, string> = {
   expired: 'gray',
   replaced: 'gray',
   retired: 'gray',
+  delivered: 'green',
+  failed: 'red',
 };
 
 export function StatusBadge(props: { status: string }): ReactNode {
@@ -429,7 +431,13 @@ export function CopyButton(props: { value: string; label?: string; testId?: stri
 }
 
 /** Shows freshly created secrets once, with copy buttons; closing it forgets them. */
-export function SecretReveal(props: { title: string; items: { label: string; value: string; secret?: boolean; testId?: string }[]; onDone: () => void }): ReactNode {
+export function SecretReveal(props: {
+  title: string;
+  items: { label: string; value: string; secret?: boolean; testId?: string }[];
+  /** What to know about this secret; default: tokend keeps only its hash. */
+  warning?: string;
+  onDone: () => void;
+}): ReactNode {
   const { t } = useI18n();
   // Esc, the backdrop and × are easy to hit by accident, and the secret is gone for good: they ask first.
   const [asking, setAsking] = useState(false);
@@ -462,7 +470,7 @@ export function SecretReveal(props: { title: string; items: { label: string; val
         </div>
       )}
       <div className="notice notice-warning">
-        <strong>{t('secret.title')}.</strong> {t('secret.warning')}
+        <strong>{t('secret.title')}.</strong> {props.warning ?? t('secret.warning')}
       </div>
       {props.items.map((item) => (
         <div className="secret" key={item.label}>

@@ -17,7 +17,8 @@ import type { ChangeBus } from '../changes.ts';
 import type { Clock } from '../clock.ts';
 import type { PolicyRecord, Store } from '../ports.ts';
 import type { CheckContext as VerifyContext, CheckPolicy, TokenIdentity } from '../verification.ts';
-import { CreditLedger, refillPeriod } from './credits.ts';
+import { CreditLedger, refillPeriod, type StoredCredits } from './credits.ts';
+import { creditsLowEvent, type OutgoingEvent } from '../events/catalog.ts';
 import { compilePolicy, PolicyEngine, type CheckContext, type CompiledPolicy, type PolicyDecision } from './engine.ts';
 import { RateLimiter, type RateWindowRule } from './rate-limit.ts';
 import { validateRules, type ExpiryRule, type PolicyInput, type PolicyRepoLike, type PolicyRules, type Subject, type SubjectKind } from './rules.ts';
@@ -78,7 +79,15 @@ export class PolicyService implements CheckPolicy {
     this.#ledger = new CreditLedger({
       spend: async (key, period, used, refillAmount) => {
         const subject = parseKey(key);
-        return subject ? this.#d.store.policies.spendCredits(subject, period, used, refillAmount) : null;
+        if (!subject) return null;
+        // The balance and, when this spend took it below the low mark, the `credits.low` webhook
+        // event land together.
+        return this.#d.store.transaction(async (tx) => {
+          const after = await tx.policies.spendCredits(subject, period, used, refillAmount);
+          const low = after ? this.#lowCredits(key, subject, after, used) : null;
+          if (low) await tx.webhooks.enqueue(low);
+          return after;
+        });
       },
     });
     this.#engine = new PolicyEngine({
@@ -91,6 +100,20 @@ export class PolicyService implements CheckPolicy {
       if (change.kind !== 'policy' || !change.remote) return;
       for (const key of change.ids) void this.#reloadOne(key).catch(() => {});
     });
+  }
+
+  /**
+   * `credits.low` when a spend took the balance to or below a tenth of what the subject gets (its
+   * refill, else the balance its rules set) from above it: once per subject and refill period.
+   */
+  #lowCredits(key: string, subject: Subject, after: StoredCredits, used: number): OutgoingEvent | null {
+    const record = this.#records.get(key);
+    const rule = record?.rules.credits;
+    if (!record || !rule) return null;
+    const full = rule.refill?.amount ?? rule.remaining;
+    const mark = Math.floor(full / 10);
+    if (after.remaining > mark || after.remaining + used <= mark) return null;
+    return creditsLowEvent({ key, subject, accountId: record.accountId, remaining: after.remaining, mark, period: after.period }, this.#d.clock.now());
   }
 
   /** True once the rules are in memory: checks before that must await `ready()`. */

@@ -39,6 +39,8 @@ export const NATIVE_CODES = {
     when: '`/auth/verify`: the token is valid, but the client address is outside its IP allow-list (docs/policies.md).' },
   scope_missing: { status: 403, en: 'The token lacks the required scope', ru: 'У токена нет требуемого права',
     when: '`/auth/verify`: the token is valid, but does not carry the scope named in `X-Tokend-Required-Scope` (docs/policies.md).' },
+  invalid_signature: { status: 401, en: 'Missing or invalid signature', ru: 'Подпись отсутствует или неверна',
+    when: '`POST /secret-scanning/report`: the report is not signed by one of the keys of TOKEND_SECRET_SCANNING_KEYS_FILE (`Github-Public-Key-Identifier`, `Github-Public-Key-Signature`).' },
   ...failureCodes({
     validation: { code: 'validation_failed', en: 'Validation failed' },
     not_found: { when: 'No such route, or no such record of the signed-in account.' },

@@ -16,7 +16,7 @@ export const OPENAPI_TAGS = [
   { name: 'chatapp', description: 'ChatApp token scheme: tokens.make, tokens.refresh, tokens.check under /v1.' },
   { name: 'hoster', description: 'hoster.by service-account scheme: JWT access tokens from Access Key + Secret Key.' },
   { name: 'invoicebox', description: 'Invoicebox scheme: long-lived organisation API tokens sent as Bearer.' },
-  { name: 'native', description: 'tokend\'s own surface: introspection (RFC 7662), revocation (RFC 7009), JWKS, forward-auth.' },
+  { name: 'native', description: 'tokend\'s own surface: introspection (RFC 7662), revocation (RFC 7009), JWKS, forward-auth, the revocation stream, secret-scanning reports.' },
   { name: 'cabinet', description: 'The API of the personal cabinet: what a signed-in account manages (apps, service accounts, API tokens).' },
   { name: 'admin', description: 'The operator\'s API, behind the admin token.' },
   { name: 'ops', description: 'Health, readiness, metrics and this document.' },

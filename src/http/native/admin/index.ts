@@ -131,5 +131,6 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
     await registerAdminRecords(authed, core);
     await registerAdminTokenUsage(authed, core);
     await registerAdminPolicies(authed, core);
+    await (await import('./webhooks.ts')).registerAdminWebhooks(authed, core);
   });
 }

@@ -234,5 +234,6 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
     await registerCabinetTokenUsage(authed, core);
     await registerCabinetPolicies(authed, core);
     await registerCabinetServiceAccounts(authed, core);
+    await (await import('./webhooks.ts')).registerCabinetWebhooks(authed, core);
   });
 }
