@@ -10,6 +10,7 @@ import { translateCoreError } from './cli/local-operator.ts';
 import { registerOperatorKeyCommands } from './cli/operator-keys.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerServiceAccountCommands } from './cli/service-accounts.ts';
+import { registerPolicyCommands } from './cli/policies.ts';
 import { registerSessionCommands } from './cli/sessions.ts';
 import { DURATION_GRAMMAR } from './cli/duration.ts';
 import { FROM_BUILD, VERSION } from './version.ts';
@@ -49,6 +50,7 @@ export function buildProgram(io: CliIO): Command {
   registerServiceAccountCommands(program, io);
   registerApiTokenCommands(program, io);
   registerSessionCommands(program, io);
+  registerPolicyCommands(program, io);
   registerOperatorKeyCommands(program, io);
   registerAuditCommands(program, io);
   // Every command and group stops on its own errors instead of exiting the process (tests run it in-process).

@@ -7,25 +7,7 @@
  */
 import { FailedError, NotFoundError, RefusedError, UsageError } from './context.ts';
 import { blame } from './local-operator.ts';
-import type {
-  Account,
-  AccountFilter,
-  ApiToken,
-  App,
-  Change,
-  DayCount,
-  NewApiToken,
-  NewKey,
-  NewOperatorKey,
-  Operator,
-  OperatorKey,
-  Page,
-  RotatedApiToken,
-  ServiceAccount,
-  Session,
-  SigningKey,
-  SigningKeyRotation,
-} from './operator.ts';
+import type { Account, AccountFilter, ApiToken, App, Change, DayCount, NewApiToken, NewKey, NewOperatorKey, Operator, OperatorKey, Page, Policy, PolicyKind, RotatedApiToken, ServiceAccount, Session, SigningKey, SigningKeyRotation } from './operator.ts';
 import type { ApiTokenFormat } from '../core/model.ts';
 
 export interface HttpOperatorOptions {
@@ -312,6 +294,21 @@ export class HttpOperator implements Operator {
   async revokeApiToken(id: string): Promise<Change> {
     await this.#call('POST', `/api/admin/api-tokens/${encodeURIComponent(id)}/revoke`, { body: {}, what: `API token ${id}` });
     return { changed: null };
+  }
+
+  // --- policies ----------------------------------------------------------------------------------
+
+  async getPolicy(kind: PolicyKind, id: string): Promise<Policy> {
+    return this.#call('GET', `/api/admin/${kind}s/${encodeURIComponent(id)}/policy`, { what: `${kind} ${id}` });
+  }
+
+  async setPolicy(kind: PolicyKind, id: string, rules: Record<string, unknown>): Promise<Policy> {
+    return this.#call('PUT', `/api/admin/${kind}s/${encodeURIComponent(id)}/policy`, { body: rules, what: `${kind} ${id}` });
+  }
+
+  async removePolicy(kind: PolicyKind, id: string): Promise<Change> {
+    const { removed } = await this.#call<{ removed: boolean }>('DELETE', `/api/admin/${kind}s/${encodeURIComponent(id)}/policy`, { what: `${kind} ${id}` });
+    return { changed: removed };
   }
 
   // --- sessions, usage ---------------------------------------------------------------------------

@@ -13,7 +13,11 @@ import { signingKeyView } from '../http/native/admin/signing-keys.ts';
 import { masterKeyWarning, resolveMasterKey } from '../signing/master-key.ts';
 import { CLI_AUDIT, NotFoundError, RefusedError, UsageError } from './context.ts';
 import { parseDuration } from './duration.ts';
-import type { Account, AccountFilter, ApiToken, App, Change, DayCount, NewOperatorKey, Operator, OperatorKey, Page, ServiceAccount, Session } from './operator.ts';
+import type { Account, AccountFilter, ApiToken, App, Change, DayCount, NewOperatorKey, Operator, OperatorKey, Page, Policy, PolicyKind, ServiceAccount, Session } from './operator.ts';
+import type { SubjectRef } from '../core/policies/service.ts';
+import type { SubjectKind } from '../core/policies/rules.ts';
+
+const SUBJECT_KINDS: Record<PolicyKind, SubjectKind> = { 'api-token': 'api_token', 'service-key': 'service_key', app: 'app', account: 'account' };
 
 /** The command-line option that carries each field core may blame. */
 const FIELD_OPTION: Record<string, string> = {
@@ -326,6 +330,32 @@ export class LocalOperator implements Operator {
     const before = await this.#core.operatorKeys.get(id);
     if (!before || !(await this.#core.operatorKeys.revoke(id, this.#ctx))) throw new NotFoundError(`operator key ${id} does not exist`);
     return { changed: before.revokedAt === null };
+  }
+
+  async #policySubject(kind: PolicyKind, id: string): Promise<SubjectRef> {
+    const ref = await this.#core.policies.resolve(SUBJECT_KINDS[kind], id);
+    if (!ref) throw new NotFoundError(`${kind} ${id} does not exist`);
+    return ref;
+  }
+
+  #policyView(ref: SubjectRef, found: Awaited<ReturnType<Core['policies']['get']>>): Policy {
+    if (!found) return { subject: ref.subject, accountId: ref.accountId, rules: { rateLimits: [], credits: null, ipAllowList: null, scopes: null, expiry: null }, creditsLeft: null, updatedAt: null };
+    return { subject: found.subject, accountId: found.accountId, rules: found.rules, creditsLeft: found.creditsLeft, updatedAt: found.updatedAt };
+  }
+
+  async getPolicy(kind: PolicyKind, id: string): Promise<Policy> {
+    const ref = await this.#policySubject(kind, id);
+    return this.#policyView(ref, await this.#core.policies.get(ref));
+  }
+
+  async setPolicy(kind: PolicyKind, id: string, rules: Record<string, unknown>): Promise<Policy> {
+    const ref = await this.#policySubject(kind, id);
+    return this.#policyView(ref, await this.#core.policies.put(ref, rules, this.#ctx));
+  }
+
+  async removePolicy(kind: PolicyKind, id: string): Promise<Change> {
+    const ref = await this.#policySubject(kind, id);
+    return { changed: await this.#core.policies.remove(ref, this.#ctx) };
   }
 
   async rotateSigningKey() {

@@ -87,6 +87,25 @@ export interface Change {
   changed: boolean | null;
 }
 
+/** What rules attach to (docs/policies.md), as the admin API names it in its paths. */
+export type PolicyKind = 'api-token' | 'service-key' | 'app' | 'account';
+export const POLICY_KINDS: readonly PolicyKind[] = ['api-token', 'service-key', 'app', 'account'];
+
+/** A subject's rules, as `GET /api/admin/{kind}s/{id}/policy` answers them. */
+export interface Policy {
+  subject: { kind: string; id: string };
+  accountId: number;
+  rules: {
+    rateLimits: { limit: number; windowSeconds: number; exact?: boolean }[];
+    credits: { remaining: number; cost: number; refill: { amount: number; interval: string } | null } | null;
+    ipAllowList: string[] | null;
+    scopes: string[] | null;
+    expiry: { maxLifetimeSeconds: number | null; required: boolean } | null;
+  };
+  creditsLeft: number | null;
+  updatedAt: number | null;
+}
+
 export interface AccountFilter {
   email?: string;
   status?: 'active' | 'disabled';
@@ -142,6 +161,11 @@ export interface Operator {
   createOperatorKey(input: { name: string; permissions: string[]; expiresIn?: string }): Promise<NewOperatorKey>;
   listOperatorKeys(): Promise<OperatorKey[]>;
   revokeOperatorKey(id: string): Promise<Change>;
+
+  getPolicy(kind: PolicyKind, id: string): Promise<Policy>;
+  /** Replaces every rule of the subject (the admin API's PUT); the input is checked by core. */
+  setPolicy(kind: PolicyKind, id: string, rules: Record<string, unknown>): Promise<Policy>;
+  removePolicy(kind: PolicyKind, id: string): Promise<Change>;
 
   rotateSigningKey(): Promise<SigningKeyRotation>;
   listSigningKeys(): Promise<SigningKey[]>;
