@@ -50,9 +50,9 @@ describe('tokend CLI', () => {
     assert.match(app.appId, /^app_/);
   });
 
-  it('input errors exit 2 with a one-line message, no stack trace', async () => {
+  it('input errors exit 2, a taken email 4, with a one-line message, no stack trace', async () => {
     const dup = await tokend(['account', 'create', '--email', 'cli@example.com', '--password', 'cli-password-1']);
-    assert.equal(dup.code, 2);
+    assert.equal(dup.code, 4);
     assert.match(dup.stderr, /already exists/);
     const weak = await tokend(['account', 'create', '--email', 'x@example.com', '--password', 'short']);
     assert.equal(weak.code, 2);

@@ -76,18 +76,21 @@ for (const db of databases()) {
       assert.equal(dflt.format, 'v3');
     });
 
-    it('input errors exit 2 with one line', async () => {
+    it('input errors exit 2, unknown tokens and accounts 3, with one line', async () => {
       const user = await seedAccount(t.core);
-      for (const args of [
-        ['api-token', 'create', '--account', String(user.accountId), '--format', 'v4'],
-        ['api-token', 'create', '--account', '999999'],
-        ['api-token', 'rotate', 'no-such-id'],
-        ['api-token', 'rotate', 'x', '--grace', 'forever'],
-        ['api-token', 'revoke', 'no-such-id'],
-      ]) {
-        const res = await tokend(args);
-        assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
-        assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+      for (const [code, args] of [
+        [2, ['api-token', 'create', '--account', String(user.accountId), '--format', 'v4']],
+        [3, ['api-token', 'create', '--account', '999999']],
+        [2, ['api-token', 'rotate', 'no-such-id']],
+        [3, ['api-token', 'rotate', '0190aaaa-0000-7000-8000-000000000000']],
+        [2, ['api-token', 'rotate', 'x', '--grace', 'forever']],
+        [3, ['api-token', 'revoke', '0190aaaa-0000-7000-8000-000000000000']],
+      ] as const) {
+        const res = await tokend([...args]);
+        assert.equal(res.code, code, `${args.join(' ')}: ${res.stderr}`);
+        // Besides the note naming the database it opened, one line.
+        const errors = res.stderr.trim().split('\n').filter((l) => !l.startsWith('tokend: using '));
+        assert.equal(errors.length, 1, res.stderr);
         assert.doesNotMatch(res.stderr, /\bat .+\.ts:\d+/);
       }
     });

@@ -1,19 +1,24 @@
 /**
- * `tokend api-token create|rotate|revoke|list` and `tokend resource-server create|list|revoke`
- * (the credentials resource servers use for introspection and revocation).
+ * `tokend api-token create|list|show|rotate|revoke` (organisation API tokens) and `tokend
+ * resource-server create|list|revoke` (the credentials resource servers use for introspection and
+ * revocation; on the database only: the admin API has no route for them).
  */
-import type { Command } from 'commander';
-import { formatDuration, duration } from '../config/parsers.ts';
+import { Option, type Command } from 'commander';
+import { formatDuration } from '../config/parsers.ts';
 import { API_TOKEN_FORMATS, MAX_ROTATION_GRACE_MS } from '../core/api-tokens.ts';
-import type { ApiToken, ApiTokenFormat } from '../core/model.ts';
-import { parseId } from './accounts.ts';
-import { CLI_AUDIT, printResult, UsageError, withServices, type CliIO, type StoreFlags } from './context.ts';
+import type { ApiTokenFormat, ResourceServer } from '../core/model.ts';
+import { parseId, parseTextId } from './args.ts';
+import { CLI_AUDIT, NotFoundError, UsageError, type CliIO } from './context.ts';
+import { durationText } from './duration.ts';
+import type { ApiToken } from './operator.ts';
+import { iso, printer, type Column } from './output.ts';
+import { idempotencyOption, storeOptions, targetOptions, withExistingDatabase, withOperator, type StoreFlags, type TargetFlags } from './target.ts';
 
-function parseDuration(raw: string, flag: string, max: number): number {
-  const parsed = duration({ max }).parse(raw);
-  if (typeof parsed === 'object') throw new UsageError(`${flag} ${parsed.error}, got ${JSON.stringify(raw)}`);
-  return parsed;
-}
+/** An API token's longest life: ten years. */
+const MAX_TOKEN_LIFETIME_MS = 10 * 365 * 86_400_000;
+const STATUSES = ['active', 'grace', 'replaced', 'revoked', 'expired'] as const;
+
+const SHOWN_ONCE = '  (shown once: tokend keeps only its SHA-256, so store it now)';
 
 function parseFormat(raw: string | undefined): ApiTokenFormat {
   const format = (raw ?? 'v3') as ApiTokenFormat;
@@ -21,157 +26,186 @@ function parseFormat(raw: string | undefined): ApiTokenFormat {
   return format;
 }
 
-const SHOWN_ONCE = '  (shown once: tokend keeps only its SHA-256, so store it now)';
+const TOKEN_COLUMNS: readonly Column<ApiToken>[] = [
+  { header: 'ID', value: (t) => t.id },
+  { header: 'FORMAT', value: (t) => t.format },
+  { header: 'HINT', value: (t) => t.hint },
+  { header: 'STATUS', value: (t) => t.status },
+  { header: 'CREATED', value: (t) => iso(t.createdAt) },
+  { header: 'LAST USED', value: (t) => iso(t.lastUsedAt) },
+  { header: 'EXPIRES', value: (t) => iso(t.expiresAt) },
+  { header: 'LABEL', value: (t) => t.label ?? '' },
+];
 
-function when(ms: number | null): string {
-  return ms === null ? '-' : new Date(ms).toISOString();
+const SERVER_COLUMNS: readonly Column<ResourceServer>[] = [
+  { header: 'ID', value: (s) => s.id },
+  { header: 'HINT', value: (s) => s.hint },
+  { header: 'STATUS', value: (s) => (s.revokedAt === null ? 'active' : 'revoked') },
+  { header: 'CREATED', value: (s) => iso(s.createdAt) },
+  { header: 'NAME', value: (s) => s.name },
+];
+
+function tokenLines(t: ApiToken): string[] {
+  return [
+    `API token ${t.id}`,
+    `  format:    ${t.format}`,
+    `  hint:      ${t.hint}`,
+    `  label:     ${t.label ?? '-'}`,
+    `  status:    ${t.status}`,
+    `  created:   ${iso(t.createdAt)}`,
+    `  last used: ${iso(t.lastUsedAt)}`,
+    `  expires:   ${iso(t.expiresAt)}`,
+    ...(t.revokedAt !== null ? [`  revoked:   ${iso(t.revokedAt)}`] : []),
+    ...(t.replacedBy !== null ? [`  replaced by: ${t.replacedBy}`] : []),
+  ];
 }
 
-function tokenStatus(t: ApiToken, now: number): string {
-  if (t.revokedAt !== null) return 'revoked';
-  if (t.expiresAt !== null && t.expiresAt <= now) return t.replacedBy ? 'replaced' : 'expired';
-  if (t.replacedBy) return `replaced, valid until ${when(t.expiresAt)}`;
-  return 'active';
+/** resource-server commands open the database: the admin API has no route for these credentials. */
+function localOptions(cmd: Command): Command {
+  return storeOptions(cmd).addOption(new Option('--url <url>').hideHelp());
 }
 
-function storeOptions(cmd: Command): Command {
-  return cmd.option('--data-dir <dir>', 'data directory (TOKEND_DATA_DIR)').option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)');
+function localOnly(io: CliIO, o: StoreFlags & { url?: string }, command: string): void {
+  if (o.url !== undefined || io.env.TOKEND_URL?.trim()) {
+    throw new UsageError(`\`tokend ${command}\` works only on the database (the admin API has no route for resource-server credentials): run it on the tokend host without --url and TOKEND_URL`);
+  }
 }
 
 export function registerApiTokenCommands(program: Command, io: CliIO): void {
   const group = program.command('api-token').description('Manage organisation API tokens (v3, l3, native)');
 
-  storeOptions(
-    group
-      .command('create')
-      .description('Create an API token for an account; the token is printed once')
-      .requiredOption('--account <id>', 'numeric account id')
-      .option('--format <format>', 'v3 (32 hex), l3 (<account id>-API:<32 hex>) or native (tdo_…)', 'v3')
-      .option('--label <label>', 'what the token is for (shown in lists)')
-      .option('--expires-in <duration>', 'lifetime, e.g. 90d (default: no expiry)')
-      .option('--json', 'print one JSON object: {"id","token","format"}'),
-  ).action(async (o: { account: string; format?: string; label?: string; expiresIn?: string; json?: boolean } & StoreFlags) => {
+  idempotencyOption(
+    targetOptions(
+      group
+        .command('create')
+        .description('Create an API token for an account; the token is printed once')
+        .requiredOption('--account <id>', 'account id')
+        .option('--format <format>', 'v3 (32 hex), l3 (<account id>-API:<32 hex>) or native (tdo_…)', 'v3')
+        .option('--label <label>', 'what the token is for (shown in lists)')
+        .option('--expires-in <duration>', 'lifetime, e.g. 90d (default: no expiry)'),
+      '{"id","token","format"}',
+    ),
+  ).action(async (o: { account: string; format?: string; label?: string; expiresIn?: string } & TargetFlags) => {
     const accountId = parseId(o.account, '--account');
     const format = parseFormat(o.format);
-    const lifetime = o.expiresIn === undefined ? null : parseDuration(o.expiresIn, '--expires-in', 10 * 365 * 86_400_000);
-    await withServices(io, o, async ({ core }) => {
-      const expiresAt = lifetime === null ? null : core.clock.now() + lifetime;
-      const { token, apiToken } = await core.apiTokens.create({ accountId, format, label: o.label ?? null, expiresAt }, CLI_AUDIT);
-      printResult(io, o.json, { id: apiToken.id, token, format }, [
-        `API token ${apiToken.id} created for account ${accountId} (${format})`,
-        `  token:   ${token}`,
-        SHOWN_ONCE,
-        `  expires: ${when(apiToken.expiresAt)}`,
-      ]);
-    });
-  });
-
-  storeOptions(
-    group
-      .command('rotate')
-      .description('Replace an API token with a new one; with --grace the old one keeps working that long')
-      .argument('<tokenId>', 'id of the API token to rotate')
-      .option('--grace <duration>', `how long the old token stays valid, e.g. 24h (default 0: it stops at once; at most ${formatDuration(MAX_ROTATION_GRACE_MS)})`)
-      .option('--json', 'print one JSON object: {"id","token","format"}'),
-  ).action(async (tokenId: string, o: { grace?: string; json?: boolean } & StoreFlags) => {
-    const graceMs = o.grace === undefined ? 0 : parseDuration(o.grace, '--grace', MAX_ROTATION_GRACE_MS);
-    await withServices(io, o, async ({ core }) => {
-      const outcome = await core.apiTokens.rotate(tokenId, { graceMs }, CLI_AUDIT);
-      if (!outcome.ok) {
-        throw new UsageError(outcome.code === 'not_found' ? `no API token ${tokenId}` : `API token ${tokenId} is already revoked, replaced or expired`);
-      }
-      const { created, previous } = outcome;
-      printResult(io, o.json, { id: created.apiToken.id, token: created.token, format: created.apiToken.format }, [
-        `API token ${previous.id} rotated: the new token is ${created.apiToken.id}`,
+    const expiresIn = o.expiresIn === undefined ? undefined : durationText(o.expiresIn, '--expires-in', { min: 1000, max: MAX_TOKEN_LIFETIME_MS });
+    await withOperator(io, o, async (op, out) => {
+      const created = await op.createApiToken(accountId, {
+        format,
+        ...(o.label !== undefined ? { label: o.label } : {}),
+        ...(expiresIn !== undefined ? { expiresIn } : {}),
+      });
+      out.result({ id: created.id, token: created.token, format: created.format }, [
+        `API token created for account ${accountId} (${created.format})`,
+        `  id:      ${created.id}`,
         `  token:   ${created.token}`,
         SHOWN_ONCE,
-        graceMs > 0 ? `  the old token keeps working until ${when(previous.expiresAt)}` : '  the old token no longer works',
+        `  expires: ${iso(created.expiresAt)}`,
       ]);
     });
   });
 
-  storeOptions(
-    group
-      .command('revoke')
-      .description('Revoke an API token (takes effect at once on this node, within TOKEND_VERIFY_CACHE_TTL on others)')
-      .argument('<tokenId>', 'id of the API token to revoke'),
-  ).action(async (tokenId: string, o: StoreFlags) => {
-    await withServices(io, o, async ({ core }) => {
-      const existing = await core.apiTokens.get(tokenId);
-      if (!existing) throw new UsageError(`no API token ${tokenId}`);
-      const done = await core.apiTokens.revoke(tokenId, CLI_AUDIT);
-      io.out(done ? `API token ${tokenId} revoked` : `API token ${tokenId} was already revoked`);
-    });
-  });
-
-  storeOptions(
+  targetOptions(
     group
       .command('list')
       .description('List the API tokens of an account (hints only, never the tokens)')
-      .requiredOption('--account <id>', 'numeric account id')
-      .option('--json', 'print one JSON object: {"tokens":[…]}'),
-  ).action(async (o: { account: string; json?: boolean } & StoreFlags) => {
+      .requiredOption('--account <id>', 'account id')
+      .option('--status <status>', `only tokens in this state: ${STATUSES.join(', ')}`),
+    '{"tokens":[…]}',
+  ).action(async (o: { account: string; status?: string } & TargetFlags) => {
     const accountId = parseId(o.account, '--account');
-    await withServices(io, o, async ({ core }) => {
-      const tokens = await core.apiTokens.listByAccount(accountId);
-      const now = core.clock.now();
-      printResult(
-        io,
-        o.json,
-        { tokens },
-        tokens.length === 0
-          ? [`account ${accountId} has no API tokens`]
-          : tokens.map(
-              (t) =>
-                `${t.id}  ${t.format.padEnd(6)} ${t.hint}  ${t.label ?? ''}  created ${when(t.createdAt)}  last used ${when(t.lastUsedAt)}  ` +
-                `expires ${when(t.expiresAt)}  ${tokenStatus(t, now)}`,
-            ),
-      );
+    if (o.status !== undefined && !(STATUSES as readonly string[]).includes(o.status)) {
+      throw new UsageError(`--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(o.status)}`);
+    }
+    await withOperator(io, o, async (op, out) => {
+      const tokens = await op.listApiTokens(accountId, o.status);
+      out.table('tokens', tokens, TOKEN_COLUMNS, { empty: `account ${accountId} has no ${o.status ? `${o.status} ` : ''}API tokens` });
     });
   });
 
-  const servers = program.command('resource-server').description('Manage resource-server credentials (introspection and revocation callers)');
+  targetOptions(group.command('show').description('Show one API token (its hint, never the token)').argument('<tokenId>', 'API token id'), 'the API token').action(
+    async (rawId: string, o: TargetFlags) => {
+      const id = parseTextId(rawId, 'API token id');
+      await withOperator(io, o, async (op, out) => {
+        const t = await op.getApiToken(id);
+        out.result(t, tokenLines(t));
+      });
+    },
+  );
 
-  storeOptions(
+  targetOptions(
+    group
+      .command('rotate')
+      .description('Replace an API token with a new one (printed once); with --grace the old one keeps working that long')
+      .argument('<tokenId>', 'id of the API token to rotate')
+      .option('--grace <duration>', `how long the old token stays valid, e.g. 24h (default: it stops at once; at most ${formatDuration(MAX_ROTATION_GRACE_MS)})`),
+    '{"id","token","format"} of the new token',
+  ).action(async (rawId: string, o: { grace?: string } & TargetFlags) => {
+    const tokenId = parseTextId(rawId, 'API token id');
+    const grace = o.grace === undefined ? undefined : durationText(o.grace, '--grace', { max: MAX_ROTATION_GRACE_MS });
+    await withOperator(io, o, async (op, out) => {
+      const rotated = await op.rotateApiToken(tokenId, grace);
+      out.result({ id: rotated.id, token: rotated.token, format: rotated.format }, [
+        `API token ${tokenId} rotated; the new token:`,
+        `  id:      ${rotated.id}`,
+        `  token:   ${rotated.token}`,
+        SHOWN_ONCE,
+        `  expires: ${iso(rotated.expiresAt)}`,
+        rotated.previousExpiresAt !== null ? `  the old token keeps working until ${iso(rotated.previousExpiresAt)}` : '  the old token no longer works',
+      ]);
+    });
+  });
+
+  targetOptions(
+    group
+      .command('revoke')
+      .description('Revoke an API token (at once on the node that revokes it, within TOKEND_VERIFY_CACHE_TTL on the others)')
+      .argument('<tokenId>', 'id of the API token to revoke'),
+    '{"id","revoked":true}',
+  ).action(async (rawId: string, o: TargetFlags) => {
+    const tokenId = parseTextId(rawId, 'API token id');
+    await withOperator(io, o, async (op, out) => {
+      const { changed } = await op.revokeApiToken(tokenId);
+      out.result({ id: tokenId, revoked: true }, [changed === false ? `API token ${tokenId} was already revoked` : `API token ${tokenId} revoked`]);
+    });
+  });
+
+  const servers = program.command('resource-server').description('Manage resource-server credentials (introspection and revocation callers); on the database only');
+
+  localOptions(
     servers
       .command('create')
       .description('Create a credential a resource server sends as `Authorization: Bearer …` to /oauth2/introspect and /oauth2/revoke')
       .requiredOption('--name <name>', 'which API or proxy uses it')
       .option('--json', 'print one JSON object: {"id","name","token"}'),
   ).action(async (o: { name: string; json?: boolean } & StoreFlags) => {
-    await withServices(io, o, async ({ core }) => {
+    localOnly(io, o, 'resource-server create');
+    const out = printer(io, o.json);
+    await withExistingDatabase(io, o, async ({ core }) => {
       const { server, token } = await core.callers.createResourceServer(o.name, CLI_AUDIT);
-      printResult(io, o.json, { id: server.id, name: server.name, token }, [
-        `resource server ${server.id} (${server.name}) created`,
-        `  credential: ${token}`,
-        SHOWN_ONCE,
-      ]);
+      out.result({ id: server.id, name: server.name, token }, [`resource server ${server.id} (${server.name}) created`, `  credential: ${token}`, SHOWN_ONCE]);
     });
   });
 
-  storeOptions(servers.command('list').description('List resource-server credentials (hints only)').option('--json', 'print one JSON object: {"servers":[…]}')).action(
+  localOptions(servers.command('list').description('List resource-server credentials (hints only)').option('--json', 'print one JSON object: {"servers":[…]}')).action(
     async (o: { json?: boolean } & StoreFlags) => {
-      await withServices(io, o, async ({ core }) => {
-        const list = await core.callers.listResourceServers();
-        printResult(
-          io,
-          o.json,
-          { servers: list },
-          list.length === 0
-            ? ['no resource servers']
-            : list.map((s) => `${s.id}  ${s.hint}  ${s.name}  created ${when(s.createdAt)}  ${s.revokedAt === null ? 'active' : 'revoked'}`),
-        );
+      localOnly(io, o, 'resource-server list');
+      const out = printer(io, o.json);
+      await withExistingDatabase(io, o, async ({ core }) => {
+        out.table('servers', await core.callers.listResourceServers(), SERVER_COLUMNS, { empty: 'no resource servers' });
       });
     },
   );
 
-  storeOptions(servers.command('revoke').description('Revoke a resource-server credential').argument('<id>', 'resource server id')).action(
-    async (id: string, o: StoreFlags) => {
-      await withServices(io, o, async ({ core }) => {
-        const done = await core.callers.revokeResourceServer(id, CLI_AUDIT);
-        if (!done) throw new UsageError(`no active resource server ${id}`);
-        io.out(`resource server ${id} revoked`);
-      });
-    },
-  );
+  localOptions(
+    servers.command('revoke').description('Revoke a resource-server credential').argument('<id>', 'resource server id').option('--json', 'print one JSON object: {"id","revoked":true}'),
+  ).action(async (rawId: string, o: { json?: boolean } & StoreFlags) => {
+    localOnly(io, o, 'resource-server revoke');
+    const id = parseTextId(rawId, 'resource server id');
+    const out = printer(io, o.json);
+    await withExistingDatabase(io, o, async ({ core }) => {
+      if (!(await core.callers.revokeResourceServer(id, CLI_AUDIT))) throw new NotFoundError(`no active resource server ${id}`);
+      out.result({ id, revoked: true }, [`resource server ${id} revoked`]);
+    });
+  });
 }

@@ -6,7 +6,9 @@ import { lowerThreadpoolPriority } from '../secrets/kdf-priority.ts';
 import { startTracing } from '../observability/tracing.ts';
 import { openServices } from '../services.ts';
 import { VERSION } from '../version.ts';
-import { configFrom, type CliIO } from './context.ts';
+import type { CliIO } from './context.ts';
+import { printer } from './output.ts';
+import { configFrom, locateDatabase } from './target.ts';
 import { DEMO, seedDemo } from './demo.ts';
 
 const BANNER_RULE = '!'.repeat(78);
@@ -79,6 +81,7 @@ export function registerServe(program: Command, io: CliIO): void {
       const base = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
       io.out(`  console   ${base}/console/`);
       io.out(`  API docs  ${base}/docs`);
+      io.out(`  database  ${locateDatabase(config, o, io.env).shown}`);
       if (admin.generated) {
         io.err(BANNER_RULE);
         io.err('!! Admin token generated (shown once; tokend keeps only its SHA-256). Store it now:');
@@ -153,14 +156,18 @@ export function registerServe(program: Command, io: CliIO): void {
 
   program
     .command('migrate')
-    .description('Apply database migrations and exit (serve also applies them at start)')
-    .option('--data-dir <dir>', 'data directory (TOKEND_DATA_DIR)')
-    .option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)')
-    .action(async (o: { dataDir?: string; databaseUrl?: string }) => {
-      const services = await openServices(configFrom(io, o), { migrate: false, backgroundCheckpoints: false, metrics: null });
+    .description('Create the database, or bring it up to date, and exit (serve also does this at start)')
+    .option('--data-dir <dir>', 'data directory holding the SQLite database tokend.db (TOKEND_DATA_DIR, default ./data)')
+    .option('--database-url <url>', 'postgres://… for PostgreSQL (TOKEND_DATABASE_URL)')
+    .option('--json', 'print one JSON object: {"database","applied":[…]}')
+    .action(async (o: { dataDir?: string; databaseUrl?: string; json?: boolean }) => {
+      const config = configFrom(io, { dataDir: o.dataDir, databaseUrl: o.databaseUrl });
+      const db = locateDatabase(config, o, io.env);
+      const services = await openServices(config, { migrate: false, backgroundCheckpoints: false, metrics: null });
       try {
         const applied = await services.db.migrate();
-        io.out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+        io.err(`tokend: using the ${db.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} database ${db.shown}`);
+        printer(io, o.json).result({ database: db.shown, applied }, [applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date']);
       } finally {
         await services.close();
       }

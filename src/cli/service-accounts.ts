@@ -1,65 +1,80 @@
 /**
- * `tokend service-account …`, `tokend key …` and `tokend signing-key …`: service accounts
- * and their Access Key / Secret Key pairs (the hoster.by scheme), and the JWT signing key ring.
+ * `tokend service-account …`, `tokend key …` and `tokend signing-key …`: service accounts and their
+ * Access Key / Secret Key pairs (the hoster.by scheme), and the JWT signing key ring.
  */
 import type { Command } from 'commander';
-import { duration } from '../config/parsers.ts';
-import { toUnixSeconds } from '../core/clock.ts';
-import type { ServiceKey } from '../core/model.ts';
-import type { SigningKeyInfo } from '../signing/key-ring.ts';
-import { masterKeyWarning, resolveMasterKey } from '../signing/master-key.ts';
-import { parseId } from './accounts.ts';
-import { CLI_AUDIT, printResult, UsageError, withServices, type CliIO, type StoreFlags } from './context.ts';
+import { parseId, parseList } from './args.ts';
+import { UsageError, type CliIO } from './context.ts';
+import { durationText } from './duration.ts';
+import type { ServiceAccount, ServiceKey, SigningKey } from './operator.ts';
+import { iso, type Column } from './output.ts';
+import { idempotencyOption, targetOptions, withOperator, type TargetFlags } from './target.ts';
 
+/** A key's longest life: ten years, as an API token's. */
 const MAX_KEY_LIFETIME_MS = 10 * 365 * 86_400_000;
 
-function storeOptions(cmd: Command): Command {
-  return cmd.option('--data-dir <dir>', 'data directory (TOKEND_DATA_DIR)').option('--database-url <url>', 'database URL (TOKEND_DATABASE_URL)');
-}
+const ACTIONS_EXAMPLE = 'dns_orders_list,dns_records_edit';
 
-function when(ms: number | null): string {
-  return ms === null ? '-' : new Date(ms).toISOString();
-}
+const SERVICE_ACCOUNT_COLUMNS: readonly Column<ServiceAccount>[] = [
+  { header: 'ID', value: (s) => String(s.id) },
+  { header: 'STATUS', value: (s) => s.status },
+  { header: 'NAME', value: (s) => s.name },
+  { header: 'KEYS', value: (s) => String(s.keys.filter((k) => k.status === 'active').length) },
+  { header: 'CREATED', value: (s) => iso(s.createdAt) },
+  { header: 'LAST USED', value: (s) => iso(s.lastUsedAt) },
+  { header: 'ACTIONS', value: (s) => s.actions.join(' ') },
+];
 
-function parseActions(raw: string): string[] {
-  const actions = raw.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
-  if (actions.length === 0) throw new UsageError('--actions must list at least one action, e.g. --actions dns_orders_list,dns_records_edit');
-  return actions;
-}
+const KEY_COLUMNS: readonly Column<ServiceKey>[] = [
+  { header: 'KEY ID', value: (k) => String(k.id) },
+  { header: 'ACCESS KEY', value: (k) => k.accessKey },
+  { header: 'SECRET KEY', value: (k) => k.secretHint },
+  { header: 'STATUS', value: (k) => k.status },
+  { header: 'CREATED', value: (k) => iso(k.createdAt) },
+  { header: 'LAST USED', value: (k) => iso(k.lastUsedAt) },
+  { header: 'EXPIRES', value: (k) => iso(k.expiresAt) },
+];
 
-function keyStatus(k: ServiceKey, now: number): string {
-  if (k.revokedAt !== null) return 'revoked';
-  if (k.expiresAt !== null && k.expiresAt <= now) return 'expired';
-  return 'active';
-}
+const SIGNING_KEY_COLUMNS: readonly Column<SigningKey>[] = [
+  { header: 'KID', value: (k) => k.kid },
+  { header: 'ALG', value: (k) => k.alg },
+  { header: 'STATE', value: (k) => k.state },
+  { header: 'SIGNS FROM', value: (k) => iso(k.activatesAt) },
+  { header: 'SIGNS UNTIL', value: (k) => iso(k.signsUntil) },
+  { header: 'PUBLISHED UNTIL', value: (k) => iso(k.publishedUntil) },
+];
 
-function describeSigningKey(k: SigningKeyInfo): string {
-  const tail =
-    k.state === 'pending'
-      ? `signs from ${when(k.activatesAt)}`
-      : k.state === 'active'
-        ? 'signs now'
-        : `stopped signing ${when(k.signsUntil)}, published until ${when(k.publishedUntil)}`;
-  return `${k.kid}  ${k.alg.padEnd(5)}  ${k.state.padEnd(8)}  ${tail}`;
+function serviceAccountLines(s: ServiceAccount): string[] {
+  return [
+    `service account ${s.id}`,
+    `  name:      ${s.name}`,
+    `  status:    ${s.status}`,
+    `  actions:   ${s.actions.join(' ')}`,
+    `  created:   ${iso(s.createdAt)}`,
+    `  last used: ${iso(s.lastUsedAt)}`,
+    `  keys:      ${s.keys.length === 0 ? 'none' : s.keys.map((k) => `${k.id} (${k.accessKey}, ${k.status})`).join(', ')}`,
+  ];
 }
 
 export function registerServiceAccountCommands(program: Command, io: CliIO): void {
   const sa = program.command('service-account').description('Manage service accounts (the hoster.by scheme: Access Key + Secret Key -> JWT)');
 
-  storeOptions(
-    sa
-      .command('create')
-      .description('Create a service account for an account, with the actions its tokens allow')
-      .requiredOption('--account <id>', 'numeric account id')
-      .requiredOption('--name <name>', 'what the service account is for')
-      .requiredOption('--actions <list>', 'comma-separated allowed actions, e.g. dns_orders_list,dns_records_edit')
-      .option('--json', 'print one JSON object: {"id"}'),
-  ).action(async (o: { account: string; name: string; actions: string; json?: boolean } & StoreFlags) => {
+  idempotencyOption(
+    targetOptions(
+      sa
+        .command('create')
+        .description('Create a service account for an account, with the actions its tokens allow')
+        .requiredOption('--account <id>', 'account id')
+        .requiredOption('--name <name>', 'what the service account is for')
+        .requiredOption('--actions <list>', `comma-separated allowed actions, e.g. ${ACTIONS_EXAMPLE}`),
+      '{"id"}',
+    ),
+  ).action(async (o: { account: string; name: string; actions: string } & TargetFlags) => {
     const accountId = parseId(o.account, '--account');
-    const actions = parseActions(o.actions);
-    await withServices(io, o, async ({ core }) => {
-      const created = await core.serviceAccounts.create({ accountId, name: o.name, actions }, CLI_AUDIT);
-      printResult(io, o.json, { id: created.id }, [
+    const actions = parseList(o.actions, '--actions', ACTIONS_EXAMPLE);
+    await withOperator(io, o, async (op, out) => {
+      const created = await op.createServiceAccount(accountId, { name: o.name, actions });
+      out.result({ id: created.id }, [
         `service account ${created.id} created for account ${accountId}`,
         `  name:    ${created.name}`,
         `  actions: ${created.actions.join(' ')}`,
@@ -68,137 +83,131 @@ export function registerServiceAccountCommands(program: Command, io: CliIO): voi
     });
   });
 
-  storeOptions(
+  targetOptions(sa.command('list').description('List the service accounts of an account').requiredOption('--account <id>', 'account id'), '{"serviceAccounts":[…]}').action(
+    async (o: { account: string } & TargetFlags) => {
+      const accountId = parseId(o.account, '--account');
+      await withOperator(io, o, async (op, out) => {
+        out.table('serviceAccounts', await op.listServiceAccounts(accountId), SERVICE_ACCOUNT_COLUMNS, { empty: `account ${accountId} has no service accounts` });
+      });
+    },
+  );
+
+  targetOptions(sa.command('show').description('Show one service account with its keys (never a Secret Key)').argument('<id>', 'service account id'), 'the service account').action(
+    async (rawId: string, o: TargetFlags) => {
+      const id = parseId(rawId, 'service account id');
+      await withOperator(io, o, async (op, out) => {
+        const s = await op.getServiceAccount(id);
+        out.result(s, serviceAccountLines(s));
+      });
+    },
+  );
+
+  targetOptions(
     sa
-      .command('list')
-      .description('List the service accounts of an account')
-      .requiredOption('--account <id>', 'numeric account id')
-      .option('--json', 'print one JSON object: {"serviceAccounts":[…]}'),
-  ).action(async (o: { account: string; json?: boolean } & StoreFlags) => {
-    const accountId = parseId(o.account, '--account');
-    await withServices(io, o, async ({ core }) => {
-      const list = await core.serviceAccounts.listByAccount(accountId);
-      printResult(
-        io,
-        o.json,
-        { serviceAccounts: list },
-        list.length === 0
-          ? [`account ${accountId} has no service accounts`]
-          : list.map((s) => `${s.id}  ${s.status.padEnd(8)}  ${s.name}  actions: ${s.actions.join(' ')}  last used ${when(s.lastUsedAt)}`),
-      );
+      .command('update')
+      .description('Rename a service account or replace its actions (new access tokens carry them; issued ones keep theirs)')
+      .argument('<id>', 'service account id')
+      .option('--name <name>', 'new name')
+      .option('--actions <list>', `the new comma-separated actions, e.g. ${ACTIONS_EXAMPLE}`),
+    'the service account',
+  ).action(async (rawId: string, o: { name?: string; actions?: string } & TargetFlags) => {
+    const id = parseId(rawId, 'service account id');
+    if (o.name === undefined && o.actions === undefined) throw new UsageError('service-account update needs --name or --actions');
+    const actions = o.actions === undefined ? undefined : parseList(o.actions, '--actions', ACTIONS_EXAMPLE);
+    await withOperator(io, o, async (op, out) => {
+      const s = await op.updateServiceAccount(id, { ...(o.name !== undefined ? { name: o.name } : {}), ...(actions ? { actions } : {}) });
+      out.result(s, [`service account ${s.id} updated`, ...serviceAccountLines(s).slice(1)]);
     });
   });
 
-  for (const [name, description] of [
-    ['disable', 'Disable a service account: its keys stop creating tokens and every session they started is revoked'],
-    ['enable', 'Enable a disabled service account again (revoked sessions stay revoked)'],
+  for (const [name, status, description] of [
+    ['disable', 'disabled', 'Disable a service account: its keys stop creating tokens and every session they started is revoked'],
+    ['enable', 'active', 'Enable a disabled service account again (revoked sessions stay revoked)'],
   ] as const) {
-    storeOptions(sa.command(name).description(description).argument('<id>', 'service account id')).action(async (rawId: string, o: StoreFlags) => {
+    targetOptions(sa.command(name).description(description).argument('<id>', 'service account id'), '{"id","status"}').action(async (rawId: string, o: TargetFlags) => {
       const id = parseId(rawId, 'service account id');
-      await withServices(io, o, async ({ core }) => {
-        const changed = name === 'disable' ? await core.serviceAccounts.disable(id, CLI_AUDIT) : await core.serviceAccounts.enable(id, CLI_AUDIT);
-        io.out(changed ? `service account ${id} ${name}d` : `service account ${id} was already ${name}d`);
+      await withOperator(io, o, async (op, out) => {
+        const { changed } = await op.setServiceAccountStatus(id, status);
+        out.result({ id, status }, [changed === false ? `service account ${id} was already ${name}d` : `service account ${id} ${name}d`]);
       });
     });
   }
 
   const key = program.command('key').description('Manage service-account keys (Access Key + Secret Key)');
 
-  storeOptions(
-    key
-      .command('create')
-      .description('Create an Access Key / Secret Key pair for a service account; the Secret Key is printed once')
-      .requiredOption('--service-account <id>', 'service account id')
-      .option('--expires-in <duration>', 'lifetime, e.g. 90d (default: no expiry); tokens never outlive the key')
-      .option('--json', 'print one JSON object: {"id","accessKey","secretKey","expiresAt"} (expiresAt: unix seconds or null)'),
-  ).action(async (o: { serviceAccount: string; expiresIn?: string; json?: boolean } & StoreFlags) => {
+  idempotencyOption(
+    targetOptions(
+      key
+        .command('create')
+        .description('Create an Access Key / Secret Key pair for a service account; the Secret Key is printed once')
+        .requiredOption('--service-account <id>', 'service account id')
+        .option('--expires-in <duration>', 'lifetime, e.g. 90d (default: no expiry); tokens never outlive the key'),
+      '{"keyId","accessKey","secretKey","expiresAt"}',
+    ),
+  ).action(async (o: { serviceAccount: string; expiresIn?: string } & TargetFlags) => {
     const serviceAccountId = parseId(o.serviceAccount, '--service-account');
-    let lifetime: number | null = null;
-    if (o.expiresIn !== undefined) {
-      const parsed = duration({ min: 60_000, max: MAX_KEY_LIFETIME_MS }).parse(o.expiresIn);
-      if (typeof parsed === 'object') throw new UsageError(`--expires-in ${parsed.error}, got ${JSON.stringify(o.expiresIn)}`);
-      lifetime = parsed;
-    }
-    await withServices(io, o, async ({ core }) => {
-      const expiresAt = lifetime === null ? null : core.clock.now() + lifetime;
-      const created = await core.serviceAccounts.createKey({ serviceAccountId, expiresAt }, CLI_AUDIT);
-      const expiresAtS = created.key.expiresAt === null ? null : toUnixSeconds(created.key.expiresAt);
-      printResult(io, o.json, { id: created.key.id, accessKey: created.key.accessKey, secretKey: created.secretKey, expiresAt: expiresAtS }, [
-        `key ${created.key.id} created for service account ${serviceAccountId}`,
-        `  Access Key: ${created.key.accessKey}`,
+    const expiresIn = o.expiresIn === undefined ? undefined : durationText(o.expiresIn, '--expires-in', { min: 1000, max: MAX_KEY_LIFETIME_MS });
+    await withOperator(io, o, async (op, out) => {
+      const created = await op.createKey(serviceAccountId, expiresIn);
+      out.result({ keyId: created.keyId, accessKey: created.accessKey, secretKey: created.secretKey, expiresAt: created.expiresAt }, [
+        `key ${created.keyId} created for service account ${serviceAccountId}`,
+        `  Access Key: ${created.accessKey}`,
         `  Secret Key: ${created.secretKey}`,
         '  (the Secret Key is shown once: tokend keeps only its SHA-256, so store it now)',
-        `  expires:    ${when(created.key.expiresAt)}`,
+        `  expires:    ${iso(created.expiresAt)}`,
       ]);
     });
   });
 
-  storeOptions(
-    key
-      .command('list')
-      .description('List the keys of a service account (Secret Key hints only)')
-      .requiredOption('--service-account <id>', 'service account id')
-      .option('--json', 'print one JSON object: {"keys":[…]}'),
-  ).action(async (o: { serviceAccount: string; json?: boolean } & StoreFlags) => {
+  targetOptions(
+    key.command('list').description('List the keys of a service account (Secret Key hints only)').requiredOption('--service-account <id>', 'service account id'),
+    '{"keys":[…]}',
+  ).action(async (o: { serviceAccount: string } & TargetFlags) => {
     const serviceAccountId = parseId(o.serviceAccount, '--service-account');
-    await withServices(io, o, async ({ core }) => {
-      const keys = await core.serviceAccounts.listKeys(serviceAccountId);
-      const now = core.clock.now();
-      printResult(
-        io,
-        o.json,
-        { keys },
-        keys.length === 0
-          ? [`service account ${serviceAccountId} has no keys`]
-          : keys.map(
-              (k) =>
-                `${k.id}  ${k.accessKey}  ${k.secretHint}  created ${when(k.createdAt)}  last used ${when(k.lastUsedAt)}  ` +
-                `expires ${when(k.expiresAt)}  ${keyStatus(k, now)}`,
-            ),
-      );
+    await withOperator(io, o, async (op, out) => {
+      const s = await op.getServiceAccount(serviceAccountId);
+      out.table('keys', s.keys, KEY_COLUMNS, { empty: `service account ${serviceAccountId} has no keys` });
     });
   });
 
-  storeOptions(
+  targetOptions(
     key
       .command('revoke')
       .description('Revoke a key: it stops creating tokens and every session it started is revoked')
-      .argument('<keyId>', 'key id (see `tokend key list`)'),
-  ).action(async (rawId: string, o: StoreFlags) => {
+      .argument('<keyId>', 'key id (the keyId `key create` printed; `tokend key list` shows them)')
+      .option('--service-account <id>', 'the service account the key belongs to (required with --url)'),
+    '{"keyId","revoked":true}',
+  ).action(async (rawId: string, o: { serviceAccount?: string } & TargetFlags) => {
     const keyId = parseId(rawId, 'key id');
-    await withServices(io, o, async ({ core }) => {
-      const done = await core.serviceAccounts.revokeKey(keyId, CLI_AUDIT);
-      io.out(done ? `key ${keyId} revoked` : `key ${keyId} was already revoked`);
+    const serviceAccountId = o.serviceAccount === undefined ? undefined : parseId(o.serviceAccount, '--service-account');
+    await withOperator(io, o, async (op, out) => {
+      const { changed } = await op.revokeKey(keyId, serviceAccountId);
+      out.result({ keyId, revoked: true }, [changed === false ? `key ${keyId} was already revoked` : `key ${keyId} revoked`]);
     });
   });
 
   const signing = program.command('signing-key').description('Manage the JWT signing keys (/.well-known/jwks.json)');
 
-  storeOptions(
+  targetOptions(
     signing
       .command('rotate')
-      .description('Add a new signing key: published at once, signing after TOKEND_SIGNING_KEY_PUBLISH_DELAY; the old key stays published until its last token expires')
-      .option('--json', 'print one JSON object: {"kid","alg","activatesAt","previousKid","previousPublishedUntil"} (times: unix seconds)'),
-  ).action(async (o: { json?: boolean } & StoreFlags) => {
-    await withServices(io, o, async ({ core, config }) => {
-      // Said before anything is sealed: a key sealed under a master key the server does not have is useless to it.
-      const warning = masterKeyWarning(resolveMasterKey(config));
-      if (warning) io.err(`tokend: warning: ${warning}`);
-      const { key: created, previous, deleted } = await core.signing.rotate(CLI_AUDIT);
-      printResult(
-        io,
-        o.json,
+      .description('Add a new signing key: published at once, signing after TOKEND_SIGNING_KEY_PUBLISH_DELAY; the old key stays published until its last token expires'),
+    '{"kid","alg","activatesAt","previousKid","previousPublishedUntil"}',
+  ).action(async (o: TargetFlags) => {
+    await withOperator(io, o, async (op, out) => {
+      const { key: created, previous, deleted } = await op.rotateSigningKey();
+      out.result(
         {
           kid: created.kid,
           alg: created.alg,
-          activatesAt: toUnixSeconds(created.activatesAt),
+          activatesAt: created.activatesAt,
           previousKid: previous?.kid ?? null,
-          previousPublishedUntil: previous?.publishedUntil == null ? null : toUnixSeconds(previous.publishedUntil),
+          previousPublishedUntil: previous?.publishedUntil ?? null,
         },
         [
-          `signing key ${created.kid} (${created.alg}) added: published now, signs from ${when(created.activatesAt)}`,
+          `signing key ${created.kid} (${created.alg}) added: published now, signs from ${iso(created.activatesAt)}`,
           previous
-            ? `  previous key ${previous.kid} signs until ${when(previous.signsUntil)} and stays published until ${when(previous.publishedUntil)}`
+            ? `  previous key ${previous.kid} signs until ${iso(previous.signsUntil)} and stays published until ${iso(previous.publishedUntil)}`
             : '  (the first key of the ring)',
           ...(deleted.length ? [`  deleted retired keys: ${deleted.join(', ')}`] : []),
         ],
@@ -206,12 +215,9 @@ export function registerServiceAccountCommands(program: Command, io: CliIO): voi
     });
   });
 
-  storeOptions(signing.command('list').description('List the signing keys and where each stands').option('--json', 'print one JSON object: {"keys":[…]}')).action(
-    async (o: { json?: boolean } & StoreFlags) => {
-      await withServices(io, o, async ({ core }) => {
-        const keys = await core.signing.list();
-        printResult(io, o.json, { keys }, keys.length === 0 ? ['no signing keys yet (the first is created when the first token is signed)'] : keys.map(describeSigningKey));
-      });
-    },
-  );
+  targetOptions(signing.command('list').description('List the signing keys and where each stands'), '{"keys":[…]}').action(async (o: TargetFlags) => {
+    await withOperator(io, o, async (op, out) => {
+      out.table('keys', await op.listSigningKeys(), SIGNING_KEY_COLUMNS, { empty: 'no signing keys yet (the first is created when the first token is signed)' });
+    });
+  });
 }
