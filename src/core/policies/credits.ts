@@ -70,6 +70,9 @@ function nextRefill(refill: CreditRule['refill'], now: number): number | null {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
+
+/** Subjects whose spends one flush writes together. */
+const FLUSH_CHUNK = 100;
 export class CreditLedger {
   readonly #sink: CreditSink;
   readonly #balances = new Map<string, Balance>();
@@ -155,23 +158,25 @@ export class CreditLedger {
     if (batch.length === 0) return;
     this.#flushing = (async () => {
       let failure: unknown = null;
-      for (const item of batch) {
-        try {
-          const stored = await this.#sink.spend(item.subject, item.period, item.used, item.balance.refillAmount);
-          const pending = item.balance.pending;
-          const now = (pending.get(item.period) ?? 0) - item.used;
-          if (now > 0) pending.set(item.period, now);
-          else pending.delete(item.period);
-          // Older periods' uses no longer count against anything once a newer period is stored.
-          for (const p of pending.keys()) if (stored && p < stored.period) pending.delete(p);
-          if (stored && stored.period >= item.balance.period) {
-            item.balance.stored = stored.remaining;
-            item.balance.period = stored.period;
-          }
-        } catch (error) {
-          failure = error;
-          break;
+      const apply = async (item: (typeof batch)[number]): Promise<void> => {
+        const stored = await this.#sink.spend(item.subject, item.period, item.used, item.balance.refillAmount);
+        const pending = item.balance.pending;
+        const now = (pending.get(item.period) ?? 0) - item.used;
+        if (now > 0) pending.set(item.period, now);
+        else pending.delete(item.period);
+        // Older periods' uses no longer count against anything once a newer period is stored.
+        for (const p of pending.keys()) if (stored && p < stored.period) pending.delete(p);
+        if (stored && stored.period >= item.balance.period) {
+          item.balance.stored = stored.remaining;
+          item.balance.period = stored.period;
         }
+      };
+      // Subjects a chunk at a time, the chunk's writes at once: on SQLite they share one COMMIT
+      // (group commit) instead of one fsync each; on PostgreSQL the pool bounds how many run.
+      for (let i = 0; i < batch.length && failure === null; i += FLUSH_CHUNK) {
+        const results = await Promise.allSettled(batch.slice(i, i + FLUSH_CHUNK).map(apply));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) failure = failed.reason;
       }
       if (failure) throw failure;
     })();
