@@ -100,6 +100,33 @@ for (const db of databases()) {
       assert.ok(took < 1500, `${took} ms`);
     });
 
+    if (db === 'postgres') {
+      it('a JWT revoked on one node is rejected by a verifier following another node within a second (default poll)', async () => {
+        const other = await startTokend({ db: t.db, listen: true });
+        const remote = createRevocationListener({ url: `${other.url}/revocations/stream`, credential });
+        try {
+          const verifyRemote = createJwtVerifier({ jwksUrl: `${other.url}/.well-known/jwks.json`, issuer: t.config.jwtIssuer, audience: t.config.jwtAudience, revocations: remote });
+          await remote.ready();
+          const s = await serviceToken();
+          assert.equal(reason(await verifyRemote(s.accessToken)), 'active');
+          const revokedAt = Date.now();
+          assert.ok(await t.core.sessions.revoke(s.sessionId, CTX, 'test'));
+          for (;;) {
+            const r = await verifyRemote(s.accessToken);
+            if (!r.active) {
+              assert.equal(reason(r), 'revoked');
+              break;
+            }
+            assert.ok(Date.now() - revokedAt < 1000, `still accepted ${Date.now() - revokedAt} ms after the revocation on the other node`);
+            await sleep(20);
+          }
+        } finally {
+          remote.close();
+          await other.close();
+        }
+      });
+    }
+
     it("rejects every JWT of a revoked key, and of a disabled account", async () => {
       const a = await serviceToken();
       assert.equal(reason(await verify(a.accessToken)), 'active');

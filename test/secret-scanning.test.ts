@@ -91,6 +91,11 @@ for (const db of databases()) {
       // Revoked, all of them.
       const tokens = await t.core.apiTokens.listByAccount(user.accountId);
       for (const id of [native.apiToken.id, v3.apiToken.id]) assert.notEqual(tokens.find((x) => x.id === id)?.revokedAt, null);
+      // And refused on the wire at the next check.
+      for (const token of [native.token, v3.token]) {
+        const auth = await t.app.inject({ method: 'GET', url: '/v3/security/api/auth/auth', headers: { authorization: `Bearer ${token}` } });
+        assert.equal(auth.statusCode, 401, auth.body);
+      }
       const check = await t.core.verification.check(login.pair.accessToken, { accept: ['access'], address: null });
       assert.equal(check.ok, false, 'the session of the leaked refresh token is revoked');
       const keys = await t.core.serviceAccounts.listKeys(key.serviceAccountId);

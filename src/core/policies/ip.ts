@@ -53,6 +53,24 @@ export function parseClientAddress(address: string | null | undefined): Address 
   }
 }
 
+/**
+ * Parsed client addresses, kept: the same few clients check again and again, and parsing is most of
+ * an allow-list's cost per check. Bounded; past the bound it starts afresh.
+ */
+const PARSED = new Map<string, Address | null>();
+const MAX_PARSED = 10_000;
+
+function parsedAddress(address: string | null | undefined): Address | null {
+  if (!address) return null;
+  let parsed = PARSED.get(address);
+  if (parsed === undefined) {
+    parsed = parseClientAddress(address);
+    if (PARSED.size >= MAX_PARSED) PARSED.clear();
+    PARSED.set(address, parsed);
+  }
+  return parsed;
+}
+
 export class AllowList {
   readonly #v4: [ipaddr.IPv4, number][] = [];
   readonly #v6: [ipaddr.IPv6, number][] = [];
@@ -72,7 +90,7 @@ export class AllowList {
   }
 
   allows(address: string | null | undefined): boolean {
-    const parsed = parseClientAddress(address);
+    const parsed = parsedAddress(address);
     if (!parsed) return false;
     if (parsed.kind() === 'ipv4') {
       const v4 = parsed as ipaddr.IPv4;
