@@ -19,7 +19,7 @@ const APPEND_ONLY_TABLES = new Set(['audit_events']);
  * in-memory usage figures flushed in the background. Every other counter (the daily quota) must
  * stay put.
  */
-const MOVABLE_COUNTER_SCOPES = [/^login-fail:/, /^cred-fail:/, /^checks:/];
+const MOVABLE_COUNTER_SCOPES = [/^login-fail:/, /^cred-fail:/, /^checks:/, /^client:/, /^token:/];
 /** Pseudo-table of a snapshot: the sessions with reuse-detection revocations undone. */
 const REUSE = 'sessions#reuse-undone';
 
@@ -85,7 +85,10 @@ export class Snapshotter {
         const ident = (x: string): string => `"${x.replace(/"/g, '""')}"`;
         if (APPEND_ONLY_TABLES.has(name)) return `select '${name}' as t, count(*) as n, null as h from ${ident(name)}`;
         const row = `json_build_array(${columns.map((c) => `${ident(c)}::text`).join(', ')})::text`;
-        const where = name === 'counters' ? ` where scope not like 'login-fail:%' and scope not like 'checks:%'` : '';
+        const where =
+          name === 'counters'
+            ? ` where scope not like 'login-fail:%' and scope not like 'cred-fail:%' and scope not like 'checks:%' and scope not like 'client:%' and scope not like 'token:%'`
+            : '';
         return `select '${name}' as t, (select count(*) from ${ident(name)}) as n,
           md5(coalesce(string_agg(${row}, '|' order by ${row}), '')) as h from ${ident(name)}${where}`;
       });
@@ -312,6 +315,9 @@ export async function checkInvariants(
     const cut = rest.lastIndexOf(':');
     const appId = rest.slice(cut + 1);
     const start = Number(c.window_start);
+    // A deleted app (or account) takes its sessions with it; its day's count stays until it expires.
+    const app = await rows<{ n: number | string }>(db, sql`select count(*) as n from apps where app_id = ${appId}`);
+    if (Number(app[0]!.n) === 0) continue;
     const paid = await rows<{ n: number | string }>(
       db,
       sql`select count(*) as n from sessions where kind = 'chatapp' and client_id = ${appId}
