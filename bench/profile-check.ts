@@ -3,7 +3,10 @@
  * valid v3 token, 100,000 stored) driven by wrk for a while, then the profile summed by function
  * (self time), the top of it printed. Used to find per-request work a check does not need.
  *
- *   node bench/profile-check.ts [seconds, default 20] [rows, default 40]
+ *   node bench/profile-check.ts [seconds, default 20] [rows, default 40] [--policy]
+ *
+ * With --policy the tokens checked carry a rate limit, an allow-list and credits (the bench's
+ * "check with a rate limit, an allow-list and credits attached").
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,14 +17,16 @@ import { freePort } from './lib/procs.ts';
 import { prepareTokend, startTokend } from './lib/tokend.ts';
 import { checkRequests } from './scenarios/check.ts';
 
-const seconds = Number(process.argv[2] ?? 20);
-const rows = Number(process.argv[3] ?? 40);
+const args = process.argv.slice(2).filter((a) => a !== '--policy');
+const withPolicy = process.argv.includes('--policy');
+const seconds = Number(args[0] ?? 20);
+const rows = Number(args[1] ?? 40);
 execFileSync(process.execPath, [new URL('../scripts/build-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'ignore', 'inherit'] });
 const work = mkdtempSync(join(tmpdir(), 'tokend-profile-'));
 try {
   const fixture = await prepareTokend(work, { apiTokens: 100_000, workingSet: 1000, accounts: 8, refreshPool: 0, serviceKeys: 0 });
   const server = await startTokend({ name: 'profiled', dir: work, port: await freePort(), nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${work}`] });
-  const requests = checkRequests(fixture.v3Tokens.slice(0, 1000));
+  const requests = checkRequests((withPolicy ? fixture.policyTokens : fixture.v3Tokens).slice(0, 1000));
   const first = await send(server.url, requests[0]!);
   if (first.status !== 200) throw new Error(`check answered ${first.status}`);
   const target = specTarget({ key: 'p', label: 'check', url: server.url, specFile: join(work, 'p.spec'), requests, connections: 32, pid: server.pid });

@@ -2,6 +2,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { PolicyRecord, PolicyRepo } from '../core/ports.ts';
 import type { PolicyRules, SubjectKind } from '../core/policies/rules.ts';
+import { prepared } from './prepared.ts';
 import type { DB, PoliciesTable } from './schema.ts';
 
 function toRecord(r: Selectable<PoliciesTable>): PolicyRecord {
@@ -14,6 +15,30 @@ function toRecord(r: Selectable<PoliciesTable>): PolicyRecord {
   };
 }
 
+
+// One statement, so concurrent flushes from several nodes serialise on the row and each subtracts
+// from what the previous one left. CASE rather than GREATEST/MAX: the same SQL runs on SQLite and
+// PostgreSQL. Built once (src/store/prepared.ts): a flush runs it for every metered subject.
+const SPEND_CREDITS = prepared(
+  (db: Kysely<DB>, a: { kind: string; id: string; period: number; used: number; refill: number }) => {
+    const p = sql`cast(${a.period} as bigint)`;
+    const u = sql`cast(${a.used} as bigint)`;
+    const refill = sql`cast(${a.refill} as bigint)`;
+    return db
+      .updateTable('policies')
+      .set({
+        credits_remaining: sql<number>`case
+          when ${p} < credits_period then credits_remaining
+          when ${p} > credits_period then (case when ${refill} - ${u} < 0 then 0 else ${refill} - ${u} end)
+          else (case when credits_remaining - ${u} < 0 then 0 else credits_remaining - ${u} end) end`,
+        credits_period: sql<number>`case when ${p} > credits_period then ${p} else credits_period end`,
+      })
+      .where('subject_kind', '=', a.kind)
+      .where('subject_id', '=', a.id)
+      .where('credits_remaining', 'is not', null)
+      .returning(['credits_remaining', 'credits_period']);
+  },
+);
 export function policyRepo(db: Kysely<DB>): PolicyRepo {
   return {
     async put(p) {
@@ -64,26 +89,7 @@ export function policyRepo(db: Kysely<DB>): PolicyRepo {
       return rows.map(toRecord);
     },
     async spendCredits(subject, period, used, refillAmount) {
-      // One statement, so concurrent flushes from several nodes serialise on the row and each
-      // subtracts from what the previous one left. CASE rather than GREATEST/MAX: the same SQL runs
-      // on SQLite and PostgreSQL.
-      const p = sql`cast(${period} as bigint)`;
-      const u = sql`cast(${used} as bigint)`;
-      const refill = sql`cast(${refillAmount ?? 0} as bigint)`;
-      const row = await db
-        .updateTable('policies')
-        .set({
-          credits_remaining: sql<number>`case
-            when ${p} < credits_period then credits_remaining
-            when ${p} > credits_period then (case when ${refill} - ${u} < 0 then 0 else ${refill} - ${u} end)
-            else (case when credits_remaining - ${u} < 0 then 0 else credits_remaining - ${u} end) end`,
-          credits_period: sql<number>`case when ${p} > credits_period then ${p} else credits_period end`,
-        })
-        .where('subject_kind', '=', subject.kind)
-        .where('subject_id', '=', subject.id)
-        .where('credits_remaining', 'is not', null)
-        .returning(['credits_remaining', 'credits_period'])
-        .executeTakeFirst();
+      const row = await SPEND_CREDITS.first(db, { kind: subject.kind, id: subject.id, period, used, refill: refillAmount ?? 0 });
       if (!row || row.credits_remaining === null) return null;
       return { remaining: Number(row.credits_remaining), period: Number(row.credits_period ?? 0) };
     },
