@@ -160,6 +160,17 @@ export function ErrorNotice(props: { error: unknown; onRetry?: () => void; conte
   );
 }
 
+/** "Show inactive (n)" above a list that hides what no longer works; shown only when it changes something. */
+export function ShowInactive(props: { hidden: number; checked: boolean; onChange: (checked: boolean) => void; label: string }): ReactNode {
+  if (props.hidden === 0 && !props.checked) return null;
+  return (
+    <label className="checkbox">
+      <input type="checkbox" checked={props.checked} onChange={(e) => props.onChange(e.target.checked)} /> {props.label}
+      {props.hidden > 0 ? ` (${props.hidden})` : ''}
+    </label>
+  );
+}
+
 export function EmptyState(props: { icon: ReactNode; title: string; hint?: string; action?: ReactNode }): ReactNode {
   return (
     <div className="empty">

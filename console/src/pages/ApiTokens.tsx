@@ -7,21 +7,22 @@ import {
   Confirm,
   DateCell,
   EmptyState,
+  ErrorNotice,
   ExpirySelect,
   Field,
-  fieldError,
   FormDialog,
   Icons,
-  ErrorNotice,
   ListStates,
-  Loading,
   LoadMore,
+  Loading,
   Modal,
   Mono,
   PageHeader,
   RelativeCell,
   SecretReveal,
+  ShowInactive,
   StatusBadge,
+  fieldError,
 } from '../components/ui.tsx';
 import { useAction, usePages, useResource, type Page } from '../hooks.ts';
 import { useI18n, type MessageKey } from '../i18n.ts';
@@ -120,14 +121,7 @@ export function ApiTokensPanel(props: { ops: ApiTokenOps; newButton: ReactNode; 
       >
         {() => (
           <Card
-            actions={
-              hidden > 0 || showInactive ? (
-                <label className="checkbox">
-                  <input type="checkbox" checked={showInactive} onChange={(e) => setShowInactive(e.target.checked)} /> {t('tokens.showInactive')}
-                  {hidden > 0 ? ` (${hidden})` : ''}
-                </label>
-              ) : null
-            }
+            actions={<ShowInactive hidden={hidden} checked={showInactive} onChange={setShowInactive} label={t('tokens.showInactive')} />}
           >
             <div className="table-scroll">
               <table className="table">

@@ -13,7 +13,6 @@ import {
   EmptyState,
   ExpirySelect,
   Field,
-  fieldError,
   FormDialog,
   Icons,
   ListStates,
@@ -21,7 +20,9 @@ import {
   PageHeader,
   RelativeCell,
   SecretReveal,
+  ShowInactive,
   StatusBadge,
+  fieldError,
 } from '../../components/ui.tsx';
 import { useAction, useResource } from '../../hooks.ts';
 import { useI18n, type MessageKey } from '../../i18n.ts';
@@ -59,14 +60,7 @@ export function OperatorKeysPage(): ReactNode {
       >
         {() => (
           <Card
-            actions={
-              hidden > 0 || showInactive ? (
-                <label className="checkbox">
-                  <input type="checkbox" checked={showInactive} onChange={(e) => setShowInactive(e.target.checked)} /> {t('opkeys.showInactive')}
-                  {hidden > 0 ? ` (${hidden})` : ''}
-                </label>
-              ) : null
-            }
+            actions={<ShowInactive hidden={hidden} checked={showInactive} onChange={setShowInactive} label={t('opkeys.showInactive')} />}
           >
             <div className="table-scroll">
               <table className="table">
