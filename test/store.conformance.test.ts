@@ -715,6 +715,32 @@ for (const kind of databases()) {
         assert.equal(await store.policies.spendCredits(bare, 0, 1, null), null);
         assert.equal(await store.policies.spendCredits({ kind: 'api_token', id: 'none' }, 0, 1, null), null);
       });
+
+      it('spendCreditsMany: many subjects in one call, the same rules as one by one; a subject twice (two periods) in order; concurrent flushes lose nothing', async () => {
+        const accountId = await newAccount(store);
+        const day = 86_400_000;
+        const subjects = Array.from({ length: 1200 }, () => ({ kind: 'api_token', id: randomUUID() }) as const);
+        for (const subject of subjects) await store.policies.put({ subject, accountId, rules: withCredits(100), credits: { remaining: 100, period: 0 }, updatedAt: T0 });
+        const refilled = { kind: 'app', id: `app_${hex(4)}` } as const;
+        await store.policies.put({ subject: refilled, accountId, rules: withCredits(3, 50), credits: { remaining: 3, period: T0 }, updatedAt: T0 });
+        const bare = { kind: 'api_token', id: randomUUID() } as const;
+        await store.policies.put({ subject: bare, accountId, rules: rules(), credits: null, updatedAt: T0 });
+        const after = await store.policies.spendCreditsMany([
+          ...subjects.map((subject, i) => ({ subject, period: 0, used: i % 150, refillAmount: null })),
+          { subject: refilled, period: T0, used: 2, refillAmount: 50 },
+          { subject: refilled, period: T0 + day, used: 10, refillAmount: 50 },
+          { subject: bare, period: 0, used: 1, refillAmount: null },
+          { subject: { kind: 'api_token', id: 'none' }, period: 0, used: 1, refillAmount: null },
+        ]);
+        assert.equal(after.length, subjects.length + 4);
+        subjects.forEach((_, i) => assert.deepEqual(after[i], { remaining: Math.max(0, 100 - (i % 150)), period: 0 }));
+        assert.deepEqual(after.slice(subjects.length), [{ remaining: 1, period: T0 }, { remaining: 40, period: T0 + day }, null, null]);
+        assert.deepEqual((await other.policies.get(subjects[7]!))?.credits, { remaining: 93, period: 0 });
+        await together(20, (i) => both(i).policies.spendCreditsMany(subjects.slice(0, 50).map((subject) => ({ subject, period: 0, used: 1, refillAmount: null }))));
+        assert.deepEqual((await store.policies.get(subjects[40]!))?.credits, { remaining: 100 - 40 - 20, period: 0 });
+        assert.deepEqual((await store.policies.get(subjects[3]!))?.credits, { remaining: 100 - 3 - 20, period: 0 });
+        assert.deepEqual((await store.policies.get(subjects[149]!))?.credits, { remaining: 0, period: 0 });
+      });
     });
 
     describe('signing keys', () => {

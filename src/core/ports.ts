@@ -424,6 +424,19 @@ export interface PolicyRepo {
    * refills to `refillAmount` first. Returns the balance after, or null when the subject has no credits.
    */
   spendCredits(subject: Subject, period: number, used: number, refillAmount: number | null): Promise<StoredCredits | null>;
+  /**
+   * `spendCredits` for many subjects in as few statements as it can (one per chunk of subjects, a
+   * subject at most once per statement): the balances after, in the order given.
+   */
+  spendCreditsMany(spends: readonly CreditSpend[]): Promise<(StoredCredits | null)[]>;
+}
+
+/** One subject's spent credits of one refill period, as a flush writes them. */
+export interface CreditSpend {
+  subject: Subject;
+  period: number;
+  used: number;
+  refillAmount: number | null;
 }
 
 export interface OperatorKeyRepo {

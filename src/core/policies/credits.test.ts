@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { CreditLedger, refillPeriod, type CreditRule, type CreditSink, type StoredCredits } from './credits.ts';
+import { CreditLedger, refillPeriod, type CreditRule, type CreditSink, type PendingSpend, type StoredCredits } from './credits.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 const DAY = 86_400_000;
@@ -15,15 +15,17 @@ class MemorySink implements CreditSink {
   rows = new Map<string, StoredCredits>();
   calls = 0;
   failing = false;
-  async spend(subject: string, period: number, used: number, refillAmount: number | null): Promise<StoredCredits | null> {
+  async spend(batch: readonly PendingSpend[]): Promise<(StoredCredits | null)[]> {
     this.calls++;
     await tick();
     if (this.failing) throw new Error('database down');
-    const row = this.rows.get(subject);
-    if (!row) return null;
-    if (period > row.period) Object.assign(row, { remaining: Math.max(0, (refillAmount ?? 0) - used), period });
-    else if (period === row.period) row.remaining = Math.max(0, row.remaining - used);
-    return { ...row };
+    return batch.map(({ subject, period, used, refillAmount }) => {
+      const row = this.rows.get(subject);
+      if (!row) return null;
+      if (period > row.period) Object.assign(row, { remaining: Math.max(0, (refillAmount ?? 0) - used), period });
+      else if (period === row.period) row.remaining = Math.max(0, row.remaining - used);
+      return { ...row };
+    });
   }
 }
 

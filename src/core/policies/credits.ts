@@ -5,7 +5,8 @@
  * Exact per node, never below zero: a check compares and subtracts in one synchronous step (no
  * await in between), so 200 concurrent checks on a node see 200 distinct balances. Nothing is
  * written per check: spent credits accumulate in memory and `flush` subtracts them in the database
- * with one conditional UPDATE per subject (clamped at zero, refills applied by period), every
+ * with a conditional UPDATE (clamped at zero, refills applied by period) that covers a chunk of
+ * subjects in one statement and one transaction, every
  * FLUSH_EVERY_MS and as soon as FLUSH_AT uses are pending on a subject, and at shutdown.
  *
  * Bounds (docs/policies.md):
@@ -35,9 +36,20 @@ export interface StoredCredits {
   period: number;
 }
 
-/** Where spent credits go: the store's conditional UPDATE, returning the shared balance. */
+/** One subject's uses of one refill period, as a flush hands them to the sink. */
+export interface PendingSpend {
+  subject: string;
+  period: number;
+  used: number;
+  refillAmount: number | null;
+}
+
+/**
+ * Where spent credits go: the store's conditional UPDATE for a batch of subjects (one statement
+ * per few hundred), returning each shared balance in the order given (null: no credits stored).
+ */
 export interface CreditSink {
-  spend(subject: string, period: number, used: number, refillAmount: number | null): Promise<StoredCredits | null>;
+  spend(batch: readonly PendingSpend[]): Promise<(StoredCredits | null)[]>;
 }
 
 export type CreditDecision = { ok: true; left: number } | { ok: false; retryAfterSeconds: number | null };
@@ -71,8 +83,8 @@ function nextRefill(refill: CreditRule['refill'], now: number): number | null {
 }
 
 
-/** Subjects whose spends one flush writes together. */
-const FLUSH_CHUNK = 100;
+/** Subjects whose spends one transaction of a flush writes. */
+const FLUSH_CHUNK = 1000;
 export class CreditLedger {
   readonly #sink: CreditSink;
   readonly #balances = new Map<string, Balance>();
@@ -157,33 +169,32 @@ export class CreditLedger {
     }
     if (batch.length === 0) return;
     this.#flushing = (async () => {
-      let failure: unknown = null;
-      const apply = async (item: (typeof batch)[number]): Promise<void> => {
-        const stored = await this.#sink.spend(item.subject, item.period, item.used, item.balance.refillAmount);
-        const pending = item.balance.pending;
-        const now = (pending.get(item.period) ?? 0) - item.used;
-        if (now > 0) pending.set(item.period, now);
-        else pending.delete(item.period);
-        // Older periods' uses no longer count against anything once a newer period is stored.
-        for (const p of pending.keys()) if (stored && p < stored.period) pending.delete(p);
-        if (stored && stored.period >= item.balance.period) {
-          item.balance.stored = stored.remaining;
-          item.balance.period = stored.period;
-        }
-      };
-      // Subjects a chunk at a time, the chunk's writes at once: on SQLite they share one COMMIT
-      // (group commit) instead of one fsync each; on PostgreSQL the pool bounds how many run.
-      for (let i = 0; i < batch.length && failure === null; i += FLUSH_CHUNK) {
-        const results = await Promise.allSettled(batch.slice(i, i + FLUSH_CHUNK).map(apply));
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) failure = failed.reason;
+      // A chunk of subjects per transaction (the store writes it in as few statements as it can); a
+      // chunk that fails stays pending and the flush stops there.
+      for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
+        const chunk = batch.slice(i, i + FLUSH_CHUNK);
+        const after = await this.#sink.spend(chunk.map((c) => ({ subject: c.subject, period: c.period, used: c.used, refillAmount: c.balance.refillAmount })));
+        chunk.forEach((item, j) => this.#settle(item, after[j] ?? null));
       }
-      if (failure) throw failure;
     })();
     try {
       await this.#flushing;
     } finally {
       this.#flushing = null;
+    }
+  }
+
+  /** A flushed item's uses are written: no longer pending; the balance follows the store. */
+  #settle(item: { balance: Balance; period: number; used: number }, stored: StoredCredits | null): void {
+    const pending = item.balance.pending;
+    const now = (pending.get(item.period) ?? 0) - item.used;
+    if (now > 0) pending.set(item.period, now);
+    else pending.delete(item.period);
+    // Older periods' uses no longer count against anything once a newer period is stored.
+    for (const p of pending.keys()) if (stored && p < stored.period) pending.delete(p);
+    if (stored && stored.period >= item.balance.period) {
+      item.balance.stored = stored.remaining;
+      item.balance.period = stored.period;
     }
   }
 

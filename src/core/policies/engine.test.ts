@@ -13,7 +13,7 @@ interface SyncEngine {
 }
 
 function setup(rules: Partial<PolicyRules>): { engine: SyncEngine; ledger: CreditLedger; policy: ReturnType<typeof compilePolicy> } {
-  const ledger = new CreditLedger({ spend: async () => null });
+  const ledger = new CreditLedger({ spend: async (batch) => batch.map(() => null) });
   const inner = new PolicyEngine({ limiter: new RateLimiter({ maxSubjects: 100 }), ledger });
   const engine: SyncEngine = {
     check(policy, ctx) {
@@ -87,7 +87,7 @@ describe('PolicyEngine', () => {
       counts.set(key, n + 1);
       return n + 1;
     };
-    const engine = new PolicyEngine({ limiter: new RateLimiter({ maxSubjects: 100 }), ledger: new CreditLedger({ spend: async () => null }), exact });
+    const engine = new PolicyEngine({ limiter: new RateLimiter({ maxSubjects: 100 }), ledger: new CreditLedger({ spend: async (batch) => batch.map(() => null) }), exact });
     const policy = compilePolicy('api_token:t1', { ...EMPTY_RULES, rateLimits: [{ limit: 2, windowSeconds: 60, exact: true }], ipAllowList: ['192.0.2.0/24'] });
     const at = T0 + 10_000;
     assert.deepEqual(await engine.check(policy, { address: '198.51.100.1', now: at }), { ok: false, code: 'ip_denied' });

@@ -7,7 +7,7 @@
  *   for a change no notification carried (the CLI beside a server on SQLite): the staleness bound.
  * - Changes: a PUT or DELETE here installs the new rules at once and publishes `policy` on
  *   core.changes; other nodes (bridged over PostgreSQL LISTEN/NOTIFY) reload that subject.
- * - Credits: spent in memory (CreditLedger), flushed in batches through PolicyRepo.spendCredits.
+ * - Credits: spent in memory (CreditLedger), flushed in batches through PolicyRepo.spendCreditsMany.
  *
  * Subjects: an API token (by id), a service-account key (stored by its Access Key, which is what
  * a key's sessions carry; callers name it by its numeric id), an app (appId), an account (id).
@@ -15,7 +15,7 @@
 import { audit, type AuditContext } from '../audit.ts';
 import type { ChangeBus } from '../changes.ts';
 import type { Clock } from '../clock.ts';
-import type { PolicyRecord, Store } from '../ports.ts';
+import type { CreditSpend, PolicyRecord, Store } from '../ports.ts';
 import type { CheckContext as VerifyContext, CheckPolicy, TokenIdentity } from '../verification.ts';
 import { CreditLedger, refillPeriod, type StoredCredits } from './credits.ts';
 import { creditsLowEvent, type OutgoingEvent } from '../events/catalog.ts';
@@ -77,17 +77,29 @@ export class PolicyService implements CheckPolicy {
   constructor(deps: PolicyServiceDeps) {
     this.#d = deps;
     this.#ledger = new CreditLedger({
-      spend: async (key, period, used, refillAmount) => {
-        const subject = parseKey(key);
-        if (!subject) return null;
-        // The balance and, when this spend took it below the low mark, the `credits.low` webhook
-        // event land together.
-        return this.#d.store.transaction(async (tx) => {
-          const after = await tx.policies.spendCredits(subject, period, used, refillAmount);
-          const low = after ? this.#lowCredits(key, subject, after, used) : null;
-          if (low) await tx.webhooks.enqueue(low);
-          return after;
+      spend: async (batch) => {
+        const spends: CreditSpend[] = [];
+        const at: number[] = [];
+        batch.forEach((item, i) => {
+          const subject = parseKey(item.subject);
+          if (!subject) return;
+          spends.push({ subject, period: item.period, used: item.used, refillAmount: item.refillAmount });
+          at.push(i);
         });
+        const out: (StoredCredits | null)[] = new Array<StoredCredits | null>(batch.length).fill(null);
+        if (spends.length === 0) return out;
+        // The balances and, when a spend took one below the low mark, its `credits.low` webhook
+        // event land together.
+        await this.#d.store.transaction(async (tx) => {
+          const after = await tx.policies.spendCreditsMany(spends);
+          for (let j = 0; j < spends.length; j++) {
+            const stored = after[j] ?? null;
+            out[at[j]!] = stored;
+            const low = stored ? this.#lowCredits(batch[at[j]!]!.subject, spends[j]!.subject, stored, spends[j]!.used) : null;
+            if (low) await tx.webhooks.enqueue(low);
+          }
+        });
+        return out;
       },
     });
     this.#engine = new PolicyEngine({
