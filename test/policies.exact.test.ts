@@ -106,12 +106,16 @@ for (const kind of databases()) {
 
       it('the default mode on two nodes: each node counts on its own, never more than 2 × the limit', async () => {
         const { token } = await tokenWith({ rateLimits: [{ limit: 100, windowSeconds: 60 }] });
+        const started = Date.now();
         const [a, b] = await Promise.all([burst(t, token, 150), burst(u, token, 150)]);
+        // GCRA frees one slot every 60 s / 100 = 0.6 s after a burst: on a busy machine the burst
+        // itself can last that long, and a slot freed meanwhile is rightly used.
+        const refilled = Math.floor((Date.now() - started) / 600);
         const passedA = a.filter((r) => r === 'ok').length;
         const passedB = b.filter((r) => r === 'ok').length;
-        assert.equal(passedA, 100, 'one node alone holds the limit exactly');
-        assert.equal(passedB, 100);
-        assert.ok(passedA + passedB <= 2 * 100, 'the documented worst case: nodes × limit');
+        assert.ok(passedA >= 100 && passedA <= 100 + refilled, `one node alone holds the limit: ${passedA} passed, ${refilled} slots freed meanwhile`);
+        assert.ok(passedB >= 100 && passedB <= 100 + refilled, `${passedB} passed, ${refilled} slots freed meanwhile`);
+        assert.ok(passedA + passedB <= 2 * (100 + refilled), 'the documented worst case: nodes × limit');
       });
     }
   });

@@ -48,7 +48,8 @@ export interface WireDialect {
 
 export function sendWire(reply: FastifyReply, wire: WireReply): FastifyReply {
   reply.code(wire.status);
-  for (const [k, v] of Object.entries(wire.headers ?? {})) reply.header(k, v);
+  const headers = wire.headers;
+  if (headers) for (const k in headers) reply.header(k, headers[k]!);
   if (typeof wire.body === 'string') reply.type('application/json; charset=utf-8');
   return reply.send(wire.body);
 }

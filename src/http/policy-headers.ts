@@ -50,7 +50,14 @@ export function policyHeaders(outcome: CheckOutcome): Record<string, string> {
 
 /** The wire reply with the outcome's policy headers added. */
 export function withPolicyHeaders(wire: WireReply, outcome: CheckOutcome): WireReply {
+  // Most checks carry no rules: nothing to build.
+  if (outcome.ok ? !outcome.limits : !outcome.policy) return wire;
   const extra = policyHeaders(outcome);
-  if (Object.keys(extra).length === 0) return wire;
-  return { ...wire, headers: { ...wire.headers, ...extra } };
+  let any = false;
+  for (const _ in extra) {
+    any = true;
+    break;
+  }
+  if (!any) return wire;
+  return { ...wire, headers: wire.headers ? { ...wire.headers, ...extra } : extra };
 }

@@ -71,9 +71,13 @@ function parsedAddress(address: string | null | undefined): Address | null {
   return parsed;
 }
 
+/** Decisions a list keeps per client address (its clients are few and check again and again). */
+const MAX_DECIDED = 1024;
+
 export class AllowList {
   readonly #v4: [ipaddr.IPv4, number][] = [];
   readonly #v6: [ipaddr.IPv6, number][] = [];
+  readonly #decided = new Map<string, boolean>();
 
   /** Entries must be valid (see allowEntryProblem); the rules were validated when they were stored. */
   constructor(entries: readonly string[]) {
@@ -90,6 +94,17 @@ export class AllowList {
   }
 
   allows(address: string | null | undefined): boolean {
+    if (!address) return false;
+    let allowed = this.#decided.get(address);
+    if (allowed === undefined) {
+      allowed = this.#match(address);
+      if (this.#decided.size >= MAX_DECIDED) this.#decided.clear();
+      this.#decided.set(address, allowed);
+    }
+    return allowed;
+  }
+
+  #match(address: string): boolean {
     const parsed = parsedAddress(address);
     if (!parsed) return false;
     if (parsed.kind() === 'ipv4') {

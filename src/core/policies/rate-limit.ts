@@ -47,6 +47,8 @@ interface State {
   /** The rules the TATs were counted under: new rules start afresh. */
   rules: readonly RateWindowRule[];
   tat: number[];
+  /** When the subject was last counted (the limiter's own sequence): the least recent go first. */
+  seen: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export class RateLimiter {
   readonly #maxSubjects: number;
   readonly #state = new Map<string, State>();
   #origin: number | null = null;
+  #seq = 0;
 
   constructor(options: { maxSubjects: number }) {
     this.#maxSubjects = options.maxSubjects;
@@ -109,14 +112,13 @@ export class RateLimiter {
     const now = at - (this.#origin ?? at);
     const state = this.#state.get(key);
     if (state) {
-      // Re-inserted: the Map's first entries are the least recently seen.
-      this.#state.delete(key);
+      // Updated in place: no Map insertion per check.
       state.rules = rules;
       state.tat = next;
-      this.#state.set(key, state);
+      state.seen = ++this.#seq;
       return;
     }
-    this.#state.set(key, { rules, tat: next });
+    this.#state.set(key, { rules, tat: next, seen: ++this.#seq });
     if (this.#state.size > this.#maxSubjects) this.#evict(now);
   }
 
@@ -131,10 +133,8 @@ export class RateLimiter {
     }
     const excess = this.#state.size - Math.floor(this.#maxSubjects * 0.9);
     if (excess <= 0) return;
-    let n = 0;
-    for (const key of this.#state.keys()) {
-      if (n++ >= excess) break;
-      this.#state.delete(key);
-    }
+    // The least recently counted go (rare: only when the bound is reached).
+    const byAge = [...this.#state].sort((a, b) => a[1].seen - b[1].seen);
+    for (let i = 0; i < excess; i++) this.#state.delete(byAge[i]![0]);
   }
 }
