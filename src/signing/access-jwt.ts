@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../core/clock.ts';
+import type { AccessTokenClaims } from '../core/ports.ts';
 import { toUnixSeconds } from '../core/clock.ts';
 import { MAX_TOKEN_LENGTH } from '../secrets/tokens.ts';
 import type { KeyRing } from './key-ring.ts';
@@ -20,18 +21,8 @@ const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Clock skew allowed for `iat` only (a token "issued" later than that is not ours). */
 const IAT_SKEW_S = 60;
 
-export interface AccessJwtInput {
-  /** The account's numeric id (the wire's `userId`). */
-  subject: string;
-  /** Allowed actions, space-separated. */
-  scope: string;
-  /** The Access Key the session was started with (RFC 9068 `client_id`; public). */
-  clientId: string;
-  /** The session (`sid`), which the revocation stream names when it is revoked. */
-  sessionId?: string;
-  issuedAt: number;
-  expiresAt: number;
-}
+/** What a minted token says: the claims core hands to its `AccessTokenSigner` port. */
+export type AccessJwtInput = AccessTokenClaims;
 
 export interface AccessJwtClaims {
   iss: string;
