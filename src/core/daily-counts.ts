@@ -157,6 +157,20 @@ export class DailyCounts {
     return out;
   }
 
+  /**
+   * Per scope that starts with `prefix`, its sum over the last `days` days (today included):
+   * stored plus not yet flushed.
+   */
+  async totalsByPrefix(prefix: string, days: number): Promise<Map<string, number>> {
+    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
+    const from = today - (days - 1) * DAY_MS;
+    const out = new Map((await this.#counters.sumsByScope(prefix, from)).map((r) => [r.scope, r.count]));
+    for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
+      if (entry.day >= from && entry.scope.startsWith(prefix)) out.set(entry.scope, (out.get(entry.scope) ?? 0) + entry.count);
+    }
+    return out;
+  }
+
   /** The sum over the last `days` days (today included). */
   async total(scope: string, days: number): Promise<number> {
     return (await this.perDay(scope, days)).reduce((sum, d) => sum + d.count, 0);
