@@ -25,34 +25,36 @@ import { DAY_MS, type Clock } from './clock.ts';
 import type { CoreMetrics } from './metrics.ts';
 import type { AccountRepo, AppRepo, TrafficRepo, TrafficRow } from './ports.ts';
 import { ADVICE_DAYS, type ClientFigures, type ClientFinding, type ClientPatterns } from './client-patterns.ts';
+import {
+  CHECK_KINDS,
+  CHECK_OUTCOMES,
+  ISSUED_KINDS,
+  REFRESH_OUTCOMES,
+  REFRESH_SCHEMES,
+  REFUSAL_REASONS,
+  TOKEN_KINDS,
+  TRAFFIC_RANGE_NAMES,
+  type CheckOutcomeName,
+  type TokenKind,
+  type TrafficRange,
+} from './traffic-names.ts';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 
 /** The ranges the dashboard shows: their span, the width of a bar, and the rows they are read from. */
-export const TRAFFIC_RANGES = {
+export const TRAFFIC_RANGES: Record<TrafficRange, { groups: number; groupMs: number; sourceMs: number; topMs: number }> = {
   '1h': { groups: 60, groupMs: MINUTE_MS, sourceMs: MINUTE_MS, topMs: MINUTE_MS },
   '24h': { groups: 96, groupMs: 15 * MINUTE_MS, sourceMs: MINUTE_MS, topMs: HOUR_MS },
   '7d': { groups: 168, groupMs: HOUR_MS, sourceMs: HOUR_MS, topMs: HOUR_MS },
   '30d': { groups: 120, groupMs: 6 * HOUR_MS, sourceMs: HOUR_MS, topMs: HOUR_MS },
 } as const;
-export type TrafficRange = keyof typeof TRAFFIC_RANGES;
-export const TRAFFIC_RANGE_NAMES = Object.keys(TRAFFIC_RANGES) as TrafficRange[];
+export { CHECK_KINDS, CHECK_OUTCOMES, ISSUED_KINDS, REFRESH_OUTCOMES, REFRESH_SCHEMES, REFUSAL_REASONS, TOKEN_KINDS, TRAFFIC_RANGE_NAMES };
+export type { CheckOutcomeName, TokenKind, TrafficRange };
 
 /** How long rows are kept, from their bucket's start. */
 const KEEP = { minute: 26 * HOUR_MS, topMinute: 2 * HOUR_MS, hour: 31 * DAY_MS + HOUR_MS };
 
-export const CHECK_KINDS = ['access', 'refresh', 'api_token', 'service_access', 'unknown'] as const;
-export const CHECK_OUTCOMES = ['ok', 'invalid', 'expired', 'revoked', 'account_disabled', 'rate_limited', 'credits_exhausted', 'ip_denied', 'scope_missing'] as const;
-export const ISSUED_KINDS = ['chatapp', 'service', 'api_token'] as const;
-export const REFRESH_SCHEMES = ['chatapp', 'service', 'api_token'] as const;
-export const REFRESH_OUTCOMES = ['ok', 'refused', 'reused'] as const;
-export const REFUSAL_REASONS = ['quota', 'login_throttled', 'other'] as const;
-/** The credentials a check is counted under in the top lists: an API token, a ChatApp app, an Access Key. */
-export const TOKEN_KINDS = ['api_token', 'app', 'access_key'] as const;
-
-export type CheckOutcomeName = (typeof CHECK_OUTCOMES)[number];
-export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 // The slots of one minute: checks (kind x outcome), then issuances, refreshes, refusals.
 const CHECKS_AT = 0;
