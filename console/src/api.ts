@@ -5,6 +5,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type * as records from '../../src/http/native/admin/records-schemas.ts';
+import type * as stats from '../../src/http/native/admin/stats-schemas.ts';
 import type * as schemas from '../../src/http/native/console-schemas.ts';
 import type * as webhookSchemas from '../../src/http/native/webhook-schemas.ts';
 
@@ -125,6 +126,8 @@ export type AdminSessionPage = Static<typeof records.AdminSessionPage>;
 export type AdminAuditItem = Static<typeof records.AdminAuditView>;
 export type AdminAuditPage = Static<typeof records.AdminAuditPage>;
 export type InstanceUsage = Static<typeof records.InstanceUsage>;
+export type TrafficReport = Static<typeof stats.TrafficView>;
+export type { TrafficRange } from '../../src/core/traffic-names.ts';
 export type OperatorKeyItem = Static<typeof schemas.OperatorKeyView>;
 export type OperatorKeyList = Static<typeof schemas.OperatorKeyList>;
 export type NewOperatorKey = Static<typeof schemas.NewOperatorKey>;

@@ -246,6 +246,8 @@ export class ApiTokenService {
     if (outcome.ok && carried) await expiryPolicy?.installed?.(carried);
     // The old token's cached entry carries its old expiry: drop it now, here and (bridged) everywhere.
     if (outcome.ok) this.#d.changes.publish({ kind: 'api_token', ids: [id] });
+    // A rotation is an API token's refresh: a new token in place of one still valid.
+    if (outcome.ok) this.#d.metrics?.refreshed('api_token', 'ok');
     return outcome;
   }
 

@@ -156,6 +156,39 @@ export class ClientPatterns {
     return out;
   }
 
+  /**
+   * Every app with a finding over the period, across all accounts (the operator's dashboard),
+   * worst first (most occurrences), at most `limit`.
+   */
+  async flagged(limit: number): Promise<{ appId: string; figures: ClientFigures; findings: ClientFinding[] }[]> {
+    const totals = await this.#counts.totalsByPrefix('client:', ADVICE_DAYS);
+    const byApp = new Map<string, ClientFigures>();
+    const field: Record<Signal, keyof ClientFigures> = {
+      makes: 'makes',
+      checks: 'checks',
+      unused_makes: 'unusedMakes',
+      early_refreshes: 'earlyRefreshes',
+      timer_refreshes: 'timerRefreshes',
+    };
+    for (const [scope, count] of totals) {
+      // `client:${appId}:${signal}`: an app id may hold a colon, a signal does not.
+      const cut = scope.lastIndexOf(':');
+      const signal = scope.slice(cut + 1) as Signal;
+      if (cut <= 'client:'.length || !(signal in field)) continue;
+      const appId = scope.slice('client:'.length, cut);
+      let figures = byApp.get(appId);
+      if (!figures) byApp.set(appId, (figures = { makes: 0, checks: 0, unusedMakes: 0, earlyRefreshes: 0, timerRefreshes: 0 }));
+      figures[field[signal]] += count;
+    }
+    const out: { appId: string; figures: ClientFigures; findings: ClientFinding[] }[] = [];
+    for (const [appId, figures] of byApp) {
+      const findings = ClientPatterns.findings(figures);
+      if (findings.length > 0) out.push({ appId, figures, findings });
+    }
+    const weight = (f: { findings: ClientFinding[] }): number => f.findings.reduce((s, x) => s + x.count, 0);
+    return out.sort((a, b) => weight(b) - weight(a) || (a.appId < b.appId ? -1 : 1)).slice(0, limit);
+  }
+
   flush(): Promise<void> {
     return this.#counts.flush();
   }

@@ -103,4 +103,26 @@ describe('DailyCounts', () => {
     assert.equal([...repo.rows.values()][0], 6);
     await counts.close();
   });
+
+  it('a read that a flush overlaps is made again: it neither misses the counts on their way nor sees them twice', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0));
+    const repo = memoryCounters();
+    const counts = new DailyCounts(repo, clock, { keepDays: 7 });
+    counts.add('client:a:makes', 22);
+    // The database answers the read before the flush's write lands, the caller gets it after:
+    // the counts are then neither in that answer nor in memory.
+    const series = repo.series.bind(repo);
+    let flushed: Promise<void> | null = null;
+    let reads = 0;
+    repo.series = async (scope, from) => {
+      reads++;
+      const answer = await series(scope, from);
+      if (reads === 1) flushed = counts.flush();
+      return answer;
+    };
+    assert.equal(await counts.total('client:a:makes', 7), 22);
+    await flushed;
+    assert.equal(reads, 2, 'read again after the flush');
+    assert.equal(await counts.total('client:a:makes', 7), 22);
+  });
 });

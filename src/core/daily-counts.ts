@@ -40,6 +40,8 @@ export class DailyCounts {
   #day = 0;
   #dayEnd = 0;
   #flushing: Promise<void> | null = null;
+  /** Flushes started so far: a read during which one started reads again (see #read). */
+  #flushes = 0;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(counters: CounterRepo, clock: Clock, options: DailyCountsOptions) {
@@ -95,6 +97,7 @@ export class DailyCounts {
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
+    this.#flushes++;
     this.#flushing = (async () => {
       // A few hundred counters per statement: one write (one fsync on SQLite) per chunk, not per counter.
       const keys = [...batch.keys()];
@@ -126,19 +129,37 @@ export class DailyCounts {
     }
   }
 
+  /**
+   * What is stored plus what is held in memory, read consistently: a flush moves counts from memory
+   * to the database, so a read it overlapped could miss them (or see them twice). Such a read is
+   * made again; `add` runs synchronously on what the database answered and what memory holds.
+   */
+  async #read<S, T>(stored: () => Promise<S>, add: (stored: S) => T): Promise<T> {
+    for (;;) {
+      while (this.#flushing) await this.#flushing;
+      const seen = this.#flushes;
+      const value = await stored();
+      if (this.#flushes === seen && !this.#flushing) return add(value);
+    }
+  }
+
   /** Counts per UTC day for the last `days` days (today included, oldest first): stored plus not yet flushed. */
   async perDay(scope: string, days: number): Promise<{ day: number; count: number }[]> {
     const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
     const from = today - (days - 1) * DAY_MS;
-    const stored = await this.#counters.series(scope, from);
-    const byDay = new Map(stored.map((r) => [r.windowStart, r.count]));
-    const out: { day: number; count: number }[] = [];
-    const current = this.#today.get(scope);
-    for (let day = from; day <= today; day += DAY_MS) {
-      const pending = (this.#pending.get(`${scope}@${day}`)?.count ?? 0) + (current !== undefined && current.day === day ? current.count : 0);
-      out.push({ day, count: (byDay.get(day) ?? 0) + pending });
-    }
-    return out;
+    return this.#read(
+      () => this.#counters.series(scope, from),
+      (stored) => {
+        const byDay = new Map(stored.map((r) => [r.windowStart, r.count]));
+        const out: { day: number; count: number }[] = [];
+        const current = this.#today.get(scope);
+        for (let day = from; day <= today; day += DAY_MS) {
+          const pending = (this.#pending.get(`${scope}@${day}`)?.count ?? 0) + (current !== undefined && current.day === day ? current.count : 0);
+          out.push({ day, count: (byDay.get(day) ?? 0) + pending });
+        }
+        return out;
+      },
+    );
   }
 
   /**
@@ -148,13 +169,38 @@ export class DailyCounts {
   async perDaySummed(prefix: string, days: number): Promise<{ day: number; count: number }[]> {
     const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
     const from = today - (days - 1) * DAY_MS;
-    const byDay = new Map((await this.#counters.seriesSum(prefix, from)).map((r) => [r.windowStart, r.count]));
-    for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
-      if (entry.day >= from && entry.scope.startsWith(prefix)) byDay.set(entry.day, (byDay.get(entry.day) ?? 0) + entry.count);
-    }
+    const byDay = await this.#read(
+      () => this.#counters.seriesSum(prefix, from),
+      (stored) => {
+        const sums = new Map(stored.map((r) => [r.windowStart, r.count]));
+        for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
+          if (entry.day >= from && entry.scope.startsWith(prefix)) sums.set(entry.day, (sums.get(entry.day) ?? 0) + entry.count);
+        }
+        return sums;
+      },
+    );
     const out: { day: number; count: number }[] = [];
     for (let day = from; day <= today; day += DAY_MS) out.push({ day, count: byDay.get(day) ?? 0 });
     return out;
+  }
+
+  /**
+   * Per scope that starts with `prefix`, its sum over the last `days` days (today included):
+   * stored plus not yet flushed.
+   */
+  async totalsByPrefix(prefix: string, days: number): Promise<Map<string, number>> {
+    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
+    const from = today - (days - 1) * DAY_MS;
+    return this.#read(
+      () => this.#counters.sumsByScope(prefix, from),
+      (stored) => {
+        const out = new Map(stored.map((r) => [r.scope, r.count]));
+        for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
+          if (entry.day >= from && entry.scope.startsWith(prefix)) out.set(entry.scope, (out.get(entry.scope) ?? 0) + entry.count);
+        }
+        return out;
+      },
+    );
   }
 
   /** The sum over the last `days` days (today included). */

@@ -189,6 +189,34 @@ export interface CounterRepo {
   series(scope: string, fromWindowStart: number): Promise<{ windowStart: number; count: number }[]>;
   /** Per window starting at or after `fromWindowStart`, oldest first: the sum over every scope that starts with `prefix`. */
   seriesSum(prefix: string, fromWindowStart: number): Promise<{ windowStart: number; count: number }[]>;
+  /** Per scope that starts with `prefix`: its sum over the windows starting at or after `fromWindowStart`. */
+  sumsByScope(prefix: string, fromWindowStart: number): Promise<{ scope: string; count: number }[]>;
+  purgeExpired(now: number): Promise<number>;
+}
+
+/** One figure of the operator dashboard to add to (src/core/traffic.ts). */
+export interface TrafficRow {
+  /** 60000 (a minute) or 3600000 (an hour). */
+  bucketMs: number;
+  bucketStart: number;
+  series: string;
+  /** '' for the instance's series; an account or a token for the top lists. */
+  subject: string;
+  amount: number;
+  expiresAt: number;
+}
+
+/** The operator dashboard's figures per minute and hour, added to by every node. */
+export interface TrafficRepo {
+  /** Adds to many rows in one statement (all or none). The rows of one call have distinct keys. */
+  addMany(rows: readonly TrafficRow[]): Promise<void>;
+  /**
+   * The instance's series (subject '') of buckets of `bucketMs` starting at or after `from`, summed
+   * into groups of `groupMs` (a multiple of `bucketMs`, aligned to the Unix epoch), oldest first.
+   */
+  series(bucketMs: number, groupMs: number, from: number): Promise<{ start: number; series: string; count: number }[]>;
+  /** The `limit` subjects of `series` with the largest sums over the buckets starting at or after `from`, largest first. */
+  top(bucketMs: number, series: string, from: number, limit: number): Promise<{ subject: string; count: number }[]>;
   purgeExpired(now: number): Promise<number>;
 }
 
@@ -502,6 +530,7 @@ export interface Repos {
   apps: AppRepo;
   sessions: SessionRepo;
   counters: CounterRepo;
+  traffic: TrafficRepo;
   audit: AuditRepo;
   apiTokens: ApiTokenRepo;
   resourceServers: ResourceServerRepo;

@@ -1,5 +1,5 @@
 /** Core assembled: every domain service wired to its dependencies. No HTTP, no SQL here. */
-import type { CoreMetrics } from './metrics.ts';
+import { bothMetrics, type CoreMetrics } from './metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { PasswordHasher } from '../secrets/password.ts';
 import { AccountService } from './accounts.ts';
@@ -16,6 +16,7 @@ import type { ChangeBus } from './changes.ts';
 import { DAY_MS, type Clock } from './clock.ts';
 import { ClientPatterns } from './client-patterns.ts';
 import { TokenUsage } from './token-usage.ts';
+import { TrafficStats } from './traffic.ts';
 import { ConsoleService } from './console.ts';
 import { CredentialGuard, LoginGuard } from './limits.ts';
 import { OperatorKeyService } from './operator-keys.ts';
@@ -68,6 +69,8 @@ export interface Core {
   readonly clientPatterns: ClientPatterns;
   /** Checks of each API token per day by outcome (the token page's chart). */
   readonly tokenUsage: TokenUsage;
+  /** The operator dashboard: checks, issuances, refreshes and refusals per minute, the busiest accounts and tokens. */
+  readonly traffic: TrafficStats;
   /** Organisation API tokens (v3, l3, native): create, list, rotate, revoke, verify. */
   readonly apiTokens: ApiTokenService;
   /**
@@ -118,11 +121,19 @@ export function createCore(deps: CoreDeps): Core {
     },
   };
   // Every check's lookups go through this cache (bounded staleness, dropped on changes).
-  const metrics = deps.metrics;
-  const counted = metrics ? { metrics } : {};
-  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, ...counted });
+  const lookups = new TokenLookups({
+    store,
+    clock,
+    changes,
+    cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize },
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
   const usage = new UsageMeter(store.counters, clock);
   const clientPatterns = new ClientPatterns(store.counters, clock);
+  // What core reports to Prometheus, the operator dashboard counts too (in memory, flushed in batches).
+  const traffic = new TrafficStats({ store, clock, clientPatterns });
+  const metrics = deps.metrics ? bothMetrics(deps.metrics, traffic) : traffic;
+  const counted = { metrics };
   const tokenUsage = new TokenUsage(store.counters, clock);
   const lastUsed = new LastUsedNotes(store, clock);
   const policies = new PolicyService({
@@ -140,6 +151,7 @@ export function createCore(deps: CoreDeps): Core {
     lastUsed,
     clientPatterns,
     tokenUsage,
+    traffic,
     policy: deps.policy ?? policies,
     // Called only once a revocation is asked for, after everything below exists.
     revokeSession: (id, ctx) => sessions.revoke(id, ctx, 'revoked_by_token'),
@@ -254,6 +266,7 @@ export function createCore(deps: CoreDeps): Core {
     usage,
     clientPatterns,
     tokenUsage,
+    traffic,
     apiTokens,
     verification,
     callers,
@@ -266,7 +279,7 @@ export function createCore(deps: CoreDeps): Core {
     ping: () => store.ping(),
     async purgeExpiredCounters() {
       const now = clock.now();
-      const counters = await store.counters.purgeExpired(now);
+      const counters = (await store.counters.purgeExpired(now)) + (await traffic.purgeExpired(now));
       const replies = await store.idempotency.purgeExpired(now - DAY_MS + 1);
       const resets = await store.passwordResets.purgeExpired(now);
       return counters + replies + resets;
@@ -274,7 +287,7 @@ export function createCore(deps: CoreDeps): Core {
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();
-      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), policies.close(), operatorKeys.close()]);
+      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), traffic.close(), policies.close(), operatorKeys.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -27,6 +27,7 @@
  * no token a check accepts.
  */
 import type { TokenUsage } from './token-usage.ts';
+import type { TrafficStats } from './traffic.ts';
 import type { ClientPatterns } from './client-patterns.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
@@ -227,6 +228,8 @@ export interface VerificationDeps {
   clientPatterns?: ClientPatterns;
   /** Told the outcome of every check of a known API token (src/core/token-usage.ts). */
   tokenUsage?: TokenUsage;
+  /** Told the account and token of every check of a known token, passed or refused (src/core/traffic.ts). */
+  traffic?: Pick<TrafficStats, 'seen'>;
 }
 
 type Failure = Extract<CheckOutcome, { ok: false }>;
@@ -319,7 +322,10 @@ export class Verification {
       return failure(kind, 'invalid');
     }
     const dead = judgeAccess(found, this.#d.clock.now());
-    if (dead) return failure(kind, dead);
+    if (dead) {
+      this.#d.traffic?.seen(session.accountId, kind, session.clientId, false);
+      return failure(kind, dead);
+    }
     const outcome = await this.#admit(identityOf(kind, found), options, null);
     if (outcome.ok && kind === 'access') this.#d.clientPatterns?.checked(session.accountId, session.clientId, session.id);
     return outcome;
@@ -344,6 +350,7 @@ export class Verification {
     const dead = judgeApiToken(found, now);
     if (dead) {
       this.#d.tokenUsage?.record(found.token.id, dead);
+      this.#d.traffic?.seen(found.token.accountId, 'api_token', found.token.id, false);
       return failure('api_token', dead);
     }
     const outcome = await this.#admit(identityOf('api_token', found), options, found);
@@ -355,6 +362,7 @@ export class Verification {
   async #admit(identity: TokenIdentity, context: CheckContext, apiToken: ApiTokenLookup | null): Promise<CheckOutcome> {
     const applied = this.#policy.apply(identity, context);
     const verdict = applied instanceof Promise ? await applied : applied;
+    this.#d.traffic?.seen(identity.accountId, identity.kind, identity.clientId, verdict === null || verdict.ok);
     if (verdict && !verdict.ok) return { ...failure(identity.kind, verdict.code), policy: verdict };
     // Refresh tokens only buy new pairs: a check of one is no use of an API.
     if (identity.kind !== 'refresh') this.#d.usage.recordCheck(identity.accountId);

@@ -86,6 +86,17 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
       // PostgreSQL's sum of integers is a bigint, which the driver hands over as a string.
       return rows.map((r) => ({ windowStart: Number(r.window_start), count: Number(r.total) }));
     },
+    async sumsByScope(prefix, fromWindowStart) {
+      const needle = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = await db
+        .selectFrom('counters')
+        .select((eb) => ['scope', eb.fn.sum<number | string>('count').as('total')])
+        .where(sql<boolean>`scope like ${needle} escape '\\'`)
+        .where('window_start', '>=', fromWindowStart)
+        .groupBy('scope')
+        .execute();
+      return rows.map((r) => ({ scope: r.scope, count: Number(r.total) }));
+    },
     async purgeExpired(now) {
       const r = await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst();
       return Number(r.numDeletedRows);

@@ -7,6 +7,7 @@ import { apiTokenRepo, instanceSecretRepo, resourceServerRepo } from './api-toke
 import { consoleSessionRepo } from './console.ts';
 import { auditRepo } from './audit.ts';
 import { counterRepo } from './counters.ts';
+import { trafficRepo } from './traffic.ts';
 import type { SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
 import { NO_STORE_METRICS, type StoreMetrics } from './metrics.ts';
@@ -32,6 +33,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     apps: appRepo(db, d),
     sessions: sessionRepo(db),
     counters: counterRepo(db),
+    traffic: trafficRepo(db),
     audit: auditRepo(db, d),
     apiTokens: apiTokenRepo(db),
     resourceServers: resourceServerRepo(db),

@@ -57,6 +57,16 @@ export interface CountersTable {
   expires_at: number;
 }
 
+/** The operator dashboard's figures per minute or hour (migration 0011, src/store/traffic.ts). */
+export interface TrafficStatsTable {
+  bucket_ms: number;
+  bucket_start: number;
+  series: string;
+  subject: string;
+  count: number;
+  expires_at: number;
+}
+
 export interface AuditEventsTable {
   id: Generated<number>;
   at: number;
@@ -204,6 +214,7 @@ export interface DB {
   access_tokens: AccessTokensTable;
   refresh_tokens: RefreshTokensTable;
   counters: CountersTable;
+  traffic_stats: TrafficStatsTable;
   audit_events: AuditEventsTable;
   api_tokens: ApiTokensTable;
   resource_servers: ResourceServersTable;

@@ -20,6 +20,8 @@ const APPEND_ONLY_TABLES = new Set(['audit_events']);
  * stay put.
  */
 const MOVABLE_COUNTER_SCOPES = [/^login-fail:/, /^cred-fail:/, /^checks:/, /^client:/, /^token:/];
+/** Tables of figures a background timer adds to (the operator dashboard's): left out of snapshots. */
+const BACKGROUND_TABLES = new Set(['traffic_stats']);
 /** Pseudo-table of a snapshot: the sessions with reuse-detection revocations undone. */
 const REUSE = 'sessions#reuse-undone';
 
@@ -78,6 +80,7 @@ export class Snapshotter {
   static async create(db: Kysely<any>, kind: DbKind): Promise<Snapshotter> {
     const s = new Snapshotter(db);
     for (const name of await listTables(db, kind)) {
+      if (BACKGROUND_TABLES.has(name)) continue;
       s.#tables.push({ name, columns: (await columnsOf(db, kind, name)).filter((c) => !VOLATILE_COLUMNS.has(c)) });
     }
     if (kind === 'postgres') {

@@ -226,6 +226,23 @@ export const ResetLinkView = Type.Object({
   expiresAt: Ms('When the link stops working.'),
 });
 
+/** An app's figures behind the client advice, over the period. */
+export const ClientFiguresView = Type.Object({
+  makes: Type.Integer({ description: 'Successful tokens.make in the period.' }),
+  checks: Type.Integer({ description: 'Successful checks of the access tokens those made or refreshed.' }),
+  unusedMakes: Type.Integer({ description: 'Makes while the previous pair still had an unexpired, never used access token.' }),
+  earlyRefreshes: Type.Integer({ description: 'Refreshes of access tokens that had not expired.' }),
+  timerRefreshes: Type.Integer({ description: 'Early refreshes at a regular interval.' }),
+});
+
+/** What was seen of the patterns the ChatApp scheme warns against. */
+export const ClientFindingsView = Type.Array(
+  Type.Object({
+    pattern: Type.Union([Type.Literal('login_per_request'), Type.Literal('unused_pairs'), Type.Literal('timer_refresh')]),
+    count: Type.Integer(),
+  }),
+);
+
 /** How each app's clients use their tokens (docs/client-advice.md). */
 export const ClientAdviceView = Type.Object({
   periodDays: Type.Integer({ description: 'The findings cover this many days, today included.' }),
@@ -233,19 +250,8 @@ export const ClientAdviceView = Type.Object({
     Type.Object({
       appId: Type.String(),
       name: Type.String(),
-      figures: Type.Object({
-        makes: Type.Integer({ description: 'Successful tokens.make in the period.' }),
-        checks: Type.Integer({ description: 'Successful checks of the access tokens those made or refreshed.' }),
-        unusedMakes: Type.Integer({ description: 'Makes while the previous pair still had an unexpired, never used access token.' }),
-        earlyRefreshes: Type.Integer({ description: 'Refreshes of access tokens that had not expired.' }),
-        timerRefreshes: Type.Integer({ description: 'Early refreshes at a regular interval.' }),
-      }),
-      findings: Type.Array(
-        Type.Object({
-          pattern: Type.Union([Type.Literal('login_per_request'), Type.Literal('unused_pairs'), Type.Literal('timer_refresh')]),
-          count: Type.Integer(),
-        }),
-      ),
+      figures: ClientFiguresView,
+      findings: ClientFindingsView,
       quota: Type.Object({
         used: Type.Integer({ description: 'Successful tokens.make today (UTC) for the signed-in email.' }),
         limit: Type.Integer(),

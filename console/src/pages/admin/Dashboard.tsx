@@ -1,10 +1,13 @@
 /**
- * The operator's landing page: how many accounts there are, the instance's token checks per day,
- * and the latest audit entries. The admin API has no totals of API tokens or sessions across the
+ * The operator's landing page: how many accounts there are; the traffic over a chosen range (token
+ * checks by outcome, refusals by reason, issuances and refreshes, the busiest accounts and tokens,
+ * apps whose clients misuse their tokens: GET /api/admin/stats); the instance's token checks per
+ * day; the latest audit entries. The admin API has no totals of API tokens or sessions across the
  * instance, so the page shows none rather than an estimate.
  */
 import type { ReactNode } from 'react';
 import { api, type AccountPage, type AdminAuditPage, type InstanceUsage } from '../../api.ts';
+import { TrafficSection } from './Traffic.tsx';
 import { AuditTable } from '../../components/AuditTable.tsx';
 import { ChecksCard } from '../../components/charts.tsx';
 import { Button, Card, EmptyState, ErrorNotice, Icons, Link, Loading, PageHeader } from '../../components/ui.tsx';
@@ -58,6 +61,7 @@ export function DashboardPage(): ReactNode {
           ))}
         </div>
       )}
+      <TrafficSection />
       {usage.error ? <ErrorNotice error={usage.error} onRetry={() => void usage.reload()} context="operator" /> : null}
       {usage.loading && !usage.data ? <Loading /> : null}
       {usage.data && <ChecksCard checks={usage.data.checks} />}

@@ -11,6 +11,7 @@ import { registerAdminApps } from './apps.ts';
 import { registerAdminAudit } from './audit.ts';
 import { registerAdminServiceAccounts } from './service-accounts.ts';
 import { registerAdminSessions } from './sessions.ts';
+import { registerAdminStats } from './stats.ts';
 import { registerAdminUsage } from './usage.ts';
 
 export async function registerAdminRecords(authed: HttpApp, core: Core): Promise<void> {
@@ -20,4 +21,5 @@ export async function registerAdminRecords(authed: HttpApp, core: Core): Promise
   await registerAdminSessions(authed, core);
   await registerAdminAudit(authed, core);
   await registerAdminUsage(authed, core);
+  await registerAdminStats(authed, core);
 }
