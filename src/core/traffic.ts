@@ -246,7 +246,9 @@ export class TrafficStats implements CoreMetrics {
    * or Access Key it was issued through) passed or was refused: the top lists' counts.
    */
   seen(accountId: number, kind: string, tokenId: string | null, ok: boolean): void {
-    const m = this.#minute();
+    // The minute of the last count, without reading the clock again (tokenCheck, told of the same
+    // check, turns it): at a minute's turn a check may count in the top lists of the minute before.
+    const m = this.#now ?? this.#minute();
     let account = m.accounts.get(accountId);
     if (account === undefined && m.accounts.size < MAX_SUBJECTS) m.accounts.set(accountId, (account = { checks: 0, refusals: 0 }));
     if (account !== undefined) {
