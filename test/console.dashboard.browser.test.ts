@@ -28,7 +28,7 @@ for (const db of databases()) describe(`operator dashboard in Chromium (${db})`,
   let busyTokenId: string;
   let annaChecks = 0;
   /** What the traffic below adds up to. */
-  const expected = { checks: 0, refused: 0, issued: 0 };
+  const expected = { checks: 0, refused: 0, issued: 0, refreshed: 0 };
 
   before(async () => {
     await ensureConsoleBuilt();
@@ -52,7 +52,10 @@ for (const db of databases()) describe(`operator dashboard in Chromium (${db})`,
     await t.core.policies.put({ subject: { kind: 'api_token', id: limited.apiToken.id }, accountId: anna.accountId }, { rateLimits: [{ limit: 5, windowSeconds: 3600 }] }, CTX);
     const revoked = await t.core.apiTokens.create({ accountId: boris.accountId, format: 'v3', label: 'old shop' }, CTX);
     await t.core.apiTokens.revoke(revoked.apiToken.id, CTX);
-    expected.issued += 3;
+    // A token that expires 20 minutes in, still checked after; a CI token rotated twice.
+    const shortLived = await t.core.apiTokens.create({ accountId: boris.accountId, format: 'v3', label: 'trial', expiresAt: clock.now() + 20 * 60_000 + 30_000 }, CTX);
+    let ci = await t.core.apiTokens.create({ accountId: anna.accountId, format: 'native', label: 'ci' }, CTX);
+    expected.issued += 5;
     const login = async (): Promise<void> => {
       const make = await fetch(`${t.url}/v1/tokens`, {
         method: 'POST',
@@ -82,6 +85,18 @@ for (const db of databases()) describe(`operator dashboard in Chromium (${db})`,
         assert.equal(await invoicebox(revoked.token), 401);
         expected.checks += 1;
         expected.refused += 1;
+      }
+      if (minute >= 10 && minute < 30 && minute % 2 === 0) {
+        const answer = await invoicebox(shortLived.token);
+        assert.equal(answer, minute < 20 ? 200 : 401);
+        expected.checks += 1;
+        if (answer !== 200) expected.refused += 1;
+      }
+      if (minute === 36 || minute === 44) {
+        const rotated = await t.core.apiTokens.rotate(ci.apiToken.id, { graceMs: 0 }, CTX);
+        assert.ok(rotated.ok);
+        ci = rotated.created;
+        expected.refreshed += 1;
       }
       if (minute % 4 === 0) {
         assert.equal(await invoicebox('not-a-token'), 401);
@@ -128,6 +143,7 @@ for (const db of databases()) describe(`operator dashboard in Chromium (${db})`,
       assert.equal(await statValue(page, 'stat-checks'), expected.checks);
       assert.equal(await statValue(page, 'stat-refused'), expected.refused);
       assert.equal(await statValue(page, 'stat-issued'), expected.issued);
+      assert.equal(await statValue(page, 'stat-refreshed'), expected.refreshed);
       // Three charts with bars in them; the refusals by reason drawn in their colours.
       for (const chart of ['traffic-checks', 'traffic-refusals', 'traffic-issuance']) {
         assert.ok((await page.getByTestId(chart).locator('rect').count()) >= 1, chart);

@@ -12,10 +12,10 @@
  * what other nodes wrote, so the figures are the cluster's.
  *
  * The top lists are candidates: at each flush a node writes the 100 busiest accounts and tokens
- * of what it counted since the last flush (by checks, passed or refused, and by refusals). A subject among them at
- * every flush is counted exactly; one that is not sometimes loses those intervals' counts. Each
- * minute also remembers at most 20,000 accounts and 20,000 tokens; past that, new ones are left out
- * of the top lists (never out of the series).
+ * of what it counted since the last flush (by checks, passed or refused, and by refusals). A
+ * subject among them at every flush is counted exactly; one that is not sometimes loses those
+ * intervals' counts. Each minute also remembers at most 20,000 accounts and 20,000 tokens; past
+ * that, new ones are left out of the top lists (never out of the series).
  *
  * Retention: minutes are kept 26 hours (the 1-hour and 24-hour ranges), the top lists per minute 2
  * hours (the 1-hour range), hours 31 days (the 7-day and 30-day ranges, and the top lists of the
@@ -54,7 +54,6 @@ export type { CheckOutcomeName, TokenKind, TrafficRange };
 
 /** How long rows are kept, from their bucket's start. */
 const KEEP = { minute: 26 * HOUR_MS, topMinute: 2 * HOUR_MS, hour: 31 * DAY_MS + HOUR_MS };
-
 
 // The slots of one minute: checks (kind x outcome), then issuances, refreshes, refusals.
 const CHECKS_AT = 0;
@@ -246,7 +245,9 @@ export class TrafficStats implements CoreMetrics {
    * or Access Key it was issued through) passed or was refused: the top lists' counts.
    */
   seen(accountId: number, kind: string, tokenId: string | null, ok: boolean): void {
-    const m = this.#minute();
+    // The minute of the last count, without reading the clock again (tokenCheck, told of the same
+    // check, turns it): at a minute's turn a check may count in the top lists of the minute before.
+    const m = this.#now ?? this.#minute();
     let account = m.accounts.get(accountId);
     if (account === undefined && m.accounts.size < MAX_SUBJECTS) m.accounts.set(accountId, (account = { checks: 0, refusals: 0 }));
     if (account !== undefined) {
