@@ -27,6 +27,7 @@ import { PolicyService } from './policies/service.ts';
 import { opaqueAccessTokens, SessionService, type SessionEvents } from './sessions.ts';
 import { UsageMeter } from './usage.ts';
 import { TokenLookups, Verification, type CheckPolicy } from './verification.ts';
+import { ApiTokenFilter } from './token-filter.ts';
 
 export interface CoreDeps {
   config: Config;
@@ -70,6 +71,8 @@ export interface Core {
   readonly tokenUsage: TokenUsage;
   /** Organisation API tokens (v3, l3, native): create, list, rotate, revoke, verify. */
   readonly apiTokens: ApiTokenService;
+  /** Stored API tokens' fingerprints: unknown ones end before storage once started (src/core/token-filter.ts). */
+  readonly apiTokenFilter: ApiTokenFilter;
   /**
    * The one verification path: every token check of every dialect, forward-auth and
    * introspection (`check`), and RFC 7009 revocation by token (`revoke`).
@@ -120,7 +123,9 @@ export function createCore(deps: CoreDeps): Core {
   // Every check's lookups go through this cache (bounded staleness, dropped on changes).
   const metrics = deps.metrics;
   const counted = metrics ? { metrics } : {};
-  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, ...counted });
+  // Holds nothing (every candidate goes to storage) until a long-running server starts it.
+  const apiTokenFilter = new ApiTokenFilter();
+  const lookups = new TokenLookups({ store, clock, changes, cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize }, apiTokenFilter, ...counted });
   const usage = new UsageMeter(store.counters, clock);
   const clientPatterns = new ClientPatterns(store.counters, clock);
   const tokenUsage = new TokenUsage(store.counters, clock);
@@ -207,7 +212,7 @@ export function createCore(deps: CoreDeps): Core {
     },
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
-  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, ...counted });
+  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, filter: apiTokenFilter, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const operatorKeys = new OperatorKeyService({ store, clock, changes, cache });
   const idempotency = new IdempotencyService({ store, clock, sealer: deps.replySealer });
@@ -255,6 +260,7 @@ export function createCore(deps: CoreDeps): Core {
     clientPatterns,
     tokenUsage,
     apiTokens,
+    apiTokenFilter,
     verification,
     callers,
     policies,
@@ -274,7 +280,7 @@ export function createCore(deps: CoreDeps): Core {
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();
-      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), policies.close(), operatorKeys.close()]);
+      const results = await Promise.allSettled([apiTokenFilter.stop(), lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), policies.close(), operatorKeys.close()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
