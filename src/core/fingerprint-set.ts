@@ -23,10 +23,23 @@ const MIN_CAPACITY = 1024;
 
 /** The fingerprint of a SHA-256 hex digest: its first 64 bits, as two unsigned 32-bit words. */
 function high(hash: string): number {
-  return parseInt(hash.slice(0, 8), 16) >>> 0;
+  return word(hash, 0);
 }
 function low(hash: string): number {
-  return parseInt(hash.slice(8, 16), 16) >>> 0;
+  return word(hash, 8);
+}
+
+/** Eight hex characters from `at` as an unsigned 32-bit word, without building a substring (the hot path). */
+function word(hash: string, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = hash.charCodeAt(i);
+    // '0'-'9' -> 0-9, 'a'-'f' -> 10-15, 'A'-'F' -> 10-15; anything else is not a hex digest.
+    const d = c <= 57 ? c - 48 : (c | 32) - 87;
+    if (d < 0 || d > 15) throw new Error('not a hex digest');
+    v = (v << 4) | d;
+  }
+  return v >>> 0;
 }
 
 export class FingerprintSet {
