@@ -227,8 +227,6 @@ export async function startTokend(o: TokendProcessOptions): Promise<Server> {
     port: o.port,
     readyPath: '/healthz',
     logFile: join(o.dir, `${o.name}.log`),
-    // A start takes seconds on an idle machine; a generous bound keeps a busy one from failing the run.
-    timeoutMs: 180_000,
     ...(o.nodeFlags ? { nodeFlags: o.nodeFlags } : {}),
   });
 }
