@@ -35,6 +35,11 @@ export interface Services {
    * by close(), before the store closes.
    */
   startBackground(): void;
+  /**
+   * Loads the API-token filter and keeps it in step with other writers (startBackground does, in
+   * the background); resolves once loaded. Checks go to storage until then.
+   */
+  startApiTokenFilter(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -141,12 +146,22 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
         database: db.dialect.kind,
         ...(db.dialect.poolStats ? { poolStats: db.dialect.poolStats } : {}),
         ...('listening' in listener ? { listening: () => listener.listening === true } : {}),
+        apiTokenFilter: () => created.apiTokenFilter.stats,
       },
       core.changes,
     );
     const opened = core;
+    let filterStarted: Promise<void> | null = null;
+    const startApiTokenFilter = (): Promise<void> =>
+      (filterStarted ??= (async () => {
+        const feed = db.dialect.insertFeed({ hashesBetween: (from, to) => db.apiTokens.hashesWithIdsBetween(from, to) }, log);
+        await opened.apiTokenFilter.start(db.apiTokens, feed);
+        const stats = opened.apiTokenFilter.stats;
+        log?.info({ tokens: stats.entries, bytes: stats.bytes, ms: Math.round(stats.loadMs) }, 'API-token filter loaded: unknown API tokens end before the database');
+      })());
     const startBackground = (): void => {
       if (dispatcher) return;
+      startApiTokenFilter().catch((err: unknown) => log?.warn({ err }, 'loading the API-token filter failed; API tokens are looked up in the database'));
       dispatcher = new WebhookDispatcher({
         store: db,
         clock: opened.clock,
@@ -180,7 +195,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
         retention.unref();
       }
     };
-    return { config, db, core, metrics, startBackground, close: stop };
+    return { config, db, core, metrics, startBackground, startApiTokenFilter, close: stop };
   } catch (error) {
     await stop();
     throw error;

@@ -7,6 +7,7 @@
  * PostgreSQL only: these tests need TOKEND_TEST_DATABASE_URL (`source scripts/pg-test-cluster.sh start`).
  */
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeQuotaScope } from '../src/core/accounts.ts';
@@ -155,6 +156,34 @@ describe('several nodes on one PostgreSQL', { skip: withPostgres ? false : 'need
     await run(process.execPath, [TOKEND, 'api-token', 'revoke', created.id], { env });
     const rejected = await eventually(REVOCATION_BOUND_MS, async () => (await auth(b)).status === 401);
     assert.ok(rejected, `node B still accepts the revoked API token after ${REVOCATION_BOUND_MS} ms`);
+  });
+
+  it('an API token created through node A is accepted by node B at once; random ones are refused by both', async () => {
+    // Both nodes' filters loaded: from here on B refuses unknown API tokens without the database,
+    // so accepting A's new tokens at once is the filter's doing (insert notifications and barrier).
+    const filterReady = async (n: Node): Promise<boolean> => /^tokend_api_token_filter_ready 1$/m.test(String((await call(`${n.url}/metrics`)).body));
+    for (const n of nodes()) assert.ok(await eventually(30_000, () => filterReady(n)), `node ${n.name}'s API-token filter did not load`);
+    const u = await seed(seeder);
+    const auth = (n: Node, token: string): Promise<Res> => call(`${n.url}/v3/security/api/auth/auth`, { headers: { authorization: `Bearer ${token}` } });
+    for (let i = 0; i < 30; i++) {
+      const format = (['v3', 'l3', 'native'] as const)[i % 3];
+      const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
+      const created = await call(`${from.url}/api/admin/accounts/${u.accountId}/api-tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ format }),
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      remember(created.body.token);
+      const res = await auth(to, created.body.token);
+      assert.equal(res.status, 200, `round ${i}: a ${format} token created on ${from.name} was refused by ${to.name}: ${JSON.stringify(res.body)}`);
+    }
+    for (let i = 0; i < 10; i++) {
+      for (const n of nodes()) {
+        const random = i % 2 === 0 ? randomBytes(16).toString('hex') : `${u.accountId}-API:${randomBytes(16).toString('hex')}`;
+        assert.equal((await auth(n, random)).status, 401);
+      }
+    }
   });
 
   it('service-account tokens: created on one node, verified, refreshed and revoked on the other', async () => {

@@ -482,6 +482,25 @@ for (const kind of databases()) {
         };
       }
 
+      it('pages every hash in order (the API-token filter\'s load) and finds those of a span of time-ordered ids', async () => {
+        const accountId = await newAccount(store);
+        const mine = Array.from({ length: 7 }, () => tokenRow(accountId, { id: `0190${randomBytes(14).toString('hex')}` }));
+        for (const r of mine) await store.apiTokens.insert(r);
+        const all: string[] = [];
+        for (let after: string | null = null; ; ) {
+          const page = await store.apiTokens.pageHashes(after, 3);
+          all.push(...page);
+          if (page.length < 3) break;
+          after = page[page.length - 1]!;
+        }
+        assert.deepEqual(all, [...all].sort(), 'ascending');
+        assert.equal(new Set(all).size, all.length, 'no hash twice');
+        for (const r of mine) assert.ok(all.includes(r.hash));
+        const span = [...mine].sort((x, y) => (x.id < y.id ? -1 : 1));
+        const between = await store.apiTokens.hashesWithIdsBetween(span[2]!.id, span[5]!.id);
+        assert.deepEqual(between.sort(), span.slice(2, 5).map((r) => r.hash).sort(), 'from inclusive, to exclusive');
+      });
+
       it('insert (a taken hash gives false), find by hash with the account, by id, list newest first', async () => {
         const accountId = await newAccount(store);
         const row = tokenRow(accountId);

@@ -56,12 +56,13 @@ export async function spawnServer(o: SpawnOptions): Promise<Server> {
     exited = code ?? -1;
   });
   const url = `http://${HOST}:${o.port}`;
-  const deadline = Date.now() + (o.timeoutMs ?? 30_000);
+  // A start takes seconds on an idle machine; a generous bound keeps a busy one from failing the run.
+  const deadline = Date.now() + (o.timeoutMs ?? 180_000);
   for (;;) {
     if (exited !== null) throw new Error(`${o.name} exited with ${exited} before it was ready; see ${o.logFile}:\n${tail(o.logFile)}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${o.name} not ready within ${o.timeoutMs ?? 30_000} ms; see ${o.logFile}`);
+      throw new Error(`${o.name} not ready within ${o.timeoutMs ?? 180_000} ms; see ${o.logFile}`);
     }
     try {
       const r = await fetch(url + o.readyPath, { signal: AbortSignal.timeout(1000) });

@@ -46,7 +46,7 @@ export interface WrkResult {
 
 export interface WrkOptions {
   url: string;
-  script: 'requests.lua' | 'chain.lua';
+  script: 'requests.lua' | 'chain.lua' | 'random-tokens.lua';
   scriptArgs: string[];
   connections: number;
   threads?: number;

@@ -98,6 +98,8 @@ export interface ApiTokenServiceDeps {
   metrics?: CoreMetrics;
   /** Maximum lifetime and mandatory expiry of new tokens (docs/policies.md). */
   expiryPolicy?: ExpiryPolicy;
+  /** Told the hash of every token this node stores, in its transaction (src/core/token-filter.ts). */
+  filter?: { add(hash: string): void };
 }
 
 export class ApiTokenService {
@@ -130,7 +132,9 @@ export class ApiTokenService {
       const token = generate(format, account.id);
       const apiToken = this.#record(account.id, format, token, label, now, expiresAt);
       // 128 random bits: a collision is not going to happen; a false here would be a bug, not bad luck.
-      if (!(await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(token) }))) throw new Error('API token hash collision');
+      const hash = sha256Hex(token);
+      if (!(await tx.apiTokens.insert({ ...apiToken, hash }))) throw new Error('API token hash collision');
+      this.#d.filter?.add(hash);
       await audit(tx.audit, this.#d.clock, ctx, {
         type: 'api_token.created',
         accountId: account.id,
@@ -154,8 +158,10 @@ export class ApiTokenService {
     const now = this.#d.clock.now();
     const apiToken = this.#record(input.accountId, shape.format, input.token, this.#label(input.label), now, null);
     return this.#d.store.transaction(async (tx) => {
-      const inserted = await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(input.token) });
+      const hash = sha256Hex(input.token);
+      const inserted = await tx.apiTokens.insert({ ...apiToken, hash });
       if (inserted) {
+        this.#d.filter?.add(hash);
         await audit(tx.audit, this.#d.clock, ctx, {
           type: 'api_token.created',
           accountId: input.accountId,
@@ -228,7 +234,9 @@ export class ApiTokenService {
       // A rotation replaces a possibly leaked token: cut to the policy rather than refuse.
       const expiresAt = expiryPolicy ? clampExpiry(expiryPolicy.expiryRules(old.accountId), kept, now) : kept;
       const apiToken = this.#record(old.accountId, old.format, token, old.label, now, expiresAt);
-      if (!(await tx.apiTokens.insert({ ...apiToken, hash: sha256Hex(token) }))) throw new Error('API token hash collision');
+      const hash = sha256Hex(token);
+      if (!(await tx.apiTokens.insert({ ...apiToken, hash }))) throw new Error('API token hash collision');
+      this.#d.filter?.add(hash);
       // The arbiter of concurrent rotations of one token: exactly one marks it replaced; the others
       // roll their new token back.
       if (!(await tx.apiTokens.retire(old.id, apiToken.id, now + graceMs))) return rollback({ ok: false, code: 'not_active' });

@@ -338,6 +338,10 @@ export interface ApiTokenRepo {
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
   /** Batched `last used` times from memory; never moves a time backwards. */
   touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void>;
+  /** Up to `limit` stored hashes greater than `after` (from the first when null), ascending: the API-token filter's load. */
+  pageHashes(after: string | null, limit: number): Promise<string[]>;
+  /** Hashes of the tokens whose id is in [`fromId`, `toId`): with time-ordered ids, those created in a span of time. */
+  hashesWithIdsBetween(fromId: string, toId: string): Promise<string[]>;
 }
 
 export interface ResourceServerRepo {

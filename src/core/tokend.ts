@@ -28,6 +28,7 @@ import { PolicyService } from './policies/service.ts';
 import { opaqueAccessTokens, SessionService, type SessionEvents } from './sessions.ts';
 import { UsageMeter } from './usage.ts';
 import { TokenLookups, Verification, type CheckPolicy } from './verification.ts';
+import { ApiTokenFilter } from './token-filter.ts';
 
 export interface CoreDeps {
   config: Config;
@@ -73,6 +74,8 @@ export interface Core {
   readonly traffic: TrafficStats;
   /** Organisation API tokens (v3, l3, native): create, list, rotate, revoke, verify. */
   readonly apiTokens: ApiTokenService;
+  /** Stored API tokens' fingerprints: unknown ones end before storage once started (src/core/token-filter.ts). */
+  readonly apiTokenFilter: ApiTokenFilter;
   /**
    * The one verification path: every token check of every dialect, forward-auth and
    * introspection (`check`), and RFC 7009 revocation by token (`revoke`).
@@ -121,11 +124,14 @@ export function createCore(deps: CoreDeps): Core {
     },
   };
   // Every check's lookups go through this cache (bounded staleness, dropped on changes).
+  // Holds nothing (every candidate goes to storage) until a long-running server starts it.
+  const apiTokenFilter = new ApiTokenFilter();
   const lookups = new TokenLookups({
     store,
     clock,
     changes,
     cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize },
+    apiTokenFilter,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   const usage = new UsageMeter(store.counters, clock);
@@ -219,7 +225,7 @@ export function createCore(deps: CoreDeps): Core {
     },
   });
   const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
-  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, ...counted });
+  const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, filter: apiTokenFilter, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const operatorKeys = new OperatorKeyService({ store, clock, changes, cache });
   const idempotency = new IdempotencyService({ store, clock, sealer: deps.replySealer });
@@ -268,6 +274,7 @@ export function createCore(deps: CoreDeps): Core {
     tokenUsage,
     traffic,
     apiTokens,
+    apiTokenFilter,
     verification,
     callers,
     policies,
@@ -287,7 +294,16 @@ export function createCore(deps: CoreDeps): Core {
     async close() {
       // Each batch gets its chance to land even when another one fails.
       lookups.close();
-      const results = await Promise.allSettled([lastUsed.close(), usage.close(), clientPatterns.close(), tokenUsage.close(), traffic.close(), policies.close(), operatorKeys.close()]);
+      const results = await Promise.allSettled([
+        apiTokenFilter.stop(),
+        lastUsed.close(),
+        usage.close(),
+        clientPatterns.close(),
+        tokenUsage.close(),
+        traffic.close(),
+        policies.close(),
+        operatorKeys.close(),
+      ]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },

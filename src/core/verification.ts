@@ -41,6 +41,7 @@ import type { PolicyDecision, PolicyRefusal, PolicyRefusalCode } from './policie
 import type { AccessLookup, AccessTokenVerifier, ApiTokenLookup, RefreshLookup, Repos } from './ports.ts';
 import type { UsageMeter } from './usage.ts';
 import { cacheTag, VerifyCache } from './verify-cache.ts';
+import type { ApiTokenFilter } from './token-filter.ts';
 
 export type VerifiedKind = 'access' | 'refresh' | 'api_token' | 'service_access';
 
@@ -175,7 +176,7 @@ export class TokenLookups {
   readonly #loadAccess: (hash: string) => Promise<AccessLookup | null>;
   readonly #loadApiToken: (hash: string) => Promise<ApiTokenLookup | null>;
 
-  constructor(deps: { store: Repos; clock: Clock; changes: ChangeBus; cache: { ttlMs: number; maxEntries: number }; metrics?: CoreMetrics }) {
+  constructor(deps: { store: Repos; clock: Clock; changes: ChangeBus; cache: { ttlMs: number; maxEntries: number }; metrics?: CoreMetrics; apiTokenFilter?: ApiTokenFilter }) {
     this.#store = deps.store;
     const metrics = deps.metrics;
     const options = { ...deps.cache, clock: deps.clock, ...(metrics ? { onLookup: (hit: boolean) => metrics.cacheLookup(hit) } : {}) };
@@ -184,6 +185,17 @@ export class TokenLookups {
     this.#unfollow = [this.#access.follow(deps.changes), this.#apiTokens.follow(deps.changes)];
     this.#loadAccess = (hash) => this.#store.sessions.findAccess(hash);
     this.#loadApiToken = (hash) => this.#store.apiTokens.findByHash(hash);
+    // An API token no stored one can be (src/core/token-filter.ts) ends before storage.
+    const filter = deps.apiTokenFilter;
+    if (filter) {
+      const find = this.#loadApiToken;
+      this.#loadApiToken = (hash) => {
+        const may = filter.mayExist(hash);
+        if (may === true) return find(hash);
+        if (may === false) return NOT_STORED;
+        return may.then((yes) => (yes ? find(hash) : null));
+      };
+    }
   }
 
   access(hash: string): Promise<AccessLookup | null> {
@@ -202,6 +214,8 @@ export class TokenLookups {
     for (const unfollow of this.#unfollow) unfollow();
   }
 }
+
+const NOT_STORED: Promise<null> = Promise.resolve(null);
 
 function accessTags(found: AccessLookup): readonly string[] {
   return [cacheTag('session', found.session.id), cacheTag('account', found.session.accountId)];

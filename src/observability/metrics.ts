@@ -28,6 +28,8 @@ export interface StoreProbe {
   poolStats?: () => PoolStats;
   /** PostgreSQL: whether the LISTEN session that carries revocations between nodes is up. */
   listening?: () => boolean;
+  /** The API-token filter (src/core/token-filter.ts): loaded or not, its tokens and bytes. */
+  apiTokenFilter?: () => { state: string; entries: number; bytes: number };
 }
 
 /**
@@ -308,7 +310,33 @@ export class TokendMetrics implements CoreMetrics, StoreMetrics {
     });
     const registers = [this.registry];
     // PostgreSQL only: SQLite has no pool and no LISTEN session, and a gauge stuck at 0 would lie.
-    const { poolStats, listening } = probe;
+    const { poolStats, listening, apiTokenFilter } = probe;
+    if (apiTokenFilter) {
+      new Gauge({
+        name: 'tokend_api_token_filter_ready',
+        help: '1 while the API-token filter is loaded and refusing unknown API tokens without the database, else 0 (they are looked up).',
+        registers,
+        collect() {
+          this.set(apiTokenFilter().state === 'ready' ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'tokend_api_token_filter_tokens',
+        help: 'Fingerprints of stored API tokens the filter holds.',
+        registers,
+        collect() {
+          this.set(apiTokenFilter().entries);
+        },
+      });
+      new Gauge({
+        name: 'tokend_api_token_filter_bytes',
+        help: 'Memory the API-token filter holds, bytes.',
+        registers,
+        collect() {
+          this.set(apiTokenFilter().bytes);
+        },
+      });
+    }
     if (poolStats) {
       new Gauge({
         name: 'tokend_store_pool_connections',

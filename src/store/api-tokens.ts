@@ -185,6 +185,21 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
       // Callers run this in a transaction (one commit per slice of a flush, not per token).
       for (const e of entries) await TOUCH_LAST_USED.run(db, e);
     },
+    async pageHashes(after, limit) {
+      // Keyset pages along the unique index on hash: each page is one index range, whatever the table's size.
+      const rows = await db
+        .selectFrom('api_tokens')
+        .select('hash')
+        .$if(after !== null, (q) => q.where('hash', '>', after!))
+        .orderBy('hash')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.hash);
+    },
+    async hashesWithIdsBetween(fromId, toId) {
+      const rows = await db.selectFrom('api_tokens').select('hash').where('id', '>=', fromId).where('id', '<', toId).execute();
+      return rows.map((r) => r.hash);
+    },
   };
 }
 

@@ -31,6 +31,8 @@ import { BACKSTOP_WAL_PAGES, Checkpointer } from './checkpointer.ts';
 import { DatabaseClock, type ClockHandle, type StoreLog } from './db-clock.ts';
 import type { PoolStats } from './metrics.ts';
 import { noChangeBridge, PgChangeBridge, type ChangeBridge } from './pg-notify.ts';
+import { PgInsertFeed, SqliteInsertFeed } from './token-feeds.ts';
+import type { InsertFeed } from '../core/token-filter.ts';
 import type { DB } from './schema.ts';
 
 export type { ChangeBridge } from './pg-notify.ts';
@@ -73,6 +75,12 @@ export interface SqlDialect {
    * through their staleness bound.
    */
   bridgeChanges(bus: ChangeBus, log?: StoreLog): Promise<ChangeBridge>;
+  /**
+   * How this process hears of API tokens other writers store, for the API-token filter
+   * (src/store/token-feeds.ts). SQLite: the connection's data version and a catch-up read by id.
+   * PostgreSQL: the notifications of migration 0012's trigger on a LISTEN session of its own.
+   */
+  insertFeed(reads: { hashesBetween(from: string, to: string): Promise<string[]> }, log?: StoreLog): InsertFeed;
   /**
    * Runs `fn` (the migrations, src/store/migrations/index.ts) with the handle they must use.
    * SQLite: the ordinary one. PostgreSQL: a connection of their own without statement_timeout.
@@ -337,6 +345,10 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     isUnavailable: (e) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB)/.test(sqliteCode(e)),
     startClock: async () => systemClockHandle,
     bridgeChanges: async () => noChangeBridge,
+    insertFeed(reads) {
+      const dataVersion = database.prepare('pragma data_version');
+      return new SqliteInsertFeed({ dataVersion: () => Number((dataVersion.get() as { data_version: number }).data_version), hashesBetween: reads.hashesBetween });
+    },
     withMigrationDb: (fn) => fn(db),
     lockAuditChain: async () => {},
     skipLocked: sql``,
@@ -361,6 +373,8 @@ const NET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 
 
 /** The LISTEN session's application_name, as shown in pg_stat_activity. */
 export const LISTEN_APPLICATION_NAME = 'tokend-listen';
+/** The API-token filter's LISTEN session (src/store/token-feeds.ts). */
+export const LISTEN_INSERTS_APPLICATION_NAME = 'tokend-listen-inserts';
 /** The migrations' session's application_name (withMigrationDb). */
 export const MIGRATE_APPLICATION_NAME = 'tokend-migrate';
 
@@ -499,6 +513,15 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
         ...(log ? { log } : {}),
       });
       return bridge.start();
+    },
+    insertFeed(_reads, log) {
+      return new PgInsertFeed({
+        newClient: () => new pg.Client({ ...connection, application_name: LISTEN_INSERTS_APPLICATION_NAME }),
+        notify: async (channel, payload) => {
+          await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+        },
+        ...(log ? { log } : {}),
+      });
     },
     async withMigrationDb(fn) {
       // Migrations run on a session of their own, opened for them and closed after, with no
