@@ -15,8 +15,8 @@ import { readdirSync, statSync } from 'node:fs';
 /**
  * MiB of each of the two semi-spaces of V8's young generation that `tokend serve` runs with
  * (TOKEND_V8_SEMI_SPACE_MB, docs/operations.md "Memory"). V8 sizes them from the machine's memory
- * (16 MiB each on a machine with a few GiB and more), which a server answering token checks fills
- * with short-lived garbage and keeps committed; 8 MiB costs no throughput (bench/RESULTS.md).
+ * (up to 64 MiB each on one with 24 GiB), which a server answering token checks fills with
+ * short-lived garbage and keeps committed; 8 MiB costs no throughput (bench/RESULTS.md).
  */
 const SEMI_SPACE_MB = 8;
 
