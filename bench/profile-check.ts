@@ -9,7 +9,7 @@
  * "check with a rate limit, an allow-list and credits attached").
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { send, specTarget } from './lib/peers.ts';
@@ -34,7 +34,11 @@ try {
   process.stdout.write(`${Math.round(r.rps)} req/s under the profiler\n`);
   server.child.kill('SIGTERM');
   await new Promise((res) => server.child.once('exit', res));
-  const file = readdirSync(work).find((f) => f.endsWith('.cpuprofile'));
+  // The largest: the main thread's (`tokend serve` writes a small one of its start before it
+  // replaces itself with node's flags, and the checkpoint thread writes its own).
+  const file = readdirSync(work)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort((a, b) => statSync(join(work, b)).size - statSync(join(work, a)).size)[0];
   if (!file) throw new Error('no profile written');
   const profile = JSON.parse(readFileSync(join(work, file), 'utf8')) as {
     nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];

@@ -4,6 +4,7 @@
  *
  * Options: `--only check,scale,durable,make,jwt,login` runs some scenarios; `--profile` starts every
  * tokend with `--cpu-prof` (profiles land in the work directory, which `--keep` keeps).
+ * `--soak` runs the soak instead (bench/soak.ts: 30 minutes of steady checks, memory over time).
  *
  * Each scenario starts what it measures as separate processes on 127.0.0.1 (tokend, a bare
  * Fastify floor, node-oidc-provider), drives them with wrk, interleaves rounds with its baselines
@@ -20,6 +21,7 @@ import { renderReport } from './lib/report.ts';
 import { prepareTokend, startTokend, type Fixture } from './lib/tokend.ts';
 import { wrkVersion } from './lib/wrk.ts';
 import { analyse } from './analysis.ts';
+import { soak } from './soak.ts';
 import { checkScenario } from './scenarios/check.ts';
 import { durableScenario } from './scenarios/durable.ts';
 import { jwtScenario } from './scenarios/jwt.ts';
@@ -178,4 +180,4 @@ function fmtCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-process.exitCode = await main();
+process.exitCode = argv.includes('--soak') ? await soak(argv, log) : await main();

@@ -12,13 +12,40 @@
 // run up to that point on old Node versions: plain JavaScript, nothing newer than Node 18 has.
 import { readdirSync, statSync } from 'node:fs';
 
+/**
+ * MiB of each of the two semi-spaces of V8's young generation that `tokend serve` runs with
+ * (TOKEND_V8_SEMI_SPACE_MB, docs/operations.md "Memory"). V8 sizes them from the machine's memory
+ * (up to 64 MiB each on one with 24 GiB), which a server answering token checks fills with
+ * short-lived garbage and keeps committed; 8 MiB costs no throughput (bench/RESULTS.md).
+ */
+const SEMI_SPACE_MB = 8;
+
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 24 || (major === 24 && minor < 15)) {
   process.exitCode = await runOnBundledNode();
 } else {
+  const flags = serveNodeFlags();
+  // Replaces this process (same pid, same stdio, signals and service manager unaffected): V8 reads
+  // its heap's sizes when the process starts, so a flag set from here would come too late.
+  if (flags.length) process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
   const root = new URL('../', import.meta.url);
   const { main } = await import(buildIsCurrent(root) ? '../dist/main.js' : '../src/main.ts');
   process.exitCode = await main(process.argv.slice(2));
+}
+
+/**
+ * The node flags `tokend serve` needs and this process lacks: V8's young generation from
+ * TOKEND_V8_SEMI_SPACE_MB (0: V8's own sizing), unless --max-semi-space-size is already given
+ * (on the command line, in NODE_OPTIONS, or by the execve below). A value that is not a whole
+ * number of MiB is left to the configuration check of `serve`, which names it.
+ */
+function serveNodeFlags() {
+  if (process.argv[2] !== 'serve' || typeof process.execve !== 'function') return [];
+  if (/--max-semi-space-size\b/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)) return [];
+  const raw = (process.env.TOKEND_V8_SEMI_SPACE_MB ?? '').trim();
+  const mb = raw === '' ? SEMI_SPACE_MB : Number(raw);
+  if (!Number.isInteger(mb) || mb <= 0 || mb > 1024) return [];
+  return [`--max-semi-space-size=${mb}`];
 }
 
 /** True when dist/ was built after the last change to any source file (tests excluded). */

@@ -107,22 +107,30 @@ async function serialHashMs(samples: number): Promise<number> {
   return median(times);
 }
 
-/** argon2id flat out on every core, no HTTP, no database: what the machine itself can do. */
-async function parallelHashesPerS(cores: number, durationMs: number): Promise<number> {
+/**
+ * argon2id flat out with `inFlight` hashes at a time (one per core: what the machine itself can
+ * do), no HTTP, no database; also the CPU time (all threads of this process) each hash took.
+ */
+async function parallelHashes(inFlight: number, durationMs: number): Promise<{ perS: number; cpuMsPerHash: number }> {
   const stored = await hash('bench-kdf-password', OWASP);
   const end = performance.now() + durationMs;
   let done = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(
-    Array.from({ length: cores }, async () => {
+    Array.from({ length: inFlight }, async () => {
       while (performance.now() < end) {
         await verify(stored, 'bench-kdf-password');
         done++;
       }
     }),
   );
-  return done / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return { perS: done / ((performance.now() - t0) / 1000), cpuMsPerHash: (cpu.user + cpu.system) / 1000 / done };
 }
+
+/** libuv's thread pool, where tokend's hashes run: 4 threads unless UV_THREADPOOL_SIZE says otherwise. */
+const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 
 function pseudo(key: string, label: string, rps: number): Summary {
   return { key, label, rps, p50us: Number.NaN, p99us: Number.NaN, errors: 0, requests: 0, rounds: [rps], cpuUsPerReq: Number.NaN };
@@ -158,13 +166,20 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
   await make.run(Math.max(1, p.warmupS));
   const hashMs: number[] = [];
   const parallel: number[] = [];
+  const parallelCpuMs: number[] = [];
+  const poolWide: number[] = [];
   const makeRuns: WrkResult[] = [];
   const idleCheck: number[] = [];
   const loadedCheck: number[] = [];
   const loadedFsync: { p50us: number; p99us: number }[] = [];
   for (let r = 0; r < p.rounds; r++) {
     hashMs.push(await serialHashMs(p.kdfSamples));
-    parallel.push(await parallelHashesPerS(cores, Math.min(3000, p.makeDurationS * 500)));
+    const raw = await parallelHashes(cores, Math.min(3000, p.makeDurationS * 500));
+    parallel.push(raw.perS);
+    parallelCpuMs.push(raw.cpuMsPerHash);
+    // As many at once as tokend's pool runs (8 makes in flight fill its 4 threads): what
+    // oversubscribing the cores costs the hashing itself.
+    poolWide.push((await parallelHashes(POOL_THREADS, Math.min(3000, p.makeDurationS * 500))).perS);
     loadedFsync.push(await fsyncBesideHashing(fixture.dir, Math.min(3000, p.makeDurationS * 500)));
     idleCheck.push(...(await checkProbe(p.makeDurationS * 1000)).samplesUs);
     // The probe runs beside the make load, from its second half-second to its end.
@@ -212,6 +227,9 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
           `| raw argon2id on ${cores} threads, no HTTP, no database (median) | ${median(parallel).toFixed(1)} /s (${(median(parallel) / limit).toFixed(2)} of the limit) |`,
           `| tokend make (median) | ${makeSummary.rps.toFixed(1)} /s (${(makeSummary.rps / limit).toFixed(2)} of the limit, ${(makeSummary.rps / median(parallel)).toFixed(2)} of raw parallel) |`,
           `| make latency p50 / p99 (${p.makeConnections} in flight) | ${ms(makeSummary.p50us)} / ${ms(makeSummary.p99us)} ms |`,
+          `| raw argon2id with ${POOL_THREADS} in flight (tokend's pool threads) on ${cores} cores (median) | ${median(poolWide).toFixed(1)} /s (${(median(poolWide) / median(parallel)).toFixed(2)} of ${cores} in flight) |`,
+          `| CPU time per hash, raw, ${cores} in flight (all threads) | ${median(parallelCpuMs).toFixed(1)} ms |`,
+          `| CPU time per make, tokend (all threads; the probe's checks included) | ${(makeSummary.cpuUsPerReq / 1000).toFixed(1)} ms (${(makeSummary.cpuUsPerReq / 1000 - median(parallelCpuMs)).toFixed(1)} ms besides one hash) |`,
         ],
       },
       {
@@ -236,6 +254,9 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
       cores,
       kdfLimit: limit,
       rawParallel: median(parallel),
+      rawPoolWide: median(poolWide),
+      rawCpuMsPerHash: median(parallelCpuMs),
+      makeCpuMs: makeSummary.cpuUsPerReq / 1000,
       makeRps: makeSummary.rps,
       checkIdleP99us: idle.p99us,
       checkLoadedP99us: loaded.p99us,

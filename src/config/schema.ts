@@ -66,6 +66,8 @@ export const SETTINGS = {
     doc: 'Largest request body accepted, in bytes; larger bodies get 413 in the dialect\'s envelope.' }),
   maxHeaderSize: setting({ env: 'TOKEND_MAX_HEADER_SIZE', default: 16_384, defaultText: '16384', parser: integer(4096, 65_536),
     doc: 'Largest total size of request headers, in bytes; larger get 431 in the dialect\'s envelope.' }),
+  v8SemiSpaceMb: setting({ env: 'TOKEND_V8_SEMI_SPACE_MB', default: 8, defaultText: '8', parser: integer(0, 1024),
+    doc: 'MiB of each of the two semi-spaces of V8\'s young generation (`node --max-semi-space-size`) that `tokend serve` starts with: `bin/tokend.js` replaces its own process with one that has the flag (same pid). V8\'s own sizing (`0`) derives them from the machine\'s memory (up to 64 MiB each on one with 24 GiB) and keeps them committed; the default bounds the memory a busy node holds without costing throughput (docs/operations.md, "Memory"). A `--max-semi-space-size` given in `NODE_OPTIONS` or on node\'s command line wins.' }),
 
   chatappEnabled: setting({ env: 'TOKEND_CHATAPP_ENABLED', default: true, defaultText: 'true', parser: boolean(),
     doc: 'Serve the ChatApp dialect (`/v1/tokens…`).' }),
