@@ -5,7 +5,7 @@ import { isRollback, type Repos, type Rollback, type Store } from '../core/ports
 import { accountRepo, appRepo } from './accounts.ts';
 import { apiTokenRepo, instanceSecretRepo, resourceServerRepo } from './api-tokens.ts';
 import { consoleSessionRepo } from './console.ts';
-import { auditRepo } from './audit.ts';
+import { AuditChainer, auditRepo } from './audit.ts';
 import { counterRepo } from './counters.ts';
 import type { SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -22,7 +22,7 @@ import { webhookRepo } from './webhooks.ts';
 
 const MAX_ATTEMPTS = 8;
 
-function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
+function reposOf(db: Kysely<DB>, d: SqlDialect, chainer: AuditChainer | null): Repos {
   return {
     operatorKeys: operatorKeyRepo(db),
     idempotency: idempotencyRepo(db),
@@ -32,7 +32,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     apps: appRepo(db, d),
     sessions: sessionRepo(db),
     counters: counterRepo(db),
-    audit: auditRepo(db, d),
+    audit: auditRepo(db, d, chainer),
     apiTokens: apiTokenRepo(db),
     resourceServers: resourceServerRepo(db),
     instanceSecrets: instanceSecretRepo(db),
@@ -95,11 +95,11 @@ function translate(error: unknown, d: SqlDialect): unknown {
  * a throw. Kysely's transaction rolls back only when its callback throws, so a returned rollback
  * is carried out by a private sentinel that never leaves this function.
  */
-async function inTransaction<T>(d: SqlDialect, fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T> {
+async function inTransaction<T>(d: SqlDialect, chainer: AuditChainer | null, fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T> {
   let undone: Rollback<T> | null = null;
   try {
     return await d.db.transaction().execute(async (trx) => {
-      const result = await fn(reposOf(trx, d));
+      const result = await fn(reposOf(trx, d, chainer));
       if (!isRollback(result)) return result;
       undone = result;
       throw UNDO;
@@ -118,8 +118,9 @@ export interface Database extends Store {
 }
 
 export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METRICS): Database {
-  const base = reposOf(d.db, d);
-  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d), { onBatch: (size) => metrics.groupCommitBatch(size) }) : null;
+  const chainer = d.chainAfterCommit ? new AuditChainer(d.db, d) : null;
+  const base = reposOf(d.db, d, chainer);
+  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), { onBatch: (size) => metrics.groupCommitBatch(size) }) : null;
   const store: Database = {
     ...guarded(base, d),
     kind: d.kind,
@@ -127,12 +128,15 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
     async transaction(fn) {
       const started = performance.now();
       let ok = false;
+      const appended = chainer?.appended;
       try {
-        const value = await retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, fn)));
+        const value = await retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, chainer, fn)));
         ok = true;
         return value;
       } finally {
         metrics.transaction((performance.now() - started) / 1000, ok);
+        // Committed (or rolled back, which leaves nothing to link): entries it wrote get their link now.
+        if (chainer && chainer.appended !== appended) chainer.poke();
       }
     },
     async ping() {
@@ -143,6 +147,8 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
       }
     },
     async close() {
+      // What this process wrote is linked before it goes (a CLI command exits right after).
+      await chainer?.stop().catch(() => {});
       await d.db.destroy();
     },
     async migrate() {

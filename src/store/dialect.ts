@@ -88,6 +88,15 @@ export interface SqlDialect {
    */
   lockAuditChain(db: Kysely<DB>): Promise<void>;
   /**
+   * Whether audit entries are linked into the chain after their transaction commits, in batches,
+   * by the store's chainer (src/store/audit.ts, AuditChainer), rather than inside it. PostgreSQL:
+   * yes; linking inside would hold the chain's lock across every audited transaction's WAL flush
+   * and so allow one audited commit per flush, where the server otherwise flushes the commits of
+   * many sessions at once (bench/RESULTS.md). SQLite: no; its one writer commits in turn anyway
+   * and its group commit shares the flush.
+   */
+  readonly chainAfterCommit: boolean;
+  /**
    * What ends a `select … for update` that skips rows other transactions hold: PostgreSQL's
    * `for update skip locked` (two nodes claiming work never wait for nor take each other's
    * rows). SQLite: nothing; one process writes the file, under the one write lock.
@@ -339,6 +348,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     bridgeChanges: async () => noChangeBridge,
     withMigrationDb: (fn) => fn(db),
     lockAuditChain: async () => {},
+    chainAfterCommit: false,
     skipLocked: sql``,
   };
 }
@@ -463,6 +473,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
     async lockAuditChain(trx) {
       await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK)})`.execute(trx);
     },
+    chainAfterCommit: true,
     skipLocked: sql`for update skip locked`,
     isTransient: (e) => PG_TRANSIENT.has(sqliteCode(e)),
     async syncIdSequence(db, table) {

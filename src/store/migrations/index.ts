@@ -10,6 +10,7 @@ import * as m0006 from './0006_policies.ts';
 import * as m0007 from './0007_operator_keys.ts';
 import * as m0009 from './0009_admin_indexes.ts';
 import * as m0010 from './0010_events.ts';
+import * as m0012 from './0012_audit_chain_queue.ts';
 
 /** Migrations in order. Each is append-only once released: add a new file, never edit an old one. */
 const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void> }> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void>
   '0007_operator_keys': m0007,
   '0009_admin_indexes': m0009,
   '0010_events': m0010,
+  '0012_audit_chain_queue': m0012,
 };
 
 /** Every migration's name, in the order they apply. */
