@@ -226,6 +226,8 @@ export interface TokendProcessOptions {
   port: number;
   env?: Record<string, string>;
   nodeFlags?: string[];
+  /** How long it may take to answer (default 30 s; a busy shared machine may need more). */
+  timeoutMs?: number;
 }
 
 export async function startTokend(o: TokendProcessOptions): Promise<Server> {
@@ -237,6 +239,7 @@ export async function startTokend(o: TokendProcessOptions): Promise<Server> {
     readyPath: '/healthz',
     logFile: join(o.dir, `${o.name}.log`),
     ...(o.nodeFlags ? { nodeFlags: o.nodeFlags } : {}),
+    ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
   });
 }
 

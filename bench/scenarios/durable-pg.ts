@@ -5,6 +5,10 @@
  * pgbench with a transaction of the same shape on the same server, with as many clients as
  * tokend's pool has connections (bench/lib/pgbench.ts).
  *
+ * With BENCH_PG_BASELINE=<an earlier checkout, built, whose bench/lib/tokend.ts takes a
+ * databaseUrl> that build runs too, on a database of its own in the same cluster, in the same
+ * interleaved rounds: how a change moved the figures, measured side by side.
+ *
  * Beside the ratios, what the server saw per request while tokend ran: the statements it executed
  * (pg_stat_statements) and where tokend's sessions spent their time (pg_stat_activity sampled:
  * running, waiting for a lock, for the WAL flush, or idle inside a transaction while the statement
@@ -22,6 +26,8 @@ import { issueRefreshPool, prepareTokend, startTokend } from '../lib/tokend.ts';
 import { runWrk, writeSpec, type SpecRequest, type WrkResult } from '../lib/wrk.ts';
 import { CREATE_PATH, REFRESH_PATH } from './durable.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type * as TokendLib from '../lib/tokend.ts';
 
 /** tokend's default pool (TOKEND_DATABASE_POOL_SIZE); the ceiling runs as many pgbench clients. */
 const POOL = 10;
@@ -41,7 +47,7 @@ export async function durablePgScenario(ctx: Context): Promise<ScenarioResult> {
     const dir = join(ctx.work, 'pg');
     mkdirSync(dir);
     const fixture = await prepareTokend(dir, { apiTokens: 0, workingSet: 0, accounts: 8, refreshPool: 0, serviceKeys: 8, databaseUrl: url });
-    const tokend = ctx.own(await startTokend({ name: 'tokend-pg', dir, port: await freePort(), env: fixture.env, nodeFlags: ctx.nodeFlags?.('pg') ?? [] }));
+    const tokend = ctx.own(await startTokend({ name: 'tokend-pg', dir, port: await freePort(), env: fixture.env, nodeFlags: ctx.nodeFlags?.('pg') ?? [], timeoutMs: 120_000 }));
     await preparePgbench(url, POOL);
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
@@ -96,7 +102,9 @@ export async function durablePgScenario(ctx: Context): Promise<ScenarioResult> {
         return result;
       };
       let chainRun = 0;
+      const baseline = await startBaseline(ctx, cluster.createDatabase.bind(cluster), p.refreshPool, c);
       const targets: Target[] = [
+        ...baseline.targets,
         {
           key: 'create',
           label: 'tokend hoster create (PostgreSQL)',
@@ -137,6 +145,24 @@ export async function durablePgScenario(ctx: Context): Promise<ScenarioResult> {
         return `| ${what} | ${f0(b.rps)} (p50 ${ms(b.p50us)} ms) | ${f0(a.rps)} (p50 ${ms(a.p50us)} ms, p99 ${ms(a.p99us)} ms) | **${ratio.toFixed(2)}** | ${a.cpuUsPerReq.toFixed(0)} |`;
       };
       const sections: Section[] = [
+        ...(baseline.targets.length
+          ? [
+              {
+                title: `PostgreSQL: this build against ${baseline.name}, side by side`,
+                lines: [
+                  '| write | earlier build (/s) | this build (/s) | this / earlier | earlier / ceiling | this / ceiling |',
+                  '|---|---:|---:|---:|---:|---:|',
+                  ...(['refresh', 'create'] as const).map((k) => {
+                    const old = s.get(`${k}-base`)!;
+                    const now = s.get(k)!;
+                    const ceiling = s.get(`pgbench-${k}`)!;
+                    const r = (a: typeof old, b: typeof old): string => compare('x', '', a, b, 0, '').ratio.toFixed(2);
+                    return `| ${k} | ${f0(old.rps)} (p50 ${ms(old.p50us)} ms) | ${f0(now.rps)} (p50 ${ms(now.p50us)} ms) | ${r(now, old)} | ${r(old, ceiling)} | ${r(now, ceiling)} |`;
+                  }),
+                ],
+              },
+            ]
+          : []),
         {
           title: 'Durable writes on PostgreSQL: tokend against pgbench',
           lines: [
@@ -178,10 +204,58 @@ export async function durablePgScenario(ctx: Context): Promise<ScenarioResult> {
     } finally {
       await admin.end();
       await tokend.stop();
+      await stopBaseline();
     }
   } finally {
     await cluster.stop();
   }
+}
+
+let stopBaseline = async (): Promise<void> => {};
+
+/** The earlier build of BENCH_PG_BASELINE, when set: its create and refresh targets. */
+async function startBaseline(ctx: Context, createDatabase: (name: string) => Promise<string>, refreshPool: number, connections: number): Promise<{ name: string; targets: Target[] }> {
+  const root = process.env.BENCH_PG_BASELINE;
+  if (!root) return { name: '', targets: [] };
+  const lib = (await import(pathToFileURL(join(root, 'bench/lib/tokend.ts')).href)) as typeof TokendLib;
+  const url = await createDatabase('tokend_baseline');
+  const dir = join(ctx.work, 'pg-baseline');
+  mkdirSync(dir);
+  const fixture = await lib.prepareTokend(dir, { apiTokens: 0, workingSet: 0, accounts: 8, refreshPool: 0, serviceKeys: 8, databaseUrl: url });
+  const server = ctx.own(
+    await lib.startTokend({ name: 'tokend-pg-baseline', dir, port: await freePort(), env: fixture.env, nodeFlags: ctx.nodeFlags?.('pg-baseline') ?? [], timeoutMs: 120_000 }),
+  );
+  stopBaseline = () => server.stop();
+  const creates: SpecRequest[] = fixture.serviceKeys.map((k) => ({
+    method: 'POST',
+    path: CREATE_PATH,
+    headers: { 'Access-Key': k.accessKey, 'Secret-Key': k.secretKey, 'Content-Type': 'application/json' },
+  }));
+  const specFile = writeSpec(join(ctx.work, 'create-pg-baseline.spec'), creates);
+  let chainRun = 0;
+  ctx.log(`  durable-pg: the earlier build at ${root} runs beside this one`);
+  return {
+    name: `the build at ${root}`,
+    targets: [
+      {
+        key: 'create-base',
+        label: 'earlier build: hoster create (PostgreSQL)',
+        run: (durationS) => withCpu(server.pid, () => runWrk({ url: server.url, script: 'requests.lua', scriptArgs: [specFile, '1'], connections, durationS })),
+      },
+      {
+        key: 'refresh-base',
+        label: 'earlier build: ChatApp refresh (PostgreSQL)',
+        async run(durationS) {
+          const chains = await lib.issueRefreshPool(dir, fixture.accounts, refreshPool, fixture.env);
+          const file = join(ctx.work, `refresh-pg-baseline-chain-${chainRun++}.txt`);
+          writeFileSync(file, chains.join('\n') + '\n');
+          return withCpu(server.pid, () =>
+            runWrk({ url: server.url, script: 'chain.lua', scriptArgs: [file, '1', 'POST', REFRESH_PATH, 'Refresh', 'refreshToken'], connections, durationS }),
+          );
+        },
+      },
+    ],
+  };
 }
 
 /** A statement named by its verb and first table (pg_stat_statements' normalised text is long). */
