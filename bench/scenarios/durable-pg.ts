@@ -75,7 +75,7 @@ export async function durablePgScenario(ctx: Context): Promise<ScenarioResult> {
             while (sampling) {
               const r = await s.query<{ w: string }>(
                 `select case when state = 'active' then coalesce(wait_event_type || ':' || wait_event, 'running') else state end as w
-                   from pg_stat_activity where application_name = 'tokend'`,
+                   from pg_stat_activity where application_name = 'tokend' and datname = current_database()`,
               );
               for (const row of r.rows) o.samples.set(row.w, (o.samples.get(row.w) ?? 0) + 1);
               o.sampleCount++;
@@ -91,7 +91,7 @@ export async function durablePgScenario(ctx: Context): Promise<ScenarioResult> {
         o.requests += result.requests - result.errors;
         if (cluster.statStatements) {
           const r = await admin.query<{ query: string; calls: string }>(
-            `select query, calls::text from pg_stat_statements s join pg_roles r on r.oid = s.userid where r.rolname = 'postgres'`,
+            `select query, calls::text from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = current_database()`,
           );
           for (const row of r.rows) {
             if (/pg_stat_statements|pg_stat_activity/.test(row.query)) continue;
