@@ -7,7 +7,7 @@ import { apiTokenRepo, instanceSecretRepo, resourceServerRepo } from './api-toke
 import { consoleSessionRepo } from './console.ts';
 import { AuditChainer, auditRepo } from './audit.ts';
 import { counterRepo } from './counters.ts';
-import type { SqlDialect } from './dialect.ts';
+import { CHAIN_APPLICATION_NAME, type SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
 import { NO_STORE_METRICS, type StoreMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrations/index.ts';
@@ -118,7 +118,9 @@ export interface Database extends Store {
 }
 
 export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METRICS): Database {
-  const chainer = d.chainAfterCommit ? new AuditChainer(d.db, d) : null;
+  // The chainer links on a connection of its own where the dialect has one (PostgreSQL).
+  const chainDb = d.chainAfterCommit ? (d.openSideDb?.(CHAIN_APPLICATION_NAME) ?? d.db) : null;
+  const chainer = chainDb ? new AuditChainer(chainDb, d) : null;
   const base = reposOf(d.db, d, chainer);
   const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), { onBatch: (size) => metrics.groupCommitBatch(size) }) : null;
   const store: Database = {
@@ -149,6 +151,7 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
     async close() {
       // What this process wrote is linked before it goes (a CLI command exits right after).
       await chainer?.stop().catch(() => {});
+      if (chainDb && chainDb !== d.db) await chainDb.destroy();
       await d.db.destroy();
     },
     async migrate() {

@@ -97,6 +97,12 @@ export interface SqlDialect {
    */
   readonly chainAfterCommit: boolean;
   /**
+   * PostgreSQL: a handle on one connection of its own, outside the request pool, with the pool's
+   * session settings (the audit chainer's: it never queues behind requests for a pooled
+   * connection, nor takes one from them). Destroy it when done.
+   */
+  openSideDb?(applicationName: string): Kysely<DB>;
+  /**
    * What ends a `select … for update` that skips rows other transactions hold: PostgreSQL's
    * `for update skip locked` (two nodes claiming work never wait for nor take each other's
    * rows). SQLite: nothing; one process writes the file, under the one write lock.
@@ -371,6 +377,8 @@ const NET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 
 
 /** The LISTEN session's application_name, as shown in pg_stat_activity. */
 export const LISTEN_APPLICATION_NAME = 'tokend-listen';
+/** The audit chainer's session's application_name (src/store/audit.ts). */
+export const CHAIN_APPLICATION_NAME = 'tokend-audit-chain';
 /** The migrations' session's application_name (withMigrationDb). */
 export const MIGRATE_APPLICATION_NAME = 'tokend-migrate';
 
@@ -474,6 +482,10 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
       await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK)})`.execute(trx);
     },
     chainAfterCommit: true,
+    openSideDb(applicationName) {
+      const side = newPool({ ...connection, application_name: applicationName, max: 1 });
+      return new Kysely<DB>({ dialect: new PostgresDialect({ pool: configuredSessions(side, sessionSettingsSql(statementMs, idleInTransactionMs)) }) });
+    },
     skipLocked: sql`for update skip locked`,
     isTransient: (e) => PG_TRANSIENT.has(sqliteCode(e)),
     async syncIdSequence(db, table) {
