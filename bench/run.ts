@@ -2,8 +2,10 @@
  * `npm run bench` (full: minutes, writes bench/RESULTS.md) and `npm run bench -- --quick`
  * (seconds, writes bench/RESULTS.quick.md; CI runs it so the harness cannot rot).
  *
- * Options: `--only check,scale,durable,make,jwt,login` runs some scenarios; `--profile` starts every
- * tokend with `--cpu-prof` (profiles land in the work directory, which `--keep` keeps).
+ * Options: `--only check,scale,durable,durable-pg,make,jwt,login` runs some scenarios (durable-pg:
+ * the durable writes on a throwaway PostgreSQL, against pgbench; needs Debian's postgresql); `--profile` starts every
+ * tokend with `--cpu-prof` (profiles land in the work directory, which `--keep` keeps); `--out FILE`
+ * writes the report there instead of RESULTS.md.
  * `--soak` runs the soak instead (bench/soak.ts: 30 minutes of steady checks, memory over time).
  *
  * Each scenario starts what it measures as separate processes on 127.0.0.1 (tokend, a bare
@@ -24,6 +26,7 @@ import { analyse } from './analysis.ts';
 import { soak } from './soak.ts';
 import { checkScenario } from './scenarios/check.ts';
 import { durableScenario } from './scenarios/durable.ts';
+import { durablePgScenario } from './scenarios/durable-pg.ts';
 import { jwtScenario } from './scenarios/jwt.ts';
 import { loginScenario } from './scenarios/login.ts';
 import { makeScenario } from './scenarios/make.ts';
@@ -33,6 +36,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<ScenarioResult>> = {
   check: checkScenario,
   scale: scaleScenario,
   durable: durableScenario,
+  'durable-pg': durablePgScenario,
   make: makeScenario,
   jwt: jwtScenario,
   login: loginScenario,
@@ -48,7 +52,9 @@ for (const name of only) if (!SCENARIOS[name]) throw new Error(`unknown scenario
 
 const p = quick ? QUICK : FULL;
 const BENCH_DIR = new URL('./', import.meta.url).pathname;
-const outFile = join(BENCH_DIR, quick ? 'RESULTS.quick.md' : 'RESULTS.md');
+const outArg = argv.find((a) => a.startsWith('--out'));
+// `--out FILE`: the report goes there instead (a partial run then leaves RESULTS.md alone).
+const outFile = outArg ? (outArg.includes('=') ? outArg.split('=')[1]! : argv[argv.indexOf(outArg) + 1]!) : join(BENCH_DIR, quick ? 'RESULTS.quick.md' : 'RESULTS.md');
 // A whole run is bounded: a hung peer or server must not hold CI forever.
 const HARD_LIMIT_MS = (quick ? 5 : 45) * 60_000;
 
@@ -103,7 +109,7 @@ async function main(): Promise<number> {
   };
   const big = lazy('big', p.bigTokens);
   const small = lazy('small', p.smallTokens);
-  const ctx: Context = { p, work, log, big, small, own };
+  const ctx: Context = { p, work, log, big, small, own, nodeFlags: profFlags };
 
   const comparisons: Comparison[] = [];
   const sections: Section[] = [];

@@ -122,6 +122,50 @@ for (const kind of databases()) {
       assert.ok((await a.core.auditChain.verify()).ok);
     });
 
+    it('links every entry: in its transaction (SQLite), or after its commit, by any node, before a proof (PostgreSQL)', async () => {
+      const k = a.services.db.dialect.db;
+      const user = await seedAccount(a.core);
+      await a.core.apiTokens.create({ accountId: user.accountId, format: 'native', label: 'linked' }, { address: 'link-test' });
+      const row = () => k.selectFrom('audit_events').selectAll().where('address', '=', 'link-test').executeTakeFirstOrThrow();
+      if (!a.services.db.dialect.chainAfterCommit) {
+        const r = await row();
+        assert.ok(r.seq !== null && r.hash !== null, 'linked in the transaction that wrote it');
+        assert.equal(r.chain_pending, null);
+        return;
+      }
+      // The node that wrote it links it a moment after the commit; its own reads of the head wait for that.
+      const head = await a.core.store.audit.headSeq();
+      const linked = await row();
+      assert.equal(linked.seq, head);
+      assert.equal(linked.chain_pending, null);
+      // An entry whose node stopped between its commit and its link: waiting, outside the proof's count of old entries.
+      const before = await b.core.auditChain.verify();
+      await k
+        .insertInto('audit_events')
+        .values({ at: Date.now(), type: 'login.failed', account_id: null, session_id: null, address: 'stopped-node', detail: '{"reason":"test"}', chain_pending: 1 })
+        .execute();
+      // The other node's sweep links it by itself, within about a second.
+      const deadline = Date.now() + 20_000;
+      let waiting = await k.selectFrom('audit_events').selectAll().where('address', '=', 'stopped-node').executeTakeFirstOrThrow();
+      while (waiting.seq === null && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        waiting = await k.selectFrom('audit_events').selectAll().where('address', '=', 'stopped-node').executeTakeFirstOrThrow();
+      }
+      assert.notEqual(waiting.seq, null, 'a running node linked the waiting entry');
+      const after = await b.core.auditChain.verify();
+      assert.ok(after.ok, JSON.stringify(after));
+      assert.equal(after.entries, before.entries + 1);
+      assert.equal(after.unchained, before.unchained);
+      // And `tokend audit verify` links what is waiting before it proves the chain, with no server running it.
+      await k
+        .insertInto('audit_events')
+        .values({ at: Date.now(), type: 'login.failed', account_id: null, session_id: null, address: 'cli-linked', detail: '{}', chain_pending: 1 })
+        .execute();
+      const out = await cli(db, 'audit', 'verify', '--json');
+      assert.equal(out.code, 0, out.stderr);
+      assert.equal(JSON.parse(out.stdout).entries, after.entries + 1);
+    });
+
     it('counts entries from before the chain apart, and keeps proving the chain', async () => {
       const k = a.services.db.dialect.db;
       await k.insertInto('audit_events').values({ at: 1, type: 'login.failed', account_id: null, session_id: null, address: 'old', detail: '{}' }).execute();

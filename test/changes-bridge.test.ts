@@ -2,7 +2,8 @@
  * core.changes across processes (a revocation reaches every node within the bound).
  * On PostgreSQL the store bridges the bus through LISTEN/NOTIFY: a change published by one
  * process reaches the others marked `remote`, is never sent back, survives a lost LISTEN
- * connection, and a short-lived process (the CLI) gets its NOTIFY out before it exits.
+ * connection, and a short-lived process (the CLI) gets its NOTIFY out before it exits. Changes
+ * published in one turn of the event loop travel as one NOTIFY per kind.
  * On SQLite there is no bridge: changes stay in the process (the cache's staleness bound covers
  * the CLI beside a running server).
  */
@@ -112,6 +113,29 @@ for (const kind of databases()) {
       assert.ok(await until(5000, () => seenB.flatMap((c) => c.ids).length === ids.length));
       assert.deepEqual(new Set(seenB.flatMap((c) => c.ids)), new Set(ids));
       assert.ok(seenB.every((c) => c.remote === true && c.kind === 'session'));
+    });
+
+    it('sends the changes published in one turn of the event loop together: one NOTIFY per kind', async () => {
+      seenB.length = 0;
+      // As many commits landing in the same turn publish them: three sessions and a token, at once.
+      a.core.changes.publish({ kind: 'session', ids: ['turn-s1'] });
+      a.core.changes.publish({ kind: 'session', ids: ['turn-s2', 'turn-s1'] });
+      a.core.changes.publish({ kind: 'api_token', ids: ['turn-t1'] });
+      a.core.changes.publish({ kind: 'session', ids: ['turn-s3'] });
+      assert.ok(await until(5000, () => seenB.length >= 2));
+      await sleep(300);
+      // Two NOTIFYs through two pooled sessions: either may commit first.
+      const heard = seenB.map(({ sentAt: _, ...change }) => change).sort((x, y) => y.kind.localeCompare(x.kind));
+      assert.deepEqual(heard, [
+        { kind: 'session', ids: ['turn-s1', 'turn-s2', 'turn-s3'], remote: true },
+        { kind: 'api_token', ids: ['turn-t1'], remote: true },
+      ]);
+      // A change of a later turn goes out on its own.
+      seenB.length = 0;
+      await sleep(10);
+      a.core.changes.publish({ kind: 'session', ids: ['turn-s4'] });
+      assert.ok(await until(5000, () => seenB.length > 0));
+      assert.deepEqual(seenB.map((c) => c.ids), [['turn-s4']]);
     });
 
     it('a real revocation on one process reaches the other', async () => {

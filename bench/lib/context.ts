@@ -100,6 +100,8 @@ export interface Context {
   small(): Promise<{ fixture: Fixture; server: Server }>;
   /** Starts a server that lives until the end of the run. */
   own(server: Server): Server;
+  /** Node flags for a tokend started by a scenario itself (`--profile`: --cpu-prof). */
+  nodeFlags?(name: string): string[];
 }
 
 export function compare(

@@ -40,6 +40,8 @@ export interface FixtureOptions {
   refreshPool: number;
   /** Service-account keys for hoster create. */
   serviceKeys: number;
+  /** PostgreSQL instead of SQLite (TOKEND_DATABASE_URL); the bulk API tokens are SQLite's only. */
+  databaseUrl?: string;
 }
 
 export interface Fixture {
@@ -54,13 +56,16 @@ export interface Fixture {
   /** SQLite file size after seeding and a checkpoint, bytes. */
   dbBytes: number;
   seedSeconds: number;
+  /** Settings of this fixture's database, for every process that opens it (BENCH_ENV aside). */
+  env: Record<string, string>;
 }
 
 const BATCH = 10_000;
 
 export async function prepareTokend(dir: string, o: FixtureOptions): Promise<Fixture> {
   const t0 = performance.now();
-  const config = loadConfig({ env: { ...BENCH_ENV, TOKEND_DATA_DIR: dir } });
+  const env: Record<string, string> = o.databaseUrl ? { TOKEND_DATABASE_URL: o.databaseUrl } : {};
+  const config = loadConfig({ env: { ...BENCH_ENV, TOKEND_DATA_DIR: dir, ...env } });
   const services = await openServices(config);
   const { core } = services;
   const accounts: Fixture['accounts'] = [];
@@ -94,6 +99,9 @@ export async function prepareTokend(dir: string, o: FixtureOptions): Promise<Fix
   } finally {
     await core.close();
     await services.close();
+  }
+  if (o.databaseUrl) {
+    return { dir, accounts, v3Tokens, policyTokens: [], refreshTokens, serviceKeys, storedApiTokens: v3Tokens.length, dbBytes: 0, seedSeconds: (performance.now() - t0) / 1000, env };
   }
 
   const file = join(dir, 'tokend.db');
@@ -185,6 +193,7 @@ export async function prepareTokend(dir: string, o: FixtureOptions): Promise<Fix
       storedApiTokens: remaining + o.accounts,
       dbBytes: pages * pageSize,
       seedSeconds: (performance.now() - t0) / 1000,
+      env,
     };
   } finally {
     db.close();
@@ -238,8 +247,8 @@ export async function startTokend(o: TokendProcessOptions): Promise<Server> {
  * Starts `count` fresh ChatApp sessions through core (in this process, on the server's database)
  * and returns their refresh tokens: the heads of the rotation chains of one refresh run.
  */
-export async function issueRefreshPool(dir: string, accounts: Fixture['accounts'], count: number): Promise<string[]> {
-  const services = await openServices(loadConfig({ env: { ...BENCH_ENV, TOKEND_DATA_DIR: dir } }), { migrate: false });
+export async function issueRefreshPool(dir: string, accounts: Fixture['accounts'], count: number, env: Record<string, string> = {}): Promise<string[]> {
+  const services = await openServices(loadConfig({ env: { ...BENCH_ENV, TOKEND_DATA_DIR: dir, ...env } }), { migrate: false });
   try {
     const { core } = services;
     const drafts = await Promise.all(

@@ -13,7 +13,7 @@ export const SETTING_DOCS_RU: Readonly<Record<string, string>> = {
   TOKEND_DATABASE_URL:
     'Какую базу использовать. Пусто — встроенная SQLite в `<data dir>/tokend.db`. `postgres://user:pass@host:5432/db` выбирает PostgreSQL, `sqlite:/path/file.db` — явный файл SQLite.',
   TOKEND_DATABASE_POOL_SIZE:
-    'Только PostgreSQL: сколько соединений самое большее открывает один процесс tokend (и ещё одно для LISTEN). У каждого узла свой пул, поэтому узлы × (это значение + 1) должно быть меньше `max_connections` сервера (см. docs/operations.md).',
+    'Только PostgreSQL: сколько соединений самое большее открывает один процесс tokend для запросов (и ещё одно для LISTEN и одно, которое связывает цепочку журнала аудита). У каждого узла свой пул, поэтому узлы × (это значение + 2) должно быть меньше `max_connections` сервера (см. docs/operations.md).',
   TOKEND_DATABASE_STATEMENT_TIMEOUT:
     'Только PostgreSQL: серверный `statement_timeout` каждого соединения пула tokend (задаётся при открытии соединения). Запрос, который выполняется или ждёт дольше (например, строку, заблокированную зависшим посреди транзакции узлом), отменяется, его транзакция откатывается, а клиент получает 503 с `Retry-After`. На миграции не действует. `0` — без ограничения (см. docs/operations.md).',
   TOKEND_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT:

@@ -36,7 +36,7 @@ export const SETTINGS = {
     parser: text({ pattern: /^(postgres|postgresql|sqlite):/, patternDescription: 'a postgres:// or sqlite: URL' }), secret: true,
     doc: 'Database to use. Empty: embedded SQLite at `<data dir>/tokend.db`. `postgres://user:pass@host:5432/db` selects PostgreSQL; `sqlite:/path/file.db` an explicit SQLite file.' }),
   databasePoolSize: setting({ env: 'TOKEND_DATABASE_POOL_SIZE', default: 10, defaultText: '10', parser: integer(1, 1000),
-    doc: 'PostgreSQL only: most connections one tokend process opens (plus one for LISTEN). Every node has its own pool, so nodes × (this + 1) must stay below the server\'s `max_connections` (see docs/operations.md).' }),
+    doc: 'PostgreSQL only: most connections one tokend process opens for requests (plus one for LISTEN and one that links the audit chain). Every node has its own pool, so nodes × (this + 2) must stay below the server\'s `max_connections` (see docs/operations.md).' }),
   databaseStatementTimeout: setting({ env: 'TOKEND_DATABASE_STATEMENT_TIMEOUT', default: 10_000, defaultText: '10s', parser: duration({ max: DAY }),
     doc: 'PostgreSQL only: the server-side `statement_timeout` of every connection of tokend\'s pool (set when the connection opens). A statement that runs or waits longer (for a row locked by a node that stalled mid-transaction) is cancelled, its transaction rolled back, and the request gets 503 with `Retry-After`. Migrations are not bound by it. `0`: no timeout (see docs/operations.md).' }),
   databaseIdleInTransactionTimeout: setting({ env: 'TOKEND_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT', default: 30_000, defaultText: '30s', parser: duration({ max: DAY }),

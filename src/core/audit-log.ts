@@ -35,6 +35,7 @@ export class AuditChain {
 
   /** Walks the whole chain; names the first entry whose link is broken. */
   async verify(): Promise<VerifyReport> {
+    await this.#store.audit.settle();
     const verifier = new ChainVerifier();
     for await (const e of this.entries()) if (!verifier.push(e)) break;
     return { ...verifier.verdict(), unchained: await this.#store.audit.countUnchained() };

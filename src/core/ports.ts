@@ -250,9 +250,9 @@ export interface AuditQuery {
 
 export interface AuditRepo {
   /**
-   * Appends the event to the hash chain (src/core/audit-chain.ts): the chain's head is locked, so
-   * that concurrent writers, on every node, link one after another. Outside a transaction it opens
-   * one of its own. With `outgoing`, the webhook message and a delivery to every matching endpoint
+   * Appends the event to the hash chain (src/core/audit-chain.ts): concurrent writers, on every
+   * node, link one after another, in the transaction or (PostgreSQL) a moment after it commits
+   * (docs/audit.md). Outside a transaction it opens one of its own. With `outgoing`, the webhook message and a delivery to every matching endpoint
    * are written with it; an `outgoing` whose id is already in the outbox adds nothing.
    */
   append(event: Omit<AuditEvent, 'id'>, outgoing?: OutgoingEvent | null): Promise<void>;
@@ -261,6 +261,8 @@ export interface AuditRepo {
   query(query: AuditQuery): Promise<AuditEvent[]>;
   /** Chained entries with seq above `afterSeq`, ascending, at most `limit`. */
   chainPage(afterSeq: number, limit: number): Promise<StoredChainEntry[]>;
+  /** Links every committed entry still waiting for its link (see append), so that a proof or a cut covers it. */
+  settle(): Promise<void>;
   /** Entries written before the chain began (no seq). */
   countUnchained(): Promise<number>;
   /** The seq of the chain's last entry (0 before the first). */

@@ -2,7 +2,7 @@
  * The audit log and its hash chain (AuditRepo, src/core/ports.ts; docs/audit.md), and the webhook
  * outbox rows an audited change writes in the same transaction.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { chainHash, GENESIS_HASH, RETENTION_CUT_TYPE, type RetentionCut, type StoredChainEntry } from '../core/audit-chain.ts';
 import type { OutgoingEvent } from '../core/events/catalog.ts';
 import type { AuditEvent, AuditType } from '../core/model.ts';
@@ -49,6 +49,181 @@ async function appendChained(trx: Kysely<DB>, d: SqlDialect, e: NewEntry, known?
     .execute();
 }
 
+/** Appends an entry that the chainer links after its transaction commits (no lock taken here). */
+async function appendPending(trx: Kysely<DB>, e: NewEntry): Promise<void> {
+  // Stored as it will be hashed: through JSON (undefined members dropped, dates as strings).
+  await trx
+    .insertInto('audit_events')
+    .values({ at: e.at, type: e.type, account_id: e.accountId, session_id: e.sessionId, address: e.address, detail: JSON.stringify(e.detail), seq: null, prev_hash: null, hash: null, chain_pending: 1 })
+    .execute();
+}
+
+/** Entries linked per chaining transaction, at most. */
+const CHAIN_BATCH = 500;
+
+/**
+ * Links waiting entries into the chain, in the order of their ids, under the chain's lock that
+ * the caller's transaction `trx` holds: each gets the next seq, the previous entry's hash and its
+ * own. Returns the new head and how many were linked.
+ */
+async function linkPending(trx: Kysely<DB>, head: { seq: number; hash: string }): Promise<{ head: { seq: number; hash: string }; linked: number }> {
+  const rows = await trx
+    .selectFrom('audit_events')
+    .select(['id', 'at', 'type', 'account_id', 'session_id', 'address', 'detail'])
+    .where('chain_pending', 'is not', null)
+    .orderBy('id')
+    .limit(CHAIN_BATCH)
+    .execute();
+  if (rows.length === 0) return { head, linked: 0 };
+  let { seq, hash: prev } = head;
+  const links = rows.map((r) => {
+    seq++;
+    const detail = JSON.parse(r.detail) as Record<string, unknown>;
+    const hash = chainHash({ seq, at: r.at, type: r.type, accountId: r.account_id, sessionId: r.session_id, address: r.address, detail }, prev);
+    const link = { id: r.id, seq, prevHash: prev, hash };
+    prev = hash;
+    return link;
+  });
+  // One statement for the batch: an UPDATE … FROM (VALUES …), which both databases run.
+  const values = sql.join(links.map((l) => sql`(cast(${l.id} as bigint), cast(${l.seq} as bigint), ${l.prevHash}, ${l.hash})`));
+  await sql`update audit_events set seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, chain_pending = null
+    from (values ${values}) as v(id, seq, prev_hash, hash) where audit_events.id = v.id`.execute(trx);
+  return { head: { seq, hash: prev }, linked: links.length };
+}
+
+/** How often a server looks for entries left waiting (by a node that stopped between its commit and their link). */
+const SWEEP_MS = 1000;
+
+/**
+ * Links audit entries into the hash chain after their transactions commit (dialects with
+ * `chainAfterCommit`: PostgreSQL). An audited transaction writes its entry with no link and takes
+ * no lock; once it commits, the store pokes the chainer, which in one short transaction of its own
+ * takes the chain's lock, reads the head and links every entry waiting, in id order. The chain's
+ * lock is then held by one transaction per batch instead of by every audited transaction from its
+ * entry to its COMMIT, and audited commits share the server's WAL flushes like any others.
+ *
+ * What stays: one linear chain across every node (the chainers of all nodes take the same lock),
+ * `seq` gap-free and committed in order (a reader never sees seq n+1 before n), every entry durable
+ * with its change (it is written in that transaction). What moves: an entry is linked a moment
+ * after its commit (milliseconds; at most SWEEP_MS when its node stopped before linking it, and
+ * any node or `tokend audit verify` links it then). Until linked it is not yet covered by the
+ * chain's proof; `settle()` links everything committed before a proof or a cut is made.
+ */
+export class AuditChainer {
+  readonly #db: Kysely<DB>;
+  readonly #d: SqlDialect;
+  readonly #onError: (error: unknown) => void;
+  /** Entries appended through this store (read by the store around its transactions). */
+  appended = 0;
+  #running: Promise<void> | null = null;
+  #again = false;
+  /** Passes of the loop begun and ended, whether one is under way, and who waits for one to end. */
+  #begun = 0;
+  #done = 0;
+  #inPass = false;
+  #waiters: { target: number; resolve: () => void }[] = [];
+  #stopped = false;
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(db: Kysely<DB>, d: SqlDialect, options: { sweep?: boolean; onError?: (error: unknown) => void } = {}) {
+    this.#db = db;
+    this.#d = d;
+    this.#onError = options.onError ?? (() => {});
+    if (options.sweep ?? true) {
+      this.#sweep = setInterval(() => void this.#sweepOnce(), SWEEP_MS);
+      this.#sweep.unref();
+    }
+  }
+
+  /** An audited transaction committed: link its entries soon (coalesced with every other poke). */
+  poke(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#loop();
+  }
+
+  /**
+   * Resolves once the entries committed through this store so far are linked (or linking failed):
+   * when the pass under way began after their pokes, its end; else the end of the next one. Not the
+   * end of the loop, which under a steady load goes on.
+   */
+  async flush(): Promise<void> {
+    if (!this.#running) return;
+    const target = this.#inPass && !this.#again ? this.#begun : this.#begun + 1;
+    if (this.#done >= target) return;
+    await new Promise<void>((resolve) => this.#waiters.push({ target, resolve }));
+  }
+
+  #release(all: boolean): void {
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!all && this.#done < w.target) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Links every committed entry still waiting, whoever wrote it, before returning. */
+  async settle(): Promise<void> {
+    await this.flush();
+    await this.#linkAll();
+  }
+
+  /** Stops the sweep and links what this store appended; later pokes are ignored. */
+  async stop(): Promise<void> {
+    if (this.#sweep) clearInterval(this.#sweep);
+    await this.flush();
+    this.#stopped = true;
+  }
+
+  async #loop(): Promise<void> {
+    // Let the pokes of this turn of the event loop (concurrent commits) join one batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      do {
+        this.#again = false;
+        this.#begun++;
+        this.#inPass = true;
+        try {
+          await this.#linkAll();
+        } finally {
+          this.#inPass = false;
+          this.#done++;
+          this.#release(false);
+        }
+      } while (this.#again && !this.#stopped);
+    } catch (error) {
+      // The entries stay committed and waiting: the sweep (or the next poke) links them.
+      this.#onError(error);
+    } finally {
+      this.#running = null;
+      this.#release(true);
+    }
+  }
+
+  async #linkAll(): Promise<void> {
+    for (;;) {
+      const linked = await this.#db.transaction().execute(async (trx) => {
+        await this.#d.lockAuditChain(trx);
+        return (await linkPending(trx, await chainHead(trx))).linked;
+      });
+      if (linked < CHAIN_BATCH) return;
+    }
+  }
+
+  async #sweepOnce(): Promise<void> {
+    if (this.#running || this.#stopped) return;
+    try {
+      const waiting = await this.#db.selectFrom('audit_events').select('id').where('chain_pending', 'is not', null).limit(1).executeTakeFirst();
+      if (waiting) this.poke();
+    } catch {
+      // The database is away; the next sweep looks again.
+    }
+  }
+}
+
 function toEvent(r: Selectable<AuditEventsTable>): AuditEvent {
   return {
     id: r.id,
@@ -61,13 +236,22 @@ function toEvent(r: Selectable<AuditEventsTable>): AuditEvent {
   };
 }
 
-export function auditRepo(db: Kysely<DB>, d: SqlDialect): AuditRepo {
+/** `chainer`: where the dialect links entries after commit (PostgreSQL), the store's one. */
+export function auditRepo(db: Kysely<DB>, d: SqlDialect, chainer: AuditChainer | null = null): AuditRepo {
   return {
     async append(e, outgoing) {
+      const own = !db.isTransaction;
       await inTransaction(db, async (trx) => {
-        await appendChained(trx, d, e);
+        if (chainer) {
+          await appendPending(trx, e);
+          chainer.appended++;
+        } else {
+          await appendChained(trx, d, e);
+        }
         if (outgoing) await enqueueOutgoing(trx, outgoing satisfies OutgoingEvent);
       });
+      // In a transaction of its own (a failed login): committed now. In the caller's: the store pokes after its COMMIT.
+      if (own) chainer?.poke();
     },
     async list(filter) {
       let q = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit);
@@ -97,11 +281,21 @@ export function auditRepo(db: Kysely<DB>, d: SqlDialect): AuditRepo {
       const rows = await db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
       return rows.map((r): StoredChainEntry => ({ ...toEvent(r), seq: Number(r.seq), prevHash: r.prev_hash ?? '', hash: r.hash ?? '' }));
     },
+    async settle() {
+      await chainer?.settle();
+    },
     async countUnchained() {
-      const r = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('seq', 'is', null).executeTakeFirstOrThrow();
+      const r = await db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('seq', 'is', null)
+        .where('chain_pending', 'is', null)
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     },
     async headSeq() {
+      // What this node appended is linked first (milliseconds): a reader here sees its own writes.
+      await chainer?.flush();
       return (await chainHead(db)).seq;
     },
     async feed(afterSeq, types, limit, sinceAt) {
@@ -114,7 +308,9 @@ export function auditRepo(db: Kysely<DB>, d: SqlDialect): AuditRepo {
       return inTransaction(db, async (trx): Promise<RetentionCut | null> => {
         // The lock first: a cut and the appends around it see one head, and two cuts run one after the other.
         await d.lockAuditChain(trx);
-        const head = await chainHead(trx);
+        let head = await chainHead(trx);
+        // Entries waiting for their link are linked first: the cut never removes one unlinked.
+        if (chainer) for (let linked = -1; linked !== 0; ) ({ head, linked } = await linkPending(trx, head));
         // The kept chain starts at the oldest entry at or after `before` (a prefix goes, never a gap).
         const firstKept = await trx
           .selectFrom('audit_events')
@@ -128,7 +324,7 @@ export function auditRepo(db: Kysely<DB>, d: SqlDialect): AuditRepo {
         const keptFromPrevHash = firstKept?.prev_hash ?? head.hash;
         const deleted = await trx
           .deleteFrom('audit_events')
-          .where((eb) => eb.or([eb('seq', '<', keptFromSeq), eb.and([eb('seq', 'is', null), eb('at', '<', before)])]))
+          .where((eb) => eb.or([eb('seq', '<', keptFromSeq), eb.and([eb('seq', 'is', null), eb('chain_pending', 'is', null), eb('at', '<', before)])]))
           .executeTakeFirst();
         const count = Number(deleted.numDeletedRows);
         if (count === 0) return null;

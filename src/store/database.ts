@@ -5,10 +5,10 @@ import { isRollback, type Repos, type Rollback, type Store } from '../core/ports
 import { accountRepo, appRepo } from './accounts.ts';
 import { apiTokenRepo, instanceSecretRepo, resourceServerRepo } from './api-tokens.ts';
 import { consoleSessionRepo } from './console.ts';
-import { auditRepo } from './audit.ts';
+import { AuditChainer, auditRepo } from './audit.ts';
 import { counterRepo } from './counters.ts';
 import { trafficRepo } from './traffic.ts';
-import type { SqlDialect } from './dialect.ts';
+import { CHAIN_APPLICATION_NAME, type SqlDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
 import { NO_STORE_METRICS, type StoreMetrics } from './metrics.ts';
 import { migrateToLatest } from './migrations/index.ts';
@@ -23,7 +23,7 @@ import { webhookRepo } from './webhooks.ts';
 
 const MAX_ATTEMPTS = 8;
 
-function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
+function reposOf(db: Kysely<DB>, d: SqlDialect, chainer: AuditChainer | null): Repos {
   return {
     operatorKeys: operatorKeyRepo(db),
     idempotency: idempotencyRepo(db),
@@ -34,7 +34,7 @@ function reposOf(db: Kysely<DB>, d: SqlDialect): Repos {
     sessions: sessionRepo(db),
     counters: counterRepo(db),
     traffic: trafficRepo(db),
-    audit: auditRepo(db, d),
+    audit: auditRepo(db, d, chainer),
     apiTokens: apiTokenRepo(db),
     resourceServers: resourceServerRepo(db),
     instanceSecrets: instanceSecretRepo(db),
@@ -97,11 +97,11 @@ function translate(error: unknown, d: SqlDialect): unknown {
  * a throw. Kysely's transaction rolls back only when its callback throws, so a returned rollback
  * is carried out by a private sentinel that never leaves this function.
  */
-async function inTransaction<T>(d: SqlDialect, fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T> {
+async function inTransaction<T>(d: SqlDialect, chainer: AuditChainer | null, fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T> {
   let undone: Rollback<T> | null = null;
   try {
     return await d.db.transaction().execute(async (trx) => {
-      const result = await fn(reposOf(trx, d));
+      const result = await fn(reposOf(trx, d, chainer));
       if (!isRollback(result)) return result;
       undone = result;
       throw UNDO;
@@ -120,8 +120,11 @@ export interface Database extends Store {
 }
 
 export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METRICS): Database {
-  const base = reposOf(d.db, d);
-  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d), { onBatch: (size) => metrics.groupCommitBatch(size) }) : null;
+  // The chainer links on a connection of its own where the dialect has one (PostgreSQL).
+  const chainDb = d.chainAfterCommit ? (d.openSideDb?.(CHAIN_APPLICATION_NAME) ?? d.db) : null;
+  const chainer = chainDb ? new AuditChainer(chainDb, d) : null;
+  const base = reposOf(d.db, d, chainer);
+  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), { onBatch: (size) => metrics.groupCommitBatch(size) }) : null;
   const store: Database = {
     ...guarded(base, d),
     kind: d.kind,
@@ -129,12 +132,15 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
     async transaction(fn) {
       const started = performance.now();
       let ok = false;
+      const appended = chainer?.appended;
       try {
-        const value = await retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, fn)));
+        const value = await retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, chainer, fn)));
         ok = true;
         return value;
       } finally {
         metrics.transaction((performance.now() - started) / 1000, ok);
+        // Committed (or rolled back, which leaves nothing to link): entries it wrote get their link now.
+        if (chainer && chainer.appended !== appended) chainer.poke();
       }
     },
     async ping() {
@@ -145,6 +151,9 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
       }
     },
     async close() {
+      // What this process wrote is linked before it goes (a CLI command exits right after).
+      await chainer?.stop().catch(() => {});
+      if (chainDb && chainDb !== d.db) await chainDb.destroy();
       await d.db.destroy();
     },
     async migrate() {

@@ -96,6 +96,21 @@ export interface SqlDialect {
    */
   lockAuditChain(db: Kysely<DB>): Promise<void>;
   /**
+   * Whether audit entries are linked into the chain after their transaction commits, in batches,
+   * by the store's chainer (src/store/audit.ts, AuditChainer), rather than inside it. PostgreSQL:
+   * yes; linking inside would hold the chain's lock across every audited transaction's WAL flush
+   * and so allow one audited commit per flush, where the server otherwise flushes the commits of
+   * many sessions at once (bench/RESULTS.md). SQLite: no; its one writer commits in turn anyway
+   * and its group commit shares the flush.
+   */
+  readonly chainAfterCommit: boolean;
+  /**
+   * PostgreSQL: a handle on one connection of its own, outside the request pool, with the pool's
+   * session settings (the audit chainer's: it never queues behind requests for a pooled
+   * connection, nor takes one from them). Destroy it when done.
+   */
+  openSideDb?(applicationName: string): Kysely<DB>;
+  /**
    * What ends a `select … for update` that skips rows other transactions hold: PostgreSQL's
    * `for update skip locked` (two nodes claiming work never wait for nor take each other's
    * rows). SQLite: nothing; one process writes the file, under the one write lock.
@@ -351,6 +366,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     },
     withMigrationDb: (fn) => fn(db),
     lockAuditChain: async () => {},
+    chainAfterCommit: false,
     skipLocked: sql``,
   };
 }
@@ -375,6 +391,8 @@ const NET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 
 export const LISTEN_APPLICATION_NAME = 'tokend-listen';
 /** The API-token filter's LISTEN session (src/store/token-feeds.ts). */
 export const LISTEN_INSERTS_APPLICATION_NAME = 'tokend-listen-inserts';
+/** The audit chainer's session's application_name (src/store/audit.ts). */
+export const CHAIN_APPLICATION_NAME = 'tokend-audit-chain';
 /** The migrations' session's application_name (withMigrationDb). */
 export const MIGRATE_APPLICATION_NAME = 'tokend-migrate';
 
@@ -476,6 +494,11 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
     keyShareLocks: true,
     async lockAuditChain(trx) {
       await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK)})`.execute(trx);
+    },
+    chainAfterCommit: true,
+    openSideDb(applicationName) {
+      const side = newPool({ ...connection, application_name: applicationName, max: 1 });
+      return new Kysely<DB>({ dialect: new PostgresDialect({ pool: configuredSessions(side, sessionSettingsSql(statementMs, idleInTransactionMs)) }) });
     },
     skipLocked: sql`for update skip locked`,
     isTransient: (e) => PG_TRANSIENT.has(sqliteCode(e)),

@@ -98,6 +98,9 @@ export class PgChangeBridge implements ChangeBridge {
   readonly nodeId: string = randomUUID();
   readonly #o: PgChangeBridgeOptions;
   readonly #pending = new Set<Promise<void>>();
+  /** Changes published in this turn of the event loop, not yet sent: ids by kind. */
+  readonly #queued = new Map<ChangeKind, Set<string>>();
+  #flushing = false;
   #unsubscribe: (() => void) | undefined;
   #client: pg.Client | null = null;
   #listening = false;
@@ -133,14 +136,34 @@ export class PgChangeBridge implements ChangeBridge {
     return this;
   }
 
+  /**
+   * Queues a change; the changes published in one turn of the event loop go out together, one
+   * NOTIFY per kind (ids merged), after it. Under load many commits land in the same turn (a
+   * refresh changes its session: one NOTIFY each was a round trip and a pooled connection per
+   * refresh, bench/RESULTS.md); alone, a change waits for nothing but the end of the turn.
+   */
   #publish(change: Change): void {
-    for (const payload of encodeChange(this.nodeId, change)) {
-      const p = this.#o.notify(CHANGES_CHANNEL, payload).catch((err: unknown) => {
-        // The revocation is committed; other nodes' cache entries for it expire within the bound.
-        this.#o.log?.warn({ err, kind: change.kind, count: change.ids.length }, 'could not notify other nodes of a change');
-      });
-      this.#pending.add(p);
-      void p.finally(() => this.#pending.delete(p));
+    let ids = this.#queued.get(change.kind);
+    if (!ids) this.#queued.set(change.kind, (ids = new Set()));
+    for (const id of change.ids) ids.add(id);
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    const queued = [...this.#queued];
+    this.#queued.clear();
+    for (const [kind, ids] of queued) {
+      for (const payload of encodeChange(this.nodeId, { kind, ids: [...ids] })) {
+        const p = this.#o.notify(CHANGES_CHANNEL, payload).catch((err: unknown) => {
+          // The revocation is committed; other nodes' cache entries for it expire within the bound.
+          this.#o.log?.warn({ err, kind, count: ids.size }, 'could not notify other nodes of a change');
+        });
+        this.#pending.add(p);
+        void p.finally(() => this.#pending.delete(p));
+      }
     }
   }
 
@@ -231,6 +254,7 @@ export class PgChangeBridge implements ChangeBridge {
   async stop(): Promise<void> {
     this.#unsubscribe?.();
     // Pending NOTIFYs first: a CLI command that revoked something must tell the servers before it exits.
+    if (this.#queued.size) this.#flush();
     await Promise.allSettled([...this.#pending]);
     this.#stopped = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);

@@ -79,6 +79,8 @@ export interface AuditEventsTable {
   seq: number | null;
   prev_hash: string | null;
   hash: string | null;
+  /** 1 while the entry waits for its link (chained after commit); NULL once linked, and for entries from before the chain. */
+  chain_pending: Generated<number | null>;
 }
 
 export interface ConsoleSessionsTable {

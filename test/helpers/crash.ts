@@ -9,6 +9,7 @@
  *   generation (no refresh token with two successors, one claim per generation), no quota counter
  *   above its limit and each equal to the sessions it paid for;
  * - every revocation that was acknowledged is still in force;
+ * - the audit log's hash chain proves, every entry linked (those a kill left waiting included);
  * - every token that was returned to a client still works, unless it was revoked or rotated since;
  *   and no rotated-away or revoked token works again (checked during the load, and at the end);
  * - nothing the run issued (passwords, keys, tokens) appears in the processes' output.
@@ -378,6 +379,13 @@ export function crashLoop(db: DbKind): void {
         });
         for (const v of report.violations) violation(`database: ${v}`);
         figures = report.figures;
+        // The audit chain survived every kill: entries committed but not yet linked when a process
+        // died (PostgreSQL links after commit) are linked now, and the whole chain proves.
+        const chain = await inspect.core.auditChain.verify();
+        if (!chain.ok) violation(`audit chain: broken at seq ${chain.brokenAt.seq}: ${chain.reason}`);
+        const waiting = await inspect.db.dialect.db.selectFrom('audit_events').select('id').where('chain_pending', 'is not', null).execute();
+        if (waiting.length) violation(`audit chain: ${waiting.length} entries still waiting for their link after verify`);
+        figures = { ...figures, auditChained: chain.ok ? chain.entries : -1 };
       } finally {
         await inspect.close();
         await database.drop();

@@ -12,6 +12,7 @@ import * as m0009 from './0009_admin_indexes.ts';
 import * as m0010 from './0010_events.ts';
 import * as m0011 from './0011_traffic.ts';
 import * as m0012 from './0012_api_token_inserts.ts';
+import * as m0013 from './0013_audit_chain_queue.ts';
 
 /** Migrations in order. Each is append-only once released: add a new file, never edit an old one. */
 const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void> }> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, { up: (db: any, d: SqlDialect) => Promise<void>
   '0010_events': m0010,
   '0011_traffic': m0011,
   '0012_api_token_inserts': m0012,
+  '0013_audit_chain_queue': m0013,
 };
 
 /** Every migration's name, in the order they apply. */
