@@ -29,7 +29,7 @@
  * yet on disk), and are answered after a later sync, which covers those batches too (the log is
  * written in order). So no answer rests on a write that is not on disk.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { isRollback, type Repos, type Rollback } from '../core/ports.ts';
 import type { DB } from './schema.ts';
 
@@ -54,6 +54,11 @@ interface Pending {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+// Three statements per transaction of a batch: compiled once, not built by Kysely each time.
+const SAVEPOINT = CompiledQuery.raw('savepoint tokend_batch');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to tokend_batch');
+const RELEASE = CompiledQuery.raw('release tokend_batch');
 
 export class GroupCommit {
   readonly #db: Kysely<DB>;
@@ -120,17 +125,17 @@ export class GroupCommit {
           const entry: { item: Pending; outcome: Outcome | null } = { item: this.#queue.shift()!, outcome: null };
           batch.push(entry);
           this.#transactions++;
-          await sql`savepoint tokend_batch`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           try {
             const value = await entry.item.fn(repos);
             // A returned rollback(value): undo this transaction's writes, answer with the value.
-            if (isRollback(value)) await sql`rollback to tokend_batch`.execute(trx);
-            await sql`release tokend_batch`.execute(trx);
+            if (isRollback(value)) await trx.executeQuery(ROLLBACK_TO);
+            await trx.executeQuery(RELEASE);
             entry.outcome = { ok: true, value: isRollback(value) ? value.value : value };
           } catch (error) {
             // Undo this transaction's writes only; the batch goes on.
-            await sql`rollback to tokend_batch`.execute(trx);
-            await sql`release tokend_batch`.execute(trx);
+            await trx.executeQuery(ROLLBACK_TO);
+            await trx.executeQuery(RELEASE);
             entry.outcome = { ok: false, error };
           }
         }
