@@ -146,6 +146,8 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
     ...guarded(base, d),
     kind: d.kind,
     dialect: d,
+    // Not settled: the transaction that follows decides, and is answered after its own sync.
+    readAhead: { findRefresh: (hash) => retrying(d, () => base.sessions.findRefresh(hash)) },
     async transaction(fn) {
       const started = performance.now();
       let ok = false;
