@@ -578,6 +578,14 @@ export interface Store extends Repos {
    * `rollback(value)` rolls back and returns `value`; a throw rolls back and rethrows.
    */
   transaction<T>(fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T>;
+  /**
+   * Reads made ahead of a write transaction that decides: the lookup before a refresh, whose
+   * result only prepares the transaction (the next pair is minted from it) or refuses at once a
+   * token that is not there. SQLite: not held behind a pending sync of the log, as every other
+   * read outside a transaction is (docs/operations.md); nothing read here may be answered as a
+   * success. PostgreSQL: the same read as `sessions.findRefresh`.
+   */
+  readonly readAhead: Pick<SessionRepo, 'findRefresh'>;
   /** Cheap liveness probe of the database, for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -190,7 +190,7 @@ export class SessionService {
     // the next pair is minted (a JWT signed) before the transaction, from what never changes in a
     // session (account, client, scope, end). The transaction reads again and decides; a pair
     // minted for a refresh that loses is never stored, so it was never valid.
-    const seen = known ?? (await this.#d.store.sessions.findRefresh(hash));
+    const seen = known ?? (await this.#d.store.readAhead.findRefresh(hash));
     if (!seen || seen.session.kind !== kind) {
       this.#d.metrics?.refreshed(kind, 'invalid_refresh_token');
       return { ok: false, code: 'invalid_refresh_token' };

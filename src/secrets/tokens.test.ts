@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { isNativeToken, newToken, parseNativeToken, TOKEN_PREFIXES, tokenHint, type TokenKind } from './tokens.ts';
+import { randomBytes } from 'node:crypto';
+import { base62Random, isNativeToken, nativeTokenFromBody, newToken, parseNativeToken, TOKEN_PREFIXES, tokenHint, type TokenKind } from './tokens.ts';
 import { constantTimeEqual, sha256Hex } from './hash.ts';
 
 describe('native token format', () => {
@@ -12,6 +13,29 @@ describe('native token format', () => {
       assert.equal(t.hash, sha256Hex(t.token));
       assert.ok(!t.hint.includes(t.token.slice(8, -4)), 'the hint must not reveal the body');
     }
+  });
+
+  it('writes the random part and the checksum as it always did (tokens issued before stay valid)', () => {
+    // The 160 random bits in base62, by BigInt arithmetic: what the encoding must equal.
+    const reference = (bytes: Buffer): string => {
+      const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+      let v = BigInt('0x' + bytes.toString('hex'));
+      let out = '';
+      while (v > 0n) {
+        out = alphabet[Number(v % 62n)] + out;
+        v /= 62n;
+      }
+      return out.padStart(27, '0');
+    };
+    const edges = [Buffer.alloc(20, 0), Buffer.alloc(20, 0xff), Buffer.from('0000000000000000000000000000000000000001', 'hex'), Buffer.from('8000000000000000000000000000000000000000', 'hex')];
+    for (const bytes of [...edges, ...Array.from({ length: 2000 }, () => randomBytes(20))]) assert.equal(base62Random(bytes), reference(bytes), bytes.toString('hex'));
+    // Checksums computed by the encoding tokend shipped with (pinned).
+    assert.equal(nativeTokenFromBody('secretKey', '000000000000000000000000000'), 'tds_00000000000000000000000000041hhCl');
+    assert.equal(nativeTokenFromBody('refresh', '000000000000000000000000000'), 'tdr_0000000000000000000000000003NxW8t');
+    assert.equal(nativeTokenFromBody('secretKey', 'zzzzzzzzzzzzzzzzzzzzzzzzzzz'), 'tds_zzzzzzzzzzzzzzzzzzzzzzzzzzz1omOuh');
+    assert.equal(nativeTokenFromBody('refresh', 'zzzzzzzzzzzzzzzzzzzzzzzzzzz'), 'tdr_zzzzzzzzzzzzzzzzzzzzzzzzzzz00MuZL');
+    assert.equal(nativeTokenFromBody('secretKey', 'AbCdEfGhIjKlMnOpQrStUvWxYz0'), 'tds_AbCdEfGhIjKlMnOpQrStUvWxYz02PlHdg');
+    assert.equal(nativeTokenFromBody('refresh', '0123456789abcdefghijABCDEFG'), 'tdr_0123456789abcdefghijABCDEFG2ZwIme');
   });
 
   it('carries at least 128 random bits: no repeats, every character position varies', () => {

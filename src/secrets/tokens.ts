@@ -5,7 +5,7 @@
  * so that a typo or a truncated paste is rejected before any storage lookup, and secret scanners
  * can tell a real tokend secret from a look-alike without calling the server.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { crc32 } from 'node:zlib';
 import { sha256Hex } from './hash.ts';
@@ -31,18 +31,61 @@ const RANDOM_CHARS = 27; // ceil(160 / log2(62))
 const CHECKSUM_CHARS = 6; // ceil(32 / log2(62))
 const BODY_RE = /^[0-9A-Za-z]+$/;
 
-function base62(value: bigint, width: number): string {
-  let out = '';
-  let v = value;
-  while (v > 0n) {
-    out = ALPHABET[Number(v % 62n)] + out;
-    v /= 62n;
+/**
+ * Random bytes for new secrets, drawn from the CSPRNG a pool at a time. Each call into it costs
+ * the same fixed overhead whatever the size (tens of microseconds on a busy machine, for 20 bytes
+ * as for 4 KiB; measured in bench/RESULTS.md), and two tokens are minted per issuance or refresh.
+ * Node's randomUUID pools the same way. Each byte is handed out once and wiped once read.
+ */
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
+/** `n` fresh random bytes, passed to `use` and wiped after it returned (use them synchronously). */
+function withRandom<T>(n: number, use: (bytes: Buffer) => T): T {
+  if (poolOffset + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
   }
+  const bytes = pool.subarray(poolOffset, poolOffset + n);
+  poolOffset += n;
+  try {
+    return use(bytes);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/**
+ * The random part in base62: the 20 random bytes read as one 160-bit big-endian number, written
+ * with RANDOM_CHARS digits (leading zeros kept). Long division by 62 over five 32-bit limbs, in
+ * plain numbers (each step stays below 2^38): the same digits as BigInt arithmetic, without
+ * allocating a BigInt per digit (tokens are minted on every issuance and refresh).
+ */
+export function base62Random(bytes: Buffer): string {
+  const limbs = [bytes.readUInt32BE(0), bytes.readUInt32BE(4), bytes.readUInt32BE(8), bytes.readUInt32BE(12), bytes.readUInt32BE(16)];
+  const digits = new Array<string>(RANDOM_CHARS);
+  for (let d = RANDOM_CHARS - 1; d >= 0; d--) {
+    let rem = 0;
+    for (let i = 0; i < limbs.length; i++) {
+      const cur = rem * 0x1_0000_0000 + limbs[i]!;
+      limbs[i] = Math.floor(cur / 62);
+      rem = cur - limbs[i]! * 62;
+    }
+    digits[d] = ALPHABET[rem]!;
+  }
+  return digits.join('');
+}
+
+/** A 32-bit unsigned value in base62, `width` digits. */
+function base62u32(value: number, width: number): string {
+  let out = '';
+  for (let v = value; v > 0; v = Math.floor(v / 62)) out = ALPHABET[v % 62] + out;
   return out.padStart(width, '0');
 }
 
 function checksum(text: string): string {
-  return base62(BigInt(crc32(text)), CHECKSUM_CHARS);
+  return base62u32(crc32(text), CHECKSUM_CHARS);
 }
 
 export interface NewToken {
@@ -56,7 +99,7 @@ export interface NewToken {
 
 /** Generates a fresh native token of the given kind. */
 export function newToken(kind: TokenKind): NewToken {
-  const random = base62(BigInt('0x' + randomBytes(RANDOM_BYTES).toString('hex')), RANDOM_CHARS);
+  const random = withRandom(RANDOM_BYTES, base62Random);
   const head = `${TOKEN_PREFIXES[kind]}_${random}`;
   const token = head + checksum(head);
   return { token, hash: sha256Hex(token), hint: tokenHint(token) };
@@ -117,5 +160,5 @@ export function newRecordId(): string {
 
 /** 32 lower-case hex characters: the v3 / l3 API-token body (128 bits). */
 export function newHex128(): string {
-  return randomBytes(16).toString('hex');
+  return withRandom(16, (bytes) => bytes.toString('hex'));
 }

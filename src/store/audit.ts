@@ -8,6 +8,7 @@ import type { OutgoingEvent } from '../core/events/catalog.ts';
 import type { AuditEvent, AuditType } from '../core/model.ts';
 import type { AuditRepo } from '../core/ports.ts';
 import type { SqlDialect } from './dialect.ts';
+import { prepared } from './prepared.ts';
 import type { AuditEventsTable, DB } from './schema.ts';
 import { enqueueOutgoing } from './webhooks.ts';
 
@@ -18,14 +19,17 @@ async function inTransaction<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise
   return db.isTransaction ? fn(db) : db.transaction().execute(fn);
 }
 
+// Every audited change reads the head and appends: built and compiled once (src/store/prepared.ts).
+const CHAIN_HEAD = prepared((db: Kysely<DB>, _: Record<string, never>) =>
+  db.selectFrom('audit_events').select(['seq', 'hash']).where('seq', 'is not', null).orderBy('seq', 'desc').limit(1),
+);
+type NewRow = { at: number; type: string; accountId: number | null; sessionId: string | null; address: string | null; detail: string; seq: number; prevHash: string; hash: string };
+const APPEND = prepared((db: Kysely<DB>, { at, type, accountId, sessionId, address, detail, seq, prevHash, hash }: NewRow) =>
+  db.insertInto('audit_events').values({ at, type, account_id: accountId, session_id: sessionId, address, detail, seq, prev_hash: prevHash, hash }),
+);
+
 async function chainHead(trx: Kysely<DB>): Promise<{ seq: number; hash: string }> {
-  const head = await trx
-    .selectFrom('audit_events')
-    .select(['seq', 'hash'])
-    .where('seq', 'is not', null)
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const head = await CHAIN_HEAD.first(trx, {});
   return head && head.seq !== null && head.hash !== null ? { seq: Number(head.seq), hash: head.hash } : { seq: 0, hash: GENESIS_HASH };
 }
 
@@ -43,10 +47,7 @@ async function appendChained(trx: Kysely<DB>, d: SqlDialect, e: NewEntry, known?
   const detail = JSON.parse(JSON.stringify(e.detail)) as Record<string, unknown>;
   const seq = head.seq + 1;
   const hash = chainHash({ seq, at: e.at, type: e.type, accountId: e.accountId, sessionId: e.sessionId, address: e.address, detail }, head.hash);
-  await trx
-    .insertInto('audit_events')
-    .values({ at: e.at, type: e.type, account_id: e.accountId, session_id: e.sessionId, address: e.address, detail: JSON.stringify(detail), seq, prev_hash: head.hash, hash })
-    .execute();
+  await APPEND.run(trx, { at: e.at, type: e.type, accountId: e.accountId, sessionId: e.sessionId, address: e.address, detail: JSON.stringify(detail), seq, prevHash: head.hash, hash });
 }
 
 /** Appends an entry that the chainer links after its transaction commits (no lock taken here). */

@@ -67,16 +67,36 @@ async function retrying<T>(d: SqlDialect, op: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Whatever `op` gave, once every commit made before it returned is on disk (SqlDialect.durable):
+ * a write outside a transaction is answered only once it is durable, and a read answers nothing
+ * that a crash could still take back (it may have read what another request wrote and has not
+ * been told is durable yet). Nothing to wait for, nothing awaited.
+ */
+async function settled<T>(d: SqlDialect, op: () => Promise<T>): Promise<T> {
+  const value = await op();
+  const pending = d.durable();
+  if (pending !== undefined) {
+    try {
+      await pending;
+    } catch (error) {
+      throw translate(error, d);
+    }
+  }
+  return value;
+}
+
+/**
  * Wraps every repository method so that a database that is down or locked surfaces as
  * StoreUnavailableError (503), never as an anonymous 500. Each call outside a transaction is one
- * autocommit statement, so it is retried on a transient conflict like a transaction is.
+ * autocommit statement, so it is retried on a transient conflict like a transaction is; its
+ * answer waits until what it wrote or read is on disk (settled).
  */
 function guarded<T extends object>(target: T, d: SqlDialect): T {
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver) as unknown;
       if (typeof value === 'function') {
-        return (...args: unknown[]) => retrying(d, () => (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args));
+        return (...args: unknown[]) => settled(d, () => retrying(d, () => (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args)));
       }
       if (typeof value === 'object' && value !== null) return guarded(value, d);
       return value;
@@ -124,17 +144,22 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
   const chainDb = d.chainAfterCommit ? (d.openSideDb?.(CHAIN_APPLICATION_NAME) ?? d.db) : null;
   const chainer = chainDb ? new AuditChainer(chainDb, d) : null;
   const base = reposOf(d.db, d, chainer);
-  const batches = d.groupCommit ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), { onBatch: (size) => metrics.groupCommitBatch(size) }) : null;
+  const batches = d.groupCommit
+    ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), { onBatch: (size) => metrics.groupCommitBatch(size), durable: () => d.durable() })
+    : null;
   const store: Database = {
     ...guarded(base, d),
     kind: d.kind,
     dialect: d,
+    // Not settled: the transaction that follows decides, and is answered after its own sync.
+    readAhead: { findRefresh: (hash) => retrying(d, () => base.sessions.findRefresh(hash)) },
     async transaction(fn) {
       const started = performance.now();
       let ok = false;
       const appended = chainer?.appended;
       try {
-        const value = await retrying(d, () => (batches ? batches.run(fn) : inTransaction(d, chainer, fn)));
+        // GroupCommit answers after the sync of its batch; one transaction of its own, after its COMMIT.
+        const value = await retrying(d, () => (batches ? batches.run(fn) : settled(d, () => inTransaction(d, chainer, fn))));
         ok = true;
         return value;
       } finally {
@@ -157,7 +182,7 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
       await d.db.destroy();
     },
     async migrate() {
-      const report = await migrateToLatest(d);
+      const report = await settled(d, () => migrateToLatest(d));
       return report.applied;
     },
   };

@@ -30,6 +30,7 @@ import { systemClock } from '../core/clock.ts';
 import { BACKSTOP_WAL_PAGES, Checkpointer } from './checkpointer.ts';
 import { DatabaseClock, type ClockHandle, type StoreLog } from './db-clock.ts';
 import type { PoolStats } from './metrics.ts';
+import { WalSync, type WalSyncOptions } from './wal-sync.ts';
 import { noChangeBridge, PgChangeBridge, type ChangeBridge } from './pg-notify.ts';
 import { PgInsertFeed, SqliteInsertFeed } from './token-feeds.ts';
 import type { InsertFeed } from '../core/token-filter.ts';
@@ -86,6 +87,14 @@ export interface SqlDialect {
    * SQLite: the ordinary one. PostgreSQL: a connection of their own without statement_timeout.
    */
   withMigrationDb<T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T>;
+  /**
+   * Nothing (undefined) when every commit this process made is on disk; else a promise that
+   * resolves once it is. SQLite: its commits return before the sync of the log, which a thread of
+   * its own makes (src/store/wal-sync.ts), so whoever answers after a write, or after reading
+   * what a write left, waits for this first. PostgreSQL: always nothing; a COMMIT returns once the
+   * server flushed it.
+   */
+  durable(): Promise<void> | undefined;
   /** PostgreSQL: the request pool's use now (metrics). SQLite has one connection and no pool. */
   poolStats?(): PoolStats;
   /**
@@ -223,6 +232,18 @@ export function namedSqliteError(error: unknown): unknown {
 }
 
 const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Whether running `sql` outside a transaction may have committed a write. Reads (select, and a
+ * pragma that sets nothing), opening a transaction or a savepoint and rolling back never do;
+ * anything else is counted, erring on the side of one sync too many.
+ */
+export function mayCommit(sql: string): boolean {
+  const head = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase();
+  if (head === 'select' || head === 'begin' || head === 'savepoint' || head === 'rollback') return false;
+  if (head === 'pragma') return sql.includes('=');
+  return true;
+}
 /** journal_size_limit: the WAL file is truncated to this once reused after a checkpoint. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 2 ** 20;
 
@@ -241,7 +262,7 @@ function plainRow(row: Record<string, SQLOutputValue>): Record<string, SQLOutput
  * own, so a kept one is never handed out while an iterator holds it. SQLite re-prepares a kept
  * statement by itself after a schema change.
  */
-function kyselyDatabase(database: DatabaseSync): SqliteDatabase {
+function kyselyDatabase(database: DatabaseSync, onCommit: (() => void) | null): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   const prepare = (sql: string): StatementSync => {
     try {
@@ -256,18 +277,25 @@ function kyselyDatabase(database: DatabaseSync): SqliteDatabase {
       let statement = cache.get(sql);
       if (statement === undefined) {
         const compiled = prepare(sql);
+        // A statement that may end a write transaction: a COMMIT, or a write run on its own
+        // (autocommit). Told to the WAL sync once it ran outside a transaction.
+        const commits = onCommit !== null && mayCommit(sql) ? onCommit : null;
         statement = {
           reader: compiled.columns().length > 0,
           all(parameters) {
             try {
-              return compiled.all(...(parameters as SQLInputValue[])).map(plainRow);
+              const rows = compiled.all(...(parameters as SQLInputValue[])).map(plainRow);
+              if (commits !== null && !database.isTransaction) commits();
+              return rows;
             } catch (error) {
               throw namedSqliteError(error);
             }
           },
           run(parameters) {
             try {
-              return compiled.run(...(parameters as SQLInputValue[]));
+              const result = compiled.run(...(parameters as SQLInputValue[]));
+              if (commits !== null && !database.isTransaction) commits();
+              return result;
             } catch (error) {
               throw namedSqliteError(error);
             }
@@ -286,10 +314,13 @@ function kyselyDatabase(database: DatabaseSync): SqliteDatabase {
 
 export interface SqliteOptions {
   /**
-   * Checkpoint the WAL on a worker thread (src/store/checkpointer.ts); default on for a file. A
-   * server wants it; a CLI command that writes a row and exits does not need a thread.
+   * Checkpoint the WAL on a worker thread (src/store/checkpointer.ts) and sync it on another
+   * (src/store/wal-sync.ts); default on for a file. A server wants them; a CLI command that writes
+   * a row and exits needs no thread: its commits sync the log themselves (synchronous=FULL).
    */
   backgroundCheckpoints?: boolean;
+  /** Watches or delays the syncs of the log (tests; src/store/wal-sync.ts). */
+  walSync?: WalSyncOptions;
 }
 
 /**
@@ -325,26 +356,39 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
       throw new Error(`cannot create the data directory ${dirname(file)} (${reason}); choose a writable one with TOKEND_DATA_DIR (--data-dir)`, { cause: error });
     }
   }
+  const threads = !inMemory && (options.backgroundCheckpoints ?? true);
   let database: DatabaseSync;
+  let walSync: WalSync | null = null;
   try {
     database = new DatabaseSync(file);
-    database.exec('pragma journal_mode = WAL');
-    // FULL: a commit is on disk before it is acknowledged (an acknowledged revocation survives a crash).
-    database.exec('pragma synchronous = FULL');
+    const mode = (database.prepare('pragma journal_mode = WAL').get() as { journal_mode?: string } | undefined)?.journal_mode;
+    if (threads && mode === 'wal') {
+      // The commit writes the log; the sync that FULL would make inside COMMIT, on the event loop,
+      // is made by the WAL sync thread, and nobody is answered before it returned (a commit is on
+      // disk before it is acknowledged: an acknowledged revocation survives a crash or power loss).
+      database.exec('pragma synchronous = NORMAL');
+      walSync = new WalSync(`${file}-wal`, options.walSync);
+    } else {
+      // FULL: a commit is on disk before COMMIT returns.
+      database.exec('pragma synchronous = FULL');
+    }
     database.exec('pragma busy_timeout = 5000');
     database.exec('pragma foreign_keys = ON');
     // A WAL that grew under a burst is cut back to this size once it is reused.
     database.exec(`pragma journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   } catch (error) {
+    void walSync?.stop();
     throw unopenable(file, namedSqliteError(error));
   }
   let checkpointer: Checkpointer | null = null;
-  if (!inMemory && (options.backgroundCheckpoints ?? true)) {
+  if (threads) {
     checkpointer = new Checkpointer(file);
     database.exec(`pragma wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
   }
+  const sync = walSync;
   const db = new Kysely<DB>({
-    dialect: new ImmediateSqliteDialect({ database: kyselyDatabase(database) }, async () => {
+    dialect: new ImmediateSqliteDialect({ database: kyselyDatabase(database, sync ? () => sync.noteCommit() : null) }, async () => {
+      await sync?.stop();
       await checkpointer?.stop();
     }),
   });
@@ -358,6 +402,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     // AUTOINCREMENT already continues after the largest id ever inserted.
     syncIdSequence: async () => {},
     isUnavailable: (e) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB)/.test(sqliteCode(e)),
+    durable: sync ? () => sync.durable() : () => undefined,
     startClock: async () => systemClockHandle,
     bridgeChanges: async () => noChangeBridge,
     insertFeed(reads) {
@@ -492,6 +537,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
     idColumn: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
     groupCommit: false,
     keyShareLocks: true,
+    durable: () => undefined,
     async lockAuditChain(trx) {
       await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK)})`.execute(trx);
     },

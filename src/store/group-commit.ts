@@ -13,16 +13,23 @@
  *   each seeing the effects of those before it (a serial order, as before);
  * - atomicity: a transaction that throws (or returns `rollback(value)`) is rolled back to its savepoint alone, and its caller
  *   gets its error; the others of the batch commit;
- * - durability: no caller hears of success before the COMMIT that contains its writes returned
- *   (synchronous=FULL: on disk). If that COMMIT fails, every transaction of the batch fails with
- *   its error (the store's retry wrapper runs transient failures again, as it always did);
+ * - durability: no caller hears of success before the COMMIT that contains its writes is on disk:
+ *   with `durable` (the WAL sync, src/store/wal-sync.ts), once the sync that followed the COMMIT
+ *   returned; without it, once the COMMIT returned (synchronous=FULL). If that COMMIT or its sync
+ *   fails, every transaction of the batch fails with its error (the store's retry wrapper runs
+ *   transient failures again, as it always did);
  * - no waiting for company: a batch starts on the next turn of the event loop, with whatever has
  *   queued by then; a lone transaction is a batch of one.
  *
  * A batch is bounded in count and time so that reads queued behind it on the connection wait
  * little longer than they did behind a single commit.
+ *
+ * With `durable`, the next batch starts as soon as a COMMIT returned, while the sync of the last
+ * one runs on its thread: its transactions see what the batches before wrote (committed, maybe not
+ * yet on disk), and are answered after a later sync, which covers those batches too (the log is
+ * written in order). So no answer rests on a write that is not on disk.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { isRollback, type Repos, type Rollback } from '../core/ports.ts';
 import type { DB } from './schema.ts';
 
@@ -33,6 +40,11 @@ export interface GroupCommitOptions {
   maxBatchMs?: number;
   /** Told the size of every batch that committed (metrics). */
   onBatch?: (size: number) => void;
+  /**
+   * After a COMMIT returned: nothing when it is on disk already, else a promise that resolves
+   * once it is (SqlDialect.durable). The batch's callers are answered after it.
+   */
+  durable?: () => Promise<void> | undefined;
 }
 
 interface Pending {
@@ -43,12 +55,18 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+// Three statements per transaction of a batch: compiled once, not built by Kysely each time.
+const SAVEPOINT = CompiledQuery.raw('savepoint tokend_batch');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to tokend_batch');
+const RELEASE = CompiledQuery.raw('release tokend_batch');
+
 export class GroupCommit {
   readonly #db: Kysely<DB>;
   readonly #repos: (trx: Transaction<DB>) => Repos;
   readonly #maxBatch: number;
   readonly #maxBatchMs: number;
   readonly #onBatch: ((size: number) => void) | undefined;
+  readonly #durable: (() => Promise<void> | undefined) | undefined;
   #queue: Pending[] = [];
   #running = false;
   #batches = 0;
@@ -60,6 +78,7 @@ export class GroupCommit {
     this.#maxBatch = options.maxBatch ?? 128;
     this.#maxBatchMs = options.maxBatchMs ?? 20;
     this.#onBatch = options.onBatch;
+    this.#durable = options.durable;
   }
 
   /** Physical COMMITs attempted and logical transactions run so far (for tests and metrics). */
@@ -106,17 +125,17 @@ export class GroupCommit {
           const entry: { item: Pending; outcome: Outcome | null } = { item: this.#queue.shift()!, outcome: null };
           batch.push(entry);
           this.#transactions++;
-          await sql`savepoint tokend_batch`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           try {
             const value = await entry.item.fn(repos);
             // A returned rollback(value): undo this transaction's writes, answer with the value.
-            if (isRollback(value)) await sql`rollback to tokend_batch`.execute(trx);
-            await sql`release tokend_batch`.execute(trx);
+            if (isRollback(value)) await trx.executeQuery(ROLLBACK_TO);
+            await trx.executeQuery(RELEASE);
             entry.outcome = { ok: true, value: isRollback(value) ? value.value : value };
           } catch (error) {
             // Undo this transaction's writes only; the batch goes on.
-            await sql`rollback to tokend_batch`.execute(trx);
-            await sql`release tokend_batch`.execute(trx);
+            await trx.executeQuery(ROLLBACK_TO);
+            await trx.executeQuery(RELEASE);
             entry.outcome = { ok: false, error };
           }
         }
@@ -131,9 +150,18 @@ export class GroupCommit {
       return;
     }
     this.#onBatch?.(batch.length);
-    for (const { item, outcome } of batch) {
-      if (outcome!.ok) item.resolve(outcome!.value);
-      else item.reject(outcome!.error);
-    }
+    const answer = (): void => {
+      for (const { item, outcome } of batch) {
+        if (outcome!.ok) item.resolve(outcome!.value);
+        else item.reject(outcome!.error);
+      }
+    };
+    const pending = this.#durable?.();
+    if (pending === undefined) return answer();
+    // Not awaited: the next batch may run while this one's sync does. A failed sync fails the
+    // batch; what its transactions wrote may or may not be on disk, and no caller is told it is.
+    pending.then(answer, (error: unknown) => {
+      for (const { item } of batch) item.reject(error);
+    });
   }
 }
