@@ -7,7 +7,7 @@ import type {} from '@fastify/swagger';
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
 import { AccessLog, lazyChildLogger } from './access-log.ts';
@@ -41,6 +41,12 @@ export interface AppDeps {
    * and security tests use it so that every route of every surface is covered without a list.
    */
   onRoute?: (route: RouteOptions) => void;
+  /**
+   * Fastify's factory of response serializers; default: Fastify's own, which compiles every
+   * route's response schemas anew for each app. The tests, which build hundreds of apps in one
+   * process, pass one that keeps what it compiled (test/helpers/harness.ts).
+   */
+  buildSerializer?: NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildSerializer'];
 }
 
 const nativeDialect = { prefixes: [] as string[], renderFailure: nativeFailure };
@@ -123,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
     },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
+    ...(deps.buildSerializer ? { schemaController: { compilersFactory: { buildSerializer: deps.buildSerializer } } } : {}),
     // Requests that never parse (oversized headers, garbage) still get the dialect's envelope.
     clientErrorHandler(err, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
