@@ -42,11 +42,15 @@ export interface AppDeps {
    */
   onRoute?: (route: RouteOptions) => void;
   /**
-   * Fastify's factory of response serializers; default: Fastify's own, which compiles every
-   * route's response schemas anew for each app. The tests, which build hundreds of apps in one
-   * process, pass one that keeps what it compiled (test/helpers/harness.ts).
+   * What Fastify compiles from the route schemas, shared between apps: a factory of response
+   * serializers, and a hook on each Ajv instance Fastify makes for the validators. Default: each
+   * app compiles its own. The tests, which build hundreds of apps in one process, pass ones that
+   * keep what they compiled (test/helpers/harness.ts).
    */
-  buildSerializer?: NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildSerializer'];
+  schemaCache?: {
+    buildSerializer: NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildSerializer'];
+    onAjvCreate: NonNullable<NonNullable<FastifyServerOptions['ajv']>['onCreate']>;
+  };
 }
 
 const nativeDialect = { prefixes: [] as string[], renderFailure: nativeFailure };
@@ -128,8 +132,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.header(REQUEST_ID_HEADER, request.id);
       return sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
     },
-    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
-    ...(deps.buildSerializer ? { schemaController: { compilersFactory: { buildSerializer: deps.buildSerializer } } } : {}),
+    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false }, ...(deps.schemaCache ? { onCreate: deps.schemaCache.onAjvCreate } : {}) },
+    ...(deps.schemaCache ? { schemaController: { compilersFactory: { buildSerializer: deps.schemaCache.buildSerializer } } } : {}),
     // Requests that never parse (oversized headers, garbage) still get the dialect's envelope.
     clientErrorHandler(err, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;

@@ -194,24 +194,42 @@ export function testPasswordHasher(): Promise<PasswordHasher> {
 }
 
 /**
- * Response serializers compiled once per test process: Fastify's own factory (fast-json-stringify),
- * keeping each serializer by what it was compiled from (the schema, the shared schemas, the
- * options). Building an app otherwise compiles every route's response schemas again, which is most
- * of what startTokend costs; the serializers are pure functions of those inputs.
+ * What Fastify compiles from the route schemas, compiled once per test process: building an app
+ * otherwise compiles every route's validators (Ajv) and response serializers (fast-json-stringify)
+ * again, which is most of what startTokend costs. Each compiled function is kept by what it was
+ * compiled from (the schema, and the options and shared schemas of its compiler) and is a pure
+ * function of those; Fastify's own compilers make them, along Fastify's own paths.
  */
+type SchemaCache = NonNullable<AppDeps['schemaCache']>;
 const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'));
 const serializerSelector = fastifyRequire('@fastify/fast-json-stringify-compiler') as () => (externalSchemas: unknown, options: unknown) => (route: { schema: unknown }) => unknown;
 const compiledSerializers = new Map<string, unknown>();
 const selectSerializers = serializerSelector();
-const sharedSerializers: NonNullable<AppDeps['buildSerializer']> = (externalSchemas, options) => {
-  const build = selectSerializers(externalSchemas, options);
-  const context = JSON.stringify([externalSchemas, options]);
-  return ((route: { schema: unknown }) => {
-    const key = `${context}${JSON.stringify(route.schema)}`;
-    let serializer = compiledSerializers.get(key);
-    if (!serializer) compiledSerializers.set(key, (serializer = build(route)));
-    return serializer;
-  }) as ReturnType<NonNullable<AppDeps['buildSerializer']>>;
+const compiledValidators = new Map<string, unknown>();
+const SCHEMA_CACHE: SchemaCache = {
+  buildSerializer: ((externalSchemas: unknown, options: unknown) => {
+    const build = selectSerializers(externalSchemas, options);
+    const context = JSON.stringify([externalSchemas, options]);
+    return (route: { schema: unknown }) => {
+      const key = `${context}${JSON.stringify(route.schema)}`;
+      let serializer = compiledSerializers.get(key);
+      if (!serializer) compiledSerializers.set(key, (serializer = build(route)));
+      return serializer;
+    };
+  }) as unknown as SchemaCache['buildSerializer'],
+  onAjvCreate(ajv) {
+    const compile = ajv.compile.bind(ajv);
+    // Its options that change a compiled validator (the rest are objects and functions: plugins, formats).
+    const context = JSON.stringify(Object.entries(ajv.opts).filter(([, v]) => v === null || typeof v !== 'object' && typeof v !== 'function'));
+    ajv.compile = ((schema: unknown) => {
+      // A schema with an $id is registered in its own Ajv instance: compiled there, as Fastify does.
+      if (typeof schema === 'object' && schema !== null && '$id' in schema) return compile(schema as object);
+      const key = `${context}${JSON.stringify(schema)}`;
+      let validate = compiledValidators.get(key);
+      if (!validate) compiledValidators.set(key, (validate = compile(schema as object)));
+      return validate;
+    }) as typeof ajv.compile;
+  },
 };
 
 export interface TestTokend {
@@ -262,13 +280,22 @@ export async function startTokend(options: StartOptions): Promise<TestTokend> {
     logger,
   });
   const routes: RouteOptions[] = [];
-  const app = await buildApp({ core: services.core, logger, metrics: services.metrics, onRoute: (route) => routes.push(route), buildSerializer: sharedSerializers });
+  let app: FastifyInstance | undefined;
   let url = '';
-  if (options.listen) {
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  } else {
-    await app.ready();
+  try {
+    app = await buildApp({ core: services.core, logger, metrics: services.metrics, onRoute: (route) => routes.push(route), schemaCache: SCHEMA_CACHE });
+    if (options.listen) {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    } else {
+      await app.ready();
+    }
+  } catch (error) {
+    // A start that fails closes what it opened: a store left open keeps the test process alive.
+    await app?.close().catch(() => {});
+    await services.close();
+    if (ownsDb) await db.drop();
+    throw error;
   }
   return {
     db,
