@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { ManualClock } from '../src/core/clock.ts';
+import { RUNTIME_ENV } from './helpers/child.ts';
 import { createTestDatabase, databases, seedAccount, startTokend, type TestDatabase, type TestTokend } from './helpers/harness.ts';
 
 const run = promisify(execFile);
@@ -23,7 +24,7 @@ interface CliResult {
 }
 
 async function cli(db: TestDatabase, ...args: string[]): Promise<CliResult> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TOKEND_MASTER_KEY: MASTER_KEY, TOKEND_LOG_LEVEL: 'silent' };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...RUNTIME_ENV, TOKEND_MASTER_KEY: MASTER_KEY, TOKEND_LOG_LEVEL: 'silent' };
   const flags = ['--data-dir', db.dataDir, ...(db.url ? ['--database-url', db.url] : [])];
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, ...args, ...flags], { env, maxBuffer: 64 * 2 ** 20 });

@@ -14,7 +14,7 @@ import type { CliIO } from '../src/cli/context.ts';
 import { main } from '../src/main.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { TokendChild } from './helpers/child.ts';
+import { RUNTIME_ENV, TokendChild } from './helpers/child.ts';
 import { testAdminToken } from './helpers/credentials.ts';
 import { createTestDatabase, databases, startTokend, type TestDatabase, type TestTokend } from './helpers/harness.ts';
 
@@ -347,7 +347,7 @@ for (const kind of databases()) {
     });
 
     it('bin/tokend.js run from another directory provisions through the server, and creates no database there', async () => {
-      const env = { PATH: process.env.PATH ?? '', HOME: elsewhere, TOKEND_URL: child.url!, TOKEND_ADMIN_TOKEN: adminToken };
+      const env = { PATH: process.env.PATH ?? '', HOME: elsewhere, ...RUNTIME_ENV, TOKEND_URL: child.url!, TOKEND_ADMIN_TOKEN: adminToken };
       const { stdout, stderr } = await run(process.execPath, [BIN, 'account', 'create', '--email', `child-${kind}@example.com`, '--password', 'child-password-1', '--json'], { cwd: elsewhere, env });
       const created = JSON.parse(stdout) as { id: number; uid: string; email: string };
       assert.deepEqual(Object.keys(created), ['id', 'uid', 'email']);

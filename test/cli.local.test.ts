@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import type { CliIO } from '../src/cli/context.ts';
 import { main } from '../src/main.ts';
+import { RUNTIME_ENV } from './helpers/child.ts';
 import { createTestDatabase, databases, startTokend, type TestDatabase, type TestTokend } from './helpers/harness.ts';
 
 const run = promisify(execFile);
@@ -63,7 +64,7 @@ describe('tokend outside the server\'s data directory', () => {
   after(() => rmSync(cwd, { recursive: true, force: true }));
 
   it('refuses to create ./data, names the path and the fix, and creates nothing', async () => {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: cwd };
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: cwd, ...RUNTIME_ENV };
     let failed: { code: number; stdout: string; stderr: string } | null = null;
     try {
       await run(process.execPath, [BIN, 'account', 'create', '--email', 'lost@example.com', '--password', 'lost-password-1'], { cwd, env });

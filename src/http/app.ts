@@ -7,7 +7,7 @@ import type {} from '@fastify/swagger';
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
 import { AccessLog, lazyChildLogger } from './access-log.ts';
@@ -41,6 +41,16 @@ export interface AppDeps {
    * and security tests use it so that every route of every surface is covered without a list.
    */
   onRoute?: (route: RouteOptions) => void;
+  /**
+   * What Fastify compiles from the route schemas, shared between apps: a factory of response
+   * serializers, and a hook on each Ajv instance Fastify makes for the validators. Default: each
+   * app compiles its own. The tests, which build hundreds of apps in one process, pass ones that
+   * keep what they compiled (test/helpers/harness.ts).
+   */
+  schemaCache?: {
+    buildSerializer: NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildSerializer'];
+    onAjvCreate: NonNullable<NonNullable<FastifyServerOptions['ajv']>['onCreate']>;
+  };
 }
 
 const nativeDialect = { prefixes: [] as string[], renderFailure: nativeFailure };
@@ -122,7 +132,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.header(REQUEST_ID_HEADER, request.id);
       return sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
     },
-    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false } },
+    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false }, ...(deps.schemaCache ? { onCreate: deps.schemaCache.onAjvCreate } : {}) },
+    ...(deps.schemaCache ? { schemaController: { compilersFactory: { buildSerializer: deps.schemaCache.buildSerializer } } } : {}),
     // Requests that never parse (oversized headers, garbage) still get the dialect's envelope.
     clientErrorHandler(err, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;

@@ -8,6 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/tokend.js', import.meta.url));
 
+/**
+ * What a child process of a test may inherit beside its own settings: the compile cache of the run
+ * (`npm test` sets NODE_COMPILE_CACHE; scripts/test.mjs), so that each start does not strip and
+ * compile every module again. Nothing that changes what the process does.
+ */
+export const RUNTIME_ENV: Record<string, string> = process.env.NODE_COMPILE_CACHE ? { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE } : {};
+
 export interface ChildOptions {
   dataDir: string;
   /** '' for SQLite in dataDir. */
@@ -40,7 +47,7 @@ export class TokendChild {
     const args = [BIN, 'serve', '--port', '0', '--data-dir', this.#options.dataDir];
     if (this.#options.databaseUrl) args.push('--database-url', this.#options.databaseUrl);
     // Only what a process needs to run, plus its TOKEND_* settings: nothing of the test's own environment.
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...this.#options.env };
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...RUNTIME_ENV, ...this.#options.env };
     const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
     this.starts++;

@@ -17,7 +17,7 @@
  * Requests whose outcome the client never learned (the process died under them) promise nothing
  * either way; the session they touched is left out of the checks, as a client would start over.
  *
- * Bounded in `npm test` (TOKEND_CRASH_CYCLES, default 20 per database); `npm run crash` runs 200.
+ * Bounded in `npm test` (TOKEND_CRASH_CYCLES, default 10 per database); `npm run test:crash` runs 200.
  */
 import { strict as assert } from 'node:assert';
 import { appendFileSync } from 'node:fs';
@@ -29,9 +29,9 @@ import { loadConfig } from '../../src/config/load.ts';
 import { openServices } from '../../src/services.ts';
 import { checkInvariants } from './db-inspect.ts';
 import { TokendChild } from './child.ts';
-import { createTestDatabase, type DbKind } from './harness.ts';
+import { createTestDatabase, testPasswordHasher, type DbKind } from './harness.ts';
 
-const CYCLES = Number(process.env.TOKEND_CRASH_CYCLES ?? 20);
+const CYCLES = Number(process.env.TOKEND_CRASH_CYCLES ?? 10);
 const WORKERS = 6;
 // Enough accounts and keys that their daily quotas (reached early on purpose) do not starve a long run.
 const USERS = Math.max(8, Math.ceil(CYCLES / 5));
@@ -81,7 +81,7 @@ export function crashLoop(db: DbKind): void {
   describe(`crash loop (${db})`, () => {
     it(`${CYCLES} SIGKILLs under load: no half-written record, no lost revocation, no lost token`, async (ctx) => {
       const started = Date.now();
-      const database = await createTestDatabase(db);
+      const database = await createTestDatabase(db, { migrated: true });
       const adminToken = `tdm_crash_${randomBytes(24).toString('hex')}`;
       const masterKey = randomBytes(32).toString('hex');
       const env: Record<string, string> = {
@@ -107,7 +107,8 @@ export function crashLoop(db: DbKind): void {
           serviceDailyCreateLimit: SERVICE_CREATE_LIMIT,
         },
       });
-      const seeded = await openServices(config);
+      // Passwords hashed at the tests' cost (real argon2id): every login of the run verifies one.
+      const seeded = await openServices(config, { hasher: await testPasswordHasher() });
       const users: { email: string; password: string; appId: string }[] = [];
       const keys: { accessKey: string; secretKey: string }[] = [];
       const apiTokens: TrackedApiToken[] = [];

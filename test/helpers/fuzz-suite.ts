@@ -15,7 +15,7 @@
  * because of a rejected request (every table is snapshotted around the requests; failed-login
  * counters and the audit log are the only things a rejected request may add to).
  *
- * Bounded in `npm test`; `npm run fuzz` runs the long pass (TOKEND_FUZZ_REQUESTS, default 100000
+ * Bounded in `npm test`; `npm run test:fuzz` runs the long pass (TOKEND_FUZZ_REQUESTS, default 100000
  * there). TOKEND_FUZZ_SEED replays a run; TOKEND_FUZZ_REPORT appends the figures as JSON lines.
  */
 import { strict as assert } from 'node:assert';
