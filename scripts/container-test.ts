@@ -19,7 +19,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -156,7 +156,9 @@ function tokendPid(port: number): number {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv[0] !== 'node' || !argv.includes('/app/bin/tokend.js')) continue;
+      // `node` as the image's command gives it, or node's full path once `tokend serve` has
+      // replaced its process with one that has V8 flags (same pid).
+      if (basename(argv[0] ?? '') !== 'node' || !argv.includes('/app/bin/tokend.js')) continue;
       if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`TOKEND_PORT=${port}`)) return Number(entry);
     } catch {
       // gone meanwhile
