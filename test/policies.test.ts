@@ -107,6 +107,39 @@ for (const kind of databases()) {
       assert.equal(decided(t.core.policies.check('api_token', ref.subject.id, { address: '198.51.100.1', now: Date.now() })).ok, true);
     });
 
+    it('a reload that read the rules before a change here does not bring the old rules back', async () => {
+      const { ref } = await tokenOf();
+      await t.core.policies.put(ref, { ipAllowList: ['192.0.2.0/24'] }, CTX);
+      const outside = (): boolean => decided(t.core.policies.check('api_token', ref.subject.id, { address: '198.51.100.1', now: Date.now() })).ok;
+      assert.equal(outside(), false);
+      // The periodic reload reads every policy, then is held until the removal below has committed.
+      const repo = t.core.store.policies as { list: () => Promise<unknown[]> };
+      const list = repo.list;
+      let read!: () => void;
+      const hasRead = new Promise<void>((resolve) => (read = resolve));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      repo.list = async () => {
+        const rows = await list.call(repo);
+        read();
+        await held;
+        return rows;
+      };
+      try {
+        const reload = t.core.policies.refresh();
+        await hasRead;
+        await t.core.policies.remove(ref, CTX);
+        assert.equal(outside(), true);
+        release();
+        await reload;
+      } finally {
+        repo.list = list;
+      }
+      assert.equal(outside(), true, 'the removed rules came back from a stale reload');
+      await t.core.policies.refresh();
+      assert.equal(outside(), true);
+    });
+
     it('credits: 200 concurrent checks on 150 credits: exactly 150 pass, never below zero, the flush stores 0', async () => {
       const { ref } = await tokenOf();
       await t.core.policies.put(ref, { credits: { remaining: 150 } }, CTX);

@@ -71,6 +71,13 @@ export class PolicyService implements CheckPolicy {
   #records = new Map<string, PolicyRecord>();
   #loading: Promise<void> | null = null;
   #loaded = false;
+  /**
+   * A sequence number per subject this node wrote (put, remove, forget, a carry-over), from one
+   * counter: a re-read that began before a write here may return rows older than what that write
+   * installed (a deleted policy, say), and must not install them over it.
+   */
+  #writes = 0;
+  readonly #written = new Map<string, { seq: number; at: number }>();
   #timer: NodeJS.Timeout | null = null;
   readonly #unfollow: () => void;
 
@@ -264,6 +271,7 @@ export class PolicyService implements CheckPolicy {
       });
     });
     this.#install(record, true);
+    this.#wrote(subjectKey(ref.subject));
     this.#d.changes.publish({ kind: 'policy', ids: [subjectKey(ref.subject)] });
     return this.#view(record);
   }
@@ -291,7 +299,10 @@ export class PolicyService implements CheckPolicy {
   /** After a carry-over committed: installs the subjects' stored rules here and tells the other nodes. */
   async installed(subjects: readonly Subject[]): Promise<void> {
     const keys = subjects.map(subjectKey);
-    for (const key of keys) await this.#reloadOne(key);
+    for (const key of keys) {
+      this.#wrote(key);
+      await this.#reloadOne(key);
+    }
     this.#d.changes.publish({ kind: 'policy', ids: keys });
   }
 
@@ -308,6 +319,7 @@ export class PolicyService implements CheckPolicy {
       return true;
     });
     this.#uninstall(subjectKey(ref.subject));
+    this.#wrote(subjectKey(ref.subject));
     if (removed) this.#d.changes.publish({ kind: 'policy', ids: [subjectKey(ref.subject)] });
     return removed;
   }
@@ -319,7 +331,10 @@ export class PolicyService implements CheckPolicy {
    */
   forget(subjects: readonly Subject[]): void {
     const keys = subjects.map(subjectKey);
-    for (const key of keys) this.#uninstall(key);
+    for (const key of keys) {
+      this.#uninstall(key);
+      this.#wrote(key);
+    }
     this.#d.changes.publish({ kind: 'policy', ids: keys });
   }
 
@@ -351,24 +366,41 @@ export class PolicyService implements CheckPolicy {
     return { subject: record.subject, accountId: record.accountId, rules: record.rules, creditsLeft, updatedAt: record.updatedAt };
   }
 
+  /** Marks a subject as written by this node now (see `#written`). */
+  #wrote(key: string): void {
+    this.#written.set(key, { seq: ++this.#writes, at: Date.now() });
+  }
+
+  /** True when this node wrote the subject after `since` (a read begun then may be older). */
+  #writtenSince(key: string, since: number): boolean {
+    return (this.#written.get(key)?.seq ?? 0) > since;
+  }
+
   async #loadAll(): Promise<void> {
+    const since = this.#writes;
     const records = await this.#d.store.policies.list();
     const seen = new Set<string>();
     for (const record of records) {
       const key = subjectKey(record.subject);
       seen.add(key);
+      if (this.#writtenSince(key, since)) continue;
       const old = this.#records.get(key);
       // A record unchanged since the last read keeps its counters; its balance still follows the store.
       this.#install(record, !old || old.updatedAt !== record.updatedAt);
     }
-    for (const key of [...this.#records.keys()]) if (!seen.has(key)) this.#uninstall(key);
+    for (const key of [...this.#records.keys()]) if (!seen.has(key) && !this.#writtenSince(key, since)) this.#uninstall(key);
+    // A write older than a reload period is older than any read still in flight.
+    const old = Date.now() - REFRESH_EVERY_MS;
+    for (const [key, write] of this.#written) if (write.at < old) this.#written.delete(key);
     this.#loaded = true;
   }
 
   async #reloadOne(key: string): Promise<void> {
     const subject = parseKey(key);
     if (!subject) return;
+    const since = this.#writes;
     const record = await this.#d.store.policies.get(subject);
+    if (this.#writtenSince(key, since)) return;
     if (record) this.#install(record, true);
     else this.#uninstall(key);
   }
