@@ -32,7 +32,9 @@ describe('several nodes on one PostgreSQL', { skip: withPostgres ? false : 'need
     seeder = await openSeeder(db);
     // A long cache TTL: only LISTEN/NOTIFY, not entry expiry, can make node B notice a
     // revocation within the bound.
-    const env = { TOKEND_VERIFY_CACHE_TTL: '60s' };
+    // Failed logins count in fixed windows aligned to the epoch: a day's window, so that the
+    // login-failure burst below does not straddle two of them (the count starts again in the next).
+    const env = { TOKEND_VERIFY_CACHE_TTL: '60s', TOKEND_LOGIN_FAILURE_WINDOW: '24h' };
     [a, b] = await Promise.all([startNode('A', db, env), startNode('B', db, env)]);
   });
 
@@ -102,6 +104,9 @@ describe('several nodes on one PostgreSQL', { skip: withPostgres ? false : 'need
 
   it('login-failure limit: 40 concurrent wrong passwords for one email over both nodes -> exactly 10 told so', async () => {
     const u = await seed(seeder);
+    // Within two minutes of the window's end (midnight UTC), wait for the next window.
+    const untilWindowEnd = DAY_MS - (Date.now() % DAY_MS);
+    if (untilWindowEnd < 120_000) await sleep(untilWindowEnd + 1000);
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => make(nodes()[i % 2]!, { ...u, password: `wrong-guess-${i}` })));
     const told = results.filter((r) => r.status === 401);
     for (const r of told) assert.equal(r.body.error.code, 'ApiInvalidCredentialsError');
