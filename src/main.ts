@@ -6,7 +6,7 @@ import { registerAccountCommands } from './cli/accounts.ts';
 import { registerApiTokenCommands } from './cli/api-tokens.ts';
 import { registerAuditCommands } from './cli/audit.ts';
 import { CliError, EXIT, type CliIO } from './cli/context.ts';
-import { translateCoreError } from './cli/local-operator.ts';
+import { translateCoreError } from './cli/blame.ts';
 import { registerOperatorKeyCommands } from './cli/operator-keys.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerServiceAccountCommands } from './cli/service-accounts.ts';

@@ -6,7 +6,7 @@
  * The credential goes only into the Authorization header: never into a URL, a message or an error.
  */
 import { FailedError, NotFoundError, RefusedError, UsageError } from './context.ts';
-import { blame } from './local-operator.ts';
+import { blame } from './blame.ts';
 import type { Account, AccountFilter, ApiToken, App, Change, DayCount, NewApiToken, NewKey, NewOperatorKey, Operator, OperatorKey, Page, Policy, PolicyKind, RotatedApiToken, ServiceAccount, Session, SigningKey, SigningKeyRotation } from './operator.ts';
 import type { ApiTokenFormat } from '../core/model.ts';
 

@@ -4,7 +4,6 @@
  * API's views, built the way the API builds them, so a command prints the same thing either way.
  * What core cannot do yet says so and names the way that can (the admin API).
  */
-import { InvalidInputError } from '../core/errors.ts';
 import type { AuditContext } from '../core/audit.ts';
 import type { Core } from '../core/tokend.ts';
 import type { ApiToken as ApiTokenModel, OperatorKey as OperatorKeyModel, ServiceAccount as ServiceAccountModel, ServiceKey as ServiceKeyModel } from '../core/model.ts';
@@ -18,37 +17,6 @@ import type { SubjectRef } from '../core/policies/service.ts';
 import type { SubjectKind } from '../core/policies/rules.ts';
 
 const SUBJECT_KINDS: Record<PolicyKind, SubjectKind> = { 'api-token': 'api_token', 'service-key': 'service_key', app: 'app', account: 'account' };
-
-/** The command-line option that carries each field core may blame. */
-const FIELD_OPTION: Record<string, string> = {
-  email: '--email',
-  password: '--password',
-  name: '--name',
-  actions: '--actions',
-  label: '--label',
-  format: '--format',
-  expiresAt: '--expires-in',
-  expiresIn: '--expires-in',
-  grace: '--grace',
-  permissions: '--permission',
-};
-
-/** `--email must be …`; a message that is a sentence of its own keeps it (`--expires-in: an expiry is required …`). */
-export function blame(field: string, message: string): string {
-  const subject = FIELD_OPTION[field] ?? field;
-  return /^(must|is|has|cannot|should|may)\b/.test(message) ? `${subject} ${message}` : `${subject}: ${message}`;
-}
-
-/**
- * Core's refusals as the CLI reports them: "no such …" is not found (3), "already exists" and
- * "is taken" a conflict (4), any other bad input a usage error (2) naming the option.
- */
-export function translateCoreError(error: unknown): unknown {
-  if (!(error instanceof InvalidInputError)) return error;
-  if (/^no such /.test(error.message)) return new NotFoundError(error.message);
-  if (/already exists|is taken/.test(error.message)) return new RefusedError(error.message);
-  return new UsageError(blame(error.field, error.message));
-}
 
 /** A command core cannot run on the database (yet): it runs through a tokend's admin API. */
 export function onlyOverHttp(command: string): UsageError {

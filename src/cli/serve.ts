@@ -1,15 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { buildApp } from '../http/app.ts';
-import { lowerThreadpoolPriority } from '../secrets/kdf-priority.ts';
-import { startTracing } from '../observability/tracing.ts';
-import { openServices } from '../services.ts';
+import type { Config } from '../config/schema.ts';
+import type { Services } from '../services.ts';
 import { VERSION } from '../version.ts';
 import type { CliIO } from './context.ts';
 import { printer } from './output.ts';
 import { configFrom, locateDatabase } from './target.ts';
-import { DEMO, seedDemo } from './demo.ts';
 
 const BANNER_RULE = '!'.repeat(78);
 
@@ -47,6 +44,15 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--demo', 'seed and announce the demo sandbox (TOKEND_DEMO)')
     .action(async (o: { port?: string; host?: string; dataDir?: string; databaseUrl?: string; demo?: boolean }) => {
       const config = configFrom(io, { port: o.port, host: o.host, dataDir: o.dataDir, databaseUrl: o.databaseUrl, demo: o.demo });
+      // The server's modules load here, not with the command line: every other command (and
+      // `--help`) starts without them.
+      const [{ buildApp }, { lowerThreadpoolPriority }, { startTracing }, { openServices }, { DEMO, seedDemo }] = await Promise.all([
+        import('../http/app.ts'),
+        import('../secrets/kdf-priority.ts'),
+        import('../observability/tracing.ts'),
+        import('../services.ts'),
+        import('./demo.ts'),
+      ]);
       const logger = createLogger(config.logLevel);
       // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then the OpenTelemetry SDK is loaded (docs/operations.md, "Traces").
       const tracing = await startTracing(process.env, VERSION);
@@ -163,7 +169,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .action(async (o: { dataDir?: string; databaseUrl?: string; json?: boolean }) => {
       const config = configFrom(io, { dataDir: o.dataDir, databaseUrl: o.databaseUrl });
       const db = locateDatabase(config, o, io.env);
-      const services = await openServices(config, { migrate: false, backgroundCheckpoints: false, metrics: null });
+      const services = await openStore(config);
       try {
         const applied = await services.db.migrate();
         io.err(`tokend: using the ${db.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} database ${db.shown}`);
@@ -172,4 +178,10 @@ export function registerServe(program: Command, io: CliIO): void {
         await services.close();
       }
     });
+}
+
+/** The store alone, for a one-shot command (no checkpoint thread, no metrics). */
+async function openStore(config: Config): Promise<Services> {
+  const { openServices } = await import('../services.ts');
+  return openServices(config, { migrate: false, backgroundCheckpoints: false, metrics: null });
 }

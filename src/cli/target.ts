@@ -11,10 +11,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config, SettingName } from '../config/schema.ts';
-import { openServices, type Services } from '../services.ts';
+import type { Services } from '../services.ts';
 import { UsageError, type CliIO } from './context.ts';
-import { HttpOperator } from './http-operator.ts';
-import { LocalOperator, translateCoreError } from './local-operator.ts';
+import { translateCoreError } from './blame.ts';
 import type { Operator } from './operator.ts';
 import { printer, type Printer } from './output.ts';
 
@@ -98,6 +97,8 @@ export async function withExistingDatabase<T>(io: CliIO, flags: StoreFlags, fn: 
   // SQLite creates a missing file on open: look before opening.
   if (db.kind === 'sqlite' && (!existsSync(db.shown) || !statSync(db.shown).isFile())) throw refusal(db);
   // A one-shot command: SQLite's own checkpoint on close is enough, no thread for it.
+  // Loaded here, not at the top: `--help`, `--url` commands and usage errors need none of it.
+  const { openServices } = await import('../services.ts');
   const services = await openServices(config, { migrate: false, backgroundCheckpoints: false, metrics: null });
   try {
     // Kysely's migration table marks a database tokend made (src/store/migrations/index.ts).
@@ -125,6 +126,7 @@ export async function withOperator(io: CliIO, flags: TargetFlags, fn: (op: Opera
     }
     const token = flags.token ?? (io.env.TOKEND_ADMIN_TOKEN?.trim() || undefined);
     if (!token) throw new UsageError(`${flags.url !== undefined ? '--url' : 'TOKEND_URL'} needs a credential: the admin token or an operator key, in TOKEND_ADMIN_TOKEN (or --token)`);
+    const { HttpOperator } = await import('./http-operator.ts');
     const op = new HttpOperator({ url, token, ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}) });
     io.err(`tokend: using the admin API at ${op.origin}`);
     await fn(op, out);
@@ -132,6 +134,7 @@ export async function withOperator(io: CliIO, flags: TargetFlags, fn: (op: Opera
   }
   if (flags.token !== undefined) throw new UsageError('--token is for --url (a running tokend); without --url the command opens the database');
   if (flags.idempotencyKey !== undefined) throw new UsageError('--idempotency-key is for --url (the admin API replays a repeated request); without --url the command opens the database');
+  const { LocalOperator } = await import('./local-operator.ts');
   await withExistingDatabase(io, flags, async ({ core }) => {
     try {
       await fn(new LocalOperator(core, { note: (line) => out.note(line) }), out);

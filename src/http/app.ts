@@ -26,6 +26,7 @@ import type { Tracing } from '../observability/tracing.ts';
 import { registerHealth } from './ops/health.ts';
 import { registerMetrics, requestObserver } from './ops/metrics.ts';
 import { registerOpenApi } from './ops/openapi.ts';
+import { LazySchemas } from './lazy-schemas.ts';
 
 export interface AppDeps {
   core: Core;
@@ -43,8 +44,8 @@ export interface AppDeps {
   onRoute?: (route: RouteOptions) => void;
   /**
    * What Fastify compiles from the route schemas, shared between apps: a factory of response
-   * serializers, and a hook on each Ajv instance Fastify makes for the validators. Default: each
-   * app compiles its own. The tests, which build hundreds of apps in one process, pass ones that
+   * serializers, and a hook on each Ajv instance Fastify makes for the validators (either way
+   * compiled on first use). Default: each app compiles its own. The tests, which build hundreds of apps in one process, pass ones that
    * keep what they compiled (test/helpers/harness.ts).
    */
   schemaCache?: {
@@ -75,9 +76,26 @@ function writeRaw(socket: { writable: boolean; write(data: string): unknown }, w
   );
 }
 
+/** The deferred schema compilations of each app buildApp made (`compileAllSchemas`). */
+const deferredSchemas = new WeakMap<FastifyInstance, LazySchemas>();
+
+/**
+ * Compiles every route schema the app has not compiled yet (they compile on first use) and says
+ * how many there were: a schema that cannot compile throws here instead of on its first request.
+ */
+export function compileAllSchemas(app: FastifyInstance): number {
+  const schemas = deferredSchemas.get(app);
+  if (!schemas) return 0;
+  const pending = schemas.pending;
+  schemas.compileAll();
+  return pending;
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { core, logger } = deps;
   const config = core.config;
+  // Route schemas compile on their first request (src/http/lazy-schemas.ts).
+  const schemas = new LazySchemas(deps.schemaCache ?? {});
   const dialects: WireDialect[] = DIALECTS.filter((d) => d.enabled(config)).map((d) => d.dialect);
 
   function dialectFor(url: string): Pick<WireDialect, 'renderFailure'> {
@@ -132,8 +150,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.header(REQUEST_ID_HEADER, request.id);
       return sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
     },
-    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false }, ...(deps.schemaCache ? { onCreate: deps.schemaCache.onAjvCreate } : {}) },
-    ...(deps.schemaCache ? { schemaController: { compilersFactory: { buildSerializer: deps.schemaCache.buildSerializer } } } : {}),
+    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false }, onCreate: schemas.onAjvCreate },
+    schemaController: { compilersFactory: { buildSerializer: schemas.buildSerializer } },
     // Requests that never parse (oversized headers, garbage) still get the dialect's envelope.
     clientErrorHandler(err, socket) {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
@@ -229,5 +247,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => (await import('./native/revocations.ts')).registerRevocationStream(scope, core, draining));
   // The web console, its cabinet API (/api/cabinet) and admin API (/api/admin).
   await app.register(async (scope) => registerConsole(scope, core));
+  deferredSchemas.set(app, schemas);
   return app;
 }
