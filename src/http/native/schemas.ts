@@ -9,8 +9,21 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { FieldErrorView } from './console-schemas.ts';
 import { NATIVE_CODES, type NativeCode } from './envelope.ts';
 
-/** `{"error":{"code","message"[,"fields"]}}`: the native envelope. */
+/** Made once per list of codes and description: hundreds of routes share a few dozen of them. */
+const errorSchemas = new Map<string, TSchema>();
+
+/**
+ * `{"error":{"code","message"[,"fields"]}}`: the native envelope. The same object for the same
+ * codes and description (shared by the routes that declare them: never change one in place).
+ */
 export function nativeErrorSchema(codes: readonly NativeCode[], description: string): TSchema {
+  const key = `${codes.join(',')}\n${description}`;
+  let schema = errorSchemas.get(key);
+  if (!schema) errorSchemas.set(key, (schema = buildErrorSchema(codes, description)));
+  return schema;
+}
+
+function buildErrorSchema(codes: readonly NativeCode[], description: string): TSchema {
   const first = codes[0]!;
   return Type.Object(
     {
