@@ -41,6 +41,21 @@ export function targetOptions(cmd: Command, json: string): Command {
     .option('--json', `print one JSON object (times in Unix milliseconds): ${json}`);
 }
 
+/** `<group> show <id>`: one record, printed as its JSON with --json, else as its lines. */
+export function showCommand<I, T extends object>(
+  io: CliIO,
+  group: Command,
+  spec: { description: string; argument: string; label: string; json: string; parse(raw: string, what: string): I; get(op: Operator, id: I): Promise<T>; lines(record: T): string[] },
+): void {
+  targetOptions(group.command('show').description(spec.description).argument(`<${spec.argument}>`, spec.label), spec.json).action(async (rawId: string, o: TargetFlags) => {
+    const id = spec.parse(rawId, spec.label);
+    await withOperator(io, o, async (op, out) => {
+      const record = await spec.get(op, id);
+      out.result(record, spec.lines(record));
+    });
+  });
+}
+
 /** What a database setting names, for messages: the SQLite file, or the PostgreSQL URL without its password. */
 export interface DatabaseLocation {
   kind: 'sqlite' | 'postgres';
