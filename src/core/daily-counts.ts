@@ -132,10 +132,25 @@ export class DailyCounts {
     }
   }
 
+  /** The last `days` UTC days, today included: today's start and the first day's. */
+  #lastDays(days: number): { today: number; from: number } {
+    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
+    return { today, from: today - (days - 1) * DAY_MS };
+  }
+
+  /** Adds to `sums` the counts held in memory of every scope under `prefix` from day `from` on, summed by `keyOf`. */
+  #addHeld<K>(sums: Map<K, number>, prefix: string, from: number, keyOf: (entry: Pending) => K): Map<K, number> {
+    for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
+      if (entry.day < from || !entry.scope.startsWith(prefix)) continue;
+      const key = keyOf(entry);
+      sums.set(key, (sums.get(key) ?? 0) + entry.count);
+    }
+    return sums;
+  }
+
   /** Counts per UTC day for the last `days` days (today included, oldest first): stored plus not yet flushed. */
   async perDay(scope: string, days: number): Promise<{ day: number; count: number }[]> {
-    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
-    const from = today - (days - 1) * DAY_MS;
+    const { today, from } = this.#lastDays(days);
     return this.#read(
       () => this.#counters.series(scope, from),
       (stored) => {
@@ -156,16 +171,11 @@ export class DailyCounts {
    * the instance's), for the last `days` days (today included, oldest first): stored plus not yet flushed.
    */
   async perDaySummed(prefix: string, days: number): Promise<{ day: number; count: number }[]> {
-    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
-    const from = today - (days - 1) * DAY_MS;
+    const { today, from } = this.#lastDays(days);
     const byDay = await this.#read(
       () => this.#counters.seriesSum(prefix, from),
       (stored) => {
-        const sums = new Map(stored.map((r) => [r.windowStart, r.count]));
-        for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
-          if (entry.day >= from && entry.scope.startsWith(prefix)) sums.set(entry.day, (sums.get(entry.day) ?? 0) + entry.count);
-        }
-        return sums;
+        return this.#addHeld(new Map(stored.map((r) => [r.windowStart, r.count])), prefix, from, (entry) => entry.day);
       },
     );
     const out: { day: number; count: number }[] = [];
@@ -178,16 +188,11 @@ export class DailyCounts {
    * stored plus not yet flushed.
    */
   async totalsByPrefix(prefix: string, days: number): Promise<Map<string, number>> {
-    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
-    const from = today - (days - 1) * DAY_MS;
+    const { from } = this.#lastDays(days);
     return this.#read(
       () => this.#counters.sumsByScope(prefix, from),
       (stored) => {
-        const out = new Map(stored.map((r) => [r.scope, r.count]));
-        for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
-          if (entry.day >= from && entry.scope.startsWith(prefix)) out.set(entry.scope, (out.get(entry.scope) ?? 0) + entry.count);
-        }
-        return out;
+        return this.#addHeld(new Map(stored.map((r) => [r.scope, r.count])), prefix, from, (entry) => entry.scope);
       },
     );
   }
