@@ -23,7 +23,7 @@ import { clientAddress, sendWire, type HttpApp, type WireReply } from '../dialec
 import { FAILURES, retryHeaders, type FailureKind, type GenericFailure } from '../failures.ts';
 import { headerValue } from '../lang.ts';
 import { withPolicyHeaders } from '../policy-headers.ts';
-import { NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';
+import { guardRefusal, NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';
 import { introspectSchema, IntrospectionView, revokeSchema } from './schemas.ts';
 
 /** The path prefix whose failures are rendered in the RFC 6749 form (src/http/app.ts). */
@@ -122,17 +122,10 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
     // Wrong credentials count per address towards the one limit the admin API and `/metrics`
     // share (CredentialGuard); past it, even a right credential gets 429 until the window ends.
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      const guard = core.credentialGuard;
-      const address = clientAddress(request);
-      const blocked = await guard.blockedFor(address);
-      if (blocked !== null) return sendWire(reply, oauthError('too_many_attempts', { retryAfterSeconds: blocked }));
-      const caller = await authenticateCaller(core, request);
-      if (caller) return undefined;
-      if (headerValue(request.headers.authorization) !== undefined) {
-        const throttled = await guard.failed(address);
-        if (throttled !== null) return sendWire(reply, oauthError('too_many_attempts', { retryAfterSeconds: throttled }));
-      }
-      return sendWire(reply, oauthError('invalid_client', { challenge: CHALLENGE }));
+      const offered = headerValue(request.headers.authorization) !== undefined;
+      const checked = await core.credentialGuard.check(clientAddress(request), () => authenticateCaller(core, request), offered);
+      if (checked.ok) return undefined;
+      return sendWire(reply, guardRefusal(checked.retryAfterSeconds, oauthError('invalid_client', { challenge: CHALLENGE }), oauthError));
     });
 
     scope.post(
