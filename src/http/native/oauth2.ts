@@ -22,7 +22,7 @@ import { ALL_KINDS, type TokenIdentity } from '../../core/verification.ts';
 import { clientAddress, sendWire, type HttpApp, type WireReply } from '../dialect.ts';
 import { FAILURES, retryHeaders, type FailureKind, type GenericFailure } from '../failures.ts';
 import { headerValue } from '../lang.ts';
-import { withPolicyHeaders } from '../policy-headers.ts';
+import { ruleAsks, withPolicyHeaders } from '../policy-headers.ts';
 import { guardRefusal, NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';
 import { introspectSchema, IntrospectionView, revokeSchema } from './schemas.ts';
 
@@ -139,12 +139,7 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
       },
       async (request, reply) => {
         const { token, scope, cost } = request.body;
-        const check = await core.verification.check(token, {
-          accept: ALL_KINDS,
-          address: clientAddress(request),
-          ...(scope !== undefined ? { requiredScope: scope } : {}),
-          ...(cost !== undefined ? { cost: Number(cost) } : {}),
-        });
+        const check = await core.verification.check(token, { accept: ALL_KINDS, address: clientAddress(request), ...ruleAsks(scope, cost) });
         if (check.ok) return sendWire(reply, withPolicyHeaders({ status: 200, body: introspection(check.identity) }, check));
         // RFC 7662 2.2: an inactive token gets nothing but `active: false`, unless the caller (an
         // authenticated resource server) asks why.
