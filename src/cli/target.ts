@@ -13,9 +13,10 @@ import { loadConfig } from '../config/load.ts';
 import type { Config, SettingName } from '../config/schema.ts';
 import { openServices, type Services } from '../services.ts';
 import { UsageError, type CliIO } from './context.ts';
+import { parseId } from './args.ts';
 import { HttpOperator } from './http-operator.ts';
 import { LocalOperator, translateCoreError } from './local-operator.ts';
-import type { Operator } from './operator.ts';
+import type { Change, Operator } from './operator.ts';
 import { printer, type Printer } from './output.ts';
 
 export type StoreFlags = { dataDir?: string; databaseUrl?: string };
@@ -54,6 +55,23 @@ export function showCommand<I, T extends object>(
       out.result(record, spec.lines(record));
     });
   });
+}
+
+/** `<group> disable <id>` and `<group> enable <id>`: a record's status, said as done or as already so. */
+export function statusCommands(
+  io: CliIO,
+  group: Command,
+  spec: { what: string; disable: string; enable: string; set(op: Operator, id: number, status: 'disabled' | 'active'): Promise<Change> },
+): void {
+  for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+    targetOptions(group.command(name).description(spec[name]).argument('<id>', `${spec.what} id`), '{"id","status"}').action(async (rawId: string, o: TargetFlags) => {
+      const id = parseId(rawId, `${spec.what} id`);
+      await withOperator(io, o, async (op, out) => {
+        const { changed } = await spec.set(op, id, status);
+        out.result({ id, status }, [changed === false ? `${spec.what} ${id} was already ${name}d` : `${spec.what} ${id} ${name}d`]);
+      });
+    });
+  }
 }
 
 /** What a database setting names, for messages: the SQLite file, or the PostgreSQL URL without its password. */
