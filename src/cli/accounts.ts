@@ -5,7 +5,7 @@ import { UsageError, type CliIO } from './context.ts';
 import { durationText } from './duration.ts';
 import type { Account, App } from './operator.ts';
 import { iso, type Column } from './output.ts';
-import { idempotencyOption, targetOptions, withOperator, type TargetFlags } from './target.ts';
+import { idempotencyOption, showCommand, statusCommands, targetOptions, withOperator, type TargetFlags } from './target.ts';
 
 const ACCOUNT_COLUMNS: readonly Column<Account>[] = [
   { header: 'ID', value: (a) => String(a.id) },
@@ -99,15 +99,7 @@ export function registerAccountCommands(program: Command, io: CliIO): void {
     });
   });
 
-  targetOptions(account.command('show').description('Show one account').argument('<id>', 'account id'), 'the account').action(
-    async (rawId: string, o: TargetFlags) => {
-      const id = parseId(rawId, 'account id');
-      await withOperator(io, o, async (op, out) => {
-        const a = await op.getAccount(id);
-        out.result(a, accountLines(a));
-      });
-    },
-  );
+  showCommand(io, account, { description: 'Show one account', argument: 'id', label: 'account id', json: 'the account', parse: parseId, get: (op, id) => op.getAccount(id), lines: accountLines });
 
   targetOptions(
     account
@@ -126,18 +118,12 @@ export function registerAccountCommands(program: Command, io: CliIO): void {
     });
   });
 
-  for (const [name, status, description] of [
-    ['disable', 'disabled', 'Disable an account: it cannot sign in or refresh, and every check of its tokens fails at once'],
-    ['enable', 'active', 'Enable a disabled account again'],
-  ] as const) {
-    targetOptions(account.command(name).description(description).argument('<id>', 'account id'), '{"id","status"}').action(async (rawId: string, o: TargetFlags) => {
-      const id = parseId(rawId, 'account id');
-      await withOperator(io, o, async (op, out) => {
-        const a = await op.setAccountStatus(id, status);
-        out.result({ id: a.id, status: a.status }, [a.changed === false ? `account ${id} was already ${name}d` : `account ${id} ${name}d`]);
-      });
-    });
-  }
+  statusCommands(io, account, {
+    what: 'account',
+    disable: 'Disable an account: it cannot sign in or refresh, and every check of its tokens fails at once',
+    enable: 'Enable a disabled account again',
+    set: (op, id, status) => op.setAccountStatus(id, status),
+  });
 
   targetOptions(
     account

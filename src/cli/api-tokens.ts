@@ -12,7 +12,7 @@ import { CLI_AUDIT, NotFoundError, UsageError, type CliIO } from './context.ts';
 import { durationText } from './duration.ts';
 import type { ApiToken } from './operator.ts';
 import { iso, printer, type Column } from './output.ts';
-import { idempotencyOption, storeOptions, targetOptions, withExistingDatabase, withOperator, type StoreFlags, type TargetFlags } from './target.ts';
+import { idempotencyOption, showCommand, storeOptions, targetOptions, withExistingDatabase, withOperator, type StoreFlags, type TargetFlags } from './target.ts';
 
 /** An API token's longest life: ten years. */
 const MAX_TOKEN_LIFETIME_MS = 10 * 365 * 86_400_000;
@@ -123,15 +123,15 @@ export function registerApiTokenCommands(program: Command, io: CliIO): void {
     });
   });
 
-  targetOptions(group.command('show').description('Show one API token (its hint, never the token)').argument('<tokenId>', 'API token id'), 'the API token').action(
-    async (rawId: string, o: TargetFlags) => {
-      const id = parseTextId(rawId, 'API token id');
-      await withOperator(io, o, async (op, out) => {
-        const t = await op.getApiToken(id);
-        out.result(t, tokenLines(t));
-      });
-    },
-  );
+  showCommand(io, group, {
+    description: 'Show one API token (its hint, never the token)',
+    argument: 'tokenId',
+    label: 'API token id',
+    json: 'the API token',
+    parse: parseTextId,
+    get: (op, id) => op.getApiToken(id),
+    lines: tokenLines,
+  });
 
   targetOptions(
     group

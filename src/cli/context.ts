@@ -32,40 +32,24 @@ export abstract class CliError extends TokendError {
 export class UsageError extends CliError {
   override readonly code = 'ERR_TOKEND_USAGE';
   readonly exitCode = EXIT.usage;
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }
 
 /** The record a command names does not exist: exit code 3. */
 export class NotFoundError extends CliError {
   override readonly code = 'ERR_TOKEND_NOT_FOUND';
   readonly exitCode = EXIT.notFound;
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
-  }
 }
 
 /** Refused: a conflict, a missing permission, a wrong credential, a limit: exit code 4. */
 export class RefusedError extends CliError {
   override readonly code = 'ERR_TOKEND_REFUSED';
   readonly exitCode = EXIT.refused;
-  constructor(message: string) {
-    super(message);
-    this.name = 'RefusedError';
-  }
 }
 
 /** The server or the database could not be reached or failed: exit code 1. */
 export class FailedError extends CliError {
   override readonly code = 'ERR_TOKEND_FAILED';
   readonly exitCode = EXIT.failure;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'FailedError';
-  }
 }
 
 export const CLI_AUDIT = { address: 'cli' } as const;

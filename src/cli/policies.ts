@@ -12,16 +12,18 @@ import { POLICY_KINDS, type Policy, type PolicyKind } from './operator.ts';
 import { iso } from './output.ts';
 import { targetOptions, withOperator, type TargetFlags } from './target.ts';
 
-function parseKind(raw: string): PolicyKind {
-  if (!(POLICY_KINDS as readonly string[]).includes(raw)) throw new UsageError(`the kind must be one of ${POLICY_KINDS.join(', ')}, got ${JSON.stringify(raw)}`);
-  return raw as PolicyKind;
+/** `<kind> <id>`: the subject every policy command names. */
+function subjectArguments(cmd: Command): Command {
+  return cmd.argument('<kind>', `one of ${POLICY_KINDS.join(', ')}`).argument('<id>', 'the token id, the key id, the appId or the account id');
 }
 
-function parseSubjectId(kind: PolicyKind, raw: string): string {
-  const value = raw.trim();
+function parseSubject(rawKind: string, rawId: string): { kind: PolicyKind; id: string } {
+  if (!(POLICY_KINDS as readonly string[]).includes(rawKind)) throw new UsageError(`the kind must be one of ${POLICY_KINDS.join(', ')}, got ${JSON.stringify(rawKind)}`);
+  const kind = rawKind as PolicyKind;
+  const id = rawId.trim();
   const ok = kind === 'app' ? /^[A-Za-z0-9_-]{1,64}$/ : kind === 'api-token' ? /^[0-9a-fA-F-]{1,64}$/ : /^[1-9][0-9]{0,9}$/;
-  if (!ok.test(value)) throw new UsageError(`${kind} id ${JSON.stringify(raw)} is not an id as lists show it`);
-  return value;
+  if (!ok.test(id)) throw new UsageError(`${kind} id ${JSON.stringify(rawId)} is not an id as lists show it`);
+  return { kind, id };
 }
 
 function wholeNumber(raw: string, option: string, min: number): number {
@@ -104,14 +106,12 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
   const group = program
     .command('policy')
     .description('Rules on an API token, a service-account key or an app (rate limits, credits, IP allow-list, scopes), and expiry rules of an account');
-  const kinds = `one of ${POLICY_KINDS.join(', ')}`;
 
   targetOptions(
-    group.command('show').description("Show a subject's rules").argument('<kind>', kinds).argument('<id>', 'the token id, the key id, the appId or the account id'),
+    subjectArguments(group.command('show').description("Show a subject's rules")),
     '{"subject","accountId","rules","creditsLeft","updatedAt"}',
   ).action(async (rawKind: string, rawId: string, o: TargetFlags) => {
-    const kind = parseKind(rawKind);
-    const id = parseSubjectId(kind, rawId);
+    const { kind, id } = parseSubject(rawKind, rawId);
     await withOperator(io, o, async (op, out) => {
       const policy = await op.getPolicy(kind, id);
       out.result(policy, policyLines(kind, id, policy));
@@ -119,11 +119,7 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
   });
 
   targetOptions(
-    group
-      .command('set')
-      .description("Replace every rule of a subject (what is not given is no rule); checks on every node follow at once")
-      .argument('<kind>', kinds)
-      .argument('<id>', 'the token id, the key id, the appId or the account id')
+    subjectArguments(group.command('set').description("Replace every rule of a subject (what is not given is no rule); checks on every node follow at once"))
       .option('--rate <checks/window>', 'a rate window counted in each node\'s memory, e.g. 100/1s; repeat for several', collect, [])
       .option('--exact-rate <checks/window>', 'a rate window counted by the database, exact across nodes (a write per check), e.g. 100/1m', collect, [])
       .option('--allow <ranges>', 'addresses and CIDR ranges a check may come from, comma-separated (IPv4 and IPv6)')
@@ -135,8 +131,7 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
       .option('--expiry-required', 'accounts: new API tokens and keys must expire'),
     '{"subject","accountId","rules","creditsLeft","updatedAt"}',
   ).action(async (rawKind: string, rawId: string, o: SetFlags) => {
-    const kind = parseKind(rawKind);
-    const id = parseSubjectId(kind, rawId);
+    const { kind, id } = parseSubject(rawKind, rawId);
     const rules = rulesOf(o);
     await withOperator(io, o, async (op, out) => {
       const policy = await op.setPolicy(kind, id, rules);
@@ -145,11 +140,10 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
   });
 
   targetOptions(
-    group.command('remove').description('Remove every rule of a subject').argument('<kind>', kinds).argument('<id>', 'the token id, the key id, the appId or the account id'),
+    subjectArguments(group.command('remove').description('Remove every rule of a subject')),
     '{"kind","id","removed"}',
   ).action(async (rawKind: string, rawId: string, o: TargetFlags) => {
-    const kind = parseKind(rawKind);
-    const id = parseSubjectId(kind, rawId);
+    const { kind, id } = parseSubject(rawKind, rawId);
     await withOperator(io, o, async (op, out) => {
       const { changed } = await op.removePolicy(kind, id);
       out.result({ kind, id, removed: changed === true }, [changed ? `rules of ${kind} ${id} removed` : `${kind} ${id} had no rules`]);

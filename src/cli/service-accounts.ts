@@ -8,7 +8,7 @@ import { UsageError, type CliIO } from './context.ts';
 import { durationText } from './duration.ts';
 import type { ServiceAccount, ServiceKey, SigningKey } from './operator.ts';
 import { iso, type Column } from './output.ts';
-import { idempotencyOption, targetOptions, withOperator, type TargetFlags } from './target.ts';
+import { idempotencyOption, showCommand, statusCommands, targetOptions, withOperator, type TargetFlags } from './target.ts';
 
 /** A key's longest life: ten years, as an API token's. */
 const MAX_KEY_LIFETIME_MS = 10 * 365 * 86_400_000;
@@ -92,15 +92,15 @@ export function registerServiceAccountCommands(program: Command, io: CliIO): voi
     },
   );
 
-  targetOptions(sa.command('show').description('Show one service account with its keys (never a Secret Key)').argument('<id>', 'service account id'), 'the service account').action(
-    async (rawId: string, o: TargetFlags) => {
-      const id = parseId(rawId, 'service account id');
-      await withOperator(io, o, async (op, out) => {
-        const s = await op.getServiceAccount(id);
-        out.result(s, serviceAccountLines(s));
-      });
-    },
-  );
+  showCommand(io, sa, {
+    description: 'Show one service account with its keys (never a Secret Key)',
+    argument: 'id',
+    label: 'service account id',
+    json: 'the service account',
+    parse: parseId,
+    get: (op, id) => op.getServiceAccount(id),
+    lines: serviceAccountLines,
+  });
 
   targetOptions(
     sa
@@ -120,18 +120,12 @@ export function registerServiceAccountCommands(program: Command, io: CliIO): voi
     });
   });
 
-  for (const [name, status, description] of [
-    ['disable', 'disabled', 'Disable a service account: its keys stop creating tokens and every session they started is revoked'],
-    ['enable', 'active', 'Enable a disabled service account again (revoked sessions stay revoked)'],
-  ] as const) {
-    targetOptions(sa.command(name).description(description).argument('<id>', 'service account id'), '{"id","status"}').action(async (rawId: string, o: TargetFlags) => {
-      const id = parseId(rawId, 'service account id');
-      await withOperator(io, o, async (op, out) => {
-        const { changed } = await op.setServiceAccountStatus(id, status);
-        out.result({ id, status }, [changed === false ? `service account ${id} was already ${name}d` : `service account ${id} ${name}d`]);
-      });
-    });
-  }
+  statusCommands(io, sa, {
+    what: 'service account',
+    disable: 'Disable a service account: its keys stop creating tokens and every session they started is revoked',
+    enable: 'Enable a disabled service account again (revoked sessions stay revoked)',
+    set: (op, id, status) => op.setServiceAccountStatus(id, status),
+  });
 
   const key = program.command('key').description('Manage service-account keys (Access Key + Secret Key)');
 

@@ -14,7 +14,8 @@ import type { Config, SettingName } from '../config/schema.ts';
 import type { Services } from '../services.ts';
 import { UsageError, type CliIO } from './context.ts';
 import { translateCoreError } from './blame.ts';
-import type { Operator } from './operator.ts';
+import { parseId } from './args.ts';
+import type { Change, Operator } from './operator.ts';
 import { printer, type Printer } from './output.ts';
 
 export type StoreFlags = { dataDir?: string; databaseUrl?: string };
@@ -38,6 +39,38 @@ export function targetOptions(cmd: Command, json: string): Command {
     .option('--url <url>', 'a running tokend: go through its admin API instead of the database (TOKEND_URL)')
     .option('--token <token>', 'the admin token or an operator key (tdp_…) for --url (TOKEND_ADMIN_TOKEN; prefer the variable: arguments show in `ps`)')
     .option('--json', `print one JSON object (times in Unix milliseconds): ${json}`);
+}
+
+/** `<group> show <id>`: one record, printed as its JSON with --json, else as its lines. */
+export function showCommand<I, T extends object>(
+  io: CliIO,
+  group: Command,
+  spec: { description: string; argument: string; label: string; json: string; parse(raw: string, what: string): I; get(op: Operator, id: I): Promise<T>; lines(record: T): string[] },
+): void {
+  targetOptions(group.command('show').description(spec.description).argument(`<${spec.argument}>`, spec.label), spec.json).action(async (rawId: string, o: TargetFlags) => {
+    const id = spec.parse(rawId, spec.label);
+    await withOperator(io, o, async (op, out) => {
+      const record = await spec.get(op, id);
+      out.result(record, spec.lines(record));
+    });
+  });
+}
+
+/** `<group> disable <id>` and `<group> enable <id>`: a record's status, said as done or as already so. */
+export function statusCommands(
+  io: CliIO,
+  group: Command,
+  spec: { what: string; disable: string; enable: string; set(op: Operator, id: number, status: 'disabled' | 'active'): Promise<Change> },
+): void {
+  for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+    targetOptions(group.command(name).description(spec[name]).argument('<id>', `${spec.what} id`), '{"id","status"}').action(async (rawId: string, o: TargetFlags) => {
+      const id = parseId(rawId, `${spec.what} id`);
+      await withOperator(io, o, async (op, out) => {
+        const { changed } = await spec.set(op, id, status);
+        out.result({ id, status }, [changed === false ? `${spec.what} ${id} was already ${name}d` : `${spec.what} ${id} ${name}d`]);
+      });
+    });
+  }
 }
 
 /** What a database setting names, for messages: the SQLite file, or the PostgreSQL URL without its password. */

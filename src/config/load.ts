@@ -7,7 +7,6 @@ export class ConfigError extends TokendError {
   readonly setting: string;
   constructor(setting: string, message: string) {
     super(message);
-    this.name = 'ConfigError';
     this.setting = setting;
   }
 }

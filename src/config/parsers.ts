@@ -77,22 +77,17 @@ export function text(options: { minLength?: number; pattern?: RegExp; patternDes
   };
 }
 
-/**
- * A comma-separated list of proxy addresses and CIDR ranges, IPv4 or IPv6 (`10.0.0.0/8`,
- * `::1`, `fd00::/8`), or proxy-addr's names `loopback`, `linklocal`, `uniquelocal`. Each entry is
- * compiled by @fastify/proxy-addr, the library that then decides which hops are trusted, so what
- * the check accepts is exactly what the server will use; a bad entry is named.
- */
-export function proxyList(compile: (entries: string[]) => unknown): Parser<string[]> {
+/** A comma-separated list whose entries `check` compiles one by one (it throws on a bad one, which is named as `what`). */
+function addressList(describe: string, check: (entries: string[]) => unknown, what: string): Parser<string[]> {
   return {
-    describe: 'comma-separated addresses or CIDR ranges (`10.0.0.0/8`, `::1`, `loopback`)',
+    describe,
     parse(raw) {
       const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
       for (const entry of entries) {
         try {
-          compile([entry]);
+          check([entry]);
         } catch {
-          return { error: `${JSON.stringify(entry)} is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal` };
+          return { error: `${JSON.stringify(entry)} is not ${what}` };
         }
       }
       return entries;
@@ -101,22 +96,23 @@ export function proxyList(compile: (entries: string[]) => unknown): Parser<strin
 }
 
 /**
+ * A comma-separated list of proxy addresses and CIDR ranges, IPv4 or IPv6 (`10.0.0.0/8`,
+ * `::1`, `fd00::/8`), or proxy-addr's names `loopback`, `linklocal`, `uniquelocal`. Each entry is
+ * compiled by @fastify/proxy-addr, the library that then decides which hops are trusted, so what
+ * the check accepts is exactly what the server will use; a bad entry is named.
+ */
+export function proxyList(compile: (entries: string[]) => unknown): Parser<string[]> {
+  return addressList(
+    'comma-separated addresses or CIDR ranges (`10.0.0.0/8`, `::1`, `loopback`)',
+    compile,
+    'an IP address, a CIDR range or one of loopback, linklocal, uniquelocal',
+  );
+}
+
+/**
  * A comma-separated list of IP addresses and CIDR ranges (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`);
  * `check` throws on a bad entry, which is named.
  */
 export function networkList(check: (entries: string[]) => unknown): Parser<string[]> {
-  return {
-    describe: 'comma-separated addresses or CIDR ranges (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`)',
-    parse(raw) {
-      const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
-      for (const entry of entries) {
-        try {
-          check([entry]);
-        } catch {
-          return { error: `${JSON.stringify(entry)} is not an IP address or a CIDR range` };
-        }
-      }
-      return entries;
-    },
-  };
+  return addressList('comma-separated addresses or CIDR ranges (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`)', check, 'an IP address or a CIDR range');
 }

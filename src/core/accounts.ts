@@ -8,7 +8,7 @@ import { isNativeToken, MAX_TOKEN_LENGTH, newToken } from '../secrets/tokens.ts'
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import { dailyQuotaUsed, takeDailyQuota, type CredentialGuard } from './limits.ts';
+import { dailyQuotaUsed, takeDailyQuota, unguarded, type CredentialGuard } from './limits.ts';
 import type { PasswordCheck, PasswordCheckVia } from './password-check.ts';
 import type { Account, AccountStatus, App, AuditEvent } from './model.ts';
 import type { AccountListFilter, DeletedAccount, IdPage, Store } from './ports.ts';
@@ -306,17 +306,16 @@ export class AccountService {
     ctx: AuditContext,
   ): Promise<{ ok: true; accountId: number } | { ok: false; code: 'invalid_reset_token' | 'too_many_attempts'; retryAfterSeconds?: number }> {
     checkPassword(password, 'password');
-    const guard = this.#d.credentialGuard;
-    const blocked = guard ? await guard.blockedFor(ctx.address) : null;
-    if (blocked !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: blocked };
     const { store, clock } = this.#d;
-    const shaped = token.length <= MAX_TOKEN_LENGTH && isNativeToken(token, 'passwordReset');
-    const accountId = shaped ? await store.passwordResets.consume(sha256Hex(token), clock.now()) : null;
-    if (accountId === null) {
-      const throttled = guard ? await guard.failed(ctx.address) : null;
-      if (throttled !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttled };
+    const consume = async (): Promise<number | null> =>
+      token.length <= MAX_TOKEN_LENGTH && isNativeToken(token, 'passwordReset') ? store.passwordResets.consume(sha256Hex(token), clock.now()) : null;
+    const guard = this.#d.credentialGuard;
+    const checked = guard ? await guard.check(ctx.address, consume) : await unguarded(consume);
+    if (!checked.ok) {
+      if (checked.retryAfterSeconds !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: checked.retryAfterSeconds };
       return { ok: false, code: 'invalid_reset_token' };
     }
+    const accountId = checked.value;
     const passwordHash = await this.#d.hasher.hash(password);
     await store.transaction(async (tx) => {
       await tx.accounts.setPasswordHash(accountId, passwordHash);

@@ -13,6 +13,7 @@ import { MAX_TOKEN_LENGTH, newHex128, newRecordId, newToken, parseNativeToken, t
 import { audit, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
 import { DAY_MS, type Clock } from './clock.ts';
+import { FlushSchedule } from './write-behind.ts';
 import { InvalidInputError } from './errors.ts';
 import type { ApiToken, ApiTokenFormat, ApiTokenStatus } from './model.ts';
 import { applyExpiryRules, clampExpiry, type ExpiryPolicy, type Subject } from './policies/rules.ts';
@@ -329,8 +330,7 @@ export class LastUsedNotes {
   /** When this node last noted a use of each token (throttles `last used` to one write a minute). */
   readonly #noted = new Map<string, number>();
   #pending = new Map<string, number>();
-  #flushing: Promise<void> | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #schedule = new FlushSchedule(LAST_USED_FLUSH_MS, () => this.flush());
 
   /** `write` stores one slice of noted times: API tokens' by default; operator keys pass their own. */
   constructor(store: Store, clock: Clock, write: (tx: Repos, slice: readonly { id: string; at: number }[]) => Promise<void> = (tx, slice) => tx.apiTokens.touchLastUsed(slice)) {
@@ -346,20 +346,22 @@ export class LastUsedNotes {
     if (this.#pending.size >= MAX_PENDING_LAST_USED && !this.#pending.has(token.id)) return;
     this.#noted.set(token.id, now);
     this.#pending.set(token.id, now);
-    if (!this.#timer) {
-      this.#timer = setInterval(() => void this.flush().catch(() => {}), LAST_USED_FLUSH_MS);
-      this.#timer.unref();
-    }
+    this.#schedule.arm();
   }
 
   /** Writes the noted `last used` times in one transaction; on failure they wait for the next flush. */
-  async flush(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-    if (this.#pending.size === 0) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
+  flush(): Promise<void> {
+    return this.#schedule.run(() => {
+      if (this.#pending.size === 0) return null;
+      const batch = this.#pending;
+      this.#pending = new Map();
+      return () => this.#writeBatch(batch);
+    });
+  }
+
+  async #writeBatch(batch: Map<string, number>): Promise<void> {
     const entries = [...batch].map(([id, at]) => ({ id, at }));
-    this.#flushing = (async () => {
+    try {
       // In slices, with a turn of the event loop between them: each update lands on its own page of
       // a large table, and SQLite writes synchronously, so one transaction of thousands held every
       // token check behind it for as long as the disk took (a p99 of 700 ms at 1M tokens, bench/).
@@ -368,24 +370,17 @@ export class LastUsedNotes {
         await this.#store.transaction((tx) => this.#write(tx, slice));
         if (i + LAST_USED_SLICE < entries.length) await new Promise<void>((resolve) => setImmediate(resolve));
       }
-    })();
-    try {
-      await this.#flushing;
-      // Forget notes older than the resolution: the map stays as small as the set of busy tokens.
-      const now = this.#clock.now();
-      for (const [id, at] of this.#noted) if (now - at >= LAST_USED_RESOLUTION_MS) this.#noted.delete(id);
     } catch (error) {
       for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
       throw error;
-    } finally {
-      this.#flushing = null;
     }
+    // Forget notes older than the resolution: the map stays as small as the set of busy tokens.
+    const now = this.#clock.now();
+    for (const [id, at] of this.#noted) if (now - at >= LAST_USED_RESOLUTION_MS) this.#noted.delete(id);
   }
 
   /** Stops the timer and writes what is pending (tokend shutdown). */
-  async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.flush();
+  close(): Promise<void> {
+    return this.#schedule.close();
   }
 }

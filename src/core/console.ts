@@ -94,13 +94,11 @@ export class ConsoleService {
    * credentials that the admin API, introspection, revocation and `/metrics` share (CredentialGuard).
    */
   async verifyOperatorToken(adminToken: string, ctx: ConsoleContext): Promise<{ ok: true } | { ok: false; code: SignInFailure; retryAfterSeconds?: number }> {
-    const { credentialGuard } = this.#d;
-    const blocked = await credentialGuard.blockedFor(ctx.address);
-    if (blocked !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: blocked };
-    const ok = adminToken.length > 0 && adminToken.length <= MAX_TOKEN_LENGTH && (await this.#d.verifyAdminToken(adminToken));
-    if (ok) return { ok: true };
-    const throttled = await credentialGuard.failed(ctx.address);
-    if (throttled !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: throttled };
+    const checked = await this.#d.credentialGuard.check(ctx.address, async () =>
+      adminToken.length > 0 && adminToken.length <= MAX_TOKEN_LENGTH && (await this.#d.verifyAdminToken(adminToken)) ? true : null,
+    );
+    if (checked.ok) return { ok: true };
+    if (checked.retryAfterSeconds !== null) return { ok: false, code: 'too_many_attempts', retryAfterSeconds: checked.retryAfterSeconds };
     return { ok: false, code: 'invalid_credentials' };
   }
 

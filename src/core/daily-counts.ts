@@ -8,6 +8,7 @@
  */
 import { DAY_MS, type Clock } from './clock.ts';
 import type { CounterRepo } from './ports.ts';
+import { FlushSchedule } from './write-behind.ts';
 
 export interface DailyCountsOptions {
   /** How many days a stored count is kept (its row expires after that). */
@@ -32,24 +33,21 @@ export class DailyCounts {
   readonly #clock: Clock;
   readonly #keepDays: number;
   readonly #maxPending: number;
-  readonly #flushEveryMs: number;
   /** Counts of earlier days not yet written, by `${scope}@${day}`. */
   #pending = new Map<string, Pending>();
   /** Today's counts by scope: the hot path's map (no key string to build). */
   #today = new Map<string, Pending>();
   #day = 0;
   #dayEnd = 0;
-  #flushing: Promise<void> | null = null;
-  /** Flushes started so far: a read during which one started reads again (see #read). */
-  #flushes = 0;
-  #timer: NodeJS.Timeout | null = null;
+  /** Its count of flushes started: a read during which one started reads again (see #read). */
+  readonly #schedule: FlushSchedule;
 
   constructor(counters: CounterRepo, clock: Clock, options: DailyCountsOptions) {
     this.#counters = counters;
     this.#clock = clock;
     this.#keepDays = options.keepDays;
     this.#maxPending = options.maxPending ?? 50_000;
-    this.#flushEveryMs = options.flushEveryMs ?? 10_000;
+    this.#schedule = new FlushSchedule(options.flushEveryMs ?? 10_000, () => this.flush());
   }
 
   /** Adds `n` to today's count of `scope`. Synchronous, no I/O, no string built. */
@@ -59,11 +57,7 @@ export class DailyCounts {
     const entry = this.#today.get(scope);
     if (entry) entry.count += n;
     else if (this.#today.size + this.#pending.size < this.#maxPending) this.#today.set(scope, { scope, day: this.#day, count: n });
-    if (!this.#timer) {
-      // Started by the first count, so CLI commands (which count nothing) never hold a timer.
-      this.#timer = setInterval(() => void this.flush().catch(() => {}), this.#flushEveryMs);
-      this.#timer.unref();
-    }
+    this.#schedule.arm();
   }
 
   /** A new UTC day: yesterday's counts join the other pending days. */
@@ -84,48 +78,43 @@ export class DailyCounts {
   }
 
   /** Stops the timer and writes what is pending (shutdown). */
-  async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.flush();
+  close(): Promise<void> {
+    return this.#schedule.close();
   }
 
   /** Writes the pending counts; on failure they are kept for the next flush. Never runs twice at once. */
-  async flush(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-    this.#moveTodayToPending();
-    if (this.#pending.size === 0) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
-    this.#flushes++;
-    this.#flushing = (async () => {
-      // A few hundred counters per statement: one write (one fsync on SQLite) per chunk, not per counter.
-      const keys = [...batch.keys()];
-      for (let i = 0; i < keys.length; i += FLUSH_CHUNK) {
-        const chunk = keys.slice(i, i + FLUSH_CHUNK);
-        try {
-          await this.#counters.addMany(
-            chunk.map((key) => {
-              const e = batch.get(key)!;
-              return { scope: e.scope, windowStart: e.day, amount: e.count, expiresAt: e.day + (this.#keepDays + 1) * DAY_MS };
-            }),
-          );
-          for (const key of chunk) batch.delete(key);
-        } catch {
-          break;
-        }
+  flush(): Promise<void> {
+    return this.#schedule.run(() => {
+      this.#moveTodayToPending();
+      if (this.#pending.size === 0) return null;
+      const batch = this.#pending;
+      this.#pending = new Map();
+      return () => this.#write(batch);
+    });
+  }
+
+  async #write(batch: Map<string, Pending>): Promise<void> {
+    // A few hundred counters per statement: one write (one fsync on SQLite) per chunk, not per counter.
+    const keys = [...batch.keys()];
+    for (let i = 0; i < keys.length; i += FLUSH_CHUNK) {
+      const chunk = keys.slice(i, i + FLUSH_CHUNK);
+      try {
+        await this.#counters.addMany(
+          chunk.map((key) => {
+            const e = batch.get(key)!;
+            return { scope: e.scope, windowStart: e.day, amount: e.count, expiresAt: e.day + (this.#keepDays + 1) * DAY_MS };
+          }),
+        );
+        for (const key of chunk) batch.delete(key);
+      } catch {
+        break;
       }
-      // Whatever did not land goes back, merged with what arrived meanwhile.
-      for (const [key, entry] of batch) {
-        const now = this.#pending.get(key);
-        if (now) now.count += entry.count;
-        else if (this.#pending.size < this.#maxPending) this.#pending.set(key, entry);
-      }
-    })();
-    try {
-      await this.#flushing;
-    } finally {
-      this.#flushing = null;
+    }
+    // Whatever did not land goes back, merged with what arrived meanwhile.
+    for (const [key, entry] of batch) {
+      const now = this.#pending.get(key);
+      if (now) now.count += entry.count;
+      else if (this.#pending.size < this.#maxPending) this.#pending.set(key, entry);
     }
   }
 
@@ -136,17 +125,32 @@ export class DailyCounts {
    */
   async #read<S, T>(stored: () => Promise<S>, add: (stored: S) => T): Promise<T> {
     for (;;) {
-      while (this.#flushing) await this.#flushing;
-      const seen = this.#flushes;
+      await this.#schedule.idle();
+      const seen = this.#schedule.started;
       const value = await stored();
-      if (this.#flushes === seen && !this.#flushing) return add(value);
+      if (this.#schedule.started === seen && !this.#schedule.busy) return add(value);
     }
+  }
+
+  /** The last `days` UTC days, today included: today's start and the first day's. */
+  #lastDays(days: number): { today: number; from: number } {
+    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
+    return { today, from: today - (days - 1) * DAY_MS };
+  }
+
+  /** Adds to `sums` the counts held in memory of every scope under `prefix` from day `from` on, summed by `keyOf`. */
+  #addHeld<K>(sums: Map<K, number>, prefix: string, from: number, keyOf: (entry: Pending) => K): Map<K, number> {
+    for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
+      if (entry.day < from || !entry.scope.startsWith(prefix)) continue;
+      const key = keyOf(entry);
+      sums.set(key, (sums.get(key) ?? 0) + entry.count);
+    }
+    return sums;
   }
 
   /** Counts per UTC day for the last `days` days (today included, oldest first): stored plus not yet flushed. */
   async perDay(scope: string, days: number): Promise<{ day: number; count: number }[]> {
-    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
-    const from = today - (days - 1) * DAY_MS;
+    const { today, from } = this.#lastDays(days);
     return this.#read(
       () => this.#counters.series(scope, from),
       (stored) => {
@@ -167,16 +171,11 @@ export class DailyCounts {
    * the instance's), for the last `days` days (today included, oldest first): stored plus not yet flushed.
    */
   async perDaySummed(prefix: string, days: number): Promise<{ day: number; count: number }[]> {
-    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
-    const from = today - (days - 1) * DAY_MS;
+    const { today, from } = this.#lastDays(days);
     const byDay = await this.#read(
       () => this.#counters.seriesSum(prefix, from),
       (stored) => {
-        const sums = new Map(stored.map((r) => [r.windowStart, r.count]));
-        for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
-          if (entry.day >= from && entry.scope.startsWith(prefix)) sums.set(entry.day, (sums.get(entry.day) ?? 0) + entry.count);
-        }
-        return sums;
+        return this.#addHeld(new Map(stored.map((r) => [r.windowStart, r.count])), prefix, from, (entry) => entry.day);
       },
     );
     const out: { day: number; count: number }[] = [];
@@ -189,16 +188,11 @@ export class DailyCounts {
    * stored plus not yet flushed.
    */
   async totalsByPrefix(prefix: string, days: number): Promise<Map<string, number>> {
-    const today = Math.floor(this.#clock.now() / DAY_MS) * DAY_MS;
-    const from = today - (days - 1) * DAY_MS;
+    const { from } = this.#lastDays(days);
     return this.#read(
       () => this.#counters.sumsByScope(prefix, from),
       (stored) => {
-        const out = new Map(stored.map((r) => [r.scope, r.count]));
-        for (const entry of [...this.#pending.values(), ...this.#today.values()]) {
-          if (entry.day >= from && entry.scope.startsWith(prefix)) out.set(entry.scope, (out.get(entry.scope) ?? 0) + entry.count);
-        }
-        return out;
+        return this.#addHeld(new Map(stored.map((r) => [r.scope, r.count])), prefix, from, (entry) => entry.scope);
       },
     );
   }

@@ -6,6 +6,11 @@
  */
 export class TokendError extends Error {
   readonly code: string = 'ERR_TOKEND';
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    // The subclass's own name in logs and stack traces, without each one setting it.
+    this.name = new.target.name;
+  }
 }
 
 /** The database cannot be reached or cannot take writes right now: 503 with Retry-After. */
@@ -13,7 +18,6 @@ export class StoreUnavailableError extends TokendError {
   override readonly code = 'ERR_STORE_UNAVAILABLE';
   constructor(cause: unknown) {
     super('the database is unavailable', { cause });
-    this.name = 'StoreUnavailableError';
   }
 }
 
@@ -23,7 +27,6 @@ export class InvalidInputError extends TokendError {
   readonly field: string;
   constructor(field: string, message: string) {
     super(message);
-    this.name = 'InvalidInputError';
     this.field = field;
   }
 }

@@ -98,16 +98,9 @@ export class FingerprintSet {
   #add(hi: number, lo: number): boolean {
     if (hi === 0 && lo === 0) lo = 1;
     if ((this.#size + 1) * 4 > this.capacity * 3) this.#grow();
+    const i = this.#probe(hi, lo);
     const slots = this.#slots;
-    const mask = this.#mask;
-    let i = hi & mask;
-    for (;;) {
-      const h = slots[2 * i]!;
-      const l = slots[2 * i + 1]!;
-      if (h === 0 && l === 0) break;
-      if (h === hi && l === lo) return false;
-      i = (i + 1) & mask;
-    }
+    if (slots[2 * i] === hi && slots[2 * i + 1] === lo) return false;
     slots[2 * i] = hi;
     slots[2 * i + 1] = lo;
     this.#size++;
@@ -116,14 +109,19 @@ export class FingerprintSet {
 
   #find(hi: number, lo: number): number {
     if (hi === 0 && lo === 0) lo = 1;
+    const i = this.#probe(hi, lo);
+    return this.#slots[2 * i] === hi && this.#slots[2 * i + 1] === lo ? i : -1;
+  }
+
+  /** The slot holding (hi, lo), or the empty one where it would go; (0, 0) marks an empty slot, so callers pass (0, 1) for it. */
+  #probe(hi: number, lo: number): number {
     const slots = this.#slots;
     const mask = this.#mask;
     let i = hi & mask;
     for (;;) {
       const h = slots[2 * i]!;
       const l = slots[2 * i + 1]!;
-      if (h === hi && l === lo) return i;
-      if (h === 0 && l === 0) return -1;
+      if ((h === hi && l === lo) || (h === 0 && l === 0)) return i;
       i = (i + 1) & mask;
     }
   }

@@ -121,6 +121,15 @@ export interface CredentialGuardOptions {
   maxEntries?: number;
 }
 
+/** A credential checked under the limit: its value, or refused (`retryAfterSeconds` set: too many attempts; null: a wrong credential). */
+export type GuardedCheck<T> = { ok: true; value: T } | { ok: false; retryAfterSeconds: number | null };
+
+/** A credential checked where no guard is configured: refused, it is a wrong credential, never throttled. */
+export async function unguarded<T>(verify: () => Promise<T | null>): Promise<GuardedCheck<T>> {
+  const value = await verify();
+  return value === null ? { ok: false, retryAfterSeconds: null } : { ok: true, value };
+}
+
 interface SeenAddress {
   windowStart: number;
   count: number;
@@ -178,6 +187,20 @@ export class CredentialGuard {
       this.#remember(key, entry);
     }
     return entry.count >= this.#options.maxFailures ? secondsUntil(w.end, now) : null;
+  }
+
+  /**
+   * The one way every endpoint takes a credential: a blocked address is refused before `verify`
+   * runs (the right credential included); a credential `verify` refuses (null) counts as a wrong
+   * one, and the one that reaches the limit is answered as too many attempts. `guessed` false: no
+   * credential was offered at all, which is refused without counting.
+   */
+  async check<T>(address: string | null, verify: () => Promise<T | null> | T | null, guessed = true): Promise<GuardedCheck<T>> {
+    const blocked = await this.blockedFor(address);
+    if (blocked !== null) return { ok: false, retryAfterSeconds: blocked };
+    const value = await verify();
+    if (value !== null) return { ok: true, value };
+    return { ok: false, retryAfterSeconds: guessed ? await this.failed(address) : null };
   }
 
   /**

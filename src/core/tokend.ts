@@ -246,13 +246,13 @@ export function createCore(deps: CoreDeps): Core {
     clock,
     action: config.secretScanningAction,
     revoke: {
-      apiToken: (id, ctx) => apiTokens.revoke(id, ctx),
+      api_token: (id, ctx) => apiTokens.revoke(id, ctx),
       session: (id, ctx) => sessions.revoke(id, ctx, 'secret_leaked'),
-      serviceKey: (id, ctx) => serviceAccounts.revokeKey(id, ctx),
-      resourceServer: (id, ctx) => callers.revokeResourceServer(id, ctx),
-      consoleSession: (id) => store.consoleSessions.revoke(id, clock.now()),
-      operatorKey: async (id, ctx) => (await operatorKeys.revoke(id, ctx)) !== null,
-      passwordReset: async (id) => (await store.passwordResets.consume(id, clock.now())) !== null,
+      service_key: (id, ctx) => serviceAccounts.revokeKey(Number(id), ctx),
+      resource_server: (id, ctx) => callers.revokeResourceServer(id, ctx),
+      console_session: (id) => store.consoleSessions.revoke(id, clock.now()),
+      operator_key: async (id, ctx) => (await operatorKeys.revoke(id, ctx)) !== null,
+      password_reset: async (id) => (await store.passwordResets.consume(id, clock.now())) !== null,
     },
   });
   return {

@@ -23,6 +23,7 @@
  */
 import { DAY_MS, type Clock } from './clock.ts';
 import type { CoreMetrics } from './metrics.ts';
+import { FlushSchedule } from './write-behind.ts';
 import type { AccountRepo, AppRepo, TrafficRepo, TrafficRow } from './ports.ts';
 import { ADVICE_DAYS, type ClientFigures, type ClientFinding, type ClientPatterns } from './client-patterns.ts';
 import {
@@ -183,19 +184,17 @@ export interface TrafficDeps {
 
 export class TrafficStats implements CoreMetrics {
   readonly #d: TrafficDeps;
-  readonly #flushEveryMs: number;
+  readonly #schedule: FlushSchedule;
   #now: Minute | null = null;
   #end = 0;
   /** Minutes ended since the last flush. */
   #ended: Minute[] = [];
   /** Rows a failed flush could not write, by key: merged into the next one. */
   #unwritten = new Map<string, TrafficRow>();
-  #flushing: Promise<void> | null = null;
-  #timer: NodeJS.Timeout | null = null;
 
   constructor(deps: TrafficDeps) {
     this.#d = deps;
-    this.#flushEveryMs = deps.flushEveryMs ?? 10_000;
+    this.#schedule = new FlushSchedule(deps.flushEveryMs ?? 10_000, () => this.flush());
   }
 
   /** The current minute's counts (a new one when the minute has turned). */
@@ -206,11 +205,7 @@ export class TrafficStats implements CoreMetrics {
     const start = now - (now % MINUTE_MS);
     this.#now = new Minute(start);
     this.#end = start + MINUTE_MS;
-    if (!this.#timer) {
-      // Started by the first count, so CLI commands (which count nothing) never hold a timer.
-      this.#timer = setInterval(() => void this.flush().catch(() => {}), this.#flushEveryMs);
-      this.#timer.unref();
-    }
+    this.#schedule.arm();
     return this.#now;
   }
 
@@ -268,45 +263,39 @@ export class TrafficStats implements CoreMetrics {
   }
 
   /** Stops the timer and writes what is pending (shutdown). */
-  async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.flush();
+  close(): Promise<void> {
+    return this.#schedule.close();
   }
 
   /** Writes what was counted since the last flush; on failure it is kept for the next. Never runs twice at once. */
-  async flush(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-    const minutes = this.#ended;
-    this.#ended = [];
-    if (this.#now) {
-      minutes.push(this.#now);
-      this.#now = new Minute(this.#now.start);
-    }
-    const rows = this.#unwritten;
-    this.#unwritten = new Map();
-    for (const m of minutes) rowsOf(m, rows);
-    if (rows.size === 0) return;
-    this.#flushing = (async () => {
-      const all = [...rows.values()];
-      for (let i = 0; i < all.length; i += FLUSH_CHUNK) {
-        const chunk = all.slice(i, i + FLUSH_CHUNK);
-        try {
-          await this.#d.store.traffic.addMany(chunk);
-        } catch {
-          // Kept for the next flush, merged with what it brings.
-          for (const row of all.slice(i)) {
-            if (this.#unwritten.size >= MAX_UNWRITTEN) break;
-            add(this.#unwritten, row);
-          }
-          break;
-        }
+  flush(): Promise<void> {
+    return this.#schedule.run(() => {
+      const minutes = this.#ended;
+      this.#ended = [];
+      if (this.#now) {
+        minutes.push(this.#now);
+        this.#now = new Minute(this.#now.start);
       }
-    })();
-    try {
-      await this.#flushing;
-    } finally {
-      this.#flushing = null;
+      const rows = this.#unwritten;
+      this.#unwritten = new Map();
+      for (const m of minutes) rowsOf(m, rows);
+      return rows.size === 0 ? null : () => this.#write([...rows.values()]);
+    });
+  }
+
+  async #write(all: TrafficRow[]): Promise<void> {
+    for (let i = 0; i < all.length; i += FLUSH_CHUNK) {
+      const chunk = all.slice(i, i + FLUSH_CHUNK);
+      try {
+        await this.#d.store.traffic.addMany(chunk);
+      } catch {
+        // Kept for the next flush, merged with what it brings.
+        for (const row of all.slice(i)) {
+          if (this.#unwritten.size >= MAX_UNWRITTEN) break;
+          add(this.#unwritten, row);
+        }
+        break;
+      }
     }
   }
 

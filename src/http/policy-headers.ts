@@ -13,6 +13,15 @@ import type { WireReply } from './dialect.ts';
 
 export const CREDITS_HEADER = 'x-tokend-credits-remaining';
 
+/**
+ * What a caller asks of a token's rules, as the wire gives it (forward auth's
+ * `X-Tokend-Required-Scope` and `X-Tokend-Cost`, introspection's `scope` and `cost`): the scope the
+ * token must carry and the credits the check costs, as check options.
+ */
+export function ruleAsks(scope: string | undefined, cost: string | undefined): { requiredScope?: string; cost?: number } {
+  return { ...(scope !== undefined ? { requiredScope: scope } : {}), ...(cost !== undefined ? { cost: Number(cost) } : {}) };
+}
+
 function windowName(w: WindowStatus): string {
   return `"${w.windowSeconds}s"`;
 }

@@ -309,33 +309,23 @@ export class TokendMetrics implements CoreMetrics, StoreMetrics {
       if (change.remote && change.sentAt !== undefined) this.#lag.observe(Math.max(0, Date.now() - change.sentAt) / 1000);
     });
     const registers = [this.registry];
+    /** A gauge that reads one number at scrape time. */
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    };
     // PostgreSQL only: SQLite has no pool and no LISTEN session, and a gauge stuck at 0 would lie.
     const { poolStats, listening, apiTokenFilter } = probe;
     if (apiTokenFilter) {
-      new Gauge({
-        name: 'tokend_api_token_filter_ready',
-        help: '1 while the API-token filter is loaded and refusing unknown API tokens without the database, else 0 (they are looked up).',
-        registers,
-        collect() {
-          this.set(apiTokenFilter().state === 'ready' ? 1 : 0);
-        },
-      });
-      new Gauge({
-        name: 'tokend_api_token_filter_tokens',
-        help: 'Fingerprints of stored API tokens the filter holds.',
-        registers,
-        collect() {
-          this.set(apiTokenFilter().entries);
-        },
-      });
-      new Gauge({
-        name: 'tokend_api_token_filter_bytes',
-        help: 'Memory the API-token filter holds, bytes.',
-        registers,
-        collect() {
-          this.set(apiTokenFilter().bytes);
-        },
-      });
+      gauge('tokend_api_token_filter_ready', '1 while the API-token filter is loaded and refusing unknown API tokens without the database, else 0 (they are looked up).', () => (apiTokenFilter().state === 'ready' ? 1 : 0));
+      gauge('tokend_api_token_filter_tokens', 'Fingerprints of stored API tokens the filter holds.', () => apiTokenFilter().entries);
+      gauge('tokend_api_token_filter_bytes', 'Memory the API-token filter holds, bytes.', () => apiTokenFilter().bytes);
     }
     if (poolStats) {
       new Gauge({
@@ -350,24 +340,10 @@ export class TokendMetrics implements CoreMetrics, StoreMetrics {
           this.labels('max').set(stats.max);
         },
       });
-      new Gauge({
-        name: 'tokend_store_pool_waiting_requests',
-        help: 'PostgreSQL: requests waiting for a free connection of the pool.',
-        registers,
-        collect() {
-          this.set(poolStats().waiting);
-        },
-      });
+      gauge('tokend_store_pool_waiting_requests', 'PostgreSQL: requests waiting for a free connection of the pool.', () => poolStats().waiting);
     }
     if (listening) {
-      new Gauge({
-        name: 'tokend_store_change_listener_up',
-        help: 'PostgreSQL: 1 while the LISTEN session that carries revocations from other nodes is connected, else 0.',
-        registers,
-        collect() {
-          this.set(listening() ? 1 : 0);
-        },
-      });
+      gauge('tokend_store_change_listener_up', 'PostgreSQL: 1 while the LISTEN session that carries revocations from other nodes is connected, else 0.', () => (listening() ? 1 : 0));
     }
   }
 

@@ -44,7 +44,6 @@ export class SigningKeyUnavailableError extends TokendError {
       `signing key ${kid} cannot be opened with this master key: every node that shares the database must have the same ` +
         'TOKEND_MASTER_KEY (or the same <data dir>/master.key)',
     );
-    this.name = 'SigningKeyUnavailableError';
     this.kid = kid;
   }
 }

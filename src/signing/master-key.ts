@@ -22,10 +22,6 @@ export interface MasterKey {
 /** Thrown when the master key file exists but cannot serve as one. */
 export class MasterKeyError extends TokendError {
   override readonly code = 'ERR_TOKEND_MASTER_KEY';
-  constructor(message: string) {
-    super(message);
-    this.name = 'MasterKeyError';
-  }
 }
 
 function readKeyFile(path: string): string {

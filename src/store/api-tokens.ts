@@ -85,6 +85,9 @@ function inStatus(eb: ExpressionBuilder<DB & { t: ApiTokensTable }, 't'>, status
 }
 
 export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
+  /** Revokes the live tokens the caller's WHERE picks, saying why (`revoked`, `leaked`, …). */
+  const revokeLive = (now: number, reason: string) =>
+    db.updateTable('api_tokens').set({ revoked_at: now, revoke_reason: reason }).where('revoked_at', 'is', null);
   return {
     async insert(t) {
       const r = await db
@@ -141,12 +144,7 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
       return rows.map(toApiToken);
     },
     async revoke(id, now, reason) {
-      const r = await db
-        .updateTable('api_tokens')
-        .set({ revoked_at: now, revoke_reason: reason })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+      const r = await revokeLive(now, reason).where('id', '=', id).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async retire(id, replacedBy, until) {
@@ -172,13 +170,7 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
       return Number(r.numUpdatedRows) === 1;
     },
     async revokeByAccount(accountId, now, reason) {
-      const rows = await db
-        .updateTable('api_tokens')
-        .set({ revoked_at: now, revoke_reason: reason })
-        .where('account_id', '=', accountId)
-        .where('revoked_at', 'is', null)
-        .returning('id')
-        .execute();
+      const rows = await revokeLive(now, reason).where('account_id', '=', accountId).returning('id').execute();
       return rows.map((r) => r.id);
     },
     async touchLastUsed(entries) {

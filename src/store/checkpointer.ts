@@ -15,8 +15,7 @@
  * Durability and isolation are SQLite's own: a checkpoint copies only committed pages, syncs the
  * file (synchronous=FULL) before the WAL is reused, and never moves past a reader's snapshot.
  */
-import { extname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { startStoreThread, stopStoreThread, type StoreThread } from './store-thread.ts';
 
 export interface CheckpointerOptions {
   /** Pause between checkpoints while the WAL still has pages to copy (ms). */
@@ -31,24 +30,16 @@ export interface CheckpointerOptions {
 export const BACKSTOP_WAL_PAGES = 10_000;
 
 export class Checkpointer {
-  readonly #worker: Worker;
+  readonly #thread: StoreThread;
   #stopping: Promise<void> | null = null;
-  readonly #exited: Promise<void>;
 
   constructor(file: string, options: CheckpointerOptions = {}) {
-    this.#worker = new Worker(new URL(`./checkpoint-worker${extname(import.meta.url)}`, import.meta.url), {
-      workerData: { file, busyMs: options.busyMs ?? 2, idleMs: options.idleMs ?? 100 },
-      // The thread runs one pragma in a loop: a small heap keeps its isolate from growing the
-      // server's memory (V8 would otherwise size it like the main one).
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
-    });
-    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
-    // Never what keeps the process alive; a crashed thread leaves the backstop doing the work.
-    this.#worker.unref();
-    this.#worker.on('message', (m: { error?: string }) => {
+    // A crashed thread leaves the backstop doing the work.
+    this.#thread = startStoreThread('checkpoint-worker', { file, busyMs: options.busyMs ?? 2, idleMs: options.idleMs ?? 100 });
+    this.#thread.worker.on('message', (m: { error?: string }) => {
       if (m.error) options.onError?.(m.error);
     });
-    this.#worker.on('error', (error) => options.onError?.(error.message));
+    this.#thread.worker.on('error', (error) => options.onError?.(error.message));
   }
 
   /**
@@ -57,15 +48,6 @@ export class Checkpointer {
    * does not stop within 2 s is terminated; one that already died resolves at once.
    */
   stop(): Promise<void> {
-    this.#stopping ??= (async () => {
-      this.#worker.postMessage('stop');
-      const timer = setTimeout(() => void this.#worker.terminate(), 2000);
-      try {
-        await this.#exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    })();
-    return this.#stopping;
+    return (this.#stopping ??= stopStoreThread(this.#thread));
   }
 }

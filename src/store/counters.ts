@@ -27,7 +27,20 @@ const INCREMENT = prepared((db: Kysely<DB>, { scope, windowStart, expiresAt }: {
 const GET = prepared((db: Kysely<DB>, { scope, windowStart }: { scope: string; windowStart: number }) =>
   db.selectFrom('counters').select('count').where('scope', '=', scope).where('window_start', '=', windowStart),
 );
+
 export function counterRepo(db: Kysely<DB>): CounterRepo {
+  /** The counters whose scope starts with `prefix`, from a window on, with the sum of `count` as `total`; the caller groups. */
+  const summedSince = (prefix: string, fromWindowStart: number) => {
+    // LIKE, not a range on the key: PostgreSQL compares text by the database's collation, which
+    // may order punctuation apart from the bytes, so `scope >= 'checks:'` could miss rows.
+    const needle = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return db
+      .selectFrom('counters')
+      // PostgreSQL's sum of integers is a bigint, which the driver hands over as a string.
+      .select((eb) => eb.fn.sum<number | string>('count').as('total'))
+      .where(sql<boolean>`scope like ${needle} escape '\\'`)
+      .where('window_start', '>=', fromWindowStart);
+  };
   return {
     async incrementBelow(scope, windowStart, limit, expiresAt) {
       // One statement, atomic in both databases: the row lock (PostgreSQL) or the write lock
@@ -72,29 +85,11 @@ export function counterRepo(db: Kysely<DB>): CounterRepo {
       return rows.map((r) => ({ windowStart: r.window_start, count: r.count }));
     },
     async seriesSum(prefix, fromWindowStart) {
-      // LIKE, not a range on the key: PostgreSQL compares text by the database's collation, which
-      // may order punctuation apart from the bytes, so `scope >= 'checks:'` could miss rows.
-      const needle = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const rows = await db
-        .selectFrom('counters')
-        .select((eb) => ['window_start', eb.fn.sum<number | string>('count').as('total')])
-        .where(sql<boolean>`scope like ${needle} escape '\\'`)
-        .where('window_start', '>=', fromWindowStart)
-        .groupBy('window_start')
-        .orderBy('window_start')
-        .execute();
-      // PostgreSQL's sum of integers is a bigint, which the driver hands over as a string.
+      const rows = await summedSince(prefix, fromWindowStart).select('window_start').groupBy('window_start').orderBy('window_start').execute();
       return rows.map((r) => ({ windowStart: Number(r.window_start), count: Number(r.total) }));
     },
     async sumsByScope(prefix, fromWindowStart) {
-      const needle = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const rows = await db
-        .selectFrom('counters')
-        .select((eb) => ['scope', eb.fn.sum<number | string>('count').as('total')])
-        .where(sql<boolean>`scope like ${needle} escape '\\'`)
-        .where('window_start', '>=', fromWindowStart)
-        .groupBy('scope')
-        .execute();
+      const rows = await summedSince(prefix, fromWindowStart).select('scope').groupBy('scope').execute();
       return rows.map((r) => ({ scope: r.scope, count: Number(r.total) }));
     },
     async purgeExpired(now) {

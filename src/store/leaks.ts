@@ -14,18 +14,12 @@ export function leakRepo(db: Kysely<DB>): LeakRepo {
           const r = await db.selectFrom('api_tokens').select(['id', 'account_id']).where('hash', '=', hash).executeTakeFirst();
           return r ? { kind: 'api_token', id: r.id, accountId: r.account_id } : null;
         }
-        case 'access': {
-          const r = await db
-            .selectFrom('access_tokens as t')
-            .innerJoin('sessions as s', 's.id', 't.session_id')
-            .select(['s.id', 's.account_id'])
-            .where('t.hash', '=', hash)
-            .executeTakeFirst();
-          return r ? { kind: 'session', id: r.id, accountId: r.account_id } : null;
-        }
+        case 'access':
         case 'refresh': {
+          // Either token of a session names the session; the two tables share the columns read here.
+          const tokens = (lookup === 'access' ? 'access_tokens as t' : 'refresh_tokens as t') as 'access_tokens as t';
           const r = await db
-            .selectFrom('refresh_tokens as t')
+            .selectFrom(tokens)
             .innerJoin('sessions as s', 's.id', 't.session_id')
             .select(['s.id', 's.account_id'])
             .where('t.hash', '=', hash)

@@ -16,9 +16,8 @@
  * Only src/store/dialect.ts uses this module.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import type { Change, ChangeBus, ChangeKind } from '../core/changes.ts';
-import type { StoreLog } from './db-clock.ts';
+import { PgListener, type PgListenSettings } from './pg-listen.ts';
 
 export const CHANGES_CHANNEL = 'tokend_changes';
 
@@ -79,18 +78,10 @@ export function decodeChange(payload: string | undefined): WireChange | null {
   }
 }
 
-export interface PgChangeBridgeOptions {
+export interface PgChangeBridgeOptions extends PgListenSettings {
   bus: ChangeBus;
-  /** Opens a new, unconnected client for the LISTEN session. */
-  newClient(): pg.Client;
   /** Sends one NOTIFY on the channel (through the pool). */
   notify(channel: string, payload: string): Promise<void>;
-  log?: StoreLog;
-  /** Backoff between reconnection attempts: from `minBackoffMs`, doubling, up to `maxBackoffMs`. */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** How often the LISTEN session is pinged to notice a dead connection. */
-  pingIntervalMs?: number;
 }
 
 export class PgChangeBridge implements ChangeBridge {
@@ -100,23 +91,28 @@ export class PgChangeBridge implements ChangeBridge {
   readonly #pending = new Set<Promise<void>>();
   /** Changes published in this turn of the event loop, not yet sent: ids by kind. */
   readonly #queued = new Map<ChangeKind, Set<string>>();
+  readonly #listener: PgListener;
   #flushing = false;
   #unsubscribe: (() => void) | undefined;
-  #client: pg.Client | null = null;
-  #listening = false;
   #stopped = false;
-  #attempt = 0;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
-  #connecting: Promise<void> | null = null;
 
   constructor(options: PgChangeBridgeOptions) {
     this.#o = options;
+    this.#listener = new PgListener({
+      ...options,
+      channel: CHANGES_CHANNEL,
+      lostMessage: 'lost the LISTEN connection; changes from other nodes arrive by cache expiry until it is back',
+      retryMessage: 'cannot LISTEN for changes yet; retrying',
+      onNotification: (payload) => this.#deliver(payload),
+      onListening: (attempts) => {
+        if (attempts > 0) options.log?.info({ attempts }, 'listening for changes from other nodes again');
+      },
+    });
   }
 
   /** True while the LISTEN session is up. */
   get listening(): boolean {
-    return this.#listening;
+    return this.#listener.listening;
   }
 
   /**
@@ -129,10 +125,7 @@ export class PgChangeBridge implements ChangeBridge {
       if (change.remote || this.#stopped) return;
       this.#publish(change);
     });
-    await this.#connect();
-    const interval = this.#o.pingIntervalMs ?? 15_000;
-    this.#pingTimer = setInterval(() => this.#ping(), interval);
-    this.#pingTimer.unref();
+    await this.#listener.start();
     return this;
   }
 
@@ -173,99 +166,12 @@ export class PgChangeBridge implements ChangeBridge {
     this.#o.bus.publish({ kind: change.k, ids: change.i, remote: true, ...(change.t !== undefined ? { sentAt: change.t } : {}) });
   }
 
-  #connect(): Promise<void> {
-    if (this.#connecting) return this.#connecting;
-    this.#connecting = this.#open().finally(() => {
-      this.#connecting = null;
-    });
-    return this.#connecting;
-  }
-
-  async #open(): Promise<void> {
-    if (this.#stopped) return;
-    const client = this.#o.newClient();
-    // Without an 'error' listener a dropped connection would be an uncaught exception: a crash.
-    client.on('error', (err) => this.#lost(client, err));
-    client.on('end', () => this.#lost(client, null));
-    client.on('notification', (msg) => {
-      if (msg.channel === CHANGES_CHANNEL) this.#deliver(msg.payload);
-    });
-    try {
-      await client.connect();
-      await client.query(`listen ${CHANGES_CHANNEL}`);
-    } catch (err) {
-      client.removeAllListeners('end');
-      client.end().catch(() => {});
-      this.#scheduleReconnect(err);
-      return;
-    }
-    if (this.#stopped) {
-      await client.end().catch(() => {});
-      return;
-    }
-    if (this.#attempt > 0) this.#o.log?.info({ attempts: this.#attempt }, 'listening for changes from other nodes again');
-    this.#client = client;
-    this.#listening = true;
-    this.#attempt = 0;
-  }
-
-  #lost(client: pg.Client, err: unknown): void {
-    if (this.#client !== client) return;
-    this.#client = null;
-    this.#listening = false;
-    client.removeAllListeners('end');
-    client.end().catch(() => {});
-    if (this.#stopped) return;
-    this.#o.log?.warn({ err }, 'lost the LISTEN connection; changes from other nodes arrive by cache expiry until it is back');
-    this.#scheduleReconnect(null);
-  }
-
-  #scheduleReconnect(err: unknown): void {
-    if (this.#stopped || this.#reconnectTimer) return;
-    const min = this.#o.minBackoffMs ?? 100;
-    const max = this.#o.maxBackoffMs ?? 5000;
-    const delay = Math.min(max, min * 2 ** Math.min(this.#attempt, 16));
-    this.#attempt++;
-    if (err && this.#attempt === 1) this.#o.log?.warn({ err }, 'cannot LISTEN for changes yet; retrying');
-    // Jitter: nodes that lost the database together do not all come back in the same millisecond.
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      void this.#connect();
-    }, delay / 2 + Math.random() * (delay / 2));
-    this.#reconnectTimer.unref();
-  }
-
-  #ping(): void {
-    const client = this.#client;
-    if (!client || this.#stopped) return;
-    // A half-open connection (a database host that vanished without a FIN) stays silent forever;
-    // a query that does not answer in time is treated as a lost connection.
-    const timeout = setTimeout(() => this.#lost(client, new Error('LISTEN connection ping timed out')), 10_000);
-    timeout.unref();
-    client.query('select 1').then(
-      () => clearTimeout(timeout),
-      (err: unknown) => {
-        clearTimeout(timeout);
-        this.#lost(client, err);
-      },
-    );
-  }
-
   async stop(): Promise<void> {
     this.#unsubscribe?.();
     // Pending NOTIFYs first: a CLI command that revoked something must tell the servers before it exits.
     if (this.#queued.size) this.#flush();
     await Promise.allSettled([...this.#pending]);
     this.#stopped = true;
-    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
-    if (this.#pingTimer) clearInterval(this.#pingTimer);
-    await this.#connecting?.catch(() => {});
-    const client = this.#client;
-    this.#client = null;
-    this.#listening = false;
-    if (client) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => {});
-    }
+    await this.#listener.stop();
   }
 }

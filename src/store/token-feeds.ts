@@ -19,9 +19,8 @@
  * check goes to storage; after a reconnection the filter reloads.
  */
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import type { InsertFeed, InsertSink } from '../core/token-filter.ts';
-import type { StoreLog } from './db-clock.ts';
+import { PgListener, type PgListenSettings } from './pg-listen.ts';
 
 export const API_TOKENS_CHANNEL = 'tokend_api_tokens';
 
@@ -108,18 +107,11 @@ export class SqliteInsertFeed implements InsertFeed {
   }
 }
 
-export interface PgInsertFeedOptions {
-  /** Opens a new, unconnected client for the LISTEN session. */
-  newClient(): pg.Client;
+export interface PgInsertFeedOptions extends PgListenSettings {
   /** Sends one NOTIFY on the channel (through the pool). */
   notify(channel: string, payload: string): Promise<void>;
-  log?: StoreLog;
   /** A barrier not back within this long proves nothing (storage answers). */
   barrierTimeoutMs?: number;
-  /** Backoff between reconnection attempts. */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-  pingIntervalMs?: number;
 }
 
 interface Barrier {
@@ -132,38 +124,46 @@ interface Barrier {
 export class PgInsertFeed implements InsertFeed {
   readonly #o: PgInsertFeedOptions;
   readonly #nodeId = randomUUID();
+  /** Its session number is bumped whenever the session is replaced: a barrier proves nothing across two sessions. */
+  readonly #listener: PgListener;
   #sink: InsertSink | null = null;
-  #client: pg.Client | null = null;
-  /** Bumped whenever the LISTEN session is replaced: a barrier proves nothing across two sessions. */
-  #session = 0;
   #stopped = false;
-  #attempt = 0;
-  /** Inserts may have gone unheard (no session yet, or one was lost): the next session makes the filter reload. */
-  #gap = false;
   #seq = 0;
   #inFlight: Barrier | null = null;
   #next: Barrier | null = null;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PgInsertFeedOptions) {
     this.#o = options;
+    this.#listener = new PgListener({
+      ...options,
+      channel: API_TOKENS_CHANNEL,
+      lostMessage: 'lost the LISTEN connection for API-token inserts; unknown API tokens are looked up in the database until it is back',
+      retryMessage: 'cannot LISTEN for API-token inserts yet; retrying',
+      onNotification: (payload, session) => this.#deliver(payload, session),
+      // The first session is in place before the filter loads; one after a failed try or a lost
+      // session, in between which inserts may have gone unheard, makes the filter load again.
+      onListening: (attempts) => {
+        if (attempts > 0) this.#sink?.resumed();
+      },
+      onLost: () => {
+        this.#failBarriers();
+        this.#sink?.lost();
+      },
+    });
   }
 
   get listening(): boolean {
-    return this.#client !== null;
+    return this.#listener.listening;
   }
 
   /** Opens the LISTEN session; a database that does not answer now is tried again in the background. */
   async start(sink: InsertSink): Promise<void> {
     this.#sink = sink;
-    await this.#open();
-    this.#pingTimer = setInterval(() => this.#ping(), this.#o.pingIntervalMs ?? 15_000);
-    this.#pingTimer.unref();
+    await this.#listener.start();
   }
 
   barrier(): boolean | Promise<boolean> {
-    if (this.#client === null || this.#stopped) return false;
+    if (!this.#listener.listening || this.#stopped) return false;
     // One round trip at a time; a check that arrives while one is out waits for the next, which
     // is sent after it arrived (the one out may have been sent before its token's commit).
     if (this.#inFlight === null) return this.#send(this.#newBarrier()).promise;
@@ -174,15 +174,8 @@ export class PgInsertFeed implements InsertFeed {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#sink = null;
-    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
-    if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#failBarriers();
-    const client = this.#client;
-    this.#client = null;
-    if (client) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => {});
-    }
+    await this.#listener.stop();
   }
 
   #newBarrier(): Barrier {
@@ -194,13 +187,13 @@ export class PgInsertFeed implements InsertFeed {
   #send(barrier: Barrier): Barrier {
     this.#inFlight = barrier;
     barrier.sent = true;
-    const session = this.#session;
+    const session = this.#listener.session;
     const timer = setTimeout(() => this.#finish(barrier, false), this.#o.barrierTimeoutMs ?? 2_000);
     timer.unref();
     void barrier.promise.then(() => clearTimeout(timer));
     this.#o.notify(API_TOKENS_CHANNEL, barrier.payload).then(
       () => {
-        if (session !== this.#session) this.#finish(barrier, false);
+        if (session !== this.#listener.session) this.#finish(barrier, false);
       },
       () => this.#finish(barrier, false),
     );
@@ -214,7 +207,7 @@ export class PgInsertFeed implements InsertFeed {
     const next = this.#next;
     this.#next = null;
     if (next) {
-      if (this.#client === null || this.#stopped) next.settle(false);
+      if (!this.#listener.listening || this.#stopped) next.settle(false);
       else this.#send(next);
     }
   }
@@ -229,7 +222,7 @@ export class PgInsertFeed implements InsertFeed {
   }
 
   #deliver(payload: string | undefined, session: number): void {
-    if (!payload || session !== this.#session) return;
+    if (!payload || session !== this.#listener.session) return;
     if (payload.startsWith('a:')) {
       const fingerprint = payload.slice(2);
       if (/^[0-9a-f]{16}$/.test(fingerprint)) this.#sink?.added([fingerprint]);
@@ -237,81 +230,5 @@ export class PgInsertFeed implements InsertFeed {
     }
     const barrier = this.#inFlight;
     if (barrier !== null && payload === barrier.payload) this.#finish(barrier, true);
-  }
-
-  async #open(): Promise<void> {
-    if (this.#stopped) return;
-    const client = this.#o.newClient();
-    const session = this.#session + 1;
-    client.on('error', (err) => this.#lost(client, err));
-    client.on('end', () => this.#lost(client, null));
-    client.on('notification', (msg) => {
-      if (msg.channel === API_TOKENS_CHANNEL) this.#deliver(msg.payload, session);
-    });
-    try {
-      await client.connect();
-      await client.query(`listen ${API_TOKENS_CHANNEL}`);
-    } catch (err) {
-      client.removeAllListeners('end');
-      client.end().catch(() => {});
-      this.#gap = true;
-      this.#scheduleReconnect(err);
-      return;
-    }
-    if (this.#stopped) {
-      await client.end().catch(() => {});
-      return;
-    }
-    this.#session = session;
-    this.#client = client;
-    this.#attempt = 0;
-    // The first session is in place before the filter loads; one after a gap, in which inserts
-    // may have gone unheard, makes the filter load again.
-    if (this.#gap) {
-      this.#gap = false;
-      this.#sink?.resumed();
-    }
-  }
-
-  #lost(client: pg.Client, err: unknown): void {
-    if (this.#client !== client) return;
-    this.#client = null;
-    this.#session++;
-    this.#failBarriers();
-    client.removeAllListeners('end');
-    client.end().catch(() => {});
-    if (this.#stopped) return;
-    this.#gap = true;
-    this.#sink?.lost();
-    this.#o.log?.warn({ err }, 'lost the LISTEN connection for API-token inserts; unknown API tokens are looked up in the database until it is back');
-    this.#scheduleReconnect(null);
-  }
-
-  #scheduleReconnect(err: unknown): void {
-    if (this.#stopped || this.#reconnectTimer) return;
-    const min = this.#o.minBackoffMs ?? 100;
-    const max = this.#o.maxBackoffMs ?? 5000;
-    const delay = Math.min(max, min * 2 ** Math.min(this.#attempt, 16));
-    this.#attempt++;
-    if (err && this.#attempt === 1) this.#o.log?.warn({ err }, 'cannot LISTEN for API-token inserts yet; retrying');
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      void this.#open();
-    }, delay / 2 + Math.random() * (delay / 2));
-    this.#reconnectTimer.unref();
-  }
-
-  #ping(): void {
-    const client = this.#client;
-    if (!client || this.#stopped) return;
-    const timeout = setTimeout(() => this.#lost(client, new Error('LISTEN connection ping timed out')), 10_000);
-    timeout.unref();
-    client.query('select 1').then(
-      () => clearTimeout(timeout),
-      (err: unknown) => {
-        clearTimeout(timeout);
-        this.#lost(client, err);
-      },
-    );
   }
 }

@@ -17,8 +17,8 @@
  * write, so no later commit can be called durable either, and every write waiting or to come fails
  * (503) until the process restarts.
  */
-import { extname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startStoreThread, stopStoreThread, type StoreThread } from './store-thread.ts';
 
 export interface WalSyncOptions {
   /**
@@ -43,8 +43,8 @@ function syncFailure(cause: { message: string; code: string }): Error {
 }
 
 export class WalSync {
+  readonly #thread: StoreThread;
   readonly #worker: Worker;
-  readonly #exited: Promise<void>;
   readonly #around: WalSyncOptions['around'];
   /** Commits made on the connection, as counted by noteCommit. */
   #committed = 0;
@@ -61,14 +61,9 @@ export class WalSync {
 
   constructor(walFile: string, options: WalSyncOptions = {}) {
     this.#around = options.around;
-    this.#worker = new Worker(new URL(`./wal-sync-worker${extname(import.meta.url)}`, import.meta.url), {
-      workerData: { wal: walFile },
-      // One system call in a loop: a small heap keeps the isolate from growing the server's memory.
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
-    });
     // Kept alive only while a sync is owed to someone (see #run).
-    this.#worker.unref();
-    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
+    this.#thread = startStoreThread('wal-sync-worker', { wal: walFile });
+    this.#worker = this.#thread.worker;
     this.#worker.on('message', (m: { synced: number; error?: { message: string; code: string } }) => {
       const settle = this.#settle;
       this.#settle = null;
@@ -151,13 +146,7 @@ export class WalSync {
     this.#stopping ??= (async () => {
       await this.durable()?.catch(() => {});
       this.#worker.ref();
-      this.#worker.postMessage('stop');
-      const timer = setTimeout(() => void this.#worker.terminate(), 2000);
-      try {
-        await this.#exited;
-      } finally {
-        clearTimeout(timer);
-      }
+      await stopStoreThread(this.#thread);
     })();
     return this.#stopping;
   }

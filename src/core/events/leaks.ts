@@ -29,16 +29,12 @@ export interface LeakVerdict {
 export type LeakAction = 'revoke' | 'notify';
 
 /** How each kind of record is revoked; true when this call revoked it. */
-export interface LeakRevokers {
-  apiToken(id: string, ctx: AuditContext): Promise<boolean>;
-  session(id: string, ctx: AuditContext): Promise<boolean>;
-  serviceKey(id: number, ctx: AuditContext): Promise<boolean>;
-  resourceServer(id: string, ctx: AuditContext): Promise<boolean>;
-  consoleSession(id: string): Promise<boolean>;
-  operatorKey(id: string, ctx: AuditContext): Promise<boolean>;
-  /** Uses up the reset link (its id is its token's hash), so it can no longer set a password. */
-  passwordReset(id: string): Promise<boolean>;
-}
+/**
+ * How each kind of leaked record is revoked, by its id as the leak lookup gives it (a reset link is
+ * used up, so it can no longer set a password). Nothing replaces the admin token but its operator:
+ * it is announced, never revoked.
+ */
+export type LeakRevokers = Record<Exclude<LeakedRecord['kind'], 'admin_token'>, (id: string, ctx: AuditContext) => Promise<boolean>>;
 
 const NATIVE_LOOKUP: Record<TokenKind, LeakLookup> = {
   access: 'access',
@@ -83,35 +79,7 @@ export class LeakReports {
 
   async #handle(found: LeakedRecord, item: LeakReport, ctx: AuditContext): Promise<void> {
     const { store, clock, action, revoke } = this.#d;
-    let revoked = false;
-    if (action === 'revoke') {
-      switch (found.kind) {
-        case 'api_token':
-          revoked = await revoke.apiToken(found.id, ctx);
-          break;
-        case 'session':
-          revoked = await revoke.session(found.id, ctx);
-          break;
-        case 'service_key':
-          revoked = await revoke.serviceKey(Number(found.id), ctx);
-          break;
-        case 'resource_server':
-          revoked = await revoke.resourceServer(found.id, ctx);
-          break;
-        case 'console_session':
-          revoked = await revoke.consoleSession(found.id);
-          break;
-        case 'operator_key':
-          revoked = await revoke.operatorKey(found.id, ctx);
-          break;
-        case 'password_reset':
-          revoked = await revoke.passwordReset(found.id);
-          break;
-        case 'admin_token':
-          // Nothing replaces the admin token but its operator: announced, never revoked.
-          break;
-      }
-    }
+    const revoked = action === 'revoke' && found.kind !== 'admin_token' && (await revoke[found.kind](found.id, ctx));
     await store.transaction((tx) =>
       audit(tx.audit, clock, ctx, {
         type: 'secret.leaked',

@@ -18,6 +18,7 @@
  *   a balance is what the other N-1 nodes spend within one flush interval.
  */
 import { DAY_MS } from '../clock.ts';
+import { FlushSchedule } from '../write-behind.ts';
 
 export type RefillInterval = 'daily' | 'monthly';
 
@@ -83,13 +84,20 @@ function nextRefill(refill: CreditRule['refill'], now: number): number | null {
 }
 
 
+/** Uses of one period of a subject, taken by a flush. */
+interface HeldSpend {
+  subject: string;
+  balance: Balance;
+  period: number;
+  used: number;
+}
+
 /** Subjects whose spends one transaction of a flush writes. */
 const FLUSH_CHUNK = 1000;
 export class CreditLedger {
   readonly #sink: CreditSink;
   readonly #balances = new Map<string, Balance>();
-  #flushing: Promise<void> | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #schedule = new FlushSchedule(FLUSH_EVERY_MS, () => this.flush());
 
   constructor(sink: CreditSink) {
     this.#sink = sink;
@@ -109,7 +117,7 @@ export class CreditLedger {
    */
   observe(subject: string, stored: StoredCredits): void {
     const balance = this.#balances.get(subject);
-    if (!balance || this.#flushing || balance.pending.size > 0 || stored.period < balance.period) return;
+    if (!balance || this.#schedule.busy || balance.pending.size > 0 || stored.period < balance.period) return;
     balance.stored = stored.remaining;
     balance.period = stored.period;
   }
@@ -141,7 +149,7 @@ export class CreditLedger {
     if (cost > 0) {
       balance.pending.set(balance.period, used + cost);
       if (used + cost >= FLUSH_AT) void this.flush().catch(() => {});
-      this.#arm();
+      this.#schedule.arm();
     }
     return { ok: true, left: left - cost };
   }
@@ -154,33 +162,24 @@ export class CreditLedger {
     }
   }
 
-  #arm(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => void this.flush().catch(() => {}), FLUSH_EVERY_MS);
-    this.#timer.unref();
+  /** Writes the pending uses; on failure they stay pending for the next flush. Never runs twice at once. */
+  flush(): Promise<void> {
+    return this.#schedule.run(() => {
+      const batch: HeldSpend[] = [];
+      for (const [subject, balance] of this.#balances) {
+        for (const [period, used] of balance.pending) if (used > 0) batch.push({ subject, balance, period, used });
+      }
+      return batch.length === 0 ? null : () => this.#write(batch);
+    });
   }
 
-  /** Writes the pending uses; on failure they stay pending for the next flush. Never runs twice at once. */
-  async flush(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-    const batch: { subject: string; balance: Balance; period: number; used: number }[] = [];
-    for (const [subject, balance] of this.#balances) {
-      for (const [period, used] of balance.pending) if (used > 0) batch.push({ subject, balance, period, used });
-    }
-    if (batch.length === 0) return;
-    this.#flushing = (async () => {
-      // A chunk of subjects per transaction (the store writes it in as few statements as it can); a
-      // chunk that fails stays pending and the flush stops there.
-      for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
-        const chunk = batch.slice(i, i + FLUSH_CHUNK);
-        const after = await this.#sink.spend(chunk.map((c) => ({ subject: c.subject, period: c.period, used: c.used, refillAmount: c.balance.refillAmount })));
-        chunk.forEach((item, j) => this.#settle(item, after[j] ?? null));
-      }
-    })();
-    try {
-      await this.#flushing;
-    } finally {
-      this.#flushing = null;
+  async #write(batch: HeldSpend[]): Promise<void> {
+    // A chunk of subjects per transaction (the store writes it in as few statements as it can); a
+    // chunk that fails stays pending and the flush stops there.
+    for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
+      const chunk = batch.slice(i, i + FLUSH_CHUNK);
+      const after = await this.#sink.spend(chunk.map((c) => ({ subject: c.subject, period: c.period, used: c.used, refillAmount: c.balance.refillAmount })));
+      chunk.forEach((item, j) => this.#settle(item, after[j] ?? null));
     }
   }
 
@@ -199,9 +198,7 @@ export class CreditLedger {
   }
 
   /** Stops the timer and writes what is pending (shutdown). */
-  async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.flush();
+  close(): Promise<void> {
+    return this.#schedule.close();
   }
 }

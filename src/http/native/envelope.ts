@@ -62,3 +62,15 @@ export function nativeError(code: NativeCode, extra: FailureExtra & { message?: 
 export function nativeFailure(generic: GenericFailure, _lang: unknown, retryAfterSeconds?: number): WireReply {
   return nativeError(NATIVE_FAILURES[generic.kind], failureExtra(generic, retryAfterSeconds));
 }
+
+/**
+ * The answer to a credential the guard refused (CredentialGuard.check): too many attempts, with
+ * Retry-After, once the address is past the limit; else `wrong`, in the surface's envelope.
+ */
+export function guardRefusal(
+  retryAfterSeconds: number | null,
+  wrong: WireReply,
+  envelope: (code: 'too_many_attempts', extra: { retryAfterSeconds: number }) => WireReply = nativeError,
+): WireReply {
+  return retryAfterSeconds !== null ? envelope('too_many_attempts', { retryAfterSeconds }) : wrong;
+}

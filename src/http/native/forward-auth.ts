@@ -13,7 +13,7 @@ import type { Core } from '../../core/tokend.ts';
 import { ACCESS_KINDS, type TokenIdentity } from '../../core/verification.ts';
 import { clientAddress, sendWire, type HttpApp } from '../dialect.ts';
 import { headerValue } from '../lang.ts';
-import { policyHeaders, withPolicyHeaders } from '../policy-headers.ts';
+import { policyHeaders, ruleAsks, withPolicyHeaders } from '../policy-headers.ts';
 import { nativeError } from './envelope.ts';
 import { forwardAuthSchema } from './schemas.ts';
 
@@ -71,13 +71,10 @@ export async function registerForwardAuth(app: HttpApp, core: Core): Promise<voi
     async (request, reply) => {
       const token = tokenOf(request.headers);
       if (!token) return sendWire(reply, unauthorized);
-      const scope = headerValue(request.headers['x-tokend-required-scope']);
-      const cost = headerValue(request.headers['x-tokend-cost']);
       const check = await core.verification.check(token, {
         accept: ACCESS_KINDS,
         address: clientAddress(request),
-        ...(scope !== undefined ? { requiredScope: scope } : {}),
-        ...(cost !== undefined ? { cost: Number(cost) } : {}),
+        ...ruleAsks(headerValue(request.headers['x-tokend-required-scope']), headerValue(request.headers['x-tokend-cost'])),
       });
       if (!check.ok) {
         // A live token refused by one of its rules: the proxy passes 403/429 and the headers on.

@@ -22,8 +22,8 @@ import { ALL_KINDS, type TokenIdentity } from '../../core/verification.ts';
 import { clientAddress, sendWire, type HttpApp, type WireReply } from '../dialect.ts';
 import { FAILURES, retryHeaders, type FailureKind, type GenericFailure } from '../failures.ts';
 import { headerValue } from '../lang.ts';
-import { withPolicyHeaders } from '../policy-headers.ts';
-import { NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';
+import { ruleAsks, withPolicyHeaders } from '../policy-headers.ts';
+import { guardRefusal, NATIVE_CODES, NATIVE_FAILURES, type NativeCode } from './envelope.ts';
 import { introspectSchema, IntrospectionView, revokeSchema } from './schemas.ts';
 
 /** The path prefix whose failures are rendered in the RFC 6749 form (src/http/app.ts). */
@@ -122,17 +122,10 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
     // Wrong credentials count per address towards the one limit the admin API and `/metrics`
     // share (CredentialGuard); past it, even a right credential gets 429 until the window ends.
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      const guard = core.credentialGuard;
-      const address = clientAddress(request);
-      const blocked = await guard.blockedFor(address);
-      if (blocked !== null) return sendWire(reply, oauthError('too_many_attempts', { retryAfterSeconds: blocked }));
-      const caller = await authenticateCaller(core, request);
-      if (caller) return undefined;
-      if (headerValue(request.headers.authorization) !== undefined) {
-        const throttled = await guard.failed(address);
-        if (throttled !== null) return sendWire(reply, oauthError('too_many_attempts', { retryAfterSeconds: throttled }));
-      }
-      return sendWire(reply, oauthError('invalid_client', { challenge: CHALLENGE }));
+      const offered = headerValue(request.headers.authorization) !== undefined;
+      const checked = await core.credentialGuard.check(clientAddress(request), () => authenticateCaller(core, request), offered);
+      if (checked.ok) return undefined;
+      return sendWire(reply, guardRefusal(checked.retryAfterSeconds, oauthError('invalid_client', { challenge: CHALLENGE }), oauthError));
     });
 
     scope.post(
@@ -146,12 +139,7 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
       },
       async (request, reply) => {
         const { token, scope, cost } = request.body;
-        const check = await core.verification.check(token, {
-          accept: ALL_KINDS,
-          address: clientAddress(request),
-          ...(scope !== undefined ? { requiredScope: scope } : {}),
-          ...(cost !== undefined ? { cost: Number(cost) } : {}),
-        });
+        const check = await core.verification.check(token, { accept: ALL_KINDS, address: clientAddress(request), ...ruleAsks(scope, cost) });
         if (check.ok) return sendWire(reply, withPolicyHeaders({ status: 200, body: introspection(check.identity) }, check));
         // RFC 7662 2.2: an inactive token gets nothing but `active: false`, unless the caller (an
         // authenticated resource server) asks why.

@@ -55,3 +55,19 @@ export function page<R, V>(rows: readonly R[], limit: number, view: (row: R) => 
 }
 
 export type Paged<V> = { items: V[]; nextCursor: string | null };
+
+/**
+ * One page of a keyset-paged list, from the query's `limit` and `cursor` (the last row's key, as
+ * `valid` accepts it): `read` is asked for one row more than the page holds, which tells whether
+ * another page follows.
+ */
+export async function keysetPage<K, R, V>(
+  query: PageQuery,
+  valid: (key: unknown) => key is K,
+  read: (limit: number, after: K | undefined) => Promise<readonly R[]>,
+  view: (row: R) => V,
+  keyOf: (row: R) => unknown,
+): Promise<Paged<V>> {
+  const limit = pageLimit(query);
+  return page(await read(limit + 1, decodeCursor(query.cursor, valid)), limit, view, keyOf);
+}

@@ -18,7 +18,7 @@ import { Type } from '@sinclair/typebox';
 import type { Core } from '../../core/tokend.ts';
 import { clientAddress, sendWire, type HttpApp } from '../dialect.ts';
 import { headerValue } from '../lang.ts';
-import { nativeError } from './envelope.ts';
+import { guardRefusal, nativeError } from './envelope.ts';
 import { nativeErrorSchema } from './schemas.ts';
 
 const HEARTBEAT_MS = 15_000;
@@ -65,20 +65,10 @@ export async function registerRevocationStream(app: HttpApp, core: Core, drainin
     async (request, reply) => {
       // Wrong credentials count per address towards the one limit every credential-taking endpoint
       // shares (CredentialGuard); past it, even a right one gets 429 until the window ends.
-      const guard = core.credentialGuard;
-      const address = clientAddress(request);
-      const blocked = await guard.blockedFor(address);
-      if (blocked !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: blocked }));
       const authorization = headerValue(request.headers.authorization);
       const bearer = /^bearer\s+(\S{1,4096})$/i.exec(authorization?.trim() ?? '');
-      const caller = bearer ? await core.callers.authenticate(bearer[1]!) : null;
-      if (!caller) {
-        if (authorization !== undefined) {
-          const throttled = await guard.failed(address);
-          if (throttled !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: throttled }));
-        }
-        return sendWire(reply, nativeError('unauthenticated'));
-      }
+      const checked = await core.credentialGuard.check(clientAddress(request), () => (bearer ? core.callers.authenticate(bearer[1]!) : null), authorization !== undefined);
+      if (!checked.ok) return sendWire(reply, guardRefusal(checked.retryAfterSeconds, nativeError('unauthenticated')));
       const lastId = headerValue(request.headers['last-event-id']);
       const afterSeq = lastId !== undefined && /^[0-9]{1,15}$/.test(lastId) ? Number(lastId) : undefined;
       const since = request.query.since !== undefined ? Number(request.query.since) : undefined;

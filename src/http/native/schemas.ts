@@ -106,27 +106,20 @@ export const IntrospectionView = Type.Object(
 /** The caller's credential (src/http/ops/openapi.ts declares the schemes): Bearer, or Basic with a resource server's id. */
 const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearer: [] }, { resourceServerBasic: [] }];
 
-export const introspectSchema = {
-  tags: ['native'],
-  consumes: ['application/x-www-form-urlencoded', 'application/json'],
-  headers: callerHeaders,
-  security: CALLER_SECURITY,
-  response: {
-    200: IntrospectionView,
-    ...OAUTH_ERRORS,
-  },
-};
+/** What both OAuth endpoints (RFC 7662, RFC 7009) declare: a form or JSON body, the caller's credential, the OAuth errors. */
+function oauthSchema<T>(ok: T) {
+  return {
+    tags: ['native'],
+    consumes: ['application/x-www-form-urlencoded', 'application/json'],
+    headers: callerHeaders,
+    security: CALLER_SECURITY,
+    response: { 200: ok, ...OAUTH_ERRORS },
+  };
+}
 
-export const revokeSchema = {
-  tags: ['native'],
-  consumes: ['application/x-www-form-urlencoded', 'application/json'],
-  headers: callerHeaders,
-  security: CALLER_SECURITY,
-  response: {
-    200: { type: 'null', description: 'Revoked, or there was nothing to revoke (RFC 7009 2.2): no body.' },
-    ...OAUTH_ERRORS,
-  },
-};
+export const introspectSchema = oauthSchema(IntrospectionView);
+
+export const revokeSchema = oauthSchema({ type: 'null', description: 'Revoked, or there was nothing to revoke (RFC 7009 2.2): no body.' });
 
 export const jwksSchema = {
   tags: ['native'],

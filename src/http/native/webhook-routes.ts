@@ -4,7 +4,7 @@
  * signed-in account (`/api/cabinet/webhooks`, its own endpoints only). The signing secret is in
  * the create and rotate-secret answers only. docs/webhooks.md.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyContextConfig, FastifyRequest } from 'fastify';
 import { MAX_URL_LENGTH } from '../../core/events/address-guard.ts';
 import { EVENT_TYPES } from '../../core/events/catalog.ts';
@@ -165,27 +165,27 @@ export async function registerWebhookRoutes(app: HttpApp, core: Core, o: Webhook
     },
   );
 
-  app.get(
-    `${prefix}/:id/deliveries`,
-    { config: read, schema: { tags: [tag], summary: "An endpoint's deliveries, newest first", params: IdParams, querystring: PageQuery, response: readResponses(WebhookDeliveryPage, ['not_found']) } },
-    async (request, reply) => {
-      const limit = pageLimit(request.query);
-      const before = decodeCursor(request.query.cursor, isId);
-      const rows = await core.webhooks.deliveries(request.params.id, o.owner(request), { limit: limit + 1, ...(before ? { beforeId: before } : {}) });
-      return rows ? page(rows, limit, deliveryView, (d) => d.id) : sendWire(reply, nativeError('not_found'));
-    },
-  );
-
-  app.get(
-    `${prefix}/:id/attempts`,
-    { config: read, schema: { tags: [tag], summary: "An endpoint's recent delivery attempts, newest first", params: IdParams, querystring: PageQuery, response: readResponses(WebhookAttemptPage, ['not_found']) } },
-    async (request, reply) => {
-      const limit = pageLimit(request.query);
-      const before = decodeCursor(request.query.cursor, isId);
-      const rows = await core.webhooks.attempts(request.params.id, o.owner(request), { limit: limit + 1, ...(before ? { beforeId: before } : {}) });
-      return rows ? page(rows, limit, attemptView, (a) => a.id) : sendWire(reply, nativeError('not_found'));
-    },
-  );
+  /** An endpoint's history, newest first, a page at a time: its deliveries and its attempts alike. */
+  function history<R extends { id: number }>(
+    path: string,
+    summary: string,
+    response: TSchema,
+    rowsOf: (id: string, owner: EndpointOwner, paging: { limit: number; beforeId?: number }) => Promise<R[] | null>,
+    view: (row: R) => unknown,
+  ): void {
+    app.get(
+      `${prefix}/:id/${path}`,
+      { config: read, schema: { tags: [tag], summary, params: IdParams, querystring: PageQuery, response: readResponses(response, ['not_found']) } },
+      async (request, reply) => {
+        const limit = pageLimit(request.query);
+        const before = decodeCursor(request.query.cursor, isId);
+        const rows = await rowsOf(request.params.id, o.owner(request), { limit: limit + 1, ...(before ? { beforeId: before } : {}) });
+        return rows ? page(rows, limit, view, (r) => r.id) : sendWire(reply, nativeError('not_found'));
+      },
+    );
+  }
+  history('deliveries', "An endpoint's deliveries, newest first", WebhookDeliveryPage, (...a) => core.webhooks.deliveries(...a), deliveryView);
+  history('attempts', "An endpoint's recent delivery attempts, newest first", WebhookAttemptPage, (...a) => core.webhooks.attempts(...a), attemptView);
 
   app.post(
     `${prefix}/:id/deliveries/:deliveryId/redeliver`,

@@ -10,9 +10,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.ts';
+import type { CredentialGuard } from '../../core/limits.ts';
 import type { TokendMetrics } from '../../observability/metrics.ts';
 import { clientAddress, sendWire } from '../dialect.ts';
-import { nativeError } from '../native/envelope.ts';
+import { guardRefusal, nativeError } from '../native/envelope.ts';
 import { nativeErrorSchema } from '../native/schemas.ts';
 
 const metricsSchema = {
@@ -45,10 +46,7 @@ function digest(value: string): Buffer {
 }
 
 /** The per-address limit on wrong credentials every credential endpoint shares (src/core/limits.ts). */
-export interface MetricsGuard {
-  blockedFor(address: string | null): Promise<number | null>;
-  failed(address: string | null): Promise<number | null>;
-}
+export type MetricsGuard = Pick<CredentialGuard, 'check'>;
 
 export async function registerMetrics(app: FastifyInstance, config: Config, metrics: TokendMetrics, guard: MetricsGuard): Promise<void> {
   const expected = config.metricsToken ? digest(config.metricsToken) : null;
@@ -57,16 +55,13 @@ export async function registerMetrics(app: FastifyInstance, config: Config, metr
     const address = clientAddress(request);
     if (!isLoopback(address)) {
       if (!expected) return sendWire(reply, nativeError('not_found'));
-      const blocked = await guard.blockedFor(address);
-      if (blocked !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: blocked }));
       const header = request.headers.authorization;
       const given = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : '';
-      if (!given || !timingSafeEqual(digest(given), expected)) {
-        // A wrong token counts towards the shared limit; no token at all is not a guess.
-        const throttled = header !== undefined ? await guard.failed(address) : null;
-        if (throttled !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: throttled }));
+      // A wrong token counts towards the shared limit; no token at all is not a guess.
+      const checked = await guard.check(address, () => (given && timingSafeEqual(digest(given), expected) ? true : null), header !== undefined);
+      if (!checked.ok) {
         const unauthorized = nativeError('invalid_token');
-        return sendWire(reply, { ...unauthorized, headers: { ...unauthorized.headers, ...challenge } });
+        return sendWire(reply, guardRefusal(checked.retryAfterSeconds, { ...unauthorized, headers: { ...unauthorized.headers, ...challenge } }));
       }
     }
     const { contentType, body } = await metrics.render();

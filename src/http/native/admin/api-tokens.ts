@@ -12,7 +12,7 @@ import { sendWire, type HttpApp } from '../../dialect.ts';
 import { consoleContext } from '../console-auth.ts';
 import { Revoked } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
-import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
+import { keysetPage, PageQueryProps } from '../paging.ts';
 import { apiTokenView } from '../views.ts';
 import { AccountParams, accountNamed, adminRead, adminWrite, Duration, durationMs, isTimeAndStringId, lifetimeMs, namingField, notFound } from './records-common.ts';
 import { ApiTokenFormat, NoBody, Strict, StringIdParams } from '../inputs.ts';
@@ -54,16 +54,15 @@ export async function registerAdminApiTokens(app: HttpApp, core: Core): Promise<
     async (request, reply) => {
       const account = await accountNamed(core, request.params.id);
       if (!account) return notFound(reply);
-      const { status, cursor } = request.query;
-      const limit = pageLimit(request.query);
-      const before = decodeCursor(cursor, isTimeAndStringId);
-      const rows = await tokens.pageByAccount(account.id, {
-        limit: limit + 1,
-        ...(status ? { status } : {}),
-        ...(before ? { before: { createdAt: before[0], id: before[1] } } : {}),
-      });
+      const { status } = request.query;
       const now = core.clock.now();
-      return page(rows, limit, (t) => adminApiTokenView(t, now), (t) => [t.createdAt, t.id]);
+      return keysetPage(
+        request.query,
+        isTimeAndStringId,
+        (limit, before) => tokens.pageByAccount(account.id, { limit, ...(status ? { status } : {}), ...(before ? { before: { createdAt: before[0], id: before[1] } } : {}) }),
+        (t) => adminApiTokenView(t, now),
+        (t) => [t.createdAt, t.id],
+      );
     },
   );
 

@@ -9,7 +9,7 @@ import type { Core } from '../../../core/tokend.ts';
 import type { HttpApp } from '../../dialect.ts';
 import { consoleContext } from '../console-auth.ts';
 import { AppView } from '../console-schemas.ts';
-import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
+import { keysetPage, PageQueryProps } from '../paging.ts';
 import { appView } from '../views.ts';
 import { AppBody, Strict } from '../inputs.ts';
 import { AccountParams, accountNamed, adminRead, adminWrite, isRecordId, notFound } from './records-common.ts';
@@ -28,10 +28,7 @@ export async function registerAdminApps(app: HttpApp, core: Core): Promise<void>
     async (request, reply) => {
       const account = await accountNamed(core, request.params.id);
       if (!account) return notFound(reply);
-      const limit = pageLimit(request.query);
-      const afterId = decodeCursor(request.query.cursor, isRecordId);
-      const rows = await core.accounts.pageApps(account.id, { limit: limit + 1, ...(afterId !== undefined ? { afterId } : {}) });
-      return page(rows, limit, appView, (a) => a.id);
+      return keysetPage(request.query, isRecordId, (limit, afterId) => core.accounts.pageApps(account.id, { limit, ...(afterId !== undefined ? { afterId } : {}) }), appView, (a) => a.id);
     },
   );
 

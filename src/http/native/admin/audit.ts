@@ -12,7 +12,7 @@ import type { AuditEvent } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
 import type { HttpApp } from '../../dialect.ts';
 import { readResponses } from '../console-responses.ts';
-import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
+import { keysetPage, PageQueryProps } from '../paging.ts';
 import { auditView } from '../views.ts';
 import { RecordId, Strict } from '../inputs.ts';
 import { adminRead, isTimeAndId } from './records-common.ts';
@@ -60,10 +60,7 @@ export async function registerAdminAudit(app: HttpApp, core: Core): Promise<void
       schema: { tags: ['admin'], summary: 'The audit log, newest first, filtered by account, type and time', querystring: ListQuery, response: adminRead(AdminAuditPage) },
     },
     async (request) => {
-      const limit = pageLimit(request.query);
-      const after = decodeCursor(request.query.cursor, isTimeAndId);
-      const rows = await core.audit.page(filtersOf(request.query), { limit: limit + 1, ...(after ? { after: { at: after[0], id: after[1] } } : {}) });
-      return page(rows, limit, adminAuditView, (e) => [e.at, e.id]);
+      return keysetPage(request.query, isTimeAndId, (limit, after) => core.audit.page(filtersOf(request.query), { limit, ...(after ? { after: { at: after[0], id: after[1] } } : {}) }), adminAuditView, (e) => [e.at, e.id]);
     },
   );
 

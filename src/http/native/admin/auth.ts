@@ -22,7 +22,7 @@ import { clientAddress, sendWire } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
 import { OPERATOR_COOKIE, requireConsoleSession, setActor } from '../console-auth.ts';
 import { errorResponses } from '../console-responses.ts';
-import { nativeError, type NativeCode } from '../envelope.ts';
+import { guardRefusal, nativeError, type NativeCode } from '../envelope.ts';
 import { allows, type RouteAccess } from './access.ts';
 
 /** Who made an admin call. */
@@ -58,23 +58,19 @@ export function operatorOnly(core: Core): (request: FastifyRequest, reply: Fasti
     // Registration refuses such a route (checkAdminRoute); this is the belt to those braces.
     if (access === undefined) return sendWire(reply, nativeError('permission_denied'));
     const address = clientAddress(request);
-    const blocked = await guard.blockedFor(address);
-    if (blocked !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: blocked }));
-
     const authorization = headerValue(request.headers.authorization);
     let operator: Operator;
     if (authorization === undefined) {
+      // The sign-in cookie is no guess, but a blocked address is refused on every path.
+      const blocked = await guard.blockedFor(address);
+      if (blocked !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: blocked }));
       const refused = await cookieSession(request, reply);
       if (refused) return refused;
       operator = { kind: 'console' };
     } else {
-      const found = await bearerOperator(core, authorization.trim());
-      if (!found) {
-        const throttled = await guard.failed(address);
-        if (throttled !== null) return sendWire(reply, nativeError('too_many_attempts', { retryAfterSeconds: throttled }));
-        return sendWire(reply, nativeError('unauthenticated'));
-      }
-      operator = found;
+      const found = await guard.check(address, () => bearerOperator(core, authorization.trim()));
+      if (!found.ok) return sendWire(reply, guardRefusal(found.retryAfterSeconds, nativeError('unauthenticated')));
+      operator = found.value;
     }
     if (!permitted(operator, access)) return sendWire(reply, nativeError('permission_denied'));
     OPERATORS.set(request, operator);

@@ -1,0 +1,36 @@
+/**
+ * The worker threads of the SQLite store (checkpoints, WAL syncs): how one starts and how it stops.
+ */
+import { extname } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+export interface StoreThread {
+  worker: Worker;
+  /** Resolves when the thread has exited, however. */
+  exited: Promise<void>;
+}
+
+/**
+ * Starts `module` (a file beside this one) in a thread. It runs one pragma or system call in a loop:
+ * a small heap keeps its isolate from growing the server's memory (V8 would otherwise size it like
+ * the main one). Unref'd: never what keeps the process alive.
+ */
+export function startStoreThread(module: string, workerData: unknown): StoreThread {
+  const worker = new Worker(new URL(`./${module}${extname(import.meta.url)}`, import.meta.url), {
+    workerData,
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+  });
+  worker.unref();
+  return { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
+}
+
+/** Asks the thread to stop and resolves once it has exited: terminated if it has not within 2 s; at once if it already died. */
+export async function stopStoreThread({ worker, exited }: StoreThread): Promise<void> {
+  worker.postMessage('stop');
+  const timer = setTimeout(() => void worker.terminate(), 2000);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
