@@ -114,6 +114,16 @@ export interface NewSession {
   expiresAt: number;
 }
 
+/** A refresh's rotation (SessionRepo.rotate): the token claimed and the pair of the next generation. */
+export interface Rotation {
+  hash: string;
+  sessionId: string;
+  fromGeneration: number;
+  now: number;
+  access: { hash: string; createdAt: number; expiresAt: number };
+  refresh: { hash: string; createdAt: number; expiresAt: number };
+}
+
 export interface TokenRow {
   hash: string;
   sessionId: string;
@@ -148,6 +158,16 @@ export interface SessionRepo {
   claimRefresh(hash: string, now: number): Promise<boolean>;
   /** Moves the session to the next generation; every older access token dies with it. */
   advance(sessionId: string, fromGeneration: number): Promise<boolean>;
+  /**
+   * A refresh's whole write when everything holds, as one step: claims the refresh token (not
+   * rotated, not expired at `now`, of generation `fromGeneration`), moves its session from that
+   * generation to the next (the session not revoked, not expired, its account active), stores the
+   * next pair and appends `entry` to the audit log. False when a condition failed: no pair and no
+   * entry are stored (the caller reads to tell why). Where the dialect has data-modifying WITH
+   * (PostgreSQL) it is one statement, atomic by itself, so Store.write runs it without BEGIN and
+   * COMMIT; elsewhere its statements run in the caller's transaction.
+   */
+  rotate(r: Rotation, entry: Omit<AuditEvent, 'id'>): Promise<boolean>;
   /** Revokes if not revoked yet; returns true when this call revoked it. */
   revoke(sessionId: string, now: number, reason: string): Promise<boolean>;
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
@@ -578,6 +598,14 @@ export interface Store extends Repos {
    * `rollback(value)` rolls back and returns `value`; a throw rolls back and rethrows.
    */
   transaction<T>(fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T>;
+  /**
+   * Runs `fn`, which makes one write through one repository method that is atomic by itself
+   * where the dialect runs it as one statement (SessionRepo.rotate): there (PostgreSQL) with no
+   * BEGIN and COMMIT around it, each of which is a round trip with the session held; elsewhere
+   * as `transaction` does (SQLite: in a group commit). Answered once durable, retried like a
+   * transaction. `fn` must make no other write.
+   */
+  write<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   /**
    * Reads made ahead of a write transaction that decides: the lookup before a refresh, whose
    * result only prepares the transaction (the next pair is minted from it) or refuses at once a

@@ -14,7 +14,7 @@ import type { ClientPatterns } from './client-patterns.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, MAX_TOKEN_LENGTH, newRecordId, newToken } from '../secrets/tokens.ts';
-import { audit, type AuditContext } from './audit.ts';
+import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Session, SessionKind } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
@@ -168,6 +168,11 @@ export class SessionService {
     const base = { sessionId: session.id, generation: session.generation, createdAt: pair.issuedAt };
     await tx.sessions.insertAccessToken({ ...base, hash: sha256Hex(pair.accessToken), expiresAt: pair.accessExpiresAt });
     await tx.sessions.insertRefreshToken({ ...base, hash: pair.refresh.hash, expiresAt: pair.refreshExpiresAt });
+    return this.#pairOf(session, pair);
+  }
+
+  /** A stored pair as answered. */
+  #pairOf(session: Session, pair: MintedPair): TokenPair {
     return {
       session,
       accessToken: pair.accessToken,
@@ -185,17 +190,54 @@ export class SessionService {
     // Shape and checksum first: a malformed token never reaches storage.
     if (!isNativeToken(refreshToken, 'refresh')) return { ok: false, code: 'invalid_refresh_token' };
     const hash = sha256Hex(refreshToken);
-    const { clock, reuseGraceMs } = this.#d;
+    const { clock, store } = this.#d;
     // Read first, outside the write lock: an unknown token is refused without queueing for it, and
-    // the next pair is minted (a JWT signed) before the transaction, from what never changes in a
-    // session (account, client, scope, end). The transaction reads again and decides; a pair
-    // minted for a refresh that loses is never stored, so it was never valid.
-    const seen = known ?? (await this.#d.store.readAhead.findRefresh(hash));
-    if (!seen || seen.session.kind !== kind) {
-      this.#d.metrics?.refreshed(kind, 'invalid_refresh_token');
-      return { ok: false, code: 'invalid_refresh_token' };
+    // the next pair is minted (a JWT signed) before the write, from what never changes in a
+    // session (account, client, scope, end). The write re-checks and decides; a pair minted for
+    // a refresh that loses is never stored, so it was never valid.
+    const seen = known ?? (await store.readAhead.findRefresh(hash));
+    if (!seen || seen.session.kind !== kind) return this.#answer(kind, { ok: false, code: 'invalid_refresh_token' });
+    let next: MintedPair | null = null;
+    if (judgeRefresh(seen, clock.now()) === null) {
+      // The token looked alive: one write that claims it and stores the next pair if and only if
+      // it still is (SessionRepo.rotate, the arbiter: of N concurrent refreshes one wins). Only
+      // when that write finds something changed does the transaction below read to tell why.
+      // The policy's extra conditions are read before it, through the store (answered once
+      // durable): what they look at (a service key, its service account) is revoked together
+      // with the session, which the write re-checks under its row lock.
+      const { session, token } = seen;
+      const extra = await this.#policy(kind).canRefresh?.(session, store);
+      if (extra) return this.#answer(kind, { ok: false, code: extra, session });
+      next = await this.#mint(session, clock.now());
+      const pair = next;
+      const generation = token.generation + 1;
+      const stored = await store.write((tx) =>
+        tx.sessions.rotate(
+          {
+            hash,
+            sessionId: session.id,
+            fromGeneration: token.generation,
+            now: clock.now(),
+            access: { hash: sha256Hex(pair.accessToken), createdAt: pair.issuedAt, expiresAt: pair.accessExpiresAt },
+            refresh: { hash: pair.refresh.hash, createdAt: pair.issuedAt, expiresAt: pair.refreshExpiresAt },
+          },
+          auditEvent(clock, ctx, { type: 'session.refreshed', accountId: session.accountId, sessionId: session.id, detail: { kind, generation } }),
+        ),
+      );
+      if (stored) {
+        return this.#answer(kind, { ok: true, pair: this.#pairOf({ ...session, generation }, pair) }, [session.id], { issuedAt: token.createdAt, session });
+      }
     }
-    const next = seen.session.revokedAt === null && seen.token.rotatedAt === null ? await this.#mint(seen.session, clock.now()) : null;
+    return this.#decide(hash, kind, ctx, next);
+  }
+
+  /**
+   * The refresh decided inside a transaction that reads the token first: for a token the read
+   * ahead saw dead (a replay to tell from a retry by its grace, an expired or revoked one), or that
+   * the one-step write could not rotate (a concurrent refresh won; it was revoked meanwhile).
+   */
+  async #decide(hash: string, kind: SessionKind, ctx: AuditContext, minted: MintedPair | null): Promise<RefreshOutcome> {
+    const { clock, reuseGraceMs } = this.#d;
     const changed: string[] = [];
     /** The pair this refresh replaces: when it was issued, and its session. */
     let replaced: { issuedAt: number; session: Session } | null = null;
@@ -226,9 +268,8 @@ export class SessionService {
       // The arbiter: of N concurrent refreshes with this token, one claims it; the rest see it rotated.
       if (!(await tx.sessions.claimRefresh(hash, now))) return { ok: false, code: 'invalid_refresh_token', session };
       if (!(await tx.sessions.advance(session.id, token.generation))) return { ok: false, code: 'invalid_refresh_token', session };
-      // `next` is null only when the read above saw the session revoked or the token rotated, and
-      // then the checks above have already answered: minting here is only a safeguard.
-      const pair = await this.#store(tx, { ...session, generation: token.generation + 1 }, next ?? (await this.#mint(session, now)));
+      // Alive now though not at the read ahead (or at the one-step write): rare, minted here.
+      const pair = await this.#store(tx, { ...session, generation: token.generation + 1 }, minted ?? (await this.#mint(session, now)));
       changed.push(session.id);
       replaced = { issuedAt: token.createdAt, session };
       await audit(tx.audit, clock, ctx, {
@@ -239,11 +280,15 @@ export class SessionService {
       });
       return { ok: true, pair };
     });
+    return this.#answer(kind, outcome, changed, replaced);
+  }
+
+  /** After a refresh's write: caches told, the client's pattern noted, counted. */
+  #answer(kind: SessionKind, outcome: RefreshOutcome, changed: string[] = [], replaced: { issuedAt: number; session: Session } | null = null): RefreshOutcome {
     if (changed.length) this.#d.events?.onSessionsChanged(changed);
-    const from = replaced as { issuedAt: number; session: Session } | null;
-    if (outcome.ok && from && kind === 'chatapp') {
+    if (outcome.ok && replaced && kind === 'chatapp') {
       const accessTtl = this.#policy('chatapp').accessTtlMs;
-      this.#d.clientPatterns?.refreshed(from.session.clientId, from.session.id, from.issuedAt, Math.min(from.issuedAt + accessTtl, from.session.expiresAt));
+      this.#d.clientPatterns?.refreshed(replaced.session.clientId, replaced.session.id, replaced.issuedAt, Math.min(replaced.issuedAt + accessTtl, replaced.session.expiresAt));
     }
     this.#d.metrics?.refreshed(kind, outcome.ok ? 'ok' : outcome.code);
     if (!outcome.ok && outcome.code === 'refresh_token_reused') this.#d.metrics?.reuseDetected(kind);
