@@ -441,6 +441,28 @@ export interface ServiceKeyRepo {
   reinstate(id: number): Promise<boolean>;
   /** Records a use if and only if the key is neither revoked nor expired at `now` (a write: the row lock orders it against revoke). */
   claimUse(id: number, now: number): Promise<boolean>;
+  /**
+   * A token creation's whole write when everything holds, as one step: claims the service account
+   * (active) and the key (neither revoked nor expired at `now`) as their `claimUse` do, takes one
+   * unit of the daily quota as CounterRepo.incrementBelow does, starts the session with its first
+   * pair and appends `entry(units used)` to the audit log. The quota's count when all of it was
+   * written; null when a condition failed: no session and no entry are stored (when only the quota
+   * was exhausted, the two uses are recorded, as the creation that finds it exhausted records them)
+   * and the caller runs the creation again in a transaction to tell why. One statement where the
+   * dialect has data-modifying WITH (PostgreSQL), run by Store.write without BEGIN and COMMIT.
+   */
+  startSession(c: ServiceStart, entry: (quotaUsed: number) => Omit<AuditEvent, 'id'>): Promise<number | null>;
+}
+
+/** What ServiceKeyRepo.startSession writes. */
+export interface ServiceStart {
+  serviceAccountId: number;
+  keyId: number;
+  now: number;
+  quota: { scope: string; windowStart: number; limit: number; expiresAt: number };
+  session: NewSession;
+  access: { hash: string; createdAt: number; expiresAt: number };
+  refresh: { hash: string; createdAt: number; expiresAt: number };
 }
 
 export interface SigningKeyRepo {

@@ -18,7 +18,7 @@ import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Session, SessionKind } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
-import type { AccessLookup, RefreshLookup, Repos, SessionCursor, SessionListItem, Store } from './ports.ts';
+import type { AccessLookup, NewSession, RefreshLookup, Repos, SessionCursor, SessionListItem, Store } from './ports.ts';
 import type { TokenLookups } from './verification.ts';
 
 export interface MintedAccessToken {
@@ -152,6 +152,33 @@ export class SessionService {
     // Counted as stored; a transaction retried after a conflict (rare) counts twice: read it as a rate.
     this.#d.metrics?.issued(session.kind);
     return this.#store(tx, stored, pair);
+  }
+
+  /**
+   * A drafted session's rows, for a write that stores them itself in one step
+   * (ServiceKeyRepo.startSession); `started` once it did.
+   */
+  rowsOf(draft: SessionDraft): { session: NewSession; access: { hash: string; createdAt: number; expiresAt: number }; refresh: { hash: string; createdAt: number; expiresAt: number } } {
+    const { session, pair } = draft;
+    return {
+      session: {
+        id: session.id,
+        accountId: session.accountId,
+        kind: session.kind,
+        clientId: session.clientId,
+        scope: session.scope,
+        createdAt: session.createdAt,
+        expiresAt: session.expiresAt,
+      },
+      access: { hash: sha256Hex(pair.accessToken), createdAt: pair.issuedAt, expiresAt: pair.accessExpiresAt },
+      refresh: { hash: pair.refresh.hash, createdAt: pair.issuedAt, expiresAt: pair.refreshExpiresAt },
+    };
+  }
+
+  /** The first pair of a drafted session that a one-step write stored (rowsOf), counted as `start` counts it. */
+  started(draft: SessionDraft): TokenPair {
+    this.#d.metrics?.issued(draft.session.kind);
+    return this.#pairOf(draft.session, draft.pair);
   }
 
   /** The tokens of one generation of a session, minted (not yet stored). */

@@ -25,6 +25,8 @@ const MAX_ATTEMPTS = 8;
 
 function reposOf(db: Kysely<DB>, d: SqlDialect, chainer: AuditChainer | null): Repos {
   const audit = auditRepo(db, d, chainer);
+  const counters = counterRepo(db);
+  const sessions = sessionRepo(db, d, audit, chainer);
   return {
     operatorKeys: operatorKeyRepo(db),
     idempotency: idempotencyRepo(db),
@@ -32,15 +34,15 @@ function reposOf(db: Kysely<DB>, d: SqlDialect, chainer: AuditChainer | null): R
     consoleSessions: consoleSessionRepo(db),
     accounts: accountRepo(db, d),
     apps: appRepo(db, d),
-    sessions: sessionRepo(db, d, audit, chainer),
-    counters: counterRepo(db),
+    sessions,
+    counters,
     traffic: trafficRepo(db),
     audit,
     apiTokens: apiTokenRepo(db),
     resourceServers: resourceServerRepo(db),
     instanceSecrets: instanceSecretRepo(db),
     serviceAccounts: serviceAccountRepo(db),
-    serviceKeys: serviceKeyRepo(db),
+    serviceKeys: serviceKeyRepo(db, d, { counters, sessions, audit }, chainer),
     signingKeys: signingKeyRepo(db),
     policies: policyRepo(db),
     webhooks: webhookRepo(db, d),

@@ -167,13 +167,13 @@ const ROTATE = prepared((db: Kysely<DB>, a: RotateArgs) => ({
   where s.id = c.session_id and s.generation = ${a.fromGeneration} and s.revoked_at is null and s.expires_at > ${a.now}
     and exists (select 1 from accounts as ac where ac.id = s.account_id and ac.status = 'active')
   returning s.id
-), access as (
+), new_access as (
   insert into access_tokens (hash, session_id, generation, created_at, expires_at)
   select cast(${a.accessHash} as text), id, cast(${a.toGeneration} as integer), cast(${a.accessCreatedAt} as bigint), cast(${a.accessExpiresAt} as bigint) from advanced
-), refresh as (
+), new_refresh as (
   insert into refresh_tokens (hash, session_id, generation, created_at, expires_at, rotated_at)
   select cast(${a.refreshHash} as text), id, cast(${a.toGeneration} as integer), cast(${a.refreshCreatedAt} as bigint), cast(${a.refreshExpiresAt} as bigint), null from advanced
-), entry as (
+), new_entry as (
   insert into audit_events (at, type, account_id, session_id, address, detail, seq, prev_hash, hash, chain_pending)
   select cast(${a.at} as bigint), cast(${a.type} as text), cast(${a.accountId} as bigint), cast(${a.auditSessionId} as text), cast(${a.address} as text), cast(${a.detail} as text), null, null, null, 1 from advanced
 )
