@@ -149,7 +149,8 @@ type RotateArgs = {
 /**
  * A whole rotation in one statement (PostgreSQL): the claim (the arbiter of concurrent refreshes:
  * the row lock orders them, and a refresh that waited re-checks `rotated_at is null` on the
- * winner's row and claims nothing), the advance (which re-checks the session the same way against
+ * winner's row and claims nothing; CLAIM_LIVE's conditions, so that a token is claimed only for a
+ * session that looks alive), the advance (which re-checks the session under its row lock against
  * a concurrent revocation), the two tokens and the audit entry (waiting for its link, as
  * appendPending writes it), each written only from the row the step before returned. Committed
  * by itself: one round trip instead of BEGIN, claim, advance, two inserts, the entry and COMMIT.
@@ -160,6 +161,8 @@ const ROTATE = prepared((db: Kysely<DB>, a: RotateArgs) => ({
     sql<{ n: number }>`with claimed as (
   update refresh_tokens set rotated_at = ${a.now}
   where hash = ${a.hash} and rotated_at is null and expires_at > ${a.now} and generation = ${a.fromGeneration} and session_id = ${a.sessionId}
+    and exists (select 1 from sessions as s join accounts as ac on ac.id = s.account_id
+      where s.id = ${a.sessionId} and s.generation = ${a.fromGeneration} and s.revoked_at is null and s.expires_at > ${a.now} and ac.status = 'active')
   returning session_id
 ), advanced as (
   update sessions as s set generation = ${a.toGeneration}
