@@ -346,6 +346,38 @@ for (const kind of databases()) {
         await attempt(async () => {}, { now: T0 + 10 * HOUR + 1 });
       });
 
+      it('rotateUnread: one of 40 concurrent rotations wins; ends capped by the session; an unknown hash is told apart from a refused one', async () => {
+        const accountId = await newAccount(store);
+        const sessionId = await newSession(store, accountId, { expiresAt: T0 + 3 * HOUR });
+        const hash = hex();
+        await store.sessions.insertRefreshToken({ hash, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + HOUR });
+        const on = (i: number): Store => (kind === 'postgres' ? both(i) : store);
+        const pairs = Array.from({ length: 40 }, () => ({ access: hex(), refresh: hex() }));
+        const unread = (s: Store, r: { hash: string; kind?: 'chatapp' | 'service'; now?: number; access: string; refresh: string }, i: number) =>
+          s.write((tx) =>
+            tx.sessions.rotateUnread(
+              { hash: r.hash, kind: r.kind ?? 'chatapp', now: r.now ?? T0 + 1, access: { hash: r.access, ttlMs: HOUR }, refresh: { hash: r.refresh, ttlMs: 30 * HOUR } },
+              (generation) => ({ at: T0 + 1, type: 'session.refreshed', accountId: null, sessionId: null, address: null, detail: { kind: 'chatapp', generation, i } }),
+            ),
+          );
+        const results = await together(40, (i) => unread(on(i), { hash, ...pairs[i]! }, i));
+        const won = results.flatMap((r, i) => (r.ok ? [{ r, i }] : []));
+        assert.equal(won.length, 1);
+        const { r, i: w } = won[0]!;
+        assert.ok(r.ok);
+        assert.equal(r.issuedAt, T0);
+        assert.deepEqual({ id: r.session.id, accountId: r.session.accountId, generation: r.session.generation, expiresAt: r.session.expiresAt }, { id: sessionId, accountId, generation: 2, expiresAt: T0 + 3 * HOUR });
+        for (const x of results) if (!x.ok) assert.equal(x.known, true);
+        assert.deepEqual((await store.sessions.findAccess(pairs[w]!.access))?.token, { hash: pairs[w]!.access, sessionId, generation: 2, createdAt: T0 + 1, expiresAt: T0 + 1 + HOUR });
+        assert.equal((await store.sessions.findRefresh(pairs[w]!.refresh))?.token.expiresAt, T0 + 3 * HOUR, 'capped by the session');
+        const entries = await store.audit.list({ accountId, type: 'session.refreshed', limit: 50 });
+        assert.deepEqual(entries.map((e) => ({ sessionId: e.sessionId, detail: e.detail })), [{ sessionId, detail: { kind: 'chatapp', generation: 2, i: w } }]);
+        assert.deepEqual(await unread(store, { hash: hex(), access: hex(), refresh: hex() }, 0), { ok: false, known: false });
+        assert.deepEqual(await unread(store, { hash: pairs[w]!.refresh, kind: 'service', access: hex(), refresh: hex() }, 0), { ok: false, known: true }, 'another kind');
+        assert.deepEqual(await unread(store, { hash: pairs[w]!.refresh, now: T0 + 3 * HOUR, access: hex(), refresh: hex() }, 0), { ok: false, known: true }, 'expired');
+        assert.equal((await store.sessions.findById(sessionId))?.generation, 2);
+      });
+
       it('startSession: the quota stops exactly at its limit under concurrent creations; each created session, pair and entry stored once', async () => {
         const accountId = await newAccount(store);
         const sa = await store.serviceAccounts.insert({ accountId, name: 'dns', actions: ['a'], createdAt: T0 });

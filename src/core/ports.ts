@@ -124,6 +124,15 @@ export interface Rotation {
   refresh: { hash: string; createdAt: number; expiresAt: number };
 }
 
+/** A rotation without the token read first (SessionRepo.rotateUnread). */
+export interface UnreadRotation {
+  hash: string;
+  kind: SessionKind;
+  now: number;
+  access: { hash: string; ttlMs: number };
+  refresh: { hash: string; ttlMs: number };
+}
+
 export interface TokenRow {
   hash: string;
   sessionId: string;
@@ -168,6 +177,14 @@ export interface SessionRepo {
    * COMMIT; elsewhere its statements run in the caller's transaction.
    */
   rotate(r: Rotation, entry: Omit<AuditEvent, 'id'>): Promise<boolean>;
+  /**
+   * `rotate` for a refresh token not read first (where Store.rotatesUnread): the token of `hash`,
+   * if alive and of a session of `kind`, with the pair's ends capped by the session's end and the
+   * entry written for the session's account and id, its detail `entry(new generation)`'s. The
+   * session at its new generation and when the rotated token was issued; else whether a token of
+   * that hash exists at all (an unknown one is answered without another read).
+   */
+  rotateUnread(r: UnreadRotation, entry: (generation: number) => Omit<AuditEvent, 'id'>): Promise<{ ok: true; session: Session; issuedAt: number } | { ok: false; known: boolean }>;
   /** Revokes if not revoked yet; returns true when this call revoked it. */
   revoke(sessionId: string, now: number, reason: string): Promise<boolean>;
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
@@ -636,6 +653,12 @@ export interface Store extends Repos {
    * success. PostgreSQL: the same read as `sessions.findRefresh`.
    */
   readonly readAhead: Pick<SessionRepo, 'findRefresh'>;
+  /**
+   * Whether a refresh may skip the read ahead (SessionRepo.rotateUnread in Store.write):
+   * PostgreSQL, where that is one statement and the read is a round trip of its own. SQLite: no;
+   * its read costs no round trip and keeps an unknown token out of the writer's queue.
+   */
+  readonly rotatesUnread: boolean;
   /** Cheap liveness probe of the database, for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -28,6 +28,11 @@ export interface MintedAccessToken {
 /** Produces the access token of a session generation: opaque or JWT. */
 export interface AccessTokenMinter {
   mint(session: Session, times: { issuedAt: number; expiresAt: number }): Promise<MintedAccessToken>;
+  /**
+   * Mints without the session, where the token does not carry it (opaque tokens): a refresh then
+   * needs no read of its session before its write (Store.rotatesUnread).
+   */
+  mintUnbound?(): Promise<MintedAccessToken>;
 }
 
 export interface SessionPolicy {
@@ -99,6 +104,9 @@ export interface SessionServiceDeps {
 
 export const opaqueAccessTokens: AccessTokenMinter = {
   async mint() {
+    return { token: newToken('access').token };
+  },
+  async mintUnbound() {
     return { token: newToken('access').token };
   },
 };
@@ -218,6 +226,36 @@ export class SessionService {
     if (!isNativeToken(refreshToken, 'refresh')) return { ok: false, code: 'invalid_refresh_token' };
     const hash = sha256Hex(refreshToken);
     const { clock, store } = this.#d;
+    const policy = this.#policy(kind);
+    // Where the store claims and rotates an unread token in one statement (PostgreSQL) and the
+    // access token does not carry its session (opaque), no read goes before the write: it decides
+    // alone, and an unknown token costs that one statement. The transaction below tells why when
+    // it could not rotate a known token.
+    const mintUnbound = policy.minter.mintUnbound;
+    if (known === undefined && store.rotatesUnread && mintUnbound && !policy.canRefresh) {
+      const access = await mintUnbound();
+      const refresh = newToken('refresh');
+      const now = clock.now();
+      const r = await store.write((tx) =>
+        tx.sessions.rotateUnread(
+          { hash, kind, now, access: { hash: sha256Hex(access.token), ttlMs: policy.accessTtlMs }, refresh: { hash: refresh.hash, ttlMs: policy.refreshTtlMs } },
+          (generation) => auditEvent(clock, ctx, { type: 'session.refreshed', detail: { kind, generation } }),
+        ),
+      );
+      if (r.ok) {
+        const { session } = r;
+        const pair: TokenPair = {
+          session,
+          accessToken: access.token,
+          accessExpiresAt: Math.min(now + policy.accessTtlMs, session.expiresAt),
+          refreshToken: refresh.token,
+          refreshExpiresAt: Math.min(now + policy.refreshTtlMs, session.expiresAt),
+        };
+        return this.#answer(kind, { ok: true, pair }, [session.id], { issuedAt: r.issuedAt, session });
+      }
+      if (!r.known) return this.#answer(kind, { ok: false, code: 'invalid_refresh_token' });
+      return this.#decide(hash, kind, ctx, null);
+    }
     // Read first, outside the write lock: an unknown token is refused without queueing for it, and
     // the next pair is minted (a JWT signed) before the write, from what never changes in a
     // session (account, client, scope, end). The write re-checks and decides; a pair minted for
@@ -233,7 +271,7 @@ export class SessionService {
       // durable): what they look at (a service key, its service account) is revoked together
       // with the session, which the write re-checks under its row lock.
       const { session, token } = seen;
-      const extra = await this.#policy(kind).canRefresh?.(session, store);
+      const extra = await policy.canRefresh?.(session, store);
       if (extra) return this.#answer(kind, { ok: false, code: extra, session });
       next = await this.#mint(session, clock.now());
       const pair = next;

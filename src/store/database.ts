@@ -171,6 +171,8 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
     dialect: d,
     // Not settled: the transaction that follows decides, and is answered after its own sync.
     readAhead: { findRefresh: (hash) => retrying(d, () => base.sessions.findRefresh(hash)) },
+    // One statement that answers an unknown token itself: a refresh needs no read before it.
+    rotatesUnread: d.dataModifyingCtes && chainer !== null,
     async transaction(fn) {
       // GroupCommit answers after the sync of its batch; one transaction of its own, after its COMMIT.
       return written(() => (batches ? batches.run(fn) : settled(d, () => inTransaction(d, chainer, fn))));

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, Session, SessionKind } from '../core/model.ts';
-import type { AuditRepo, Rotation, SessionRepo } from '../core/ports.ts';
+import type { AuditRepo, Rotation, SessionRepo, UnreadRotation } from '../core/ports.ts';
+import { judgeRefresh } from '../core/liveness.ts';
 import type { AuditChainer } from './audit.ts';
 import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
@@ -183,6 +184,70 @@ const ROTATE = prepared((db: Kysely<DB>, a: RotateArgs) => ({
 select count(*) as n from advanced`.compile(db),
 }));
 
+type UnreadArgs = {
+  hash: string;
+  kind: string;
+  now: number;
+  accessHash: string;
+  accessTtl: number;
+  refreshHash: string;
+  refreshTtl: number;
+  at: number;
+  type: string;
+  address: string | null;
+  detailHead: string;
+  detailTail: string;
+};
+
+/**
+ * ROTATE for a token not read first (PostgreSQL): the token's session and generation come from
+ * the claim, the pair's ends are capped by the session's end as SessionService mints them, and the
+ * entry's detail is written around the new generation. One row always: the rotated session, or
+ * nulls and whether the hash is known at all (from the statement's snapshot).
+ */
+const ROTATE_UNREAD = prepared((db: Kysely<DB>, a: UnreadArgs) => ({
+  compile: () =>
+    sql<{
+      id: string | null;
+      account_id: number;
+      kind: string;
+      client_id: string;
+      scope: string;
+      generation: number;
+      created_at: number;
+      expires_at: number;
+      t_created_at: number;
+      known: boolean;
+    }>`with claimed as (
+  update refresh_tokens as t set rotated_at = ${a.now}
+  where t.hash = ${a.hash} and t.rotated_at is null and t.expires_at > ${a.now}
+    and exists (select 1 from sessions as s join accounts as ac on ac.id = s.account_id
+      where s.id = t.session_id and s.kind = ${a.kind} and s.generation = t.generation and s.revoked_at is null and s.expires_at > ${a.now} and ac.status = 'active')
+  returning t.session_id, t.generation, t.created_at
+), advanced as (
+  update sessions as s set generation = c.generation + 1
+  from claimed as c
+  where s.id = c.session_id and s.generation = c.generation and s.revoked_at is null and s.expires_at > ${a.now}
+    and exists (select 1 from accounts as ac where ac.id = s.account_id and ac.status = 'active')
+  returning s.id, s.account_id, s.kind, s.client_id, s.scope, s.generation, s.created_at, s.expires_at, c.created_at as t_created_at
+), new_access as (
+  insert into access_tokens (hash, session_id, generation, created_at, expires_at)
+  select cast(${a.accessHash} as text), id, generation, cast(${a.now} as bigint), least(cast(${a.now} as bigint) + cast(${a.accessTtl} as bigint), expires_at) from advanced
+), new_refresh as (
+  insert into refresh_tokens (hash, session_id, generation, created_at, expires_at, rotated_at)
+  select cast(${a.refreshHash} as text), id, generation, cast(${a.now} as bigint), least(cast(${a.now} as bigint) + cast(${a.refreshTtl} as bigint), expires_at), null from advanced
+), new_entry as (
+  insert into audit_events (at, type, account_id, session_id, address, detail, seq, prev_hash, hash, chain_pending)
+  select cast(${a.at} as bigint), cast(${a.type} as text), account_id, id, cast(${a.address} as text),
+    cast(${a.detailHead} as text) || generation || cast(${a.detailTail} as text), null, null, null, 1 from advanced
+)
+select advanced.*, exists (select 1 from refresh_tokens where hash = ${a.hash}) as known
+from (select 1) as one left join advanced on true`.compile(db),
+}));
+
+/** Stands for the new generation in an entry's JSON, which ROTATE_UNREAD writes around it. */
+const GENERATION_MARK = Number.MIN_SAFE_INTEGER;
+
 /**
  * `audit`: the repository the audit entry of a rotation goes through where the rotation is several
  * statements; `chainer`: the store's, where entries are linked after commit (the one-statement
@@ -200,7 +265,7 @@ export function sessionRepo(db: Kysely<DB>, d: SqlDialect, audit: AuditRepo, cha
     return rows.map((r) => r.id);
   }
 
-  return {
+  const repo: SessionRepo = {
     async insert(s) {
       const row = {
         id: s.id,
@@ -298,6 +363,60 @@ export function sessionRepo(db: Kysely<DB>, d: SqlDialect, audit: AuditRepo, cha
       await audit.append(entry);
       return true;
     },
+    async rotateUnread(r: UnreadRotation, entry) {
+      if (!(d.dataModifyingCtes && chainer)) {
+        // Several statements (SQLite, in the caller's transaction): the read, then `rotate`.
+        const found = await repo.findRefresh(r.hash);
+        if (!found) return { ok: false, known: false };
+        const { token, session } = found;
+        if (session.kind !== r.kind || judgeRefresh(found, r.now) !== null) return { ok: false, known: true };
+        const generation = token.generation + 1;
+        const rotated = await repo.rotate(
+          {
+            hash: r.hash,
+            sessionId: session.id,
+            fromGeneration: token.generation,
+            now: r.now,
+            access: { hash: r.access.hash, createdAt: r.now, expiresAt: Math.min(r.now + r.access.ttlMs, session.expiresAt) },
+            refresh: { hash: r.refresh.hash, createdAt: r.now, expiresAt: Math.min(r.now + r.refresh.ttlMs, session.expiresAt) },
+          },
+          { ...entry(generation), accountId: session.accountId, sessionId: session.id },
+        );
+        return rotated ? { ok: true, session: { ...session, generation }, issuedAt: token.createdAt } : { ok: false, known: true };
+      }
+      const e = entry(GENERATION_MARK);
+      // Stored as it will be hashed: through JSON (undefined members dropped, dates as strings).
+      const parts = JSON.stringify(e.detail).split(String(GENERATION_MARK));
+      if (parts.length !== 2) throw new Error('rotateUnread: the entry must carry the generation once');
+      const row = await ROTATE_UNREAD.first(db, {
+        hash: r.hash,
+        kind: r.kind,
+        now: r.now,
+        accessHash: r.access.hash,
+        accessTtl: r.access.ttlMs,
+        refreshHash: r.refresh.hash,
+        refreshTtl: r.refresh.ttlMs,
+        at: e.at,
+        type: e.type,
+        address: e.address,
+        detailHead: parts[0]!,
+        detailTail: parts[1]!,
+      });
+      if (!row || row.id === null) return { ok: false, known: row?.known === true };
+      chainer.appended++;
+      const session: Session = {
+        id: row.id,
+        accountId: row.account_id,
+        kind: row.kind as SessionKind,
+        clientId: row.client_id,
+        scope: row.scope,
+        generation: row.generation,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+        revokedAt: null,
+      };
+      return { ok: true, session, issuedAt: row.t_created_at };
+    },
     async revoke(sessionId, now, reason) {
       const r = await db
         .updateTable('sessions')
@@ -365,4 +484,5 @@ export function sessionRepo(db: Kysely<DB>, d: SqlDialect, audit: AuditRepo, cha
       return row ? toSession(row) : null;
     },
   };
+  return repo;
 }
