@@ -10,7 +10,8 @@
  *   bounds the refresh token and every access token of the session;
  * - revoking a key or disabling a service account revokes its sessions in the same transaction,
  *   and a creation racing with either is ordered by a write on the same row (ports.ts `claimUse`);
- * - a refresh also checks, inside its transaction, that the key and service account are usable;
+ * - a refresh also checks that the key and service account are usable, just before its write
+ *   (revoking either revokes the session too, which the write re-checks under its row lock);
  * - token creation counts against a daily limit per key.
  */
 import { randomBytes } from 'node:crypto';

@@ -150,6 +150,8 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
   const batches = d.groupCommit
     ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), { onBatch: (size) => metrics.groupCommitBatch(size), durable: () => d.durable() })
     : null;
+  // The repositories write a rotation or a token creation as one statement (src/store/sessions.ts).
+  const oneStatement = d.dataModifyingCtes && chainer !== null;
   /** Runs a write (retried on a transient conflict), counted, and pokes the chainer after it. */
   async function written<T>(run: () => Promise<T>): Promise<T> {
     const started = performance.now();
@@ -172,7 +174,7 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
     // Not settled: the transaction that follows decides, and is answered after its own sync.
     readAhead: { findRefresh: (hash) => retrying(d, () => base.sessions.findRefresh(hash)) },
     // One statement that answers an unknown token itself: a refresh needs no read before it.
-    rotatesUnread: d.dataModifyingCtes && chainer !== null,
+    rotatesUnread: oneStatement,
     async transaction(fn) {
       // GroupCommit answers after the sync of its batch; one transaction of its own, after its COMMIT.
       return written(() => (batches ? batches.run(fn) : settled(d, () => inTransaction(d, chainer, fn))));
@@ -180,7 +182,7 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
     async write(fn) {
       // Where the write is one statement, it commits by itself: no BEGIN, no COMMIT, no session
       // held idle between them. Elsewhere a transaction (SQLite: a place in a group commit).
-      if (!d.dataModifyingCtes || batches) return store.transaction(fn);
+      if (!oneStatement || batches) return store.transaction(fn);
       return written(() => settled(d, () => fn(base)));
     },
     async ping() {
