@@ -420,13 +420,14 @@ export class ServiceAccountService {
     // in the way does the transaction below run to tell what (and record a quota refusal).
     const now = clock.now();
     const day = dailyWindow(now);
+    const quotaScope = `service-create:${key.id}`;
     const used = await store.write((tx) =>
       tx.serviceKeys.startSession(
         {
           serviceAccountId: serviceAccount.id,
           keyId: key.id,
           now,
-          quota: { scope: `service-create:${key.id}`, windowStart: day.start, limit: this.#d.dailyCreateLimit, expiresAt: day.end },
+          quota: { scope: quotaScope, windowStart: day.start, limit: this.#d.dailyCreateLimit, expiresAt: day.end },
           ...sessions.rowsOf(draft),
         },
         (quotaUsed) =>
@@ -447,7 +448,7 @@ export class ServiceAccountService {
       if (!(await tx.serviceKeys.claimUse(key.id, now))) {
         return rollback({ ok: false, code: key.expiresAt !== null && key.expiresAt <= now ? 'key_expired' : 'key_revoked' });
       }
-      const quota = await takeDailyQuota(tx.counters, clock, `service-create:${key.id}`, this.#d.dailyCreateLimit);
+      const quota = await takeDailyQuota(tx.counters, clock, quotaScope, this.#d.dailyCreateLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, {
           type: 'quota.exceeded',
