@@ -264,6 +264,198 @@ for (const kind of databases()) {
         assert.equal((await store.sessions.findById(sessionId))?.generation, 2);
       });
 
+      it('rotate: of 40 concurrent rotations on two connections, exactly one stores its pair and its entry', async () => {
+        const accountId = await newAccount(store);
+        const sessionId = await newSession(store, accountId);
+        const hash = hex();
+        await store.sessions.insertRefreshToken({ hash, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + HOUR });
+        const on = (i: number): Store => (kind === 'postgres' ? both(i) : store);
+        const pairs = Array.from({ length: 40 }, () => ({ access: hex(), refresh: hex() }));
+        const wins = await together(40, (i) =>
+          on(i).write((tx) =>
+            tx.sessions.rotate(
+              {
+                hash,
+                sessionId,
+                fromGeneration: 1,
+                now: T0 + 1,
+                access: { hash: pairs[i]!.access, createdAt: T0 + 1, expiresAt: T0 + HOUR },
+                refresh: { hash: pairs[i]!.refresh, createdAt: T0 + 1, expiresAt: T0 + 2 * HOUR },
+              },
+              { at: T0 + 1, type: 'session.refreshed', accountId, sessionId, address: '192.0.2.1', detail: { kind: 'chatapp', generation: 2, i } },
+            ),
+          ),
+        );
+        assert.equal(wins.filter(Boolean).length, 1);
+        const w = wins.indexOf(true);
+        assert.equal((await store.sessions.findById(sessionId))?.generation, 2);
+        assert.equal((await store.sessions.findRefresh(hash))?.token.rotatedAt, T0 + 1);
+        for (const [i, p] of pairs.entries()) {
+          const access = await store.sessions.findAccess(p.access);
+          const refresh = await store.sessions.findRefresh(p.refresh);
+          if (i !== w) {
+            assert.equal(access, null);
+            assert.equal(refresh, null);
+            continue;
+          }
+          assert.deepEqual(access?.token, { hash: p.access, sessionId, generation: 2, createdAt: T0 + 1, expiresAt: T0 + HOUR });
+          assert.deepEqual(refresh?.token, { hash: p.refresh, sessionId, generation: 2, createdAt: T0 + 1, expiresAt: T0 + 2 * HOUR, rotatedAt: null });
+        }
+        const entries = await store.audit.list({ accountId, type: 'session.refreshed', limit: 50 });
+        assert.deepEqual(
+          entries.map((e) => ({ sessionId: e.sessionId, address: e.address, detail: e.detail })),
+          [{ sessionId, address: '192.0.2.1', detail: { kind: 'chatapp', generation: 2, i: w } }],
+        );
+        await store.audit.settle();
+        assert.equal(await store.audit.countUnchained(), 0);
+      });
+
+      it('rotate writes nothing for a token used, expired or of another generation, nor for a session revoked, expired or of a disabled account', async () => {
+        const attempt = async (setup: (ids: { accountId: number; sessionId: string; hash: string }) => Promise<void>, over: { fromGeneration?: number; now?: number } = {}) => {
+          const accountId = await newAccount(store);
+          const sessionId = await newSession(store, accountId, { expiresAt: T0 + 10 * HOUR });
+          const hash = hex();
+          await store.sessions.insertRefreshToken({ hash, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + HOUR });
+          await setup({ accountId, sessionId, hash });
+          const next = { access: hex(), refresh: hex() };
+          const now = over.now ?? T0 + 1;
+          const done = await store.write((tx) =>
+            tx.sessions.rotate(
+              {
+                hash,
+                sessionId,
+                fromGeneration: over.fromGeneration ?? 1,
+                now,
+                access: { hash: next.access, createdAt: now, expiresAt: now + HOUR },
+                refresh: { hash: next.refresh, createdAt: now, expiresAt: now + HOUR },
+              },
+              { at: now, type: 'session.refreshed', accountId, sessionId, address: null, detail: {} },
+            ),
+          );
+          assert.equal(done, false);
+          assert.equal(await store.sessions.findAccess(next.access), null);
+          assert.equal(await store.sessions.findRefresh(next.refresh), null);
+          assert.deepEqual(await store.audit.list({ accountId, type: 'session.refreshed', limit: 5 }), []);
+        };
+        await attempt(async ({ hash }) => void (await store.sessions.claimRefresh(hash, T0)));
+        await attempt(async () => {}, { now: T0 + HOUR });
+        await attempt(async () => {}, { fromGeneration: 2 });
+        await attempt(async ({ sessionId }) => void (await store.sessions.revoke(sessionId, T0, 'test')));
+        await attempt(async ({ accountId }) => void (await store.accounts.setStatus(accountId, 'disabled')));
+        await attempt(async ({ sessionId }) => void (await store.sessions.advance(sessionId, 1)));
+        await attempt(async () => {}, { now: T0 + 10 * HOUR + 1 });
+      });
+
+      it('rotateUnread: one of 40 concurrent rotations wins; ends capped by the session; an unknown hash is told apart from a refused one', async () => {
+        const accountId = await newAccount(store);
+        const sessionId = await newSession(store, accountId, { expiresAt: T0 + 3 * HOUR });
+        const hash = hex();
+        await store.sessions.insertRefreshToken({ hash, sessionId, generation: 1, createdAt: T0, expiresAt: T0 + HOUR });
+        const on = (i: number): Store => (kind === 'postgres' ? both(i) : store);
+        const pairs = Array.from({ length: 40 }, () => ({ access: hex(), refresh: hex() }));
+        const unread = (s: Store, r: { hash: string; kind?: 'chatapp' | 'service'; now?: number; access: string; refresh: string }, i: number) =>
+          s.write((tx) =>
+            tx.sessions.rotateUnread(
+              { hash: r.hash, kind: r.kind ?? 'chatapp', now: r.now ?? T0 + 1, access: { hash: r.access, ttlMs: HOUR }, refresh: { hash: r.refresh, ttlMs: 30 * HOUR } },
+              (generation) => ({ at: T0 + 1, type: 'session.refreshed', accountId: null, sessionId: null, address: null, detail: { kind: 'chatapp', generation, i } }),
+            ),
+          );
+        const results = await together(40, (i) => unread(on(i), { hash, ...pairs[i]! }, i));
+        const won = results.flatMap((r, i) => (r.ok ? [{ r, i }] : []));
+        assert.equal(won.length, 1);
+        const { r, i: w } = won[0]!;
+        assert.ok(r.ok);
+        assert.equal(r.issuedAt, T0);
+        assert.deepEqual({ id: r.session.id, accountId: r.session.accountId, generation: r.session.generation, expiresAt: r.session.expiresAt }, { id: sessionId, accountId, generation: 2, expiresAt: T0 + 3 * HOUR });
+        for (const x of results) if (!x.ok) assert.equal(x.known, true);
+        assert.deepEqual((await store.sessions.findAccess(pairs[w]!.access))?.token, { hash: pairs[w]!.access, sessionId, generation: 2, createdAt: T0 + 1, expiresAt: T0 + 1 + HOUR });
+        assert.equal((await store.sessions.findRefresh(pairs[w]!.refresh))?.token.expiresAt, T0 + 3 * HOUR, 'capped by the session');
+        const entries = await store.audit.list({ accountId, type: 'session.refreshed', limit: 50 });
+        assert.deepEqual(entries.map((e) => ({ sessionId: e.sessionId, detail: e.detail })), [{ sessionId, detail: { kind: 'chatapp', generation: 2, i: w } }]);
+        assert.deepEqual(await unread(store, { hash: hex(), access: hex(), refresh: hex() }, 0), { ok: false, known: false });
+        assert.deepEqual(await unread(store, { hash: pairs[w]!.refresh, kind: 'service', access: hex(), refresh: hex() }, 0), { ok: false, known: true }, 'another kind');
+        assert.deepEqual(await unread(store, { hash: pairs[w]!.refresh, now: T0 + 3 * HOUR, access: hex(), refresh: hex() }, 0), { ok: false, known: true }, 'expired');
+        assert.equal((await store.sessions.findById(sessionId))?.generation, 2);
+      });
+
+      it('startSession: the quota stops exactly at its limit under concurrent creations; each created session, pair and entry stored once', async () => {
+        const accountId = await newAccount(store);
+        const sa = await store.serviceAccounts.insert({ accountId, name: 'dns', actions: ['a'], createdAt: T0 });
+        const key = await store.serviceKeys.insert({ serviceAccountId: sa.id, accessKey: `AK${hex(8)}`, secretHash: hex(), secretHint: 'tds_…abcd', createdAt: T0, expiresAt: null });
+        assert.ok(key);
+        const on = (i: number): Store => (kind === 'postgres' ? both(i) : store);
+        const scope = `service-create:${key.id}:${hex(4)}`;
+        const start = (s: Store, i: number, now = T0 + 1) => {
+          const sessionId = randomUUID();
+          const tokens = { access: hex(), refresh: hex() };
+          return s
+            .write((tx) =>
+              tx.serviceKeys.startSession(
+                {
+                  serviceAccountId: sa.id,
+                  keyId: key.id,
+                  now,
+                  quota: { scope, windowStart: T0, limit: 5, expiresAt: T0 + 24 * HOUR },
+                  session: { id: sessionId, accountId, kind: 'service', clientId: key.accessKey, scope: 'a', createdAt: now, expiresAt: now + HOUR },
+                  access: { hash: tokens.access, createdAt: now, expiresAt: now + HOUR },
+                  refresh: { hash: tokens.refresh, createdAt: now, expiresAt: now + HOUR },
+                },
+                (quotaUsed) => ({ at: now, type: 'service_token.created', accountId, sessionId, address: null, detail: { accessKey: key.accessKey, i, quotaUsed } }),
+              ),
+            )
+            .then((used) => ({ used, sessionId, tokens }));
+        };
+        const results = await together(20, (i) => start(on(i), i));
+        const made = results.filter((r) => r.used !== null);
+        assert.deepEqual(made.map((r) => r.used).sort(), [1, 2, 3, 4, 5]);
+        assert.equal(await store.counters.get(scope, T0), 5);
+        for (const r of results) {
+          const found = await store.sessions.findAccess(r.tokens.access);
+          const refresh = await store.sessions.findRefresh(r.tokens.refresh);
+          if (r.used === null) {
+            assert.equal(found, null);
+            assert.equal(await store.sessions.findById(r.sessionId), null);
+            continue;
+          }
+          assert.equal(found?.session.id, r.sessionId);
+          assert.equal(found?.token.generation, 1);
+          assert.equal(refresh?.session.kind, 'service');
+        }
+        const entries = await store.audit.list({ accountId, type: 'service_token.created', limit: 50 });
+        assert.deepEqual(
+          entries.map((e) => e.detail.quotaUsed).sort(),
+          [1, 2, 3, 4, 5],
+        );
+        for (const e of entries) assert.equal(made.find((r) => r.sessionId === e.sessionId)?.used, e.detail.quotaUsed);
+        assert.equal((await store.serviceKeys.findById(key.id))?.lastUsedAt, T0 + 1);
+
+        // Refused for its key: no session, and no use of the service account recorded either.
+        const other = await store.serviceAccounts.insert({ accountId, name: 'other', actions: ['a'], createdAt: T0 });
+        const revoked = await store.serviceKeys.insert({ serviceAccountId: other.id, accessKey: `AK${hex(8)}`, secretHash: hex(), secretHint: 'tds_…abcd', createdAt: T0, expiresAt: null });
+        assert.ok(revoked);
+        await store.serviceKeys.revoke(revoked.id, T0);
+        const refused = await store.write((tx) =>
+          tx.serviceKeys.startSession(
+            {
+              serviceAccountId: other.id,
+              keyId: revoked.id,
+              now: T0 + 2,
+              quota: { scope: `${scope}:other`, windowStart: T0, limit: 5, expiresAt: T0 + 24 * HOUR },
+              session: { id: randomUUID(), accountId, kind: 'service', clientId: revoked.accessKey, scope: 'a', createdAt: T0 + 2, expiresAt: T0 + HOUR },
+              access: { hash: hex(), createdAt: T0 + 2, expiresAt: T0 + HOUR },
+              refresh: { hash: hex(), createdAt: T0 + 2, expiresAt: T0 + HOUR },
+            },
+            (quotaUsed) => ({ at: T0 + 2, type: 'service_token.created', accountId, sessionId: null, address: null, detail: { quotaUsed } }),
+          ),
+        );
+        assert.equal(refused, null);
+        assert.equal((await store.serviceAccounts.findById(other.id))?.lastUsedAt, null);
+        assert.equal(await store.counters.get(`${scope}:other`, T0), 0);
+        await store.serviceAccounts.setStatus(sa.id, 'disabled');
+        assert.equal((await start(store, 99, T0 + 3)).used, null);
+        assert.equal((await store.serviceKeys.findById(key.id))?.lastUsedAt, T0 + 1, 'no use recorded for a disabled service account');
+      });
+
       it('advance moves one generation, only from the current one, never for a revoked session', async () => {
         const accountId = await newAccount(store);
         const sessionId = await newSession(store, accountId);

@@ -1,9 +1,11 @@
 /**
  * The ceiling of a durable write on PostgreSQL: pgbench (C, libpq, one thread) running a
  * transaction of the same shape as tokend's refresh or service-account token creation: the same
- * tables, the same statements tokend sends inside its transaction (copied from log_statement=all),
- * extended protocol with unnamed statements as node-postgres sends them, as many clients as
- * tokend's pool has connections, on the same server in the same run.
+ * tables, the statements tokend sent inside its transaction (copied from log_statement=all) before
+ * each became one statement of data-modifying CTEs without BEGIN and COMMIT (src/store/sessions.ts,
+ * src/store/service-accounts.ts; kept so that the ratios of before and after compare), extended
+ * protocol with unnamed statements as node-postgres sends them, as many clients as tokend's pool
+ * has connections, on the same server in the same run.
  *
  * Left out, as from the SQLite floor: what is tokend's design rather than the write itself (the
  * read before the transaction, the audit chain's link, the NOTIFY to other nodes), so that the

@@ -168,7 +168,7 @@ export async function durablePgScenario(ctx: Context): Promise<ScenarioResult> {
           lines: [
             `tokend on a throwaway PostgreSQL ${cluster.bin.split('/').at(-2)} on loopback (fsync on, synchronous_commit on; tokend's defaults: a pool of ${POOL}), ` +
               `driven by wrk with ${c} connections; its ceiling: pgbench on the same server in the same run, ${POOL} clients (tokend's pool), one thread, extended protocol, ` +
-              `a transaction of the same statements as tokend's (bench/lib/pgbench.ts). The ratio is the median of the per-round ratios.`,
+              `a transaction of the statements tokend's write is made of (bench/lib/pgbench.ts; tokend sends them as one statement). The ratio is the median of the per-round ratios.`,
             '',
             '| write | pgbench ceiling (/s) | tokend (/s) | tokend / ceiling | tokend CPU per response (µs) |',
             '|---|---:|---:|---:|---:|',

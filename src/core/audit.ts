@@ -26,7 +26,13 @@ export interface AuditEntry {
  * outbox in the same call, so inside a transaction the event lands with the change or not at all.
  */
 export async function audit(repo: AuditRepo, clock: Clock, ctx: AuditContext, entry: AuditEntry): Promise<void> {
-  const event = {
+  const event = auditEvent(clock, ctx, entry);
+  await repo.append(event, eventOf(event));
+}
+
+/** The event `audit` appends, for a write that stores it itself (SessionRepo.rotate). */
+export function auditEvent(clock: Clock, ctx: AuditContext, entry: AuditEntry): Omit<AuditEvent, 'id'> {
+  return {
     at: clock.now(),
     type: entry.type,
     accountId: entry.accountId ?? null,
@@ -34,7 +40,6 @@ export async function audit(repo: AuditRepo, clock: Clock, ctx: AuditContext, en
     address: ctx.address,
     detail: ctx.actor !== undefined ? { ...entry.detail, by: ctx.actor } : (entry.detail ?? {}),
   };
-  await repo.append(event, eventOf(event));
 }
 
 /** What the operator filters the audit log by. */

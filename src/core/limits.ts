@@ -23,9 +23,14 @@ function secondsUntil(end: number, now: number): number {
  */
 export async function takeDailyQuota(counters: CounterRepo, clock: Clock, scope: string, limit: number): Promise<LimitOutcome> {
   const now = clock.now();
-  const day = windowOf(now, DAY_MS);
+  const day = dailyWindow(now);
   const count = await counters.incrementBelow(scope, day.start, limit, day.end);
   return count === null ? { ok: false, retryAfterSeconds: secondsUntil(day.end, now) } : { ok: true, count };
+}
+
+/** The UTC day a daily quota counts `now` in (for a write that takes its unit itself). */
+export function dailyWindow(now: number): { start: number; end: number } {
+  return windowOf(now, DAY_MS);
 }
 
 export async function dailyQuotaUsed(counters: CounterRepo, clock: Clock, scope: string): Promise<number> {

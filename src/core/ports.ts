@@ -114,6 +114,25 @@ export interface NewSession {
   expiresAt: number;
 }
 
+/** A refresh's rotation (SessionRepo.rotate): the token claimed and the pair of the next generation. */
+export interface Rotation {
+  hash: string;
+  sessionId: string;
+  fromGeneration: number;
+  now: number;
+  access: { hash: string; createdAt: number; expiresAt: number };
+  refresh: { hash: string; createdAt: number; expiresAt: number };
+}
+
+/** A rotation without the token read first (SessionRepo.rotateUnread). */
+export interface UnreadRotation {
+  hash: string;
+  kind: SessionKind;
+  now: number;
+  access: { hash: string; ttlMs: number };
+  refresh: { hash: string; ttlMs: number };
+}
+
 export interface TokenRow {
   hash: string;
   sessionId: string;
@@ -148,6 +167,24 @@ export interface SessionRepo {
   claimRefresh(hash: string, now: number): Promise<boolean>;
   /** Moves the session to the next generation; every older access token dies with it. */
   advance(sessionId: string, fromGeneration: number): Promise<boolean>;
+  /**
+   * A refresh's whole write when everything holds, as one step: claims the refresh token (not
+   * rotated, not expired at `now`, of generation `fromGeneration`), moves its session from that
+   * generation to the next (the session not revoked, not expired, its account active), stores the
+   * next pair and appends `entry` to the audit log. False when a condition failed: no pair and no
+   * entry are stored (the caller reads to tell why). Where the dialect has data-modifying WITH
+   * (PostgreSQL) it is one statement, atomic by itself, so Store.write runs it without BEGIN and
+   * COMMIT; elsewhere its statements run in the caller's transaction.
+   */
+  rotate(r: Rotation, entry: Omit<AuditEvent, 'id'>): Promise<boolean>;
+  /**
+   * `rotate` for a refresh token not read first (where Store.rotatesUnread): the token of `hash`,
+   * if alive and of a session of `kind`, with the pair's ends capped by the session's end and the
+   * entry written for the session's account and id, its detail `entry(new generation)`'s. The
+   * session at its new generation and when the rotated token was issued; else whether a token of
+   * that hash exists at all (an unknown one is answered without another read).
+   */
+  rotateUnread(r: UnreadRotation, entry: (generation: number) => Omit<AuditEvent, 'id'>): Promise<{ ok: true; session: Session; issuedAt: number } | { ok: false; known: boolean }>;
   /** Revokes if not revoked yet; returns true when this call revoked it. */
   revoke(sessionId: string, now: number, reason: string): Promise<boolean>;
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
@@ -421,6 +458,28 @@ export interface ServiceKeyRepo {
   reinstate(id: number): Promise<boolean>;
   /** Records a use if and only if the key is neither revoked nor expired at `now` (a write: the row lock orders it against revoke). */
   claimUse(id: number, now: number): Promise<boolean>;
+  /**
+   * A token creation's whole write when everything holds, as one step: claims the service account
+   * (active) and the key (neither revoked nor expired at `now`) as their `claimUse` do, takes one
+   * unit of the daily quota as CounterRepo.incrementBelow does, starts the session with its first
+   * pair and appends `entry(units used)` to the audit log. The quota's count when all of it was
+   * written; null when a condition failed: no session and no entry are stored (when only the quota
+   * was exhausted, the two uses are recorded, as the creation that finds it exhausted records them)
+   * and the caller runs the creation again in a transaction to tell why. One statement where the
+   * dialect has data-modifying WITH (PostgreSQL), run by Store.write without BEGIN and COMMIT.
+   */
+  startSession(c: ServiceStart, entry: (quotaUsed: number) => Omit<AuditEvent, 'id'>): Promise<number | null>;
+}
+
+/** What ServiceKeyRepo.startSession writes. */
+export interface ServiceStart {
+  serviceAccountId: number;
+  keyId: number;
+  now: number;
+  quota: { scope: string; windowStart: number; limit: number; expiresAt: number };
+  session: NewSession;
+  access: { hash: string; createdAt: number; expiresAt: number };
+  refresh: { hash: string; createdAt: number; expiresAt: number };
 }
 
 export interface SigningKeyRepo {
@@ -579,6 +638,14 @@ export interface Store extends Repos {
    */
   transaction<T>(fn: (tx: Repos) => Promise<T | Rollback<T>>): Promise<T>;
   /**
+   * Runs `fn`, which makes one write through one repository method that is atomic by itself
+   * where the dialect runs it as one statement (SessionRepo.rotate): there (PostgreSQL) with no
+   * BEGIN and COMMIT around it, each of which is a round trip with the session held; elsewhere
+   * as `transaction` does (SQLite: in a group commit). Answered once durable, retried like a
+   * transaction. `fn` must make no other write.
+   */
+  write<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  /**
    * Reads made ahead of a write transaction that decides: the lookup before a refresh, whose
    * result only prepares the transaction (the next pair is minted from it) or refuses at once a
    * token that is not there. SQLite: not held behind a pending sync of the log, as every other
@@ -586,6 +653,12 @@ export interface Store extends Repos {
    * success. PostgreSQL: the same read as `sessions.findRefresh`.
    */
   readonly readAhead: Pick<SessionRepo, 'findRefresh'>;
+  /**
+   * Whether a refresh may skip the read ahead (SessionRepo.rotateUnread in Store.write):
+   * PostgreSQL, where that is one statement and the read is a round trip of its own. SQLite: no;
+   * its read costs no round trip and keeps an unknown token out of the writer's queue.
+   */
+  readonly rotatesUnread: boolean;
   /** Cheap liveness probe of the database, for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

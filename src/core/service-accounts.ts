@@ -10,17 +10,18 @@
  *   bounds the refresh token and every access token of the session;
  * - revoking a key or disabling a service account revokes its sessions in the same transaction,
  *   and a creation racing with either is ordered by a write on the same row (ports.ts `claimUse`);
- * - a refresh also checks, inside its transaction, that the key and service account are usable;
+ * - a refresh also checks that the key and service account are usable, just before its write
+ *   (revoking either revokes the session too, which the write re-checks under its row lock);
  * - token creation counts against a daily limit per key.
  */
 import { randomBytes } from 'node:crypto';
 import { constantTimeEqual, sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, newToken, tokenHint } from '../secrets/tokens.ts';
-import { audit, type AuditContext } from './audit.ts';
+import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import { takeDailyQuota } from './limits.ts';
+import { dailyWindow, takeDailyQuota } from './limits.ts';
 import type { ServiceAccount, ServiceKey, Session } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
 import { applyExpiryRules, type ExpiryPolicy } from './policies/rules.ts';
@@ -414,6 +415,31 @@ export class ServiceAccountService {
       // The refresh token (and so the session) never outlives the key.
       ...(key.expiresAt !== null ? { notAfter: key.expiresAt } : {}),
     });
+    // One write that does it all when everything holds (ServiceKeyRepo.startSession: the claims,
+    // the quota's unit, the session, its pair and the audit entry); only when it finds something
+    // in the way does the transaction below run to tell what (and record a quota refusal).
+    const now = clock.now();
+    const day = dailyWindow(now);
+    const quotaScope = `service-create:${key.id}`;
+    const used = await store.write((tx) =>
+      tx.serviceKeys.startSession(
+        {
+          serviceAccountId: serviceAccount.id,
+          keyId: key.id,
+          now,
+          quota: { scope: quotaScope, windowStart: day.start, limit: this.#d.dailyCreateLimit, expiresAt: day.end },
+          ...sessions.rowsOf(draft),
+        },
+        (quotaUsed) =>
+          auditEvent(clock, ctx, {
+            type: 'service_token.created',
+            accountId: serviceAccount.accountId,
+            sessionId: draft.session.id,
+            detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey, quotaUsed },
+          }),
+      ),
+    );
+    if (used !== null) return { ok: true, pair: sessions.started(draft), serviceAccount, key };
     return store.transaction(async (tx): Promise<CreateTokensOutcome | Rollback<CreateTokensOutcome>> => {
       const now = clock.now();
       // Writes on the service account's and the key's rows: a disable or revoke racing with this
@@ -422,7 +448,7 @@ export class ServiceAccountService {
       if (!(await tx.serviceKeys.claimUse(key.id, now))) {
         return rollback({ ok: false, code: key.expiresAt !== null && key.expiresAt <= now ? 'key_expired' : 'key_revoked' });
       }
-      const quota = await takeDailyQuota(tx.counters, clock, `service-create:${key.id}`, this.#d.dailyCreateLimit);
+      const quota = await takeDailyQuota(tx.counters, clock, quotaScope, this.#d.dailyCreateLimit);
       if (!quota.ok) {
         await audit(tx.audit, clock, ctx, {
           type: 'quota.exceeded',

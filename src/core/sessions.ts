@@ -14,11 +14,11 @@ import type { ClientPatterns } from './client-patterns.ts';
 import type { CoreMetrics } from './metrics.ts';
 import { sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, MAX_TOKEN_LENGTH, newRecordId, newToken } from '../secrets/tokens.ts';
-import { audit, type AuditContext } from './audit.ts';
+import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Session, SessionKind } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
-import type { AccessLookup, RefreshLookup, Repos, SessionCursor, SessionListItem, Store } from './ports.ts';
+import type { AccessLookup, NewSession, RefreshLookup, Repos, SessionCursor, SessionListItem, Store } from './ports.ts';
 import type { TokenLookups } from './verification.ts';
 
 export interface MintedAccessToken {
@@ -28,6 +28,11 @@ export interface MintedAccessToken {
 /** Produces the access token of a session generation: opaque or JWT. */
 export interface AccessTokenMinter {
   mint(session: Session, times: { issuedAt: number; expiresAt: number }): Promise<MintedAccessToken>;
+  /**
+   * Mints without the session, where the token does not carry it (opaque tokens): a refresh then
+   * needs no read of its session before its write (Store.rotatesUnread).
+   */
+  mintUnbound?(): Promise<MintedAccessToken>;
 }
 
 export interface SessionPolicy {
@@ -101,6 +106,9 @@ export const opaqueAccessTokens: AccessTokenMinter = {
   async mint() {
     return { token: newToken('access').token };
   },
+  async mintUnbound() {
+    return { token: newToken('access').token };
+  },
 };
 
 export class SessionService {
@@ -154,6 +162,33 @@ export class SessionService {
     return this.#store(tx, stored, pair);
   }
 
+  /**
+   * A drafted session's rows, for a write that stores them itself in one step
+   * (ServiceKeyRepo.startSession); `started` once it did.
+   */
+  rowsOf(draft: SessionDraft): { session: NewSession; access: { hash: string; createdAt: number; expiresAt: number }; refresh: { hash: string; createdAt: number; expiresAt: number } } {
+    const { session, pair } = draft;
+    return {
+      session: {
+        id: session.id,
+        accountId: session.accountId,
+        kind: session.kind,
+        clientId: session.clientId,
+        scope: session.scope,
+        createdAt: session.createdAt,
+        expiresAt: session.expiresAt,
+      },
+      access: { hash: sha256Hex(pair.accessToken), createdAt: pair.issuedAt, expiresAt: pair.accessExpiresAt },
+      refresh: { hash: pair.refresh.hash, createdAt: pair.issuedAt, expiresAt: pair.refreshExpiresAt },
+    };
+  }
+
+  /** The first pair of a drafted session that a one-step write stored (rowsOf), counted as `start` counts it. */
+  started(draft: SessionDraft): TokenPair {
+    this.#d.metrics?.issued(draft.session.kind);
+    return this.#pairOf(draft.session, draft.pair);
+  }
+
   /** The tokens of one generation of a session, minted (not yet stored). */
   async #mint(session: Session, now: number): Promise<MintedPair> {
     const policy = this.#policy(session.kind);
@@ -168,6 +203,11 @@ export class SessionService {
     const base = { sessionId: session.id, generation: session.generation, createdAt: pair.issuedAt };
     await tx.sessions.insertAccessToken({ ...base, hash: sha256Hex(pair.accessToken), expiresAt: pair.accessExpiresAt });
     await tx.sessions.insertRefreshToken({ ...base, hash: pair.refresh.hash, expiresAt: pair.refreshExpiresAt });
+    return this.#pairOf(session, pair);
+  }
+
+  /** A stored pair as answered. */
+  #pairOf(session: Session, pair: MintedPair): TokenPair {
     return {
       session,
       accessToken: pair.accessToken,
@@ -185,17 +225,84 @@ export class SessionService {
     // Shape and checksum first: a malformed token never reaches storage.
     if (!isNativeToken(refreshToken, 'refresh')) return { ok: false, code: 'invalid_refresh_token' };
     const hash = sha256Hex(refreshToken);
-    const { clock, reuseGraceMs } = this.#d;
-    // Read first, outside the write lock: an unknown token is refused without queueing for it, and
-    // the next pair is minted (a JWT signed) before the transaction, from what never changes in a
-    // session (account, client, scope, end). The transaction reads again and decides; a pair
-    // minted for a refresh that loses is never stored, so it was never valid.
-    const seen = known ?? (await this.#d.store.readAhead.findRefresh(hash));
-    if (!seen || seen.session.kind !== kind) {
-      this.#d.metrics?.refreshed(kind, 'invalid_refresh_token');
-      return { ok: false, code: 'invalid_refresh_token' };
+    const { clock, store } = this.#d;
+    const policy = this.#policy(kind);
+    // Where the store claims and rotates an unread token in one statement (PostgreSQL) and the
+    // access token does not carry its session (opaque), no read goes before the write: it decides
+    // alone, and an unknown token costs that one statement. The transaction below tells why when
+    // it could not rotate a known token.
+    const mintUnbound = policy.minter.mintUnbound;
+    if (known === undefined && store.rotatesUnread && mintUnbound && !policy.canRefresh) {
+      const access = await mintUnbound();
+      const refresh = newToken('refresh');
+      const now = clock.now();
+      const r = await store.write((tx) =>
+        tx.sessions.rotateUnread(
+          { hash, kind, now, access: { hash: sha256Hex(access.token), ttlMs: policy.accessTtlMs }, refresh: { hash: refresh.hash, ttlMs: policy.refreshTtlMs } },
+          (generation) => auditEvent(clock, ctx, { type: 'session.refreshed', detail: { kind, generation } }),
+        ),
+      );
+      if (r.ok) {
+        const { session } = r;
+        const pair: TokenPair = {
+          session,
+          accessToken: access.token,
+          accessExpiresAt: Math.min(now + policy.accessTtlMs, session.expiresAt),
+          refreshToken: refresh.token,
+          refreshExpiresAt: Math.min(now + policy.refreshTtlMs, session.expiresAt),
+        };
+        return this.#answer(kind, { ok: true, pair }, [session.id], { issuedAt: r.issuedAt, session });
+      }
+      if (!r.known) return this.#answer(kind, { ok: false, code: 'invalid_refresh_token' });
+      return this.#decide(hash, kind, ctx, null);
     }
-    const next = seen.session.revokedAt === null && seen.token.rotatedAt === null ? await this.#mint(seen.session, clock.now()) : null;
+    // Read first, outside the write lock: an unknown token is refused without queueing for it, and
+    // the next pair is minted (a JWT signed) before the write, from what never changes in a
+    // session (account, client, scope, end). The write re-checks and decides; a pair minted for
+    // a refresh that loses is never stored, so it was never valid.
+    const seen = known ?? (await store.readAhead.findRefresh(hash));
+    if (!seen || seen.session.kind !== kind) return this.#answer(kind, { ok: false, code: 'invalid_refresh_token' });
+    let next: MintedPair | null = null;
+    if (judgeRefresh(seen, clock.now()) === null) {
+      // The token looked alive: one write that claims it and stores the next pair if and only if
+      // it still is (SessionRepo.rotate, the arbiter: of N concurrent refreshes one wins). Only
+      // when that write finds something changed does the transaction below read to tell why.
+      // The policy's extra conditions are read before it, through the store (answered once
+      // durable): what they look at (a service key, its service account) is revoked together
+      // with the session, which the write re-checks under its row lock.
+      const { session, token } = seen;
+      const extra = await policy.canRefresh?.(session, store);
+      if (extra) return this.#answer(kind, { ok: false, code: extra, session });
+      next = await this.#mint(session, clock.now());
+      const pair = next;
+      const generation = token.generation + 1;
+      const stored = await store.write((tx) =>
+        tx.sessions.rotate(
+          {
+            hash,
+            sessionId: session.id,
+            fromGeneration: token.generation,
+            now: clock.now(),
+            access: { hash: sha256Hex(pair.accessToken), createdAt: pair.issuedAt, expiresAt: pair.accessExpiresAt },
+            refresh: { hash: pair.refresh.hash, createdAt: pair.issuedAt, expiresAt: pair.refreshExpiresAt },
+          },
+          auditEvent(clock, ctx, { type: 'session.refreshed', accountId: session.accountId, sessionId: session.id, detail: { kind, generation } }),
+        ),
+      );
+      if (stored) {
+        return this.#answer(kind, { ok: true, pair: this.#pairOf({ ...session, generation }, pair) }, [session.id], { issuedAt: token.createdAt, session });
+      }
+    }
+    return this.#decide(hash, kind, ctx, next);
+  }
+
+  /**
+   * The refresh decided inside a transaction that reads the token first: for a token the read
+   * ahead saw dead (a replay to tell from a retry by its grace, an expired or revoked one), or that
+   * the one-step write could not rotate (a concurrent refresh won; it was revoked meanwhile).
+   */
+  async #decide(hash: string, kind: SessionKind, ctx: AuditContext, minted: MintedPair | null): Promise<RefreshOutcome> {
+    const { clock, reuseGraceMs } = this.#d;
     const changed: string[] = [];
     /** The pair this refresh replaces: when it was issued, and its session. */
     let replaced: { issuedAt: number; session: Session } | null = null;
@@ -226,9 +333,8 @@ export class SessionService {
       // The arbiter: of N concurrent refreshes with this token, one claims it; the rest see it rotated.
       if (!(await tx.sessions.claimRefresh(hash, now))) return { ok: false, code: 'invalid_refresh_token', session };
       if (!(await tx.sessions.advance(session.id, token.generation))) return { ok: false, code: 'invalid_refresh_token', session };
-      // `next` is null only when the read above saw the session revoked or the token rotated, and
-      // then the checks above have already answered: minting here is only a safeguard.
-      const pair = await this.#store(tx, { ...session, generation: token.generation + 1 }, next ?? (await this.#mint(session, now)));
+      // Alive now though not at the read ahead (or at the one-step write): rare, minted here.
+      const pair = await this.#store(tx, { ...session, generation: token.generation + 1 }, minted ?? (await this.#mint(session, now)));
       changed.push(session.id);
       replaced = { issuedAt: token.createdAt, session };
       await audit(tx.audit, clock, ctx, {
@@ -239,11 +345,15 @@ export class SessionService {
       });
       return { ok: true, pair };
     });
+    return this.#answer(kind, outcome, changed, replaced);
+  }
+
+  /** After a refresh's write: caches told, the client's pattern noted, counted. */
+  #answer(kind: SessionKind, outcome: RefreshOutcome, changed: string[] = [], replaced: { issuedAt: number; session: Session } | null = null): RefreshOutcome {
     if (changed.length) this.#d.events?.onSessionsChanged(changed);
-    const from = replaced as { issuedAt: number; session: Session } | null;
-    if (outcome.ok && from && kind === 'chatapp') {
+    if (outcome.ok && replaced && kind === 'chatapp') {
       const accessTtl = this.#policy('chatapp').accessTtlMs;
-      this.#d.clientPatterns?.refreshed(from.session.clientId, from.session.id, from.issuedAt, Math.min(from.issuedAt + accessTtl, from.session.expiresAt));
+      this.#d.clientPatterns?.refreshed(replaced.session.clientId, replaced.session.id, replaced.issuedAt, Math.min(replaced.issuedAt + accessTtl, replaced.session.expiresAt));
     }
     this.#d.metrics?.refreshed(kind, outcome.ok ? 'ok' : outcome.code);
     if (!outcome.ok && outcome.code === 'refresh_token_reused') this.#d.metrics?.reuseDetected(kind);

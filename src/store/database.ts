@@ -24,6 +24,9 @@ import { webhookRepo } from './webhooks.ts';
 const MAX_ATTEMPTS = 8;
 
 function reposOf(db: Kysely<DB>, d: SqlDialect, chainer: AuditChainer | null): Repos {
+  const audit = auditRepo(db, d, chainer);
+  const counters = counterRepo(db);
+  const sessions = sessionRepo(db, d, audit, chainer);
   return {
     operatorKeys: operatorKeyRepo(db),
     idempotency: idempotencyRepo(db),
@@ -31,15 +34,15 @@ function reposOf(db: Kysely<DB>, d: SqlDialect, chainer: AuditChainer | null): R
     consoleSessions: consoleSessionRepo(db),
     accounts: accountRepo(db, d),
     apps: appRepo(db, d),
-    sessions: sessionRepo(db),
-    counters: counterRepo(db),
+    sessions,
+    counters,
     traffic: trafficRepo(db),
-    audit: auditRepo(db, d, chainer),
+    audit,
     apiTokens: apiTokenRepo(db),
     resourceServers: resourceServerRepo(db),
     instanceSecrets: instanceSecretRepo(db),
     serviceAccounts: serviceAccountRepo(db),
-    serviceKeys: serviceKeyRepo(db),
+    serviceKeys: serviceKeyRepo(db, d, { counters, sessions, audit }, chainer),
     signingKeys: signingKeyRepo(db),
     policies: policyRepo(db),
     webhooks: webhookRepo(db, d),
@@ -147,26 +150,40 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
   const batches = d.groupCommit
     ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), { onBatch: (size) => metrics.groupCommitBatch(size), durable: () => d.durable() })
     : null;
+  // The repositories write a rotation or a token creation as one statement (src/store/sessions.ts).
+  const oneStatement = d.dataModifyingCtes && chainer !== null;
+  /** Runs a write (retried on a transient conflict), counted, and pokes the chainer after it. */
+  async function written<T>(run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let ok = false;
+    const appended = chainer?.appended;
+    try {
+      const value = await retrying(d, run);
+      ok = true;
+      return value;
+    } finally {
+      metrics.transaction((performance.now() - started) / 1000, ok);
+      // Committed (or rolled back, which leaves nothing to link): entries it wrote get their link now.
+      if (chainer && chainer.appended !== appended) chainer.poke();
+    }
+  }
   const store: Database = {
     ...guarded(base, d),
     kind: d.kind,
     dialect: d,
     // Not settled: the transaction that follows decides, and is answered after its own sync.
     readAhead: { findRefresh: (hash) => retrying(d, () => base.sessions.findRefresh(hash)) },
+    // One statement that answers an unknown token itself: a refresh needs no read before it.
+    rotatesUnread: oneStatement,
     async transaction(fn) {
-      const started = performance.now();
-      let ok = false;
-      const appended = chainer?.appended;
-      try {
-        // GroupCommit answers after the sync of its batch; one transaction of its own, after its COMMIT.
-        const value = await retrying(d, () => (batches ? batches.run(fn) : settled(d, () => inTransaction(d, chainer, fn))));
-        ok = true;
-        return value;
-      } finally {
-        metrics.transaction((performance.now() - started) / 1000, ok);
-        // Committed (or rolled back, which leaves nothing to link): entries it wrote get their link now.
-        if (chainer && chainer.appended !== appended) chainer.poke();
-      }
+      // GroupCommit answers after the sync of its batch; one transaction of its own, after its COMMIT.
+      return written(() => (batches ? batches.run(fn) : settled(d, () => inTransaction(d, chainer, fn))));
+    },
+    async write(fn) {
+      // Where the write is one statement, it commits by itself: no BEGIN, no COMMIT, no session
+      // held idle between them. Elsewhere a transaction (SQLite: a place in a group commit).
+      if (!oneStatement || batches) return store.transaction(fn);
+      return written(() => settled(d, () => fn(base)));
     },
     async ping() {
       try {

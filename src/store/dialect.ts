@@ -114,6 +114,15 @@ export interface SqlDialect {
    */
   readonly chainAfterCommit: boolean;
   /**
+   * Whether a statement may write through WITH (`with a as (update … returning …) insert … select
+   * … from a`), so that a write of several rows in several tables is one statement, atomic by
+   * itself, and a write that is only that statement needs no BEGIN and COMMIT around it (three
+   * round trips, with a pooled session idle in its transaction in between, down to one: the
+   * refresh, SessionRepo.rotate). PostgreSQL: yes. SQLite: no (WITH takes SELECTs only there);
+   * its statements run in the caller's transaction, in-process, at no round trip's cost.
+   */
+  readonly dataModifyingCtes: boolean;
+  /**
    * PostgreSQL: a handle on one connection of its own, outside the request pool, with the pool's
    * session settings (the audit chainer's: it never queues behind requests for a pooled
    * connection, nor takes one from them). Destroy it when done.
@@ -412,6 +421,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     withMigrationDb: (fn) => fn(db),
     lockAuditChain: async () => {},
     chainAfterCommit: false,
+    dataModifyingCtes: false,
     skipLocked: sql``,
   };
 }
@@ -542,6 +552,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDia
       await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_CHAIN_LOCK)})`.execute(trx);
     },
     chainAfterCommit: true,
+    dataModifyingCtes: true,
     openSideDb(applicationName) {
       const side = newPool({ ...connection, application_name: applicationName, max: 1 });
       return new Kysely<DB>({ dialect: new PostgresDialect({ pool: configuredSessions(side, sessionSettingsSql(statementMs, idleInTransactionMs)) }) });

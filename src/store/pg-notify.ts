@@ -93,6 +93,8 @@ export class PgChangeBridge implements ChangeBridge {
   readonly #queued = new Map<ChangeKind, Set<string>>();
   readonly #listener: PgListener;
   #flushing = false;
+  /** NOTIFYs sent and not yet answered: changes published meanwhile wait for them. */
+  #sending = false;
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
 
@@ -139,15 +141,20 @@ export class PgChangeBridge implements ChangeBridge {
     let ids = this.#queued.get(change.kind);
     if (!ids) this.#queued.set(change.kind, (ids = new Set()));
     for (const id of change.ids) ids.add(id);
-    if (this.#flushing) return;
+    // While NOTIFYs are on their way, what is published joins the next batch, sent when they are
+    // answered: under a steady load of refreshes (each changes its session) few finish in the
+    // same turn, and a NOTIFY per turn was still most of one round trip per refresh.
+    if (this.#flushing || this.#sending) return;
     this.#flushing = true;
     setImmediate(() => this.#flush());
   }
 
   #flush(): void {
     this.#flushing = false;
+    if (this.#queued.size === 0) return;
     const queued = [...this.#queued];
     this.#queued.clear();
+    const sends: Promise<void>[] = [];
     for (const [kind, ids] of queued) {
       for (const payload of encodeChange(this.nodeId, { kind, ids: [...ids] })) {
         const p = this.#o.notify(CHANGES_CHANNEL, payload).catch((err: unknown) => {
@@ -156,8 +163,14 @@ export class PgChangeBridge implements ChangeBridge {
         });
         this.#pending.add(p);
         void p.finally(() => this.#pending.delete(p));
+        sends.push(p);
       }
     }
+    this.#sending = true;
+    void Promise.all(sends).then(() => {
+      this.#sending = false;
+      if (!this.#flushing) this.#flush();
+    });
   }
 
   #deliver(payload: string | undefined): void {
@@ -169,8 +182,12 @@ export class PgChangeBridge implements ChangeBridge {
   async stop(): Promise<void> {
     this.#unsubscribe?.();
     // Pending NOTIFYs first: a CLI command that revoked something must tell the servers before it exits.
-    if (this.#queued.size) this.#flush();
-    await Promise.allSettled([...this.#pending]);
+    while (this.#queued.size || this.#pending.size || this.#sending) {
+      if (this.#queued.size && !this.#sending) this.#flush();
+      await Promise.allSettled([...this.#pending]);
+      // The batch queued behind them is sent by the callback of their answers, a microtask away.
+      await Promise.resolve();
+    }
     this.#stopped = true;
     await this.#listener.stop();
   }

@@ -1,6 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, ServiceAccount, ServiceAccountStatus, ServiceKey } from '../core/model.ts';
-import type { ServiceAccountRepo, ServiceKeyRepo } from '../core/ports.ts';
+import type { AuditRepo, CounterRepo, ServiceAccountRepo, ServiceKeyRepo, ServiceStart, SessionRepo } from '../core/ports.ts';
+import type { AuditChainer } from './audit.ts';
+import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
 import type { DB, ServiceAccountsTable, ServiceKeysTable } from './schema.ts';
 
@@ -59,6 +61,107 @@ const CLAIM_KEY = prepared((db: Kysely<DB>, { id, now }: { id: number; now: numb
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
 );
 
+/**
+ * The service account's claim of a creation (startSession): CLAIM_SERVICE_ACCOUNT, and only when
+ * the key's claim will hold too, so that a creation refused for its key records no use of the
+ * service account either (as the transaction that rolls back records none).
+ */
+const CLAIM_SERVICE_ACCOUNT_WITH_KEY = prepared((db: Kysely<DB>, { id, keyId, now }: { id: number; keyId: number; now: number }) =>
+  db
+    .updateTable('service_accounts')
+    .set({ last_used_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('service_keys as k')
+          .select(sql<number>`1`.as('one'))
+          .where('k.id', '=', keyId)
+          .where('k.revoked_at', 'is', null)
+          .where((e) => e.or([e('k.expires_at', 'is', null), e('k.expires_at', '>', now)])),
+      ),
+    ),
+);
+
+type StartArgs = {
+  serviceAccountId: number;
+  keyId: number;
+  now: number;
+  quotaScope: string;
+  windowStart: number;
+  limit: number;
+  quotaExpiresAt: number;
+  sessionId: string;
+  accountId: number;
+  kind: string;
+  clientId: string;
+  scope: string;
+  createdAt: number;
+  expiresAt: number;
+  accessHash: string;
+  accessCreatedAt: number;
+  accessExpiresAt: number;
+  refreshHash: string;
+  refreshCreatedAt: number;
+  refreshExpiresAt: number;
+  at: number;
+  type: string;
+  auditAccountId: number | null;
+  auditSessionId: string | null;
+  address: string | null;
+  detailHead: string;
+  detailTail: string;
+};
+
+/**
+ * A token creation in one statement (PostgreSQL): the two claims (row locks that order it against
+ * a disable or a revoke, as claimUse's do; the key's only after the service account's, in the
+ * order the transaction takes them), the quota's unit (incrementBelow's upsert), the session,
+ * its pair and the audit entry (waiting for its link, as appendPending writes it), each written
+ * only from the row the step before returned. The entry's detail carries the quota's count, which
+ * only the statement knows: its JSON is written around it. Committed by itself: one round trip
+ * instead of BEGIN, seven statements and COMMIT. Casts: an untyped parameter in a select list
+ * would be taken as text.
+ */
+const START_SESSION = prepared((db: Kysely<DB>, a: StartArgs) => ({
+  compile: () =>
+    sql<{ count: number | null }>`with claimed_sa as (
+  update service_accounts set last_used_at = ${a.now}
+  where id = ${a.serviceAccountId} and status = 'active'
+    and exists (select 1 from service_keys as k where k.id = ${a.keyId} and k.revoked_at is null and (k.expires_at is null or k.expires_at > ${a.now}))
+  returning id
+), claimed_key as (
+  update service_keys set last_used_at = ${a.now}
+  where id = ${a.keyId} and revoked_at is null and (expires_at is null or expires_at > ${a.now}) and exists (select 1 from claimed_sa)
+  returning id
+), quota as (
+  insert into counters (scope, window_start, count, expires_at)
+  select cast(${a.quotaScope} as text), cast(${a.windowStart} as bigint), 1, cast(${a.quotaExpiresAt} as bigint) from claimed_key
+  on conflict (scope, window_start) do update set count = counters.count + 1 where counters.count < ${a.limit}
+  returning count
+), new_session as (
+  insert into sessions (id, account_id, kind, client_id, scope, generation, created_at, expires_at, revoked_at, revoke_reason)
+  select cast(${a.sessionId} as text), cast(${a.accountId} as bigint), cast(${a.kind} as text), cast(${a.clientId} as text), cast(${a.scope} as text), 1,
+    cast(${a.createdAt} as bigint), cast(${a.expiresAt} as bigint), null, null from quota
+  returning id
+), new_access as (
+  insert into access_tokens (hash, session_id, generation, created_at, expires_at)
+  select cast(${a.accessHash} as text), id, 1, cast(${a.accessCreatedAt} as bigint), cast(${a.accessExpiresAt} as bigint) from new_session
+), new_refresh as (
+  insert into refresh_tokens (hash, session_id, generation, created_at, expires_at, rotated_at)
+  select cast(${a.refreshHash} as text), id, 1, cast(${a.refreshCreatedAt} as bigint), cast(${a.refreshExpiresAt} as bigint), null from new_session
+), new_entry as (
+  insert into audit_events (at, type, account_id, session_id, address, detail, seq, prev_hash, hash, chain_pending)
+  select cast(${a.at} as bigint), cast(${a.type} as text), cast(${a.auditAccountId} as bigint), cast(${a.auditSessionId} as text), cast(${a.address} as text),
+    cast(${a.detailHead} as text) || quota.count || cast(${a.detailTail} as text), null, null, null, 1 from quota, new_session
+)
+select (select count from quota) as count`.compile(db),
+}));
+
+/** Stands for the quota's count in the entry's JSON, which START_SESSION writes around it (no id or count is ever this). */
+const COUNT_MARK = Number.MIN_SAFE_INTEGER;
+
 export function serviceAccountRepo(db: Kysely<DB>): ServiceAccountRepo {
   return {
     async insert(sa) {
@@ -107,8 +210,70 @@ export function serviceAccountRepo(db: Kysely<DB>): ServiceAccountRepo {
   };
 }
 
-export function serviceKeyRepo(db: Kysely<DB>): ServiceKeyRepo {
+/**
+ * `repos`: what a creation writes through where it is several statements (SQLite); `chainer`: the
+ * store's, where entries are linked after commit (the one-statement creation writes its entry
+ * waiting for its link, and counts it for the store's poke).
+ */
+export function serviceKeyRepo(
+  db: Kysely<DB>,
+  d: SqlDialect,
+  repos: { counters: CounterRepo; sessions: SessionRepo; audit: AuditRepo },
+  chainer: AuditChainer | null,
+): ServiceKeyRepo {
   return {
+    async startSession(c: ServiceStart, entry) {
+      const { session } = c;
+      if (d.dataModifyingCtes && chainer) {
+        const event = entry(COUNT_MARK);
+        // Stored as it will be hashed: through JSON (undefined members dropped, dates as strings).
+        const parts = JSON.stringify(event.detail).split(String(COUNT_MARK));
+        if (parts.length !== 2) throw new Error('startSession: the entry must carry the quota count once');
+        const row = await START_SESSION.first(db, {
+          serviceAccountId: c.serviceAccountId,
+          keyId: c.keyId,
+          now: c.now,
+          quotaScope: c.quota.scope,
+          windowStart: c.quota.windowStart,
+          limit: c.quota.limit,
+          quotaExpiresAt: c.quota.expiresAt,
+          sessionId: session.id,
+          accountId: session.accountId,
+          kind: session.kind,
+          clientId: session.clientId,
+          scope: session.scope,
+          createdAt: session.createdAt,
+          expiresAt: session.expiresAt,
+          accessHash: c.access.hash,
+          accessCreatedAt: c.access.createdAt,
+          accessExpiresAt: c.access.expiresAt,
+          refreshHash: c.refresh.hash,
+          refreshCreatedAt: c.refresh.createdAt,
+          refreshExpiresAt: c.refresh.expiresAt,
+          at: event.at,
+          type: event.type,
+          auditAccountId: event.accountId,
+          auditSessionId: event.sessionId,
+          address: event.address,
+          detailHead: parts[0]!,
+          detailTail: parts[1]!,
+        });
+        if (row?.count == null) return null;
+        chainer.appended++;
+        return Number(row.count);
+      }
+      // SQLite's one writer holds what the first claim checked until the rest is written.
+      if ((await CLAIM_SERVICE_ACCOUNT_WITH_KEY.affected(db, { id: c.serviceAccountId, keyId: c.keyId, now: c.now })) !== 1) return null;
+      if ((await CLAIM_KEY.affected(db, { id: c.keyId, now: c.now })) !== 1) return null;
+      const count = await repos.counters.incrementBelow(c.quota.scope, c.quota.windowStart, c.quota.limit, c.quota.expiresAt);
+      if (count === null) return null;
+      await repos.sessions.insert(session);
+      const base = { sessionId: session.id, generation: 1 };
+      await repos.sessions.insertAccessToken({ ...base, ...c.access });
+      await repos.sessions.insertRefreshToken({ ...base, ...c.refresh });
+      await repos.audit.append(entry(count));
+      return count;
+    },
     async insert(k) {
       // Both unique columns conflict-free or nothing: a taken Access Key or secret hash gives null.
       const row = await db

@@ -1,6 +1,9 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, Session, SessionKind } from '../core/model.ts';
-import type { SessionRepo } from '../core/ports.ts';
+import type { AuditRepo, Rotation, SessionRepo, UnreadRotation } from '../core/ports.ts';
+import { judgeRefresh } from '../core/liveness.ts';
+import type { AuditChainer } from './audit.ts';
+import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
 import type { DB, SessionsTable } from './schema.ts';
 
@@ -94,7 +97,163 @@ const ADVANCE = prepared((db: Kysely<DB>, { sessionId, fromGeneration, toGenerat
     .where('revoked_at', 'is', null),
 );
 
-export function sessionRepo(db: Kysely<DB>): SessionRepo {
+/**
+ * The claim of a rotation where each statement runs on its own (SQLite): the token not yet used
+ * nor expired, and its session at the token's generation, live, of an active account. The
+ * conditions of judgeRefresh (src/core/liveness.ts), so that a claim here is a refresh that may
+ * go ahead; SQLite's one writer holds them until the rest of the rotation is written.
+ */
+const CLAIM_LIVE = prepared((db: Kysely<DB>, { hash, sessionId, fromGeneration, now }: { hash: string; sessionId: string; fromGeneration: number; now: number }) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ rotated_at: now })
+    .where('hash', '=', hash)
+    .where('rotated_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('generation', '=', fromGeneration)
+    .where('session_id', '=', sessionId)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('sessions as s')
+          .innerJoin('accounts as a', 'a.id', 's.account_id')
+          .select(sql<number>`1`.as('one'))
+          .where('s.id', '=', sessionId)
+          .where('s.generation', '=', fromGeneration)
+          .where('s.revoked_at', 'is', null)
+          .where('s.expires_at', '>', now)
+          .where('a.status', '=', 'active'),
+      ),
+    ),
+);
+
+type RotateArgs = {
+  hash: string;
+  sessionId: string;
+  fromGeneration: number;
+  toGeneration: number;
+  now: number;
+  accessHash: string;
+  accessCreatedAt: number;
+  accessExpiresAt: number;
+  refreshHash: string;
+  refreshCreatedAt: number;
+  refreshExpiresAt: number;
+  at: number;
+  type: string;
+  accountId: number | null;
+  auditSessionId: string | null;
+  address: string | null;
+  detail: string;
+};
+
+/**
+ * A whole rotation in one statement (PostgreSQL): the claim (the arbiter of concurrent refreshes:
+ * the row lock orders them, and a refresh that waited re-checks `rotated_at is null` on the
+ * winner's row and claims nothing; CLAIM_LIVE's conditions, so that a token is claimed only for a
+ * session that looks alive), the advance (which re-checks the session under its row lock against
+ * a concurrent revocation), the two tokens and the audit entry (waiting for its link, as
+ * appendPending writes it), each written only from the row the step before returned. Committed
+ * by itself: one round trip instead of BEGIN, claim, advance, two inserts, the entry and COMMIT.
+ * Casts: an untyped parameter in a select list would be taken as text.
+ */
+const ROTATE = prepared((db: Kysely<DB>, a: RotateArgs) => ({
+  compile: () =>
+    sql<{ n: number }>`with claimed as (
+  update refresh_tokens set rotated_at = ${a.now}
+  where hash = ${a.hash} and rotated_at is null and expires_at > ${a.now} and generation = ${a.fromGeneration} and session_id = ${a.sessionId}
+    and exists (select 1 from sessions as s join accounts as ac on ac.id = s.account_id
+      where s.id = ${a.sessionId} and s.generation = ${a.fromGeneration} and s.revoked_at is null and s.expires_at > ${a.now} and ac.status = 'active')
+  returning session_id
+), advanced as (
+  update sessions as s set generation = ${a.toGeneration}
+  from claimed as c
+  where s.id = c.session_id and s.generation = ${a.fromGeneration} and s.revoked_at is null and s.expires_at > ${a.now}
+    and exists (select 1 from accounts as ac where ac.id = s.account_id and ac.status = 'active')
+  returning s.id
+), new_access as (
+  insert into access_tokens (hash, session_id, generation, created_at, expires_at)
+  select cast(${a.accessHash} as text), id, cast(${a.toGeneration} as integer), cast(${a.accessCreatedAt} as bigint), cast(${a.accessExpiresAt} as bigint) from advanced
+), new_refresh as (
+  insert into refresh_tokens (hash, session_id, generation, created_at, expires_at, rotated_at)
+  select cast(${a.refreshHash} as text), id, cast(${a.toGeneration} as integer), cast(${a.refreshCreatedAt} as bigint), cast(${a.refreshExpiresAt} as bigint), null from advanced
+), new_entry as (
+  insert into audit_events (at, type, account_id, session_id, address, detail, seq, prev_hash, hash, chain_pending)
+  select cast(${a.at} as bigint), cast(${a.type} as text), cast(${a.accountId} as bigint), cast(${a.auditSessionId} as text), cast(${a.address} as text), cast(${a.detail} as text), null, null, null, 1 from advanced
+)
+select count(*) as n from advanced`.compile(db),
+}));
+
+type UnreadArgs = {
+  hash: string;
+  kind: string;
+  now: number;
+  accessHash: string;
+  accessTtl: number;
+  refreshHash: string;
+  refreshTtl: number;
+  at: number;
+  type: string;
+  address: string | null;
+  detailHead: string;
+  detailTail: string;
+};
+
+/**
+ * ROTATE for a token not read first (PostgreSQL): the token's session and generation come from
+ * the claim, the pair's ends are capped by the session's end as SessionService mints them, and the
+ * entry's detail is written around the new generation. One row always: the rotated session, or
+ * nulls and whether the hash is known at all (from the statement's snapshot).
+ */
+const ROTATE_UNREAD = prepared((db: Kysely<DB>, a: UnreadArgs) => ({
+  compile: () =>
+    sql<{
+      id: string | null;
+      account_id: number;
+      kind: string;
+      client_id: string;
+      scope: string;
+      generation: number;
+      created_at: number;
+      expires_at: number;
+      t_created_at: number;
+      known: boolean;
+    }>`with claimed as (
+  update refresh_tokens as t set rotated_at = ${a.now}
+  where t.hash = ${a.hash} and t.rotated_at is null and t.expires_at > ${a.now}
+    and exists (select 1 from sessions as s join accounts as ac on ac.id = s.account_id
+      where s.id = t.session_id and s.kind = ${a.kind} and s.generation = t.generation and s.revoked_at is null and s.expires_at > ${a.now} and ac.status = 'active')
+  returning t.session_id, t.generation, t.created_at
+), advanced as (
+  update sessions as s set generation = c.generation + 1
+  from claimed as c
+  where s.id = c.session_id and s.generation = c.generation and s.revoked_at is null and s.expires_at > ${a.now}
+    and exists (select 1 from accounts as ac where ac.id = s.account_id and ac.status = 'active')
+  returning s.id, s.account_id, s.kind, s.client_id, s.scope, s.generation, s.created_at, s.expires_at, c.created_at as t_created_at
+), new_access as (
+  insert into access_tokens (hash, session_id, generation, created_at, expires_at)
+  select cast(${a.accessHash} as text), id, generation, cast(${a.now} as bigint), least(cast(${a.now} as bigint) + cast(${a.accessTtl} as bigint), expires_at) from advanced
+), new_refresh as (
+  insert into refresh_tokens (hash, session_id, generation, created_at, expires_at, rotated_at)
+  select cast(${a.refreshHash} as text), id, generation, cast(${a.now} as bigint), least(cast(${a.now} as bigint) + cast(${a.refreshTtl} as bigint), expires_at), null from advanced
+), new_entry as (
+  insert into audit_events (at, type, account_id, session_id, address, detail, seq, prev_hash, hash, chain_pending)
+  select cast(${a.at} as bigint), cast(${a.type} as text), account_id, id, cast(${a.address} as text),
+    cast(${a.detailHead} as text) || generation || cast(${a.detailTail} as text), null, null, null, 1 from advanced
+)
+select advanced.*, exists (select 1 from refresh_tokens where hash = ${a.hash}) as known
+from (select 1) as one left join advanced on true`.compile(db),
+}));
+
+/** Stands for the new generation in an entry's JSON, which ROTATE_UNREAD writes around it. */
+const GENERATION_MARK = Number.MIN_SAFE_INTEGER;
+
+/**
+ * `audit`: the repository the audit entry of a rotation goes through where the rotation is several
+ * statements; `chainer`: the store's, where entries are linked after commit (the one-statement
+ * rotation writes its entry waiting for its link, and counts it for the store's poke).
+ */
+export function sessionRepo(db: Kysely<DB>, d: SqlDialect, audit: AuditRepo, chainer: AuditChainer | null): SessionRepo {
   async function revokeWhere(column: 'account_id' | 'client_id', value: number | string, now: number, reason: string): Promise<string[]> {
     const rows = await db
       .updateTable('sessions')
@@ -106,7 +265,7 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
     return rows.map((r) => r.id);
   }
 
-  return {
+  const repo: SessionRepo = {
     async insert(s) {
       const row = {
         id: s.id,
@@ -167,6 +326,96 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
     },
     async advance(sessionId, fromGeneration) {
       return (await ADVANCE.affected(db, { sessionId, fromGeneration, toGeneration: fromGeneration + 1 })) === 1;
+    },
+    async rotate(r: Rotation, entry) {
+      const toGeneration = r.fromGeneration + 1;
+      if (d.dataModifyingCtes && chainer) {
+        const row = await ROTATE.first(db, {
+          hash: r.hash,
+          sessionId: r.sessionId,
+          fromGeneration: r.fromGeneration,
+          toGeneration,
+          now: r.now,
+          accessHash: r.access.hash,
+          accessCreatedAt: r.access.createdAt,
+          accessExpiresAt: r.access.expiresAt,
+          refreshHash: r.refresh.hash,
+          refreshCreatedAt: r.refresh.createdAt,
+          refreshExpiresAt: r.refresh.expiresAt,
+          at: entry.at,
+          type: entry.type,
+          accountId: entry.accountId,
+          auditSessionId: entry.sessionId,
+          address: entry.address,
+          // Stored as it will be hashed: through JSON (undefined members dropped, dates as strings).
+          detail: JSON.stringify(entry.detail),
+        });
+        if (Number(row?.n ?? 0) !== 1) return false;
+        chainer.appended++;
+        return true;
+      }
+      if ((await CLAIM_LIVE.affected(db, { hash: r.hash, sessionId: r.sessionId, fromGeneration: r.fromGeneration, now: r.now })) !== 1) return false;
+      // Held by the one writer since the claim's check, so the session is still at that generation.
+      if ((await ADVANCE.affected(db, { sessionId: r.sessionId, fromGeneration: r.fromGeneration, toGeneration })) !== 1) return false;
+      const base = { sessionId: r.sessionId, generation: toGeneration };
+      await INSERT_ACCESS.run(db, { ...base, ...r.access });
+      await INSERT_REFRESH.run(db, { ...base, ...r.refresh });
+      await audit.append(entry);
+      return true;
+    },
+    async rotateUnread(r: UnreadRotation, entry) {
+      if (!(d.dataModifyingCtes && chainer)) {
+        // Several statements (SQLite, in the caller's transaction): the read, then `rotate`.
+        const found = await repo.findRefresh(r.hash);
+        if (!found) return { ok: false, known: false };
+        const { token, session } = found;
+        if (session.kind !== r.kind || judgeRefresh(found, r.now) !== null) return { ok: false, known: true };
+        const generation = token.generation + 1;
+        const rotated = await repo.rotate(
+          {
+            hash: r.hash,
+            sessionId: session.id,
+            fromGeneration: token.generation,
+            now: r.now,
+            access: { hash: r.access.hash, createdAt: r.now, expiresAt: Math.min(r.now + r.access.ttlMs, session.expiresAt) },
+            refresh: { hash: r.refresh.hash, createdAt: r.now, expiresAt: Math.min(r.now + r.refresh.ttlMs, session.expiresAt) },
+          },
+          { ...entry(generation), accountId: session.accountId, sessionId: session.id },
+        );
+        return rotated ? { ok: true, session: { ...session, generation }, issuedAt: token.createdAt } : { ok: false, known: true };
+      }
+      const e = entry(GENERATION_MARK);
+      // Stored as it will be hashed: through JSON (undefined members dropped, dates as strings).
+      const parts = JSON.stringify(e.detail).split(String(GENERATION_MARK));
+      if (parts.length !== 2) throw new Error('rotateUnread: the entry must carry the generation once');
+      const row = await ROTATE_UNREAD.first(db, {
+        hash: r.hash,
+        kind: r.kind,
+        now: r.now,
+        accessHash: r.access.hash,
+        accessTtl: r.access.ttlMs,
+        refreshHash: r.refresh.hash,
+        refreshTtl: r.refresh.ttlMs,
+        at: e.at,
+        type: e.type,
+        address: e.address,
+        detailHead: parts[0]!,
+        detailTail: parts[1]!,
+      });
+      if (!row || row.id === null) return { ok: false, known: row?.known === true };
+      chainer.appended++;
+      const session: Session = {
+        id: row.id,
+        accountId: row.account_id,
+        kind: row.kind as SessionKind,
+        clientId: row.client_id,
+        scope: row.scope,
+        generation: row.generation,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+        revokedAt: null,
+      };
+      return { ok: true, session, issuedAt: row.t_created_at };
     },
     async revoke(sessionId, now, reason) {
       const r = await db
@@ -235,4 +484,5 @@ export function sessionRepo(db: Kysely<DB>): SessionRepo {
       return row ? toSession(row) : null;
     },
   };
+  return repo;
 }
