@@ -36,7 +36,7 @@ export class FlushSchedule {
 
   /** Resolves once no write runs. */
   async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#running) await this.#running.catch(() => {});
   }
 
   /**
@@ -44,7 +44,10 @@ export class FlushSchedule {
    * is lost or taken twice), and returns the write, or null when there is nothing to write.
    */
   async run(take: () => (() => Promise<void>) | null): Promise<void> {
-    await this.idle();
+    // Not `await this.idle()`: with no write running, `take` runs now, in the caller's turn, so a
+    // flush writes what was noted before it was called (an await would let later notes in).
+    // Another's failed write is its own caller's to report.
+    while (this.#running) await this.#running.catch(() => {});
     const write = take();
     if (!write) return;
     this.#started++;

@@ -101,7 +101,12 @@ export function createOtelTracing(options: { serviceName: string; version: strin
       });
     },
     traceStore(store) {
-      return { ...store, transaction: (fn) => within('store.transaction', () => store.transaction(fn)) };
+      // A write of one statement (PostgreSQL) commits by itself: a transaction all the same.
+      return {
+        ...store,
+        transaction: (fn) => within('store.transaction', () => store.transaction(fn)),
+        write: (fn) => within('store.transaction', () => store.write(fn)),
+      };
     },
     async shutdown() {
       await provider.shutdown();
