@@ -456,6 +456,55 @@ for (const kind of databases()) {
         assert.equal((await store.serviceKeys.findById(key.id))?.lastUsedAt, T0 + 1, 'no use recorded for a disabled service account');
       });
 
+      it("startSession then the account's deletion: the key's sessions go, its day keeps its count, and a key made after it has a new id and an unused quota", async () => {
+        const accountId = await newAccount(store);
+        const sa = await store.serviceAccounts.insert({ accountId, name: 'dns', actions: ['a'], createdAt: T0 });
+        const keyOf = () => ({ serviceAccountId: sa.id, accessKey: `AK${hex(8)}`, secretHash: hex(), secretHint: 'tds_…abcd', createdAt: T0, expiresAt: null });
+        const key = await store.serviceKeys.insert(keyOf());
+        assert.ok(key);
+        // The scope core writes (service-create:<key id>): a reused id would be charged the deleted key's day.
+        const scopeOf = (keyId: number): string => `service-create:${keyId}`;
+        const start = (s: Store, keyId: number, accessKey: string, serviceAccountId: number, owner: number) => {
+          const sessionId = randomUUID();
+          return s.write((tx) =>
+            tx.serviceKeys.startSession(
+              {
+                serviceAccountId,
+                keyId,
+                now: T0 + 1,
+                quota: { scope: scopeOf(keyId), windowStart: T0, limit: 5, expiresAt: T0 + 24 * HOUR },
+                session: { id: sessionId, accountId: owner, kind: 'service', clientId: accessKey, scope: 'a', createdAt: T0 + 1, expiresAt: T0 + HOUR },
+                access: { hash: hex(), createdAt: T0 + 1, expiresAt: T0 + HOUR },
+                refresh: { hash: hex(), createdAt: T0 + 1, expiresAt: T0 + HOUR },
+              },
+              (quotaUsed) => ({ at: T0 + 1, type: 'service_token.created', accountId: owner, sessionId, address: null, detail: { quotaUsed } }),
+            ),
+          );
+        };
+        assert.deepEqual([await start(store, key.id, key.accessKey, sa.id, accountId), await start(other, key.id, key.accessKey, sa.id, accountId)], [1, 2]);
+        assert.equal(await store.counters.get(scopeOf(key.id), T0), 2);
+        assert.equal((await store.sessions.listActiveByAccount(accountId, T0 + 1)).length, 2);
+
+        const removed = await store.transaction((tx) => tx.accounts.deleteCascade(accountId));
+        assert.equal(removed?.sessionIds.length, 2);
+        assert.deepEqual(removed?.serviceKeyIds, [key.id]);
+        assert.equal(await store.serviceKeys.findById(key.id), null);
+        assert.equal(await store.serviceKeys.findByAccessKey(key.accessKey), null);
+        assert.equal(await store.counters.get(scopeOf(key.id), T0), 2, 'the day keeps the count it was charged');
+
+        // The deleted key's id was the largest: the next key's id must still not take it.
+        const nextAccount = await newAccount(store);
+        const nextSa = await store.serviceAccounts.insert({ accountId: nextAccount, name: 'dns', actions: ['a'], createdAt: T0 });
+        const next = await store.serviceKeys.insert({ ...keyOf(), serviceAccountId: nextSa.id });
+        assert.ok(next);
+        assert.ok(next.id > key.id, `key id ${next.id} after the deleted ${key.id}`);
+        assert.equal(await store.counters.get(scopeOf(next.id), T0), 0);
+        assert.equal(await start(store, next.id, next.accessKey, nextSa.id, nextAccount), 1);
+        // A creation for the deleted key finds nothing to claim: no count, no session.
+        assert.equal(await start(store, key.id, key.accessKey, sa.id, accountId), null);
+        assert.equal(await store.counters.get(scopeOf(key.id), T0), 2);
+      });
+
       it('advance moves one generation, only from the current one, never for a revoked session', async () => {
         const accountId = await newAccount(store);
         const sessionId = await newSession(store, accountId);

@@ -344,6 +344,10 @@ export async function checkInvariants(
     }
     const keyId = Number(c.scope.slice('service-create:'.length));
     const start = Number(c.window_start);
+    // A deleted account takes its keys and their sessions with it; the key's day keeps its count
+    // until it expires (key ids are never reused, so no later key is charged with it).
+    const key = await rows<{ n: number | string }>(db, sql`select count(*) as n from service_keys where id = ${keyId}`);
+    if (Number(key[0]!.n) === 0) continue;
     const paid = await rows<{ n: number | string }>(
       db,
       sql`select count(*) as n from sessions s join service_keys k on k.access_key = s.client_id

@@ -112,6 +112,22 @@ export function fuzzEveryRoute(db: DbKind): void {
       }
     });
 
+    it("the invariants hold after an account's deletion (its quota counters outlive its apps, keys and sessions)", async () => {
+      const t = await startTokend({ db, config: { adminToken: testAdminToken() } });
+      try {
+        const issued = await issueCredentials(t);
+        const kysely = t.services.db.dialect.db as unknown as Kysely<any>;
+        const options = { dailyMakeLimit: t.config.chatappDailyMakeLimit, serviceDailyCreateLimit: t.config.serviceDailyCreateLimit };
+        const counted = await kysely.selectFrom('counters').select('scope').where((eb) => eb.or([eb('scope', 'like', 'make:%'), eb('scope', 'like', 'service-create:%')])).execute();
+        assert.equal(counted.length, 2, 'a day of tokens.make and one of service token creations');
+        assert.deepEqual((await checkInvariants(kysely, db, options)).violations, []);
+        assert.equal(await t.core.accounts.delete(Number(issued.ids[0]), { address: 'fuzz' }), true);
+        assert.deepEqual((await checkInvariants(kysely, db, options)).violations, []);
+      } finally {
+        await t.close();
+      }
+    });
+
     it(`${REQUESTS} generated requests: no 5xx, the surface's envelope on every 4xx, nothing changed by a rejection`, async (ctx) => {
       const t: TestTokend = await startTokend({ db, listen: true, config: { adminToken: testAdminToken() } });
       const started = Date.now();
