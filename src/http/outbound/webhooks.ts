@@ -13,6 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { TokendError } from '../../core/errors.ts';
 import type { AddressGuard } from '../../core/events/address-guard.ts';
 import type { DeliveryRequest, DeliveryResult, WebhookTransport } from '../../core/events/ports.ts';
 import { VERSION } from '../../version.ts';
@@ -30,8 +31,9 @@ export function signedHeaders(secret: string, messageId: string, timestamp: numb
   };
 }
 
-class BlockedAddress extends Error {
-  readonly code = 'EBLOCKED';
+/** A webhook host that resolves to an address the guard refuses (passed to the socket as DNS's answer). */
+class BlockedAddress extends TokendError {
+  override readonly code = 'EBLOCKED';
 }
 
 function guardedLookup(guard: AddressGuard): LookupFunction {
