@@ -147,19 +147,10 @@ export class SessionService {
 
   /** Starts a drafted session inside the caller's transaction and stores its first pair. */
   async start(tx: Repos, draft: SessionDraft): Promise<TokenPair> {
-    const { session, pair } = draft;
-    const stored = await tx.sessions.insert({
-      id: session.id,
-      accountId: session.accountId,
-      kind: session.kind,
-      clientId: session.clientId,
-      scope: session.scope,
-      createdAt: session.createdAt,
-      expiresAt: session.expiresAt,
-    });
+    const stored = await tx.sessions.insert(this.rowsOf(draft).session);
     // Counted as stored; a transaction retried after a conflict (rare) counts twice: read it as a rate.
-    this.#d.metrics?.issued(session.kind);
-    return this.#store(tx, stored, pair);
+    this.#d.metrics?.issued(draft.session.kind);
+    return this.#store(tx, stored, draft.pair);
   }
 
   /**

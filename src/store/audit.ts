@@ -238,6 +238,21 @@ function toEvent(r: Selectable<AuditEventsTable>): AuditEvent {
 }
 
 /** `chainer`: where the dialect links entries after commit (PostgreSQL), the store's one. */
+/**
+ * An audit entry whose detail carries a number only the writing statement knows (the new
+ * generation, the quota's count): `entry` is asked for it with a mark that no id or count is ever,
+ * and the detail's JSON, as it will be stored and hashed (undefined members dropped, dates as
+ * strings), is cut around that mark for the statement to write the number between the two halves.
+ */
+export function entryAroundNumber<E extends { detail?: unknown }>(entry: (n: number) => E, what: string): { event: E; head: string; tail: string } {
+  const event = entry(NUMBER_MARK);
+  const parts = JSON.stringify(event.detail).split(String(NUMBER_MARK));
+  if (parts.length !== 2) throw new Error(`${what}: the entry must carry the number once`);
+  return { event, head: parts[0]!, tail: parts[1]! };
+}
+
+const NUMBER_MARK = Number.MIN_SAFE_INTEGER;
+
 export function auditRepo(db: Kysely<DB>, d: SqlDialect, chainer: AuditChainer | null = null): AuditRepo {
   return {
     async append(e, outgoing) {

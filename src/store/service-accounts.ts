@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, ServiceAccount, ServiceAccountStatus, ServiceKey } from '../core/model.ts';
 import type { AuditRepo, CounterRepo, ServiceAccountRepo, ServiceKeyRepo, ServiceStart, SessionRepo } from '../core/ports.ts';
-import type { AuditChainer } from './audit.ts';
+import { entryAroundNumber, type AuditChainer } from './audit.ts';
 import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
 import type { DB, ServiceAccountsTable, ServiceKeysTable } from './schema.ts';
@@ -159,9 +159,6 @@ const START_SESSION = prepared((db: Kysely<DB>, a: StartArgs) => ({
 select (select count from quota) as count`.compile(db),
 }));
 
-/** Stands for the quota's count in the entry's JSON, which START_SESSION writes around it (no id or count is ever this). */
-const COUNT_MARK = Number.MIN_SAFE_INTEGER;
-
 export function serviceAccountRepo(db: Kysely<DB>): ServiceAccountRepo {
   return {
     async insert(sa) {
@@ -225,10 +222,7 @@ export function serviceKeyRepo(
     async startSession(c: ServiceStart, entry) {
       const { session } = c;
       if (d.dataModifyingCtes && chainer) {
-        const event = entry(COUNT_MARK);
-        // Stored as it will be hashed: through JSON (undefined members dropped, dates as strings).
-        const parts = JSON.stringify(event.detail).split(String(COUNT_MARK));
-        if (parts.length !== 2) throw new Error('startSession: the entry must carry the quota count once');
+        const { event, head, tail } = entryAroundNumber(entry, 'startSession');
         const row = await START_SESSION.first(db, {
           serviceAccountId: c.serviceAccountId,
           keyId: c.keyId,
@@ -255,8 +249,8 @@ export function serviceKeyRepo(
           auditAccountId: event.accountId,
           auditSessionId: event.sessionId,
           address: event.address,
-          detailHead: parts[0]!,
-          detailTail: parts[1]!,
+          detailHead: head,
+          detailTail: tail,
         });
         if (row?.count == null) return null;
         chainer.appended++;

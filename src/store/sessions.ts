@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, Session, SessionKind } from '../core/model.ts';
 import type { AuditRepo, Rotation, SessionRepo, UnreadRotation } from '../core/ports.ts';
 import { judgeRefresh } from '../core/liveness.ts';
-import type { AuditChainer } from './audit.ts';
+import { entryAroundNumber, type AuditChainer } from './audit.ts';
 import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
 import type { DB, SessionsTable } from './schema.ts';
@@ -245,9 +245,6 @@ select advanced.*, exists (select 1 from refresh_tokens where hash = ${a.hash}) 
 from (select 1) as one left join advanced on true`.compile(db),
 }));
 
-/** Stands for the new generation in an entry's JSON, which ROTATE_UNREAD writes around it. */
-const GENERATION_MARK = Number.MIN_SAFE_INTEGER;
-
 /**
  * `audit`: the repository the audit entry of a rotation goes through where the rotation is several
  * statements; `chainer`: the store's, where entries are linked after commit (the one-statement
@@ -384,10 +381,7 @@ export function sessionRepo(db: Kysely<DB>, d: SqlDialect, audit: AuditRepo, cha
         );
         return rotated ? { ok: true, session: { ...session, generation }, issuedAt: token.createdAt } : { ok: false, known: true };
       }
-      const e = entry(GENERATION_MARK);
-      // Stored as it will be hashed: through JSON (undefined members dropped, dates as strings).
-      const parts = JSON.stringify(e.detail).split(String(GENERATION_MARK));
-      if (parts.length !== 2) throw new Error('rotateUnread: the entry must carry the generation once');
+      const { event: e, head, tail } = entryAroundNumber(entry, 'rotateUnread');
       const row = await ROTATE_UNREAD.first(db, {
         hash: r.hash,
         kind: r.kind,
@@ -399,8 +393,8 @@ export function sessionRepo(db: Kysely<DB>, d: SqlDialect, audit: AuditRepo, cha
         at: e.at,
         type: e.type,
         address: e.address,
-        detailHead: parts[0]!,
-        detailTail: parts[1]!,
+        detailHead: head,
+        detailTail: tail,
       });
       if (!row || row.id === null) return { ok: false, known: row?.known === true };
       chainer.appended++;
