@@ -147,7 +147,7 @@ export class SessionService {
 
   /** Starts a drafted session inside the caller's transaction and stores its first pair. */
   async start(tx: Repos, draft: SessionDraft): Promise<TokenPair> {
-    const stored = await tx.sessions.insert(this.rowsOf(draft).session);
+    const stored = await tx.sessions.insert(sessionRow(draft.session));
     // Counted as stored; a transaction retried after a conflict (rare) counts twice: read it as a rate.
     this.#d.metrics?.issued(draft.session.kind);
     return this.#store(tx, stored, draft.pair);
@@ -160,15 +160,7 @@ export class SessionService {
   rowsOf(draft: SessionDraft): { session: NewSession; access: { hash: string; createdAt: number; expiresAt: number }; refresh: { hash: string; createdAt: number; expiresAt: number } } {
     const { session, pair } = draft;
     return {
-      session: {
-        id: session.id,
-        accountId: session.accountId,
-        kind: session.kind,
-        clientId: session.clientId,
-        scope: session.scope,
-        createdAt: session.createdAt,
-        expiresAt: session.expiresAt,
-      },
+      session: sessionRow(session),
       access: { hash: sha256Hex(pair.accessToken), createdAt: pair.issuedAt, expiresAt: pair.accessExpiresAt },
       refresh: { hash: pair.refresh.hash, createdAt: pair.issuedAt, expiresAt: pair.refreshExpiresAt },
     };
@@ -396,4 +388,17 @@ export class SessionService {
     if (done) this.#d.events?.onSessionsChanged([sessionId]);
     return done;
   }
+}
+
+/** The row a new session is stored as. */
+function sessionRow(session: Session): NewSession {
+  return {
+    id: session.id,
+    accountId: session.accountId,
+    kind: session.kind,
+    clientId: session.clientId,
+    scope: session.scope,
+    createdAt: session.createdAt,
+    expiresAt: session.expiresAt,
+  };
 }
