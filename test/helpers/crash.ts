@@ -17,7 +17,7 @@
  * Requests whose outcome the client never learned (the process died under them) promise nothing
  * either way; the session they touched is left out of the checks, as a client would start over.
  *
- * Bounded in `npm test` (TOKEND_CRASH_CYCLES, default 10 per database); `npm run test:crash` runs 200.
+ * Bounded in `npm test` (TOKEND_CRASH_CYCLES, default 5 per database); `npm run test:crash` runs 200.
  */
 import { strict as assert } from 'node:assert';
 import { appendFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ import { checkInvariants } from './db-inspect.ts';
 import { TokendChild } from './child.ts';
 import { createTestDatabase, testPasswordHasher, type DbKind } from './harness.ts';
 
-const CYCLES = Number(process.env.TOKEND_CRASH_CYCLES ?? 10);
+const CYCLES = Number(process.env.TOKEND_CRASH_CYCLES ?? 5);
 const WORKERS = 6;
 // Enough accounts and keys that their daily quotas (reached early on purpose) do not starve a long run.
 const USERS = Math.max(8, Math.ceil(CYCLES / 5));

@@ -30,7 +30,7 @@ import { catalogue, rawCaseFor, requestFor, sendRaw, TokenPool, type FuzzContext
 import { startTokend, type DbKind, type TestTokend } from './harness.ts';
 import { DIALECTS } from '../../src/http/dialects/index.ts';
 
-const REQUESTS = Number(process.env.TOKEND_FUZZ_REQUESTS ?? 2500);
+const REQUESTS = Number(process.env.TOKEND_FUZZ_REQUESTS ?? 1500);
 const SEED = Number(process.env.TOKEND_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /** Share of the requests sent as raw bytes over a socket rather than through inject(). */
 const RAW_SHARE = 0.08;
