@@ -4,6 +4,7 @@ import type { AuditRepo, CounterRepo, ServiceAccountRepo, ServiceKeyRepo, Servic
 import { entryAroundNumber, type AuditChainer } from './audit.ts';
 import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
+import type { PairArgs } from './sessions.ts';
 import type { DB, ServiceAccountsTable, ServiceKeysTable } from './schema.ts';
 
 function toServiceAccount(r: Selectable<ServiceAccountsTable>): ServiceAccount {
@@ -84,7 +85,7 @@ const CLAIM_SERVICE_ACCOUNT_WITH_KEY = prepared((db: Kysely<DB>, { id, keyId, no
     ),
 );
 
-type StartArgs = {
+type StartArgs = PairArgs & {
   serviceAccountId: number;
   keyId: number;
   now: number;
@@ -99,14 +100,6 @@ type StartArgs = {
   scope: string;
   createdAt: number;
   expiresAt: number;
-  accessHash: string;
-  accessCreatedAt: number;
-  accessExpiresAt: number;
-  refreshHash: string;
-  refreshCreatedAt: number;
-  refreshExpiresAt: number;
-  at: number;
-  type: string;
   auditAccountId: number | null;
   auditSessionId: string | null;
   address: string | null;

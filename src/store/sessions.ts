@@ -127,12 +127,8 @@ const CLAIM_LIVE = prepared((db: Kysely<DB>, { hash, sessionId, fromGeneration, 
     ),
 );
 
-type RotateArgs = {
-  hash: string;
-  sessionId: string;
-  fromGeneration: number;
-  toGeneration: number;
-  now: number;
+/** A new access/refresh pair and its audit entry's time and type, as a one-statement write takes them. */
+export type PairArgs = {
   accessHash: string;
   accessCreatedAt: number;
   accessExpiresAt: number;
@@ -141,6 +137,14 @@ type RotateArgs = {
   refreshExpiresAt: number;
   at: number;
   type: string;
+};
+
+type RotateArgs = PairArgs & {
+  hash: string;
+  sessionId: string;
+  fromGeneration: number;
+  toGeneration: number;
+  now: number;
   accountId: number | null;
   auditSessionId: string | null;
   address: string | null;
@@ -207,18 +211,7 @@ type UnreadArgs = {
  */
 const ROTATE_UNREAD = prepared((db: Kysely<DB>, a: UnreadArgs) => ({
   compile: () =>
-    sql<{
-      id: string | null;
-      account_id: number;
-      kind: string;
-      client_id: string;
-      scope: string;
-      generation: number;
-      created_at: number;
-      expires_at: number;
-      t_created_at: number;
-      known: boolean;
-    }>`with claimed as (
+    sql<Omit<Selectable<SessionsTable>, 'id' | 'revoked_at' | 'revoke_reason'> & { id: string | null; t_created_at: number; known: boolean }>`with claimed as (
   update refresh_tokens as t set rotated_at = ${a.now}
   where t.hash = ${a.hash} and t.rotated_at is null and t.expires_at > ${a.now}
     and exists (select 1 from sessions as s join accounts as ac on ac.id = s.account_id
