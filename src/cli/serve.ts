@@ -114,9 +114,14 @@ export function registerServe(program: Command, io: CliIO): void {
       // Requests between their headers and the end of their answer (or their client going away):
       // what a shutdown waits for before it closes the server.
       let inFlight = 0;
-      app.server.on('request', (_req: unknown, res: { once(event: 'close', fn: () => void): unknown }) => {
+      // One listener for every response ('close' comes once per response): no closure and no
+      // `once` wrapper made per request.
+      const answered = (): void => {
+        inFlight--;
+      };
+      app.server.on('request', (_req: unknown, res: { on(event: 'close', fn: () => void): unknown }) => {
         inFlight++;
-        res.once('close', () => inFlight--);
+        res.on('close', answered);
       });
 
       /**

@@ -206,6 +206,11 @@ export class TokenLookups {
     return this.#apiTokens.getOrLoad(hash, this.#loadApiToken, apiTokenTags);
   }
 
+  /** `apiToken` for the check: a cache hit is returned as it is, not in a promise. */
+  apiTokenNow(hash: string): ApiTokenLookup | Promise<ApiTokenLookup | null> {
+    return this.#apiTokens.lookup(hash, this.#loadApiToken, apiTokenTags);
+  }
+
   refresh(hash: string): Promise<RefreshLookup | null> {
     return this.#store.sessions.findRefresh(hash);
   }
@@ -276,32 +281,33 @@ export class Verification {
   constructor(deps: VerificationDeps) {
     this.#d = deps;
     this.#policy = deps.policy ?? ALLOW_ALL;
-    const metrics = deps.metrics;
-    if (metrics) {
-      // Every outcome leaves through check: one place counts them, by kind and reason.
-      const unobserved = this.check;
-      this.check = async (token, options) => {
-        const outcome = await unobserved.call(this, token, options);
-        if (outcome.ok) metrics.tokenCheck(outcome.identity.kind, 'ok');
-        else metrics.tokenCheck(outcome.kind ?? 'unknown', outcome.reason);
-        return outcome;
-      };
-    }
   }
 
-  /** Checks a token of the accepted kinds. The one function every check in tokend calls. */
+  /**
+   * Checks a token of the accepted kinds. The one function every check in tokend calls. The one
+   * promise of a check that hits the cache: the steps below answer a value when they have it and a
+   * promise only when they wait (storage, rules not loaded yet).
+   */
   async check(token: string, options: CheckOptions): Promise<CheckOutcome> {
+    const pending = this.#check(token, options);
+    const outcome = pending instanceof Promise ? await pending : pending;
+    // Every outcome leaves through here: one place counts them, by kind and reason.
+    const metrics = this.#d.metrics;
+    if (metrics) {
+      if (outcome.ok) metrics.tokenCheck(outcome.identity.kind, 'ok');
+      else metrics.tokenCheck(outcome.kind ?? 'unknown', outcome.reason);
+    }
+    return outcome;
+  }
+
+  #check(token: string, options: CheckOptions): CheckOutcome | Promise<CheckOutcome> {
     const kind = tokenKindOf(token);
     if (kind === null || !options.accept.includes(kind)) return failure(kind, 'invalid');
     switch (kind) {
       case 'access':
         return this.#session(kind, token, options);
-      case 'service_access': {
-        // Signature and claims first: a forged token never costs a lookup.
-        const signed = await this.#d.jwt.verify(token);
-        if (!signed.ok) return failure(kind, signed.code === 'token_expired' ? 'expired' : 'invalid');
-        return this.#session(kind, token, options, signed.claims.sub);
-      }
+      case 'service_access':
+        return this.#serviceAccess(token, options);
       case 'refresh':
         return this.#refresh(token, options);
       case 'api_token':
@@ -324,6 +330,13 @@ export class Verification {
     }
     const found = kind === 'refresh' ? await lookups.refresh(hash) : await lookups.access(hash);
     return found ? this.#d.revokeSession(found.session.id, ctx) : false;
+  }
+
+  async #serviceAccess(token: string, options: CheckOptions): Promise<CheckOutcome> {
+    // Signature and claims first: a forged token never costs a lookup.
+    const signed = await this.#d.jwt.verify(token);
+    if (!signed.ok) return failure('service_access', signed.code === 'token_expired' ? 'expired' : 'invalid');
+    return this.#session('service_access', token, options, signed.claims.sub);
   }
 
   /** An access token of a session: opaque (ChatApp session) or a JWT already verified (service session, subject `sub`). */
@@ -353,10 +366,15 @@ export class Verification {
     return this.#admit(identityOf('refresh', found), options, null);
   }
 
-  async #apiToken(token: string, options: CheckOptions): Promise<CheckOutcome> {
+  #apiToken(token: string, options: CheckOptions): CheckOutcome | Promise<CheckOutcome> {
     const shape = apiTokenShape(token);
     if (!shape) return failure('api_token', 'invalid');
-    const found = await this.#d.lookups.apiToken(sha256Hex(token));
+    const found = this.#d.lookups.apiTokenNow(sha256Hex(token));
+    if (found instanceof Promise) return found.then((f) => this.#apiTokenFound(shape, f, options));
+    return this.#apiTokenFound(shape, found, options);
+  }
+
+  #apiTokenFound(shape: NonNullable<ReturnType<typeof apiTokenShape>>, found: ApiTokenLookup | null, options: CheckOptions): CheckOutcome | Promise<CheckOutcome> {
     if (!found || found.token.format !== shape.format) return failure('api_token', 'invalid');
     // The l3 prefix names the owning account; a token under another account's number is not it.
     if (shape.accountId !== undefined && shape.accountId !== found.token.accountId) return failure('api_token', 'invalid');
@@ -367,15 +385,25 @@ export class Verification {
       this.#d.traffic?.seen(found.token.accountId, 'api_token', found.token.id, false);
       return failure('api_token', dead);
     }
-    const outcome = await this.#admit(identityOf('api_token', found), options, found);
-    this.#d.tokenUsage?.record(found.token.id, outcome.ok ? 'ok' : outcome.reason);
+    const admitted = this.#admit(identityOf('api_token', found), options, found);
+    const id = found.token.id;
+    if (admitted instanceof Promise) return admitted.then((outcome) => this.#recordUsage(id, outcome));
+    return this.#recordUsage(id, admitted);
+  }
+
+  #recordUsage(apiTokenId: string, outcome: CheckOutcome): CheckOutcome {
+    this.#d.tokenUsage?.record(apiTokenId, outcome.ok ? 'ok' : outcome.reason);
     return outcome;
   }
 
-  /** A live token: policies decide, then the check is counted (in memory). */
-  async #admit(identity: TokenIdentity, context: CheckContext, apiToken: ApiTokenLookup | null): Promise<CheckOutcome> {
+  /** A live token: policies decide, then the check is counted (in memory). A promise only while the rules load. */
+  #admit(identity: TokenIdentity, context: CheckContext, apiToken: ApiTokenLookup | null): CheckOutcome | Promise<CheckOutcome> {
     const applied = this.#policy.apply(identity, context);
-    const verdict = applied instanceof Promise ? await applied : applied;
+    if (applied instanceof Promise) return applied.then((verdict) => this.#decided(identity, verdict, apiToken));
+    return this.#decided(identity, applied, apiToken);
+  }
+
+  #decided(identity: TokenIdentity, verdict: PolicyDecision | null, apiToken: ApiTokenLookup | null): CheckOutcome {
     this.#d.traffic?.seen(identity.accountId, identity.kind, identity.clientId, verdict === null || verdict.ok);
     if (verdict && !verdict.ok) return { ...failure(identity.kind, verdict.code), policy: verdict };
     // Refresh tokens only buy new pairs: a check of one is no use of an API.

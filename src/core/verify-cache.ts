@@ -91,10 +91,24 @@ export class VerifyCache<V> {
    * kept for an unknown key (null): random garbage would only push real entries out.
    * `load` and `tagsOf` should be made once, not per call: the hit path then allocates nothing.
    */
-  async getOrLoad(key: string, load: (key: string) => Promise<V | null>, tagsOf: (value: V) => readonly string[]): Promise<V | null> {
+  getOrLoad(key: string, load: (key: string) => Promise<V | null>, tagsOf: (value: V) => readonly string[]): Promise<V | null> {
+    const found = this.lookup(key, load, tagsOf);
+    return found instanceof Promise ? found : Promise.resolve(found);
+  }
+
+  /**
+   * `getOrLoad` for a hot path: a fresh entry is returned as it is, not in a promise (a token
+   * check that hits the cache then awaits nothing); a promise only when `load` runs. `V` must not
+   * be a promise itself.
+   */
+  lookup(key: string, load: (key: string) => Promise<V | null>, tagsOf: (value: V) => readonly string[]): V | Promise<V | null> {
     const cached = this.get(key);
     if (this.enabled) this.#options.onLookup?.(cached !== undefined);
     if (cached !== undefined) return cached;
+    return this.#load(key, load, tagsOf);
+  }
+
+  async #load(key: string, load: (key: string) => Promise<V | null>, tagsOf: (value: V) => readonly string[]): Promise<V | null> {
     const epoch = this.#epoch;
     const found = await load(key);
     if (found !== null) this.set(key, found, tagsOf(found), epoch);

@@ -107,8 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return dialectFor(url).renderFailure(failure, lang, failure.kind === 'unavailable' ? 5 : undefined);
   }
 
-  /** The URL and id of the request each socket is reading, for errors raised in the middle of its body. */
-  const inFlight = new WeakMap<object, { url: string; id: string }>();
+  /**
+   * The request each socket is reading (its URL and id), for errors raised in the middle of its
+   * body: the request itself, so that noting it allocates nothing.
+   */
+  const inFlight = new WeakMap<object, Pick<FastifyRequest, 'url' | 'id'>>();
   const app = Fastify({
     loggerInstance: logger.child({}, {
       serializers: {
@@ -190,7 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The request's span first, so that everything after runs inside it; its end last.
   if (deps.tracing) app.addHook('onRequest', deps.tracing.onRequest);
   app.addHook('onRequest', (request, reply, done) => {
-    inFlight.set(request.raw.socket, { url: request.url, id: request.id });
+    inFlight.set(request.raw.socket, request);
     if (request.url.includes('?') && queryCarriesCredential(request.query)) {
       sendWire(reply, failureReply(request.url, { kind: 'token_in_query' }, pickLang(request.headers)));
       return;
