@@ -22,7 +22,7 @@
 // must be a dependency (not a devDependency: an image keeps only those), which the script checks.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
 
@@ -80,6 +80,13 @@ const output = await build({
 });
 
 const problems = [];
+// Fastify's own dependencies that src/ imports by name, meaning Fastify's copy: the copy src/
+// resolves must be the one Fastify does, or the bundle (and the sources) would load two.
+const srcRequire = createRequire(new URL('../src/main.ts', import.meta.url));
+const fastifyRequire = createRequire(srcRequire.resolve('fastify'));
+for (const name of ['@fastify/fast-json-stringify-compiler']) {
+  if (srcRequire.resolve(name) !== fastifyRequire.resolve(name)) problems.push(`${name}: src/ resolves another copy than Fastify's`);
+}
 for (const file of output.output) {
   if (file.type !== 'chunk') continue;
   const entry = file.isEntry ? file.name : null;
