@@ -5,8 +5,9 @@
 // `tokend serve`) otherwise starts by resolving, reading and compiling about 130 modules of its own
 // and 700 of node_modules one by one, which cost about half of a command's CPU time
 // (docs/operations.md, "Running from a build"). The bundler is rolldown, which vite (the console's
-// build tool) is built on and brings along: a bundler of the same install, nothing more to fetch.
-// It strips the types itself (as Node does from src/), so TypeScript only type-checks here.
+// build tool) is built on and installs anyway: a devDependency pinned to the version vite brings,
+// so nothing more to fetch. It strips the types itself (as Node does from src/), so TypeScript
+// only type-checks here.
 //
 // `--no-check` skips the type check (the same output, in a fraction of the time): for callers that
 // type-check the whole project themselves first, as `npm test` does.
