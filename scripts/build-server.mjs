@@ -14,7 +14,8 @@
 //
 // Layout of dist/, which the code relies on (src/layout.ts) and which this script checks:
 // - main.js, the entry bin/tokend.js imports;
-// - each module of ENTRIES (a worker thread's entry) at its path under src/, as .js;
+// - each module of ENTRY_MODULES (src/layout.ts: a worker thread's entry) at its path under src/,
+//   as .js;
 // - every other file of the bundle (the chunks: the code shared by the entries and what the code
 //   imports lazily) directly in dist/, so that src/layout.ts, in whichever chunk it lands, is one
 //   level below the package root, as in src/.
@@ -26,9 +27,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
-
-/** Modules of src/ that run on their own (worker threads: src/store/store-thread.ts), besides main. */
-const ENTRIES = ['store/checkpoint-worker', 'store/wal-sync-worker'];
+import { ENTRY_MODULES } from '../src/layout.ts';
 
 /** Packages imported at run time rather than bundled, and why. */
 const EXTERNAL = {
@@ -57,7 +56,7 @@ const packageOf = (id) => id.split('/').slice(0, id.startsWith('@') ? 2 : 1).joi
 const externals = new Set();
 const output = await build({
   cwd: root,
-  input: Object.fromEntries([['main', 'src/main.ts'], ...ENTRIES.map((entry) => [entry, `src/${entry}.ts`])]),
+  input: Object.fromEntries([['main', 'src/main.ts'], ...ENTRY_MODULES.map((entry) => [entry, `src/${entry}.ts`])]),
   platform: 'node',
   external: (id) => {
     if (id.startsWith('node:') || builtins.has(id)) return true;
@@ -91,7 +90,7 @@ for (const name of ['@fastify/fast-json-stringify-compiler']) {
 for (const file of output.output) {
   if (file.type !== 'chunk') continue;
   const entry = file.isEntry ? file.name : null;
-  if (entry !== null && entry !== 'main' && !ENTRIES.includes(entry)) problems.push(`unexpected entry ${entry}`);
+  if (entry !== null && entry !== 'main' && !ENTRY_MODULES.includes(entry)) problems.push(`unexpected entry ${entry}`);
   if (entry === null && file.fileName.includes('/')) problems.push(`chunk ${file.fileName} is not directly in dist/`);
   if (file.fileName.includes('/') && file.moduleIds.some((id) => id.endsWith('/src/layout.ts'))) {
     problems.push(`src/layout.ts landed in ${file.fileName}, not directly in dist/`);

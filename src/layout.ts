@@ -14,11 +14,17 @@ export const PACKAGE_ROOT = new URL('../', import.meta.url);
 export const FROM_BUILD = import.meta.url.endsWith('.js');
 
 /**
- * The URL of a module of tokend's own that runs on its own, such as a worker thread's entry:
- * `entryModule('store/wal-sync-worker')` is src/store/wal-sync-worker.ts from the sources, and
- * dist/store/wal-sync-worker.js from the build, which bundles each such module as an input of its
- * own at that path (scripts/build-server.mjs lists them).
+ * The modules of src/ that run on their own, besides main.ts: the worker threads' entries. The
+ * build bundles each as an input of its own, at its path under dist/ (scripts/build-server.mjs
+ * reads this list).
  */
-export function entryModule(path: string): URL {
+export const ENTRY_MODULES = ['store/checkpoint-worker', 'store/wal-sync-worker'] as const;
+export type EntryModule = (typeof ENTRY_MODULES)[number];
+
+/**
+ * The URL of one of ENTRY_MODULES: `entryModule('store/wal-sync-worker')` is
+ * src/store/wal-sync-worker.ts from the sources, and dist/store/wal-sync-worker.js from the build.
+ */
+export function entryModule(path: EntryModule): URL {
   return new URL(`${path}${FROM_BUILD ? '.js' : '.ts'}`, new URL('./', import.meta.url));
 }
