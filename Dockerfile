@@ -10,7 +10,7 @@
 # Any Node.js 24 image (official or your own) with npm, on a glibc Linux with `useradd`.
 ARG BASE=node:24-bookworm-slim
 
-# Build: all dependencies, the server compiled to dist/, the console to console/dist/, then only
+# Build: all dependencies, the server bundled into dist/, the console to console/dist/, then only
 # the production dependencies kept.
 FROM ${BASE} AS build
 WORKDIR /app

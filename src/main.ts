@@ -13,7 +13,8 @@ import { registerServiceAccountCommands } from './cli/service-accounts.ts';
 import { registerPolicyCommands } from './cli/policies.ts';
 import { registerSessionCommands } from './cli/sessions.ts';
 import { DURATION_GRAMMAR } from './cli/duration.ts';
-import { FROM_BUILD, VERSION } from './version.ts';
+import { FROM_BUILD } from './layout.ts';
+import { VERSION } from './version.ts';
 
 /** Printed after `tokend --help`: how commands find tokend, the units, the exit codes (docs/cli.md). */
 const HELP_FOOTER = `

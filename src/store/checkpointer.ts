@@ -35,7 +35,7 @@ export class Checkpointer {
 
   constructor(file: string, options: CheckpointerOptions = {}) {
     // A crashed thread leaves the backstop doing the work.
-    this.#thread = startStoreThread('checkpoint-worker', { file, busyMs: options.busyMs ?? 2, idleMs: options.idleMs ?? 100 });
+    this.#thread = startStoreThread('store/checkpoint-worker', { file, busyMs: options.busyMs ?? 2, idleMs: options.idleMs ?? 100 });
     this.#thread.worker.on('message', (m: { error?: string }) => {
       if (m.error) options.onError?.(m.error);
     });

@@ -1,8 +1,8 @@
 /**
  * The worker threads of the SQLite store (checkpoints, WAL syncs): how one starts and how it stops.
  */
-import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { entryModule, type EntryModule } from '../layout.ts';
 
 export interface StoreThread {
   worker: Worker;
@@ -11,12 +11,12 @@ export interface StoreThread {
 }
 
 /**
- * Starts `module` (a file beside this one) in a thread. It runs one pragma or system call in a loop:
- * a small heap keeps its isolate from growing the server's memory (V8 would otherwise size it like
- * the main one). Unref'd: never what keeps the process alive.
+ * Starts `module` (one of the entry modules of src/layout.ts) in a thread. It runs one pragma or
+ * system call in a loop: a small heap keeps its isolate from growing the server's memory (V8 would
+ * otherwise size it like the main one). Unref'd: never what keeps the process alive.
  */
-export function startStoreThread(module: string, workerData: unknown): StoreThread {
-  const worker = new Worker(new URL(`./${module}${extname(import.meta.url)}`, import.meta.url), {
+export function startStoreThread(module: EntryModule, workerData: unknown): StoreThread {
+  const worker = new Worker(entryModule(module), {
     workerData,
     resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
   });

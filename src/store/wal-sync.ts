@@ -62,7 +62,7 @@ export class WalSync {
   constructor(walFile: string, options: WalSyncOptions = {}) {
     this.#around = options.around;
     // Kept alive only while a sync is owed to someone (see #run).
-    this.#thread = startStoreThread('wal-sync-worker', { wal: walFile });
+    this.#thread = startStoreThread('store/wal-sync-worker', { wal: walFile });
     this.#worker = this.#thread.worker;
     this.#worker.on('message', (m: { synced: number; error?: { message: string; code: string } }) => {
       const settle = this.#settle;

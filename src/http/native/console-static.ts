@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PACKAGE_ROOT } from '../../layout.ts';
 import { sendWire } from '../dialect.ts';
 import { nativeError } from './envelope.ts';
 
-export const DEFAULT_CONSOLE_DIST = fileURLToPath(new URL('../../../console/dist/', import.meta.url));
+export const DEFAULT_CONSOLE_DIST = fileURLToPath(new URL('console/dist/', PACKAGE_ROOT));
 
 /**
  * Everything the console loads comes from this origin (no CDN, no external fonts), so the policy
