@@ -1,4 +1,4 @@
-// `npm test`: builds dist/ (without its own type check), then runs every test file, four at a time,
+// `npm test`: builds dist/ (without its own type check), then runs every test file, six at a time,
 // while the type check of the whole project runs beside them (its output is held and printed
 // after the tests'). Either failing fails the run. Arguments after `npm test --` go to
 // `node --test` (a name pattern, say).
@@ -70,7 +70,7 @@ const rank = (file) => {
 files.sort((a, b) => rank(a) - rank(b));
 const tests = await run(process.execPath, [
   '--test',
-  '--test-concurrency=4',
+  '--test-concurrency=6',
   '--test-reporter=spec',
   ...process.argv.slice(2),
   ...files,
