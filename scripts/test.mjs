@@ -7,6 +7,7 @@
 // compile cache (NODE_COMPILE_CACHE, in node_modules/.cache): a module's TypeScript is stripped and
 // compiled once per run instead of once per process, which is most of what starting one costs.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { globSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { join } from 'node:path';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const env = { ...process.env };
 env.NODE_COMPILE_CACHE ||= join(root, 'node_modules', '.cache', 'node-compile-cache');
+// The test databases of this run carry its id and are dropped when it ends (test/helpers/harness.ts).
+env.TOKEND_TEST_RUN_ID = randomBytes(5).toString('hex');
 
 /**
  * Runs a command; resolves with its exit code (or 1 when killed) and, with `held`, its output,
@@ -40,6 +43,26 @@ if (build.code !== 0) {
 // The type check (about 14 s here) needs nothing the tests make, nor they anything it makes: it
 // runs beside them instead of before them.
 const typecheck = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { held: true });
+/**
+ * Drops the PostgreSQL databases the run's files made (one at a time: each DROP DATABASE makes the
+ * cluster checkpoint, cheap now that nothing else writes). A failure is reported, not fatal: the
+ * test cluster is throwaway.
+ */
+async function dropRunDatabases() {
+  if (!env.TOKEND_TEST_DATABASE_URL) return;
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: env.TOKEND_TEST_DATABASE_URL });
+  try {
+    await admin.connect();
+    const { rows } = await admin.query('select datname from pg_database where starts_with(datname, $1)', [`tokend_test_${env.TOKEND_TEST_RUN_ID}_`]);
+    for (const { datname } of rows) await admin.query(`drop database if exists "${datname}" with (force)`);
+  } catch (error) {
+    process.stderr.write(`npm test: could not drop the run's test databases: ${error.message}\n`);
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
 /**
  * The files that take longest (a minute or more of wall time each: browsers, crash loops, several
  * processes, the README walk-through) start first: the runner starts files in the order given, and
@@ -75,6 +98,7 @@ const tests = await run(process.execPath, [
   ...process.argv.slice(2),
   ...files,
 ]);
+await dropRunDatabases();
 const checked = await typecheck;
 if (checked.code !== 0) process.stdout.write(`\nnpm test: the type check failed:\n${checked.output}`);
 else process.stdout.write('\nnpm test: the type check passed\n');
