@@ -6,6 +6,14 @@
  * the ring and `alg` must be that key's algorithm (so `none`, or HS256 "signed" with the public
  * key, never verifies); `iss` and `aud` must be ours; `exp`, `iat`, `jti`, `sub`, `scope` present;
  * `nbf`, when present, not in the future.
+ *
+ * A token whose claims no token of ours can have is refused before its signature is checked: the
+ * Ed25519 verification (and the exception jose throws when it fails) is most of what a forged
+ * token costs. The test is exact: it refuses only what jose refuses whatever the signature, and
+ * before it would look at `exp` (so an expired token is still told apart only once its signature
+ * holds): a payload that is not a JSON object in UTF-8, one without a required claim, or whose
+ * `iss` or `aud` is not ours. Every token tokend signs passes it; a payload that passes still has
+ * its signature and every claim verified as before.
  */
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
@@ -20,6 +28,9 @@ const ALLOWED_HEADER = new Set(['alg', 'typ', 'kid']);
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Clock skew allowed for `iat` only (a token "issued" later than that is not ours). */
 const IAT_SKEW_S = 60;
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'scope'];
+/** jose decodes a claims set as strict UTF-8 (a BOM dropped, as here). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** What a minted token says: the claims core hands to its `AccessTokenSigner` port. */
 export type AccessJwtInput = AccessTokenClaims;
@@ -83,6 +94,7 @@ export class AccessJwt {
     }
     if (Object.keys(header).some((k) => !ALLOWED_HEADER.has(k))) return invalid;
     if (header.typ !== ACCESS_JWT_TYP || typeof header.kid !== 'string' || typeof header.alg !== 'string') return invalid;
+    if (!this.#mayBeOurs(token)) return invalid;
     const key = await this.#o.ring.verificationKey(header.kid);
     if (!key || header.alg !== key.alg) return invalid;
     const now = this.#o.clock.now();
@@ -93,7 +105,7 @@ export class AccessJwt {
         issuer: this.#o.issuer,
         audience: this.#o.audience,
         typ: ACCESS_JWT_TYP,
-        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'scope'],
+        requiredClaims: REQUIRED_CLAIMS,
         currentDate: new Date(now),
       }));
     } catch (error) {
@@ -117,5 +129,26 @@ export class AccessJwt {
       ...(typeof payload.nbf === 'number' ? { nbf: payload.nbf } : {}),
     };
     return { ok: true, claims, kid: header.kid };
+  }
+
+  /**
+   * False when jose would refuse the token's claims whatever its signature, before it reads `exp`
+   * (the same checks, in its terms: a JSON object, the required claims present, `iss` ours, `aud`
+   * ours or a list holding ours). Where jose cannot decode the payload it refuses anyway, and where
+   * it can, Buffer decodes the same bytes.
+   */
+  #mayBeOurs(token: string): boolean {
+    const start = token.indexOf('.') + 1;
+    let claims: unknown;
+    try {
+      claims = JSON.parse(UTF8.decode(Buffer.from(token.slice(start, token.indexOf('.', start)), 'base64url')));
+    } catch {
+      return false;
+    }
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return false;
+    for (const claim of REQUIRED_CLAIMS) if (!Object.hasOwn(claims, claim)) return false;
+    const { iss, aud } = claims as { iss: unknown; aud: unknown };
+    if (iss !== this.#o.issuer) return false;
+    return typeof aud === 'string' ? aud === this.#o.audience : Array.isArray(aud) && aud.includes(this.#o.audience);
   }
 }
