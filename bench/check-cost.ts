@@ -2,9 +2,10 @@
  * The two token-check rows of the bench, this tree against another checkout, side by side: the
  * Invoicebox check of a valid v3 token answered from the verification cache, and a new random
  * token of each format per request (bench/wrk/random-tokens.lua: all refused), plus the bare
- * Fastify route (the floor). Both servers serve copies of one SQLite fixture; rounds interleave
- * (old, new, floor, …) and each reports the server's CPU time per response (/proc/<pid>/stat),
- * the figure to read on a shared machine: a change to the check path shows here as µs.
+ * Fastify route (the floor). Both servers serve copies of one SQLite fixture; in each round the
+ * old and the new server of a row are loaded at the same moment, each by its own wrk, and each
+ * reports the server's CPU time per response (/proc/<pid>/stat), the figure to read on a shared
+ * machine: a change to the check path shows here as µs.
  *
  *   git worktree add --detach ../tokend-old <commit> && (cd ../tokend-old && npm run build)
  *   node bench/check-cost.ts ../tokend-old [rounds, default 5] [seconds per round, default 10] [stored tokens, default 100000]
@@ -15,7 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { interleaved, type Target } from './lib/measure.ts';
+import type { Target } from './lib/measure.ts';
 import { send, specTarget, startFloor, withCpu } from './lib/peers.ts';
 import { freePort, type Server } from './lib/procs.ts';
 import { median } from './lib/stats.ts';
@@ -70,40 +71,48 @@ try {
   const floor = await startFloor(work);
   servers.push(floor);
   const floorTarget = specTarget({ key: 'floor', label: 'bare Fastify route (floor)', url: floor.url, specFile: join(work, 'floor.spec'), requests: checks, connections: 32, pid: floor.pid });
-  // Each run's CPU per response, by target: the first is the warm-up's.
-  const cpuRounds = new Map<string, number[]>();
-  const order = [...byRow.get('valid')!, floorTarget, ...byRow.get('random')!].map(
-    (t): Target => ({
-      ...t,
-      run: async (seconds) => {
-        const r = await t.run(seconds);
-        cpuRounds.set(t.key, [...(cpuRounds.get(t.key) ?? []), r.cpuUsPerReq ?? Number.NaN]);
-        return r;
-      },
-    }),
-  );
   const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
-  log(`${rounds} rounds x ${durationS} s, 32 connections, ${fixture.storedApiTokens.toLocaleString('en-US')} stored tokens; load average before: ${load}`);
-  const s = await interleaved(order, { rounds, durationS, warmupS: 3, log });
+  log(`${rounds} rounds x ${durationS} s, 32 connections each, ${fixture.storedApiTokens.toLocaleString('en-US')} stored tokens; load average before: ${load}`);
+  // Old and new of a row run at the same moment, each under its own wrk: whatever else the machine
+  // does then weighs on both alike (rounds one after the other moved by ±10 µs on a shared machine).
+  const cpu = new Map<string, number[]>();
+  const rps = new Map<string, number[]>();
+  const note = (key: string, r: { cpuUsPerReq?: number; rps: number }): void => {
+    cpu.set(key, [...(cpu.get(key) ?? []), r.cpuUsPerReq ?? Number.NaN]);
+    rps.set(key, [...(rps.get(key) ?? []), r.rps]);
+  };
+  for (let round = 0; round <= rounds; round++) {
+    // Round 0 is the warm-up, not counted.
+    const seconds = round === 0 ? 3 : durationS;
+    for (const row of ['valid', 'random']) {
+      const [o, n] = byRow.get(row)!;
+      const [ro, rn] = await Promise.all([o!.run(seconds), n!.run(seconds)]);
+      if (round === 0) continue;
+      note(o!.key, ro);
+      note(n!.key, rn);
+      log(`  round ${round}/${rounds} ${row}: old ${ro.cpuUsPerReq?.toFixed(1)} µs (${Math.round(ro.rps)}/s), new ${rn.cpuUsPerReq?.toFixed(1)} µs (${Math.round(rn.rps)}/s)`);
+    }
+    const f = await floorTarget.run(seconds);
+    if (round > 0) {
+      note('floor', f);
+      log(`  round ${round}/${rounds} floor alone: ${f.cpuUsPerReq?.toFixed(1)} µs (${Math.round(f.rps)}/s)`);
+    }
+  }
   log(`load average after: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
   log('');
-  log(`| row | ${sides[0]!.rev} µs CPU/response | ${sides[1]!.rev} µs CPU/response | new - old (median of per-round differences) | req/s old, new |`);
-  log('|---|---:|---:|---:|---:|');
-  const fl = s.get('floor')!;
+  log(`| row | ${sides[0]!.rev} µs CPU/response | ${sides[1]!.rev} µs CPU/response | new - old, median of per-round differences (min, max) |`);
+  log('|---|---:|---:|---:|');
   for (const row of ['valid', 'random']) {
-    const o = s.get(`${row}-old`)!;
-    const n = s.get(`${row}-new`)!;
-    const perRound = rawCpu(`${row}-new`).map((x, i) => x - rawCpu(`${row}-old`)[i]!);
-    log(`| ${row} | ${o.cpuUsPerReq.toFixed(1)} | ${n.cpuUsPerReq.toFixed(1)} | ${median(perRound).toFixed(1)} | ${Math.round(o.rps)}, ${Math.round(n.rps)} |`);
+    const o = cpu.get(`${row}-old`)!;
+    const n = cpu.get(`${row}-new`)!;
+    const d = n.map((x, i) => x - o[i]!);
+    log(`| ${row} | ${median(o).toFixed(1)} | ${median(n).toFixed(1)} | ${median(d).toFixed(1)} (${Math.min(...d).toFixed(1)}, ${Math.max(...d).toFixed(1)}) |`);
   }
-  log(`| floor | ${fl.cpuUsPerReq.toFixed(1)} | | | ${Math.round(fl.rps)} |`);
+  log(`| floor (alone) | ${median(cpu.get('floor')!).toFixed(1)} | | |`);
   log('');
-  log('CPU per response over the floor\'s (the targets: valid >= 0.75x the floor\'s throughput, random >= 0.8x):');
-  for (const row of ['valid-old', 'valid-new', 'random-old', 'random-new']) log(`  ${row}: ${(fl.cpuUsPerReq / s.get(row)!.cpuUsPerReq).toFixed(2)} of the floor's CPU efficiency, ${(s.get(row)!.rps / fl.rps).toFixed(2)} of its throughput`);
-
-  function rawCpu(key: string): number[] {
-    return (cpuRounds.get(key) ?? []).slice(1);
-  }
+  const fl = median(cpu.get('floor')!);
+  log("The floor's CPU per response over each (the targets are throughput: valid >= 0.75 of the floor's, random >= 0.8):");
+  for (const key of ['valid-old', 'valid-new', 'random-old', 'random-new']) log(`  ${key}: ${(fl / median(cpu.get(key)!)).toFixed(2)}`);
 } finally {
   for (const srv of servers) srv.child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
