@@ -15,6 +15,7 @@
  * `iss` or `aud` is not ours. Every token tokend signs passes it; a payload that passes still has
  * its signature and every claim verified as before.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../core/clock.ts';
@@ -31,6 +32,23 @@ const IAT_SKEW_S = 60;
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'scope'];
 /** jose decodes a claims set as strict UTF-8 (a BOM dropped, as here). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** JSON whitespace: space, tab, line feed, carriage return. */
+function isJsonSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+/**
+ * Whether UTF-8 text (a BOM aside) could be a JSON object: its first and last characters other
+ * than whitespace are `{` and `}`. What fails this, JSON.parse refuses or makes no object of.
+ */
+function bracedObject(bytes: Uint8Array): boolean {
+  let first = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let last = bytes.length - 1;
+  while (first <= last && isJsonSpace(bytes[first]!)) first++;
+  while (last > first && isJsonSpace(bytes[last]!)) last--;
+  return first < last && bytes[first] === 0x7b && bytes[last] === 0x7d;
+}
 
 /** What a minted token says: the claims core hands to its `AccessTokenSigner` port. */
 export type AccessJwtInput = AccessTokenClaims;
@@ -139,9 +157,12 @@ export class AccessJwt {
    */
   #mayBeOurs(token: string): boolean {
     const start = token.indexOf('.') + 1;
+    const bytes = Buffer.from(token.slice(start, token.indexOf('.', start)), 'base64url');
+    // Garbage ends here without an exception (a thrown error is as dear as the rest of the test).
+    if (!isUtf8(bytes) || !bracedObject(bytes)) return false;
     let claims: unknown;
     try {
-      claims = JSON.parse(UTF8.decode(Buffer.from(token.slice(start, token.indexOf('.', start)), 'base64url')));
+      claims = JSON.parse(UTF8.decode(bytes));
     } catch {
       return false;
     }
