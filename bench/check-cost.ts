@@ -1,8 +1,9 @@
 /**
- * The two token-check rows of the bench, this tree against another checkout, side by side: the
- * Invoicebox check of a valid v3 token answered from the verification cache, and a new random
- * token of each format per request (bench/wrk/random-tokens.lua: all refused), plus the bare
- * Fastify route (the floor). Both servers serve copies of one SQLite fixture; in each round the
+ * The token-check rows of the bench, this tree against another checkout, side by side: the
+ * Invoicebox check of a valid v3 token answered from the verification cache, the same with a
+ * rate limit, an allow-list and credits attached to the token, and a new random token of each
+ * format per request (bench/wrk/random-tokens.lua: all refused), plus the bare Fastify route
+ * (the floor). Both servers serve copies of one SQLite fixture; in each round the
  * old and the new server of a row are loaded at the same moment, each by its own wrk, and each
  * reports the server's CPU time per response (/proc/<pid>/stat), the figure to read on a shared
  * machine: a change to the check path shows here as µs.
@@ -33,6 +34,7 @@ const oldRoot = resolve(oldArg);
 const rounds = Number(roundsArg ?? 5);
 const durationS = Number(secondsArg ?? 10);
 const stored = Number(storedArg ?? 100_000);
+const ROWS = ['valid', 'policy', 'random'] as const;
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const rev = (dir: string): string => execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const oldLib = (await import(pathToFileURL(join(oldRoot, 'bench/lib/tokend.ts')).href)) as typeof newLib;
@@ -49,7 +51,8 @@ try {
     { key: 'old', lib: oldLib, rev: rev(oldRoot) },
     { key: 'new', lib: newLib, rev: rev(new URL('..', import.meta.url).pathname) },
   ];
-  const byRow = new Map<string, Target[]>([['valid', []], ['random', []]]);
+  const ruled = checkRequests(fixture.policyTokens.slice(0, 1000));
+  const byRow = new Map<string, Target[]>([['valid', []], ['policy', []], ['random', []]]);
   for (const side of sides) {
     const dir = join(work, side.key);
     cpSync(seedDir, dir, { recursive: true });
@@ -62,6 +65,7 @@ try {
     const key = jwks.keys[0]!;
     const jwtHeader = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })).toString('base64url');
     byRow.get('valid')!.push(specTarget({ key: `valid-${side.key}`, label: `valid cached check (${side.rev})`, url: server.url, specFile: join(work, `valid-${side.key}.spec`), requests: checks, connections: 32, pid: server.pid }));
+    byRow.get('policy')!.push(specTarget({ key: `policy-${side.key}`, label: `check with rules (${side.rev})`, url: server.url, specFile: join(work, `policy-${side.key}.spec`), requests: ruled, connections: 32, pid: server.pid }));
     byRow.get('random')!.push({
       key: `random-${side.key}`,
       label: `random tokens (${side.rev})`,
@@ -84,7 +88,7 @@ try {
   for (let round = 0; round <= rounds; round++) {
     // Round 0 is the warm-up, not counted.
     const seconds = round === 0 ? 3 : durationS;
-    for (const row of ['valid', 'random']) {
+    for (const row of ROWS) {
       const [o, n] = byRow.get(row)!;
       const [ro, rn] = await Promise.all([o!.run(seconds), n!.run(seconds)]);
       if (round === 0) continue;
@@ -102,7 +106,7 @@ try {
   log('');
   log(`| row | ${sides[0]!.rev} µs CPU/response | ${sides[1]!.rev} µs CPU/response | new - old, median of per-round differences (min, max) |`);
   log('|---|---:|---:|---:|');
-  for (const row of ['valid', 'random']) {
+  for (const row of ROWS) {
     const o = cpu.get(`${row}-old`)!;
     const n = cpu.get(`${row}-new`)!;
     const d = n.map((x, i) => x - o[i]!);
@@ -112,7 +116,7 @@ try {
   log('');
   const fl = median(cpu.get('floor')!);
   log("The floor's CPU per response over each (the targets are throughput: valid >= 0.75 of the floor's, random >= 0.8):");
-  for (const key of ['valid-old', 'valid-new', 'random-old', 'random-new']) log(`  ${key}: ${(fl / median(cpu.get(key)!)).toFixed(2)}`);
+  for (const key of ROWS.flatMap((row) => [`${row}-old`, `${row}-new`])) log(`  ${key}: ${(fl / median(cpu.get(key)!)).toFixed(2)}`);
 } finally {
   for (const srv of servers) srv.child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
