@@ -30,8 +30,10 @@ const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Clock skew allowed for `iat` only (a token "issued" later than that is not ours). */
 const IAT_SKEW_S = 60;
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'scope'];
-/** jose decodes a claims set as strict UTF-8 (a BOM dropped, as here). */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** jose decodes a claims set as strict UTF-8 and drops a leading byte-order mark; so does this. */
+function hasBom(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+}
 
 /** JSON whitespace: space, tab, line feed, carriage return. */
 function isJsonSpace(byte: number): boolean {
@@ -43,7 +45,7 @@ function isJsonSpace(byte: number): boolean {
  * than whitespace are `{` and `}`. What fails this, JSON.parse refuses or makes no object of.
  */
 function bracedObject(bytes: Uint8Array): boolean {
-  let first = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let first = hasBom(bytes) ? 3 : 0;
   let last = bytes.length - 1;
   while (first <= last && isJsonSpace(bytes[first]!)) first++;
   while (last > first && isJsonSpace(bytes[last]!)) last--;
@@ -162,7 +164,8 @@ export class AccessJwt {
     if (!isUtf8(bytes) || !bracedObject(bytes)) return false;
     let claims: unknown;
     try {
-      claims = JSON.parse(UTF8.decode(bytes));
+      // Valid UTF-8 already: toString reads it as the strict decoder would, the BOM aside as it is.
+      claims = JSON.parse(bytes.toString('utf8', hasBom(bytes) ? 3 : 0));
     } catch {
       return false;
     }
