@@ -157,6 +157,38 @@ for (const db of databases()) {
       });
     }
 
+    it('refuses claims no token of ours has before checking the signature, and answers as after it', async (ctx) => {
+      const verify = ctx.mock.method(crypto.subtle, 'verify');
+      const enc = (s: string): string => base64url.encode(s);
+      const forged = (payload: string): string => `${base64url.encode(JSON.stringify(realHeader()))}.${payload}.${base64url.encode(new Uint8Array(64))}`;
+      const cannotBeOurs = [
+        forged(enc('not json')),
+        forged(enc('[1,2]')),
+        forged(enc('"a string"')),
+        forged('eyJ'),
+        forged(base64url.encode(new Uint8Array([0x7b, 0xff, 0x7d]))),
+        forged(enc(JSON.stringify({ ...good, jti: undefined }))),
+        forged(enc(JSON.stringify({ ...good, iss: 'https://evil.example' }))),
+        forged(enc(JSON.stringify({ ...good, aud: ['a', 'b'] }))),
+        // Foreign and expired: jose reads iss before exp, so this is invalid, never expired.
+        await sign(realKey, realHeader(), { ...good, iss: 'https://evil.example', exp: nowS() - 10, iat: nowS() - 3610 }),
+      ];
+      for (const token of cannotBeOurs) {
+        assert.deepEqual(await jwtLayer.verify(token), { ok: false, code: 'invalid_token' }, token);
+        assertHosterError(await hosterCalls(t).infoAccess(token, k.accountId), 401, 'access_token_not_found');
+      }
+      assert.equal(verify.mock.callCount(), 0, 'a signature was checked');
+      // Claims that could be ours: the signature decides, and an expired one we signed says so.
+      assert.deepEqual(await jwtLayer.verify(forged(enc(JSON.stringify(good)))), { ok: false, code: 'invalid_token' });
+      assert.deepEqual(await jwtLayer.verify(await sign(realKey, realHeader(), { ...good, exp: nowS() - 10, iat: nowS() - 3610 })), { ok: false, code: 'token_expired' });
+      assert.equal(verify.mock.callCount(), 2);
+      assert.equal((await jwtLayer.verify(issued.accessToken)).ok, true);
+      // What jose reads as a JSON object passes: here one after a byte-order mark and spaces.
+      const input = `${base64url.encode(JSON.stringify(realHeader()))}.${base64url.encode(`\ufeff \n${JSON.stringify({ ...good, exp: nowS() + 600 })}\t `)}`;
+      const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', realKey, new TextEncoder().encode(input)));
+      assert.equal((await jwtLayer.verify(`${input}.${base64url.encode(signature)}`)).ok, true);
+    });
+
     it('rejects tokens of other kinds: ChatApp access, refresh, secret key, garbage', async () => {
       const u = await seedAccount(t.core);
       const made = await t.app.inject({ method: 'POST', url: '/v1/tokens', payload: { email: u.email, password: u.password, appId: u.appId } });

@@ -289,16 +289,28 @@ export class Verification {
    * promise only when they wait (storage, rules not loaded yet).
    */
   async check(token: string, options: CheckOptions): Promise<CheckOutcome> {
+    return this.checkNow(token, options);
+  }
+
+  /**
+   * `check` for the HTTP checks: the outcome itself when no step waited (a cache hit, rules in
+   * memory), a promise only when one did. A check answered from the cache then makes no promise at
+   * all, and its handler answers in the same turn.
+   */
+  checkNow(token: string, options: CheckOptions): CheckOutcome | Promise<CheckOutcome> {
     const pending = this.#check(token, options);
-    const outcome = pending instanceof Promise ? await pending : pending;
-    // Every outcome leaves through here: one place counts them, by kind and reason.
+    return pending instanceof Promise ? pending.then(this.#counted) : this.#counted(pending);
+  }
+
+  // Every outcome leaves through here: one place counts them, by kind and reason. Made once.
+  readonly #counted = (outcome: CheckOutcome): CheckOutcome => {
     const metrics = this.#d.metrics;
     if (metrics) {
       if (outcome.ok) metrics.tokenCheck(outcome.identity.kind, 'ok');
       else metrics.tokenCheck(outcome.kind ?? 'unknown', outcome.reason);
     }
     return outcome;
-  }
+  };
 
   #check(token: string, options: CheckOptions): CheckOutcome | Promise<CheckOutcome> {
     const kind = tokenKindOf(token);

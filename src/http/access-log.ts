@@ -7,6 +7,15 @@
  * time and the request id (`reqId`, as on every line of a request; src/observability/request-id.ts):
  * at info for failures (4xx; 5xx at warn), at debug for successes, so `info` keeps what an
  * operator investigates and `TOKEND_LOG_LEVEL=debug` gives a full access log.
+ *
+ * The line is written without the logger's redaction. Redaction (pino's `redact`, with wildcard
+ * paths such as `*.token`) runs on every value of a line, the message and the request id
+ * included, and cost more than the rest of a refused check (a clone and a walk per value, about
+ * 25 µs a line): the whole price of an unknown token at `info`. The access line needs none: it
+ * holds only what the whitelisting serializers make of the request and the reply (method, path
+ * without its query string, client address; status), a number, the request id (safe characters
+ * only, src/observability/request-id.ts) and a constant message. Every other line of a request
+ * (an error, a handler's warning) goes through the request's logger, redaction included.
  */
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Level } from 'pino';
@@ -17,16 +26,28 @@ export class AccessLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
     if (error) {
-      reply.log.error({ ...line, err: error }, 'request errored');
+      reply.log.error({ req: request, res: reply, responseTime: reply.elapsedTime, err: error }, 'request errored');
       return;
     }
     const status = reply.statusCode;
-    if (status >= 500) reply.log.warn(line, 'request completed');
-    else if (status >= 400) reply.log.info(line, 'request completed');
-    else reply.log.debug(line, 'request completed');
+    const level: Level = status >= 500 ? 'warn' : status >= 400 ? 'info' : 'debug';
+    const log = reply.log as unknown;
+    if (log instanceof LazyChildLogger) log.accessLine(level, request, reply);
+    else reply.log[level]({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
+}
+
+/** The logger of access lines, one per app logger: its own, without redaction (see above). */
+const accessLoggers = new WeakMap<FastifyBaseLogger, FastifyBaseLogger>();
+
+function accessLoggerOf(parent: FastifyBaseLogger): FastifyBaseLogger {
+  let logger = accessLoggers.get(parent);
+  if (logger === undefined) {
+    logger = parent.child({}, { redact: [] } as ChildLoggerOptions);
+    accessLoggers.set(parent, logger);
+  }
+  return logger;
 }
 
 type LevelCheck = { isLevelEnabled?: (level: Level) => boolean };
@@ -56,6 +77,16 @@ class LazyChildLogger {
   #write(level: Level, args: unknown[]): void {
     if ((this.#parent as unknown as LevelCheck).isLevelEnabled?.(level) === false) return;
     (this.#real()[level] as (...a: unknown[]) => void)(...args);
+  }
+
+  /** The access-log line of the request: its bindings (the request id) first, as its child would write them. */
+  accessLine(level: Level, request: FastifyRequest, reply: FastifyReply): void {
+    if ((this.#parent as unknown as LevelCheck).isLevelEnabled?.(level) === false) return;
+    const line: Record<string, unknown> = { ...this.#bindings };
+    line.req = request;
+    line.res = reply;
+    line.responseTime = reply.elapsedTime;
+    accessLoggerOf(this.#parent)[level](line, 'request completed');
   }
 
   get level(): string {

@@ -5,7 +5,7 @@
  * (`failureCodes`) and renders them in its own envelope; src/http/app.ts picks the dialect by path.
  */
 import { StoreUnavailableError } from '../core/errors.ts';
-import type { ErrorCodeSpec } from './dialect.ts';
+import type { ErrorCodeSpec, WireReply } from './dialect.ts';
 
 export interface FieldError {
   name: string;
@@ -106,6 +106,22 @@ export function failureExtra(failure: GenericFailure, retryAfterSeconds: number 
     ...(failure.kind === 'validation' ? { fields: failure.fields } : {}),
     ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
   };
+}
+
+/**
+ * A reply kept and sent again (a dialect's constant refusals), frozen with its body and headers:
+ * whoever would change it (add a header) must copy it, as withPolicyHeaders does.
+ */
+export function frozen(reply: WireReply): WireReply {
+  deepFreeze(reply.body);
+  if (reply.headers) Object.freeze(reply.headers);
+  return Object.freeze(reply);
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  for (const v of Object.values(value)) deepFreeze(v);
+  Object.freeze(value);
 }
 
 /** `Retry-After` (seconds), on the 429s and 503s of every surface. */

@@ -6,7 +6,16 @@
  * the ring and `alg` must be that key's algorithm (so `none`, or HS256 "signed" with the public
  * key, never verifies); `iss` and `aud` must be ours; `exp`, `iat`, `jti`, `sub`, `scope` present;
  * `nbf`, when present, not in the future.
+ *
+ * A token whose claims no token of ours can have is refused before its signature is checked: the
+ * Ed25519 verification (and the exception jose throws when it fails) is most of what a forged
+ * token costs. The test is exact: it refuses only what jose refuses whatever the signature, and
+ * before it would look at `exp` (so an expired token is still told apart only once its signature
+ * holds): a payload that is not a JSON object in UTF-8, one without a required claim, or whose
+ * `iss` or `aud` is not ours. Every token tokend signs passes it; a payload that passes still has
+ * its signature and every claim verified as before.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../core/clock.ts';
@@ -20,6 +29,28 @@ const ALLOWED_HEADER = new Set(['alg', 'typ', 'kid']);
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Clock skew allowed for `iat` only (a token "issued" later than that is not ours). */
 const IAT_SKEW_S = 60;
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'scope'];
+/** jose decodes a claims set as strict UTF-8 and drops a leading byte-order mark; so does this. */
+function hasBom(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+}
+
+/** JSON whitespace: space, tab, line feed, carriage return. */
+function isJsonSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+/**
+ * Whether UTF-8 text (a BOM aside) could be a JSON object: its first and last characters other
+ * than whitespace are `{` and `}`. What fails this, JSON.parse refuses or makes no object of.
+ */
+function bracedObject(bytes: Uint8Array): boolean {
+  let first = hasBom(bytes) ? 3 : 0;
+  let last = bytes.length - 1;
+  while (first <= last && isJsonSpace(bytes[first]!)) first++;
+  while (last > first && isJsonSpace(bytes[last]!)) last--;
+  return first < last && bytes[first] === 0x7b && bytes[last] === 0x7d;
+}
 
 /** What a minted token says: the claims core hands to its `AccessTokenSigner` port. */
 export type AccessJwtInput = AccessTokenClaims;
@@ -83,6 +114,7 @@ export class AccessJwt {
     }
     if (Object.keys(header).some((k) => !ALLOWED_HEADER.has(k))) return invalid;
     if (header.typ !== ACCESS_JWT_TYP || typeof header.kid !== 'string' || typeof header.alg !== 'string') return invalid;
+    if (!this.#mayBeOurs(token)) return invalid;
     const key = await this.#o.ring.verificationKey(header.kid);
     if (!key || header.alg !== key.alg) return invalid;
     const now = this.#o.clock.now();
@@ -93,7 +125,7 @@ export class AccessJwt {
         issuer: this.#o.issuer,
         audience: this.#o.audience,
         typ: ACCESS_JWT_TYP,
-        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'scope'],
+        requiredClaims: REQUIRED_CLAIMS,
         currentDate: new Date(now),
       }));
     } catch (error) {
@@ -117,5 +149,30 @@ export class AccessJwt {
       ...(typeof payload.nbf === 'number' ? { nbf: payload.nbf } : {}),
     };
     return { ok: true, claims, kid: header.kid };
+  }
+
+  /**
+   * False when jose would refuse the token's claims whatever its signature, before it reads `exp`
+   * (the same checks, in its terms: a JSON object, the required claims present, `iss` ours, `aud`
+   * ours or a list holding ours). Where jose cannot decode the payload it refuses anyway, and where
+   * it can, Buffer decodes the same bytes.
+   */
+  #mayBeOurs(token: string): boolean {
+    const start = token.indexOf('.') + 1;
+    const bytes = Buffer.from(token.slice(start, token.indexOf('.', start)), 'base64url');
+    // Garbage ends here without an exception (a thrown error is as dear as the rest of the test).
+    if (!isUtf8(bytes) || !bracedObject(bytes)) return false;
+    let claims: unknown;
+    try {
+      // Valid UTF-8 already: toString reads it as the strict decoder would, the BOM aside as it is.
+      claims = JSON.parse(bytes.toString('utf8', hasBom(bytes) ? 3 : 0));
+    } catch {
+      return false;
+    }
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return false;
+    for (const claim of REQUIRED_CLAIMS) if (!Object.hasOwn(claims, claim)) return false;
+    const { iss, aud } = claims as { iss: unknown; aud: unknown };
+    if (iss !== this.#o.issuer) return false;
+    return typeof aud === 'string' ? aud === this.#o.audience : Array.isArray(aud) && aud.includes(this.#o.audience);
   }
 }

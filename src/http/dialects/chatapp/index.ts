@@ -2,13 +2,13 @@
  * ChatApp dialect: tokens.make, tokens.refresh, tokens.check.
  * Parses the wire, calls core, writes the wire; nothing else.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LoginFailure } from '../../../core/accounts.ts';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { RefreshFailure } from '../../../core/sessions.ts';
-import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
+import type { CheckOutcome, CheckReason, VerifiedKind } from '../../../core/verification.ts';
 import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
-import { headerValue, pickLang } from '../../lang.ts';
+import { headerValue, pickLang, type Lang } from '../../lang.ts';
 import { withPolicyHeaders } from '../../policy-headers.ts';
 import { CHATAPP_CODES, type ChatappCode } from './codes.ts';
 import { chatappError, chatappFailure, chatappOk } from './envelope.ts';
@@ -116,25 +116,35 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
   app.get(
     '/v1/tokens/check',
     { schema: checkSchema },
-    async (request, reply) => {
+    // Not async: a check answered from the cache is sent in this turn, without a promise.
+    (request, reply) => {
       const lang = pickLang(request.headers);
       const token = accessTokenOf(request);
-      if (!token) return sendWire(reply, chatappError('ApiInvalidTokenError', lang));
-      const outcome = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
-      if (!outcome.ok) return sendWire(reply, withPolicyHeaders(chatappError(CHECK_FAILURES[outcome.reason], lang), outcome));
-      const { identity } = outcome;
-      return sendWire(
-        reply,
-        withPolicyHeaders(
-          chatappOk({
-            cabinetUserId: identity.accountId,
-            appId: identity.clientId,
-            accessTokenEndTime: toUnixSeconds(identity.expiresAt!),
-          }),
-          outcome,
-        ),
-      );
+      if (!token) {
+        sendWire(reply, chatappError('ApiInvalidTokenError', lang));
+        return undefined;
+      }
+      const outcome = core.verification.checkNow(token, { accept: CHECKED, address: clientAddress(request) });
+      if (outcome instanceof Promise) return outcome.then((o) => answerCheck(reply, o, lang));
+      answerCheck(reply, outcome, lang);
+      return undefined;
     },
+  );
+}
+
+function answerCheck(reply: FastifyReply, outcome: CheckOutcome, lang: Lang): FastifyReply {
+  if (!outcome.ok) return sendWire(reply, withPolicyHeaders(chatappError(CHECK_FAILURES[outcome.reason], lang), outcome));
+  const { identity } = outcome;
+  return sendWire(
+    reply,
+    withPolicyHeaders(
+      chatappOk({
+        cabinetUserId: identity.accountId,
+        appId: identity.clientId,
+        accessTokenEndTime: toUnixSeconds(identity.expiresAt!),
+      }),
+      outcome,
+    ),
   );
 }
 

@@ -4,7 +4,7 @@
  * API-token format (v3, l3, native). Parses the wire, calls core, writes the wire.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
+import type { CheckOutcome, CheckReason, VerifiedKind } from '../../../core/verification.ts';
 import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
 import { withPolicyHeaders } from '../../policy-headers.ts';
@@ -41,15 +41,27 @@ function bearerOf(request: FastifyRequest): string | null | undefined {
   return raw;
 }
 
+function answer(reply: FastifyReply, check: CheckOutcome): FastifyReply {
+  if (!check.ok) return sendWire(reply, withPolicyHeaders(invoiceboxError(FAILURES[check.reason]), check));
+  return sendWire(reply, withPolicyHeaders(invoiceboxOk({ userId: check.identity.accountUid, profile: null, accessToken: null }), check));
+}
+
 async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
-  async function authCheck(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /**
+   * Not async: a check answered from the cache is sent in this turn, without a promise (Fastify
+   * takes a handler that has sent and returns nothing, or a promise of the reply).
+   */
+  function authCheck(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined {
     const token = bearerOf(request);
-    // Seed 002: without a token the answer is the anonymous user, 200.
-    if (token === undefined) return sendWire(reply, invoiceboxOk({ userId: null, profile: null, accessToken: null }));
-    if (token === null) return sendWire(reply, invoiceboxError('unauthorized'));
-    const check = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
-    if (!check.ok) return sendWire(reply, withPolicyHeaders(invoiceboxError(FAILURES[check.reason]), check));
-    return sendWire(reply, withPolicyHeaders(invoiceboxOk({ userId: check.identity.accountUid, profile: null, accessToken: null }), check));
+    // Without a token the answer is the anonymous user, 200.
+    if (token === undefined) sendWire(reply, invoiceboxOk({ userId: null, profile: null, accessToken: null }));
+    else if (token === null) sendWire(reply, invoiceboxError('unauthorized'));
+    else {
+      const check = core.verification.checkNow(token, { accept: CHECKED, address: clientAddress(request) });
+      if (check instanceof Promise) return check.then((c) => answer(reply, c));
+      answer(reply, check);
+    }
+    return undefined;
   }
 
   for (const version of ['v3', 'l3'] as const) {
