@@ -9,8 +9,9 @@
  * then `Access-Token` (hoster.by). Refresh tokens are not access credentials: 401. When
  * `X-User-Id` (hoster.by) is present it must match the token's user, or 401.
  */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/tokend.ts';
-import { ACCESS_KINDS, type TokenIdentity } from '../../core/verification.ts';
+import { ACCESS_KINDS, type CheckOutcome, type TokenIdentity } from '../../core/verification.ts';
 import { clientAddress, sendWire, type HttpApp } from '../dialect.ts';
 import { headerValue } from '../lang.ts';
 import { policyHeaders, ruleAsks, withPolicyHeaders } from '../policy-headers.ts';
@@ -60,6 +61,20 @@ export async function registerForwardAuth(app: HttpApp, core: Core): Promise<voi
   const unauthorized = nativeError('invalid_token');
   unauthorized.headers = { ...unauthorized.headers, 'www-authenticate': CHALLENGE };
 
+  function answer(request: FastifyRequest, reply: FastifyReply, check: CheckOutcome): FastifyReply {
+    if (!check.ok) {
+      // A live token refused by one of its rules: the proxy passes 403/429 and the headers on.
+      if (check.policy) return sendWire(reply, withPolicyHeaders(nativeError(check.policy.code), check));
+      // Every other failure is the same 401: a proxy needs no more, and a client learns nothing.
+      return sendWire(reply, unauthorized);
+    }
+    const userId = headerValue(request.headers['x-user-id'])?.trim();
+    if (userId !== undefined && userId !== check.identity.subject) return sendWire(reply, unauthorized);
+    for (const [k, v] of Object.entries(identityHeaders(check.identity))) reply.header(k, v);
+    for (const [k, v] of Object.entries(policyHeaders(check))) reply.header(k, v);
+    return reply.code(200).send();
+  }
+
   app.get(
     '/auth/verify',
     {
@@ -68,25 +83,22 @@ export async function registerForwardAuth(app: HttpApp, core: Core): Promise<voi
         summary: 'Forward-auth for reverse proxies: 200 with X-Tokend-User-Id, X-Tokend-Scope, X-Tokend-Token-Kind, … or 401',
       },
     },
-    async (request, reply) => {
+    // Not async: a check answered from the cache is sent in this turn, without a promise (Fastify
+    // takes a handler that has sent and returns nothing, or a promise of the reply).
+    (request, reply): Promise<FastifyReply> | undefined => {
       const token = tokenOf(request.headers);
-      if (!token) return sendWire(reply, unauthorized);
-      const check = await core.verification.check(token, {
+      if (!token) {
+        sendWire(reply, unauthorized);
+        return undefined;
+      }
+      const check = core.verification.checkNow(token, {
         accept: ACCESS_KINDS,
         address: clientAddress(request),
         ...ruleAsks(headerValue(request.headers['x-tokend-required-scope']), headerValue(request.headers['x-tokend-cost'])),
       });
-      if (!check.ok) {
-        // A live token refused by one of its rules: the proxy passes 403/429 and the headers on.
-        if (check.policy) return sendWire(reply, withPolicyHeaders(nativeError(check.policy.code), check));
-        // Every other failure is the same 401: a proxy needs no more, and a client learns nothing.
-        return sendWire(reply, unauthorized);
-      }
-      const userId = headerValue(request.headers['x-user-id'])?.trim();
-      if (userId !== undefined && userId !== check.identity.subject) return sendWire(reply, unauthorized);
-      for (const [k, v] of Object.entries(identityHeaders(check.identity))) reply.header(k, v);
-      for (const [k, v] of Object.entries(policyHeaders(check))) reply.header(k, v);
-      return reply.code(200).send();
+      if (check instanceof Promise) return check.then((c) => answer(request, reply, c));
+      answer(request, reply, check);
+      return undefined;
     },
   );
 }
