@@ -6,6 +6,7 @@
  */
 import { StoreUnavailableError } from '../core/errors.ts';
 import type { ErrorCodeSpec, WireReply } from './dialect.ts';
+import type { Lang } from './lang.ts';
 
 export interface FieldError {
   name: string;
@@ -109,10 +110,24 @@ export function failureExtra(failure: GenericFailure, retryAfterSeconds: number 
 }
 
 /**
- * A reply kept and sent again (a dialect's constant refusals), frozen with its body and headers:
- * whoever would change it (add a header) must copy it, as withPolicyHeaders does.
+ * A dialect's constant refusals (an error code in a language, without fields or Retry-After),
+ * each rendered on first use and then kept, frozen: a refused check builds no envelope.
  */
-export function frozen(reply: WireReply): WireReply {
+export function keptReplies<C>(render: (code: C, lang: Lang) => WireReply): (code: C, lang: Lang) => WireReply {
+  const kept: Record<Lang, Map<C, WireReply>> = { en: new Map(), ru: new Map() };
+  return (code, lang) => {
+    const byCode = kept[lang];
+    let reply = byCode.get(code);
+    if (reply === undefined) byCode.set(code, (reply = frozen(render(code, lang))));
+    return reply;
+  };
+}
+
+/**
+ * A reply kept and sent again, frozen with its body and headers: whoever would change it (add a
+ * header) must copy it, as withPolicyHeaders does.
+ */
+function frozen(reply: WireReply): WireReply {
   deepFreeze(reply.body);
   if (reply.headers) Object.freeze(reply.headers);
   return Object.freeze(reply);

@@ -3,7 +3,7 @@
  * An error never carries `data`: some clients read only `data`.
  */
 import type { WireReply } from '../../dialect.ts';
-import { failureExtra, frozen, retryHeaders, type FailureExtra, type GenericFailure } from '../../failures.ts';
+import { failureExtra, keptReplies, retryHeaders, type FailureExtra, type GenericFailure } from '../../failures.ts';
 import type { Lang } from '../../lang.ts';
 import { CHATAPP_CODES, CHATAPP_FAILURES, type ChatappCode } from './codes.ts';
 
@@ -11,14 +11,10 @@ export function chatappOk(data: Record<string, unknown>): WireReply {
   return { status: 200, body: { success: true, data } };
 }
 
-/** The answer of each code and language without fields or Retry-After: made once. */
-const PLAIN: Record<Lang, Map<ChatappCode, WireReply>> = { en: new Map(), ru: new Map() };
+const plain = keptReplies((code: ChatappCode, lang: Lang) => render(code, lang, {}));
 
 export function chatappError(code: ChatappCode, lang: Lang, extra: FailureExtra = {}): WireReply {
-  if (extra.fields !== undefined || extra.retryAfterSeconds !== undefined) return render(code, lang, extra);
-  let reply = PLAIN[lang].get(code);
-  if (reply === undefined) PLAIN[lang].set(code, (reply = frozen(render(code, lang, extra))));
-  return reply;
+  return extra.fields !== undefined || extra.retryAfterSeconds !== undefined ? render(code, lang, extra) : plain(code, lang);
 }
 
 function render(code: ChatappCode, lang: Lang, extra: FailureExtra): WireReply {

@@ -8,7 +8,7 @@
  * status always equals `httpCode`.
  */
 import type { WireReply } from '../../dialect.ts';
-import { failureExtra, frozen, retryHeaders, type GenericFailure } from '../../failures.ts';
+import { failureExtra, keptReplies, retryHeaders, type GenericFailure } from '../../failures.ts';
 import type { Lang } from '../../lang.ts';
 import { HOSTER_CODES, HOSTER_FAILURES, HOSTER_SUCCESS, type HosterCode, type HosterSuccessCode } from './codes.ts';
 
@@ -30,14 +30,11 @@ export function hosterOk(code: HosterSuccessCode, payload: Record<string, unknow
   };
 }
 
-/** The answer of each code and language without Retry-After: made once (rendering pretty-printed JSON is not free). */
-const PLAIN: Record<Lang, Map<HosterCode, WireReply>> = { en: new Map(), ru: new Map() };
+// Rendering pretty-printed JSON is not free: the answers without Retry-After are made once.
+const plain = keptReplies((code: HosterCode, lang: Lang) => renderError(code, lang, {}));
 
 export function hosterError(code: HosterCode, lang: Lang, extra: { retryAfterSeconds?: number } = {}): WireReply {
-  if (extra.retryAfterSeconds !== undefined) return renderError(code, lang, extra);
-  let reply = PLAIN[lang].get(code);
-  if (reply === undefined) PLAIN[lang].set(code, (reply = frozen(renderError(code, lang, extra))));
-  return reply;
+  return extra.retryAfterSeconds !== undefined ? renderError(code, lang, extra) : plain(code, lang);
 }
 
 function renderError(code: HosterCode, lang: Lang, extra: { retryAfterSeconds?: number }): WireReply {

@@ -4,21 +4,18 @@
  * at the body, others only at the status. Keys keep the public API's order (message before code).
  */
 import type { WireReply } from '../../dialect.ts';
-import { failureExtra, frozen, retryHeaders, type FailureExtra, type GenericFailure } from '../../failures.ts';
+import { failureExtra, keptReplies, retryHeaders, type FailureExtra, type GenericFailure } from '../../failures.ts';
 import { INVOICEBOX_CODES, INVOICEBOX_FAILURES, type InvoiceboxCode } from './codes.ts';
 
 export function invoiceboxOk(data: Record<string, unknown>): WireReply {
   return { status: 200, body: { data, extendedData: [] } };
 }
 
-/** The answer of each code without fields or Retry-After: made once (a refused check is often garbage, and cheap). */
-const PLAIN = new Map<InvoiceboxCode, WireReply>();
+// The envelope has one language: its constant answers are kept under 'en'.
+const plain = keptReplies((code: InvoiceboxCode) => render(code, {}));
 
 export function invoiceboxError(code: InvoiceboxCode, extra: FailureExtra = {}): WireReply {
-  if (extra.fields !== undefined || extra.retryAfterSeconds !== undefined) return render(code, extra);
-  let reply = PLAIN.get(code);
-  if (reply === undefined) PLAIN.set(code, (reply = frozen(render(code, extra))));
-  return reply;
+  return extra.fields !== undefined || extra.retryAfterSeconds !== undefined ? render(code, extra) : plain(code, 'en');
 }
 
 function render(code: InvoiceboxCode, extra: FailureExtra): WireReply {
