@@ -28,7 +28,7 @@ const withPolicy = process.argv.includes('--policy');
 const random = process.argv.includes('--random');
 const seconds = Number(args[0] ?? 20);
 const rows = Number(args[1] ?? 40);
-execFileSync(process.execPath, [new URL('../scripts/build-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(process.execPath, [new URL('../scripts/build-server.mjs', import.meta.url).pathname, '--no-check'], { stdio: ['ignore', 'ignore', 'inherit'] });
 const work = mkdtempSync(join(tmpdir(), 'tokend-profile-'));
 try {
   const fixture = await prepareTokend(work, { apiTokens: 100_000, workingSet: 1000, accounts: 8, refreshPool: 0, serviceKeys: 0 });

@@ -53,6 +53,16 @@ function accessLoggerOf(parent: FastifyBaseLogger): FastifyBaseLogger {
 type LevelCheck = { isLevelEnabled?: (level: Level) => boolean };
 
 /**
+ * The access-log line of a request that never reached Fastify (src/http/check-lane.ts): the line
+ * `accessLine` writes for a Fastify request, key for key (the request id, then what the `req` and
+ * `res` serializers make of the request and its status, then the time in milliseconds).
+ */
+export function writeAccessLine(parent: FastifyBaseLogger, level: Level, reqId: string, req: object, status: number, responseTime: number): void {
+  if ((parent as unknown as LevelCheck).isLevelEnabled?.(level) === false) return;
+  accessLoggerOf(parent)[level]({ reqId, req, res: { statusCode: status }, responseTime }, 'request completed');
+}
+
+/**
  * Fastify gives every request a child logger (its request id bound). With pino that means
  * serialising and redacting the bindings, a few microseconds per request, though most requests now
  * write nothing. This child is made on the first line that is actually written; a line below the

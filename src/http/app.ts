@@ -11,7 +11,9 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
 import { AccessLog, lazyChildLogger } from './access-log.ts';
-import { clientAddress, sendWire, type WireDialect, type WireReply } from './dialect.ts';
+import proxyAddr from '@fastify/proxy-addr';
+import { CheckLane, type LaneLoggedRequest } from './check-lane.ts';
+import { clientAddress, rawClientAddress, sendWire, type WireDialect, type WireReply } from './dialect.ts';
 import { DIALECTS } from './dialects/index.ts';
 import { classifyError, nulField, queryCarriesCredential, type GenericFailure } from './failures.ts';
 import { pickLang, type Lang } from './lang.ts';
@@ -24,7 +26,7 @@ import { REQUEST_ID_HEADER, requestIdOf } from '../observability/request-id.ts';
 import type { TokendMetrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import { registerHealth } from './ops/health.ts';
-import { registerMetrics, requestObserver } from './ops/metrics.ts';
+import { registerMetrics, requestCounter, requestObserver } from './ops/metrics.ts';
 import { registerOpenApi } from './ops/openapi.ts';
 import { LazySchemas } from './lazy-schemas.ts';
 
@@ -42,6 +44,12 @@ export interface AppDeps {
    * and security tests use it so that every route of every surface is covered without a list.
    */
   onRoute?: (route: RouteOptions) => void;
+  /**
+   * False: the checks that read only headers go through Fastify like every other request, instead
+   * of the check lane (src/http/check-lane.ts). For the tests that hold the two paths to the same
+   * answers.
+   */
+  checkLane?: boolean;
   /**
    * What Fastify compiles from the route schemas, shared between apps: a factory of response
    * serializers, and a hook on each Ajv instance Fastify makes for the validators (either way
@@ -116,7 +124,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: logger.child({}, {
       serializers: {
         // Whitelist, not blacklist: no headers (they carry tokens), no query string.
-        req: (req: FastifyRequest) => ({ method: req.method, path: pathOf(req.url), address: clientAddress(req) }),
+        // A request the check lane answered carries its client address already (src/http/check-lane.ts).
+        req: (req: FastifyRequest | LaneLoggedRequest) =>
+          'address' in req ? { method: req.method, path: pathOf(req.url), address: req.address } : { method: req.method, path: pathOf(req.url), address: clientAddress(req) },
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
     }) as unknown as FastifyInstance['log'],
@@ -200,7 +210,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     done();
   });
-  const observe = deps.metrics ? requestObserver(deps.metrics, dialects) : null;
+  const countRequest = deps.metrics ? requestCounter(deps.metrics, dialects) : null;
+  const observe = countRequest ? requestObserver(countRequest) : null;
   app.addHook('onResponse', (request, reply, done) => {
     inFlight.delete(request.raw.socket);
     observe?.(request, reply);
@@ -234,8 +245,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return sendWire(reply, failureReply(request.url, failure, pickLang(request.headers)));
   });
 
+  // The checks that read only headers are declared on the lane, which answers them before Fastify
+  // does (src/http/check-lane.ts); with tracing on, every request goes through Fastify's hooks.
+  const trust = config.trustedProxies.length > 0 ? proxyAddr.compile(config.trustedProxies) : null;
+  const lane = new CheckLane({
+    log: app.log,
+    requestId: requestIdOf,
+    address: (raw) => rawClientAddress(raw, trust),
+    observe: countRequest,
+    failureReply,
+    draining,
+  });
   for (const dialect of dialects) {
-    await app.register(async (scope) => dialect.register(scope, { core }));
+    await app.register(async (scope) => dialect.register(scope, { core, lane }));
   }
   await app.register(async (scope) => registerHealth(scope, core, draining));
   if (deps.metrics) {
@@ -245,11 +267,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => registerJwks(scope, core));
   // Introspection, revocation (RFC 7662, 7009) and forward-auth for reverse proxies.
   await app.register(async (scope) => registerOauth(scope, core));
-  await app.register(async (scope) => registerForwardAuth(scope, core));
+  await app.register(async (scope) => registerForwardAuth(scope, core, lane));
   await app.register(async (scope) => (await import('./native/secret-scanning.ts')).registerSecretScanning(scope, core));
   await app.register(async (scope) => (await import('./native/revocations.ts')).registerRevocationStream(scope, core, draining));
   // The web console, its cabinet API (/api/cabinet) and admin API (/api/admin).
   await app.register(async (scope) => registerConsole(scope, core));
   deferredSchemas.set(app, schemas);
+  if (!deps.tracing && deps.checkLane !== false) lane.install(app.server);
   return app;
 }

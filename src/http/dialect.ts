@@ -4,9 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import proxyAddr from '@fastify/proxy-addr';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import type { Core } from '../core/tokend.ts';
+import type { CheckLane } from './check-lane.ts';
 import type { GenericFailure } from './failures.ts';
 import type { Lang } from './lang.ts';
 
@@ -34,6 +36,8 @@ export interface ErrorCodeSpec {
 
 export interface DialectContext {
   core: Core;
+  /** Where a check answered from its headers alone is declared (src/http/check-lane.ts). */
+  lane: CheckLane;
 }
 
 export interface WireDialect {
@@ -62,8 +66,20 @@ export function sendWire(reply: FastifyReply, wire: WireReply): FastifyReply {
  * names nobody: the peer's address is used instead.
  */
 export function clientAddress(request: FastifyRequest): string {
-  const ip = request.ip;
-  const peer = request.raw.socket?.remoteAddress;
+  return clientAddressOf(request.ip, request.raw.socket?.remoteAddress);
+}
+
+/**
+ * The same for a request Fastify never saw (src/http/check-lane.ts): `trust` is the compiled
+ * TOKEND_TRUSTED_PROXIES that Fastify's `request.ip` walks the hops with, or null when no proxy is
+ * trusted (then `request.ip` is the peer's address).
+ */
+export function rawClientAddress(raw: IncomingMessage, trust: ((address: string, hop: number) => boolean) | null): string {
+  const peer = raw.socket?.remoteAddress;
+  return clientAddressOf(trust ? proxyAddr(raw, trust) : peer!, peer);
+}
+
+function clientAddressOf(ip: string, peer: string | undefined): string {
   if (ip === peer || isIP(ip) !== 0) return ip;
   return peer ?? ip;
 }

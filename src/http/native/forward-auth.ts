@@ -9,10 +9,10 @@
  * then `Access-Token` (hoster.by). Refresh tokens are not access credentials: 401. When
  * `X-User-Id` (hoster.by) is present it must match the token's user, or 401.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/tokend.ts';
 import { ACCESS_KINDS, type CheckOutcome, type TokenIdentity } from '../../core/verification.ts';
-import { clientAddress, sendWire, type HttpApp } from '../dialect.ts';
+import type { CheckLane, HeaderRequest } from '../check-lane.ts';
+import type { HttpApp, WireReply } from '../dialect.ts';
 import { headerValue } from '../lang.ts';
 import { policyHeaders, ruleAsks, withPolicyHeaders } from '../policy-headers.ts';
 import { nativeError } from './envelope.ts';
@@ -57,48 +57,40 @@ function identityHeaders(identity: TokenIdentity): Record<string, string> {
   return out;
 }
 
-export async function registerForwardAuth(app: HttpApp, core: Core): Promise<void> {
+export async function registerForwardAuth(app: HttpApp, core: Core, lane: CheckLane): Promise<void> {
   const unauthorized = nativeError('invalid_token');
   unauthorized.headers = { ...unauthorized.headers, 'www-authenticate': CHALLENGE };
 
-  function answer(request: FastifyRequest, reply: FastifyReply, check: CheckOutcome): FastifyReply {
+  function answer(request: HeaderRequest, check: CheckOutcome): WireReply {
     if (!check.ok) {
       // A live token refused by one of its rules: the proxy passes 403/429 and the headers on.
-      if (check.policy) return sendWire(reply, withPolicyHeaders(nativeError(check.policy.code), check));
+      if (check.policy) return withPolicyHeaders(nativeError(check.policy.code), check);
       // Every other failure is the same 401: a proxy needs no more, and a client learns nothing.
-      return sendWire(reply, unauthorized);
+      return unauthorized;
     }
     const userId = headerValue(request.headers['x-user-id'])?.trim();
-    if (userId !== undefined && userId !== check.identity.subject) return sendWire(reply, unauthorized);
-    for (const [k, v] of Object.entries(identityHeaders(check.identity))) reply.header(k, v);
-    for (const [k, v] of Object.entries(policyHeaders(check))) reply.header(k, v);
-    return reply.code(200).send();
+    if (userId !== undefined && userId !== check.identity.subject) return unauthorized;
+    // 200 without a body: the identity is in the headers, for the proxy to copy upstream.
+    return { status: 200, body: undefined, headers: { ...identityHeaders(check.identity), ...policyHeaders(check) } };
   }
 
-  app.get(
+  // A check answered from the cache is answered in this turn, without a promise.
+  lane.route(
+    app,
     '/auth/verify',
     {
-      schema: {
-        ...forwardAuthSchema,
-        summary: 'Forward-auth for reverse proxies: 200 with X-Tokend-User-Id, X-Tokend-Scope, X-Tokend-Token-Kind, … or 401',
-      },
+      ...forwardAuthSchema,
+      summary: 'Forward-auth for reverse proxies: 200 with X-Tokend-User-Id, X-Tokend-Scope, X-Tokend-Token-Kind, … or 401',
     },
-    // Not async: a check answered from the cache is sent in this turn, without a promise (Fastify
-    // takes a handler that has sent and returns nothing, or a promise of the reply).
-    (request, reply): Promise<FastifyReply> | undefined => {
+    (request) => {
       const token = tokenOf(request.headers);
-      if (!token) {
-        sendWire(reply, unauthorized);
-        return undefined;
-      }
+      if (!token) return unauthorized;
       const check = core.verification.checkNow(token, {
         accept: ACCESS_KINDS,
-        address: clientAddress(request),
+        address: request.address,
         ...ruleAsks(headerValue(request.headers['x-tokend-required-scope']), headerValue(request.headers['x-tokend-cost'])),
       });
-      if (check instanceof Promise) return check.then((c) => answer(request, reply, c));
-      answer(request, reply, check);
-      return undefined;
+      return check instanceof Promise ? check.then((c) => answer(request, c)) : answer(request, check);
     },
   );
 }

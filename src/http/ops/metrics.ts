@@ -72,20 +72,25 @@ export async function registerMetrics(app: FastifyInstance, config: Config, metr
 /**
  * Counts one answered request: its surface (the dialect owning its path, else `native`), its
  * route's pattern (`unmatched` for a 404 without a route: a URL a client chose is never a label),
- * method, status and time. The surface of each pattern is worked out once.
+ * method, status and time in seconds. The surface of each pattern is worked out once. Fastify's
+ * requests are counted by `requestObserver`, the check lane's (src/http/check-lane.ts) directly.
  */
-export function requestObserver(
+export function requestCounter(
   metrics: TokendMetrics,
   surfaces: readonly { name: string; prefixes: readonly string[] }[],
-): (request: FastifyRequest, reply: FastifyReply) => void {
+): (route: string, method: string, status: number, seconds: number) => void {
   const surfaceOf = new Map<string, string>();
-  return (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+  return (route, method, status, seconds) => {
     let surface = surfaceOf.get(route);
     if (surface === undefined) {
       surface = route === 'unmatched' ? 'none' : (surfaces.find((s) => s.prefixes.some((p) => route.startsWith(p)))?.name ?? 'native');
       surfaceOf.set(route, surface);
     }
-    metrics.httpRequest(surface, route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    metrics.httpRequest(surface, route, method, status, seconds);
   };
+}
+
+/** `requestCounter` for a request Fastify answered (its onResponse hook). */
+export function requestObserver(count: ReturnType<typeof requestCounter>): (request: FastifyRequest, reply: FastifyReply) => void {
+  return (request, reply) => count(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
 }

@@ -2,12 +2,12 @@
  * ChatApp dialect: tokens.make, tokens.refresh, tokens.check.
  * Parses the wire, calls core, writes the wire; nothing else.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LoginFailure } from '../../../core/accounts.ts';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { RefreshFailure } from '../../../core/sessions.ts';
 import type { CheckOutcome, CheckReason, VerifiedKind } from '../../../core/verification.ts';
-import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
+import type { HeaderRequest } from '../../check-lane.ts';
+import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect, type WireReply } from '../../dialect.ts';
 import { headerValue, pickLang, type Lang } from '../../lang.ts';
 import { withPolicyHeaders } from '../../policy-headers.ts';
 import { CHATAPP_CODES, type ChatappCode } from './codes.ts';
@@ -48,13 +48,13 @@ const REFRESH_FAILURES: Record<RefreshFailure, ChatappCode> = {
 };
 
 /** `Authorization: <token>` raw, as ChatApp documents it; `Bearer <token>` is accepted too. */
-function accessTokenOf(request: FastifyRequest): string | null {
-  const raw = headerValue(request.headers.authorization)?.trim();
+function accessTokenOf(headers: HeaderRequest['headers']): string | null {
+  const raw = headerValue(headers.authorization)?.trim();
   if (!raw) return null;
   return /^bearer\s+/i.test(raw) ? raw.replace(/^bearer\s+/i, '').trim() : raw;
 }
 
-async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
+async function register(app: HttpApp, { core, lane }: DialectContext): Promise<void> {
   app.register(async (make: HttpApp) => {
     // tokens.make takes JSON or a form, as ChatApp's does; anything else is 415, not a guess.
     make.removeContentTypeParser('text/plain');
@@ -113,38 +113,26 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
     );
   });
 
-  app.get(
-    '/v1/tokens/check',
-    { schema: checkSchema },
-    // Not async: a check answered from the cache is sent in this turn, without a promise.
-    (request, reply) => {
-      const lang = pickLang(request.headers);
-      const token = accessTokenOf(request);
-      if (!token) {
-        sendWire(reply, chatappError('ApiInvalidTokenError', lang));
-        return undefined;
-      }
-      const outcome = core.verification.checkNow(token, { accept: CHECKED, address: clientAddress(request) });
-      if (outcome instanceof Promise) return outcome.then((o) => answerCheck(reply, o, lang));
-      answerCheck(reply, outcome, lang);
-      return undefined;
-    },
-  );
+  /** A check answered from the cache is answered in this turn, without a promise. */
+  lane.route(app, '/v1/tokens/check', checkSchema, (request) => {
+    const lang = pickLang(request.headers);
+    const token = accessTokenOf(request.headers);
+    if (!token) return chatappError('ApiInvalidTokenError', lang);
+    const outcome = core.verification.checkNow(token, { accept: CHECKED, address: request.address });
+    return outcome instanceof Promise ? outcome.then((o) => answerCheck(o, lang)) : answerCheck(outcome, lang);
+  });
 }
 
-function answerCheck(reply: FastifyReply, outcome: CheckOutcome, lang: Lang): FastifyReply {
-  if (!outcome.ok) return sendWire(reply, withPolicyHeaders(chatappError(CHECK_FAILURES[outcome.reason], lang), outcome));
+function answerCheck(outcome: CheckOutcome, lang: Lang): WireReply {
+  if (!outcome.ok) return withPolicyHeaders(chatappError(CHECK_FAILURES[outcome.reason], lang), outcome);
   const { identity } = outcome;
-  return sendWire(
-    reply,
-    withPolicyHeaders(
-      chatappOk({
-        cabinetUserId: identity.accountId,
-        appId: identity.clientId,
-        accessTokenEndTime: toUnixSeconds(identity.expiresAt!),
-      }),
-      outcome,
-    ),
+  return withPolicyHeaders(
+    chatappOk({
+      cabinetUserId: identity.accountId,
+      appId: identity.clientId,
+      accessTokenEndTime: toUnixSeconds(identity.expiresAt!),
+    }),
+    outcome,
   );
 }
 

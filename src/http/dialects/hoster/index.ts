@@ -11,8 +11,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toUnixSeconds } from '../../../core/clock.ts';
 import type { CreateTokensFailure } from '../../../core/service-accounts.ts';
 import type { RefreshFailure, TokenPair } from '../../../core/sessions.ts';
-import type { CheckReason, VerifiedKind } from '../../../core/verification.ts';
-import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
+import type { CheckOutcome, CheckReason, VerifiedKind } from '../../../core/verification.ts';
+import type { HeaderRequest } from '../../check-lane.ts';
+import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect, type WireReply } from '../../dialect.ts';
 import { headerValue, pickLang, type Lang } from '../../lang.ts';
 import { withPolicyHeaders } from '../../policy-headers.ts';
 import { HOSTER_CODES, type HosterCode } from './codes.ts';
@@ -53,13 +54,13 @@ const REFRESH_FAILURES: Record<RefreshFailure, HosterCode> = {
 };
 
 /** The trimmed value of a header, or null when it is absent or empty. */
-function headerOf(request: FastifyRequest, name: string): string | null {
+function headerOf(request: Pick<FastifyRequest, 'headers'>, name: string): string | null {
   const value = headerValue(request.headers[name])?.trim();
   return value ? value : null;
 }
 
 /** `X-User-Id`: the account's numeric id; 'missing' or 'invalid' otherwise. */
-function userIdOf(request: FastifyRequest): number | 'missing' | 'invalid' {
+function userIdOf(request: Pick<FastifyRequest, 'headers'>): number | 'missing' | 'invalid' {
   const raw = headerOf(request, 'x-user-id');
   if (raw === null) return 'missing';
   if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) return 'invalid';
@@ -83,7 +84,7 @@ const DESCRIPTION = {
   infoRefresh: 'Headers `X-User-Id`, `Refresh-Token`. Answers `userId`, `dateExpires` of the refresh token.',
 };
 
-async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
+async function register(app: HttpApp, { core, lane }: DialectContext): Promise<void> {
   const service = core.serviceAccounts;
 
   async function create(request: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<FastifyReply> {
@@ -110,26 +111,29 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
     return sendWire(reply, hosterOk('refresh_token_success', pairPayload(outcome.pair), lang));
   }
 
-  async function infoAccess(request: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<FastifyReply> {
+  /** A check answered from the verification cache is answered in this turn, without a promise. */
+  function infoAccess(request: HeaderRequest): WireReply | Promise<WireReply> {
+    const lang = pickLang(request.headers);
     const token = headerOf(request, 'access-token');
-    if (token === null) return sendWire(reply, hosterError('access_token_missing', lang));
+    if (token === null) return hosterError('access_token_missing', lang);
     // Later API calls may send Access-Token alone: X-User-Id is checked only when sent.
     const userId = userIdOf(request);
-    if (userId === 'invalid') return sendWire(reply, hosterError('user_id_invalid', lang));
-    const outcome = await core.verification.check(token, { accept: CHECKED, address: clientAddress(request) });
-    if (!outcome.ok) return sendWire(reply, withPolicyHeaders(hosterError(CHECK_FAILURES[outcome.reason], lang), outcome));
+    if (userId === 'invalid') return hosterError('user_id_invalid', lang);
+    const outcome = core.verification.checkNow(token, { accept: CHECKED, address: request.address });
+    return outcome instanceof Promise ? outcome.then((o) => accessInfo(o, userId, lang)) : accessInfo(outcome, userId, lang);
+  }
+
+  function accessInfo(outcome: CheckOutcome, userId: number | 'missing', lang: Lang): WireReply {
+    if (!outcome.ok) return withPolicyHeaders(hosterError(CHECK_FAILURES[outcome.reason], lang), outcome);
     const { identity } = outcome;
-    if (userId !== 'missing' && userId !== identity.accountId) return sendWire(reply, hosterError('user_id_mismatch', lang));
-    return sendWire(
-      reply,
-      withPolicyHeaders(
-        hosterOk(
-          'access_token_info_success',
-          { userId: identity.accountId, dateExpires: toUnixSeconds(identity.expiresAt!), actions: identity.scope.split(' ').filter(Boolean) },
-          lang,
-        ),
-        outcome,
+    if (userId !== 'missing' && userId !== identity.accountId) return hosterError('user_id_mismatch', lang);
+    return withPolicyHeaders(
+      hosterOk(
+        'access_token_info_success',
+        { userId: identity.accountId, dateExpires: toUnixSeconds(identity.expiresAt!), actions: identity.scope.split(' ').filter(Boolean) },
+        lang,
       ),
+      outcome,
     );
   }
 
@@ -167,11 +171,7 @@ async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
       schema: { ...refreshSchema, summary: 'Refresh both tokens', description: DESCRIPTION.refresh },
       handler: handle(refresh),
     });
-    scope.get(
-      '/token/info/access',
-      { schema: { ...infoAccessSchema, summary: 'Access token info: user, expiry, actions', description: DESCRIPTION.infoAccess } },
-      handle(infoAccess),
-    );
+    lane.route(scope, '/token/info/access', { ...infoAccessSchema, summary: 'Access token info: user, expiry, actions', description: DESCRIPTION.infoAccess }, infoAccess);
     scope.get(
       '/token/info/refresh',
       { schema: { ...infoRefreshSchema, summary: 'Refresh token info: user, expiry', description: DESCRIPTION.infoRefresh } },

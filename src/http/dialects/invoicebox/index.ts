@@ -3,9 +3,9 @@
  * `GET /v3/security/api/auth/auth` and `GET /l3/security/api/auth/auth` both accept every
  * API-token format (v3, l3, native). Parses the wire, calls core, writes the wire.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CheckOutcome, CheckReason, VerifiedKind } from '../../../core/verification.ts';
-import { clientAddress, sendWire, type DialectContext, type HttpApp, type WireDialect } from '../../dialect.ts';
+import type { HeaderRequest } from '../../check-lane.ts';
+import type { DialectContext, HttpApp, WireDialect, WireReply } from '../../dialect.ts';
 import { headerValue } from '../../lang.ts';
 import { withPolicyHeaders } from '../../policy-headers.ts';
 import { INVOICEBOX_CODES, type InvoiceboxCode } from './codes.ts';
@@ -32,8 +32,8 @@ const CHECKED: readonly VerifiedKind[] = ['api_token'];
  * that forget the scheme). Undefined: no header at all (the anonymous answer). Null: a header that
  * carries no token (another scheme, `Bearer` alone): 401.
  */
-function bearerOf(request: FastifyRequest): string | null | undefined {
-  const raw = headerValue(request.headers.authorization)?.trim();
+function bearerOf(headers: HeaderRequest['headers']): string | null | undefined {
+  const raw = headerValue(headers.authorization)?.trim();
   if (raw === undefined || raw === '') return undefined;
   const m = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?:\s+(.*))?$/.exec(raw);
   if (m && m[2] !== undefined) return m[1]!.toLowerCase() === 'bearer' ? m[2].trim() || null : null;
@@ -41,35 +41,24 @@ function bearerOf(request: FastifyRequest): string | null | undefined {
   return raw;
 }
 
-function answer(reply: FastifyReply, check: CheckOutcome): FastifyReply {
-  if (!check.ok) return sendWire(reply, withPolicyHeaders(invoiceboxError(FAILURES[check.reason]), check));
-  return sendWire(reply, withPolicyHeaders(invoiceboxOk({ userId: check.identity.accountUid, profile: null, accessToken: null }), check));
+function answer(check: CheckOutcome): WireReply {
+  if (!check.ok) return withPolicyHeaders(invoiceboxError(FAILURES[check.reason]), check);
+  return withPolicyHeaders(invoiceboxOk({ userId: check.identity.accountUid, profile: null, accessToken: null }), check);
 }
 
-async function register(app: HttpApp, { core }: DialectContext): Promise<void> {
-  /**
-   * Not async: a check answered from the cache is sent in this turn, without a promise (Fastify
-   * takes a handler that has sent and returns nothing, or a promise of the reply).
-   */
-  function authCheck(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined {
-    const token = bearerOf(request);
+async function register(app: HttpApp, { core, lane }: DialectContext): Promise<void> {
+  /** A check answered from the cache is answered in this turn, without a promise. */
+  function authCheck(request: HeaderRequest): WireReply | Promise<WireReply> {
+    const token = bearerOf(request.headers);
     // Without a token the answer is the anonymous user, 200.
-    if (token === undefined) sendWire(reply, invoiceboxOk({ userId: null, profile: null, accessToken: null }));
-    else if (token === null) sendWire(reply, invoiceboxError('unauthorized'));
-    else {
-      const check = core.verification.checkNow(token, { accept: CHECKED, address: clientAddress(request) });
-      if (check instanceof Promise) return check.then((c) => answer(reply, c));
-      answer(reply, check);
-    }
-    return undefined;
+    if (token === undefined) return invoiceboxOk({ userId: null, profile: null, accessToken: null });
+    if (token === null) return invoiceboxError('unauthorized');
+    const check = core.verification.checkNow(token, { accept: CHECKED, address: request.address });
+    return check instanceof Promise ? check.then(answer) : answer(check);
   }
 
   for (const version of ['v3', 'l3'] as const) {
-    app.get(
-      `/${version}/security/api/auth/auth`,
-      { schema: authCheckSchema(version) },
-      authCheck,
-    );
+    lane.route(app, `/${version}/security/api/auth/auth`, authCheckSchema(version), authCheck);
   }
 }
 
