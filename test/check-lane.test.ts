@@ -9,10 +9,12 @@
 import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ManualClock } from '../src/core/clock.ts';
 import { buildApp } from '../src/http/app.ts';
+import { CheckLane } from '../src/http/check-lane.ts';
+import type { HttpApp } from '../src/http/dialect.ts';
 import { databases, seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
 
 const CTX = { address: 'test' };
@@ -241,3 +243,48 @@ for (const db of databases()) {
     });
   });
 }
+
+describe('check lane: an answer that cannot be sent, a responder that throws or rejects', () => {
+  let app: HttpApp;
+  let url = '';
+  const lines: string[] = [];
+
+  before(async () => {
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    app = Fastify({ loggerInstance: pino({ level: 'info' }, sink) as unknown as FastifyBaseLogger }) as unknown as HttpApp;
+    const lane = new CheckLane({
+      log: app.log,
+      requestId: () => 'req-1',
+      address: (raw) => raw.socket.remoteAddress!,
+      failureReply: (_url, failure) => ({ status: failure.kind === 'internal' ? 500 : 503, body: `{"error":"${failure.kind}"}` }),
+      draining: () => false,
+    });
+    lane.route(app, '/bad-header', {}, () => ({ status: 200, body: '{}', headers: { 'x-bad': 'a\nb' } }));
+    lane.route(app, '/throws', {}, () => {
+      throw new Error('a bug');
+    });
+    lane.route(app, '/rejects', {}, () => Promise.reject(new Error('a bug, later')));
+    lane.install(app.server);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  });
+  after(async () => app?.close());
+
+  it('each gets the error handler answer (500), is logged, and the server keeps serving', async () => {
+    for (const path of ['/bad-header', '/throws', '/rejects']) {
+      const res = await fetch(url + path);
+      assert.equal(res.status, 500, path);
+      assert.equal(await res.text(), '{"error":"internal"}');
+      assert.equal(res.headers.get('x-request-id'), 'req-1');
+      assert.equal(res.headers.get('x-bad'), null);
+    }
+    assert.equal(lines.filter((l) => l.includes('unhandled error')).length, 3);
+    const again = await fetch(`${url}/throws`);
+    assert.equal(again.status, 500);
+  });
+});

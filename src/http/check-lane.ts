@@ -125,22 +125,45 @@ export class CheckLane {
     if (route === undefined || this.#deps.draining()) return false;
     const started = performance.now();
     const id = this.#deps.requestId(req);
-    const address = this.#deps.address(req);
+    let address = '';
     let wire: WireReply | Promise<WireReply>;
     try {
+      address = this.#deps.address(req);
       wire = route.respond({ headers: req.headers, address });
     } catch (error) {
       wire = this.#failed(route, req, id, error);
     }
     if (wire instanceof Promise) {
       wire.then(
-        (w) => this.#send(route, res, id, address, started, w),
-        (error: unknown) => this.#send(route, res, id, address, started, this.#failed(route, req, id, error)),
+        (w) => this.#answer(route, req, res, id, address, started, w),
+        (error: unknown) => this.#answer(route, req, res, id, address, started, this.#failed(route, req, id, error)),
       );
     } else {
-      this.#send(route, res, id, address, started, wire);
+      this.#answer(route, req, res, id, address, started, wire);
     }
     return true;
+  }
+
+  /**
+   * Sends the answer; never throws (it runs in the server's request event, or after a promise).
+   * An answer Node refuses to write (a header value it rejects: a bug) gets the error handler's
+   * answer instead, as Fastify gives it, or a closed connection if headers were already sent.
+   */
+  #answer(route: LaneRoute, req: IncomingMessage, res: ServerResponse, id: string, address: string, started: number, wire: WireReply): void {
+    try {
+      this.#send(route, res, id, address, started, wire);
+      return;
+    } catch (error) {
+      try {
+        if (!res.headersSent) {
+          this.#send(route, res, id, address, started, this.#failed(route, req, id, error));
+          return;
+        }
+      } catch {
+        // Fall through: nothing more can be said on this connection.
+      }
+    }
+    res.destroy();
   }
 
   /** The error handler's answer (src/http/app.ts), and its log line for a bug. */
