@@ -101,13 +101,13 @@ export function analyse(p: Params, comparisons: readonly Comparison[], facts: Re
       `- **Check latency beside make** (p99 ${ms(fact('checkLoadedP99us'))} ms vs ${ms(fact('checkIdleP99us'))} ms unloaded, ` +
         `${f2(fact('checkLoadedP99us') / fact('checkIdleP99us'))}x, target 2x: ${fact('checkLoadedP99us') <= 2 * fact('checkIdleP99us') ? 'met' : 'missed'}; ` +
         `p50 ${f2(fact('checkLoadedP50us') / fact('checkIdleP50us'))}x): the hashing threads run below the event loop's priority, so the median check ` +
-        `does not wait for them. The p99 follows the disk, as far as can be measured here: each make's session ends in a durable COMMIT (synchronous=FULL), and node:sqlite ` +
-        `holds the event loop for its fsync. fdatasync takes ${ms(fact('fsyncP50us'))} ms at p50 and ${ms(fact('fsyncP99us'))} ms at p99 on the idle ` +
-        `machine, and ${ms(fact('fsyncLoadedP50us'))} / ${ms(fact('fsyncLoadedP99us'))} ms while argon2id keeps both cores busy (this virtual machine's ` +
-        `disk completes more slowly when its CPUs are saturated); a check that arrives during such a COMMIT waits for it. Measured by hand, not in this ` +
-        `report: the event loop's own delay (monitorEventLoopDelay) under make load has a p99 of 5-8 ms; it stays so with the hashing threads ` +
-        `at nice 19 or SCHED_IDLE, and with the checkpoint thread off, so neither the scheduler nor the checkpoints cause it. Keeping fsync off the ` +
-        `event loop would mean moving SQLite to a thread of its own.`,
+        `does not wait for them. A make's COMMIT no longer syncs on the event loop (the WAL sync thread makes its fdatasync, src/store/wal-sync.ts), ` +
+        `and the probe's check is answered from the verification cache without reading the database, so the disk is not what the p99 waits for: ` +
+        `fdatasync takes ${ms(fact('fsyncP50us'))} ms at p50 and ${ms(fact('fsyncP99us'))} ms at p99 on the idle machine, and ` +
+        `${ms(fact('fsyncLoadedP50us'))} / ${ms(fact('fsyncLoadedP99us'))} ms while argon2id keeps both cores busy, on that thread. What is left is the ` +
+        `event loop's own delay with both cores saturated (the hashing threads at nice 19, the load generators, the make's own statements and ` +
+        `audit chain on the event loop): measured by hand before the sync thread, its p99 was 5-8 ms whatever the hashing threads' priority ` +
+        `(nice 19 or SCHED_IDLE) and with the checkpoint thread off.`,
     );
   }
   const jwt = by('jwt-jose');

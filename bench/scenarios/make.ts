@@ -243,7 +243,7 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
           `| during make load | ${loaded.n} | ${ms(loaded.p50us)} | ${ms(loaded.p99us)} |`,
           `| ratio (target p99 <= 2x) | | ${(loaded.p50us / idle.p50us).toFixed(2)} | ${(loaded.p99us / idle.p99us).toFixed(2)} |`,
           '',
-          `Each make ends in a durable COMMIT, whose fsync holds the event loop (node:sqlite is synchronous): ` +
+          `Each make ends in a durable COMMIT, whose fdatasync the WAL sync thread makes, off the event loop (src/store/wal-sync.ts): ` +
             `fdatasync of 4 KiB in the data directory takes ${ms(fsync.p50us)} ms at p50 and ${ms(fsync.p99us)} ms at p99 on this machine when it is idle, ` +
             `and ${ms(fsyncLoaded.p50us)} ms at p50 and ${ms(fsyncLoaded.p99us)} ms at p99 while argon2id keeps both cores busy on threads at tokend's priority for them (medians over rounds).`,
         ],
