@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Target } from './lib/measure.ts';
 import { send, specTarget, startFloor, withCpu } from './lib/peers.ts';
-import { freePort, type Server } from './lib/procs.ts';
+import { freePort, memoryOf, type Server } from './lib/procs.ts';
 import { median } from './lib/stats.ts';
 import * as newLib from './lib/tokend.ts';
 import { runWrk } from './lib/wrk.ts';
@@ -103,6 +103,11 @@ try {
     }
   }
   log(`load average after: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
+  // After the same load on each: RSS now and at its peak (a change that keeps memory per request shows here).
+  for (const [i, side] of sides.entries()) {
+    const m = memoryOf(servers[i]!.pid);
+    log(`RSS after the rounds, ${side.rev}: ${m ? `${m.rssMiB.toFixed(0)} MiB (peak ${m.peakMiB.toFixed(0)})` : 'not readable'}`);
+  }
   log('');
   log(`| row | ${sides[0]!.rev} µs CPU/response | ${sides[1]!.rev} µs CPU/response | new - old, median of per-round differences (min, max) |`);
   log('|---|---:|---:|---:|');
