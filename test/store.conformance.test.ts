@@ -737,6 +737,7 @@ for (const kind of databases()) {
         assert.deepEqual(all, [...all].sort(), 'ascending');
         assert.equal(new Set(all).size, all.length, 'no hash twice');
         for (const r of mine) assert.ok(all.includes(r.hash));
+        assert.equal(await store.apiTokens.countHashes(), all.length, 'the count the filter is sized for: every hash the pages give');
         const span = [...mine].sort((x, y) => (x.id < y.id ? -1 : 1));
         const between = await store.apiTokens.hashesWithIdsBetween(span[2]!.id, span[5]!.id);
         assert.deepEqual(between.sort(), span.slice(2, 5).map((r) => r.hash).sort(), 'from inclusive, to exclusive');

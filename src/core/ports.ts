@@ -379,6 +379,8 @@ export interface ApiTokenRepo {
   touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void>;
   /** Up to `limit` stored hashes greater than `after` (from the first when null), ascending: the API-token filter's load. */
   pageHashes(after: string | null, limit: number): Promise<string[]>;
+  /** How many tokens are stored (live or not: every hash `pageHashes` gives). */
+  countHashes(): Promise<number>;
   /** Hashes of the tokens whose id is in [`fromId`, `toId`): with time-ordered ids, those created in a span of time. */
   hashesWithIdsBetween(fromId: string, toId: string): Promise<string[]>;
 }

@@ -188,6 +188,10 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
         .execute();
       return rows.map((r) => r.hash);
     },
+    async countHashes() {
+      const row = await db.selectFrom('api_tokens').select((eb) => eb.fn.countAll<number | string | bigint>().as('n')).executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
     async hashesWithIdsBetween(fromId, toId) {
       const rows = await db.selectFrom('api_tokens').select('hash').where('id', '>=', fromId).where('id', '<', toId).execute();
       return rows.map((r) => r.hash);
