@@ -6,12 +6,12 @@
 import type {} from '@fastify/swagger';
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
+import proxyAddr from '@fastify/proxy-addr';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Core } from '../core/tokend.ts';
 import { AccessLog, lazyChildLogger } from './access-log.ts';
-import proxyAddr from '@fastify/proxy-addr';
 import { CheckLane, type LaneLoggedRequest } from './check-lane.ts';
 import { clientAddress, rawClientAddress, sendWire, type WireDialect, type WireReply } from './dialect.ts';
 import { DIALECTS } from './dialects/index.ts';
