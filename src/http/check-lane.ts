@@ -12,7 +12,7 @@
  * - as a Fastify route, which documents it (OpenAPI), serves `inject()`, and answers every request
  *   the lane leaves to it;
  * - by the lane, which takes `GET <path>` with exactly that path (no query string, no trailing
- *   slash), while the node is not draining, and writes what Fastify writes for the same answer:
+ *   slash) and no body, while the node is not draining, and writes what Fastify writes for the same answer:
  *   the same status, the same headers (Content-Type, Content-Length, Cache-Control: no-store,
  *   X-Request-Id, the answer's own), the same body bytes (both paths send the body the responder
  *   rendered, `bodyText`), the same request metric and the same access-log line.
@@ -123,6 +123,10 @@ export class CheckLane {
     if (req.method !== 'GET') return false;
     const route = this.#routes.get(req.url!);
     if (route === undefined || this.#deps.draining()) return false;
+    // A GET that sends a body (unusual for a check) goes to Fastify, whose hooks follow a request
+    // while its body arrives: a body cut short or malformed is refused in the route's envelope.
+    const { headers } = req;
+    if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) return false;
     const started = performance.now();
     const id = this.#deps.requestId(req);
     let address = '';
