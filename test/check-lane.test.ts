@@ -1,7 +1,7 @@
 /**
  * The check lane (src/http/check-lane.ts) against Fastify, on SQLite and PostgreSQL: the checks
- * that read only headers (the Invoicebox check on both paths, the ChatApp check, `/auth/verify`)
- * are answered before Fastify when they reach the server over a socket. Every case here is sent
+ * that read only headers (the Invoicebox check on both paths, the ChatApp check, hoster.by's
+ * access-token info, `/auth/verify`) are answered before Fastify when they reach the server over a socket. Every case here is sent
  * twice, over real sockets, with the same headers: to an app with the lane and to an app on the
  * same core without it (every request through Fastify). The two answers must be the same: status,
  * every header but Date, body bytes, the request metric and the access-log line.
