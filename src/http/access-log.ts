@@ -58,8 +58,12 @@ type LevelCheck = { isLevelEnabled?: (level: Level) => boolean };
  * `res` serializers make of the request and its status, then the time in milliseconds).
  */
 export function writeAccessLine(parent: FastifyBaseLogger, level: Level, reqId: string, req: object, status: number, responseTime: number): void {
-  if ((parent as unknown as LevelCheck).isLevelEnabled?.(level) === false) return;
   accessLoggerOf(parent)[level]({ reqId, req, res: { statusCode: status }, responseTime }, 'request completed');
+}
+
+/** Whether `parent` writes lines of `level`: the caller then builds the line, else nothing. */
+export function writesLevel(parent: FastifyBaseLogger, level: Level): boolean {
+  return (parent as unknown as LevelCheck).isLevelEnabled?.(level) !== false;
 }
 
 /**
@@ -85,13 +89,13 @@ class LazyChildLogger {
   }
 
   #write(level: Level, args: unknown[]): void {
-    if ((this.#parent as unknown as LevelCheck).isLevelEnabled?.(level) === false) return;
+    if (!writesLevel(this.#parent, level)) return;
     (this.#real()[level] as (...a: unknown[]) => void)(...args);
   }
 
   /** The access-log line of the request: its bindings (the request id) first, as its child would write them. */
   accessLine(level: Level, request: FastifyRequest, reply: FastifyReply): void {
-    if ((this.#parent as unknown as LevelCheck).isLevelEnabled?.(level) === false) return;
+    if (!writesLevel(this.#parent, level)) return;
     const line: Record<string, unknown> = { ...this.#bindings };
     line.req = request;
     line.res = reply;

@@ -23,7 +23,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifySchema } from 'fastify';
 import type { Level } from 'pino';
-import { writeAccessLine } from './access-log.ts';
+import { writeAccessLine, writesLevel } from './access-log.ts';
 import { clientAddress, sendWire, type HttpApp, type WireReply } from './dialect.ts';
 import { classifyError, type GenericFailure } from './failures.ts';
 import { pickLang, type Lang } from './lang.ts';
@@ -193,7 +193,10 @@ export class CheckLane {
     this.#deps.observe?.(route.path, 'GET', wire.status, ms / 1000);
     const status = wire.status;
     const level: Level = status >= 500 ? 'warn' : status >= 400 ? 'info' : 'debug';
-    const logged: LaneLoggedRequest = { method: 'GET', url: route.path, address };
-    writeAccessLine(this.#deps.log, level, id, logged, status, ms);
+    // The line is made only when its level is written (a valid check at info writes none).
+    if (writesLevel(this.#deps.log, level)) {
+      const logged: LaneLoggedRequest = { method: 'GET', url: route.path, address };
+      writeAccessLine(this.#deps.log, level, id, logged, status, ms);
+    }
   }
 }
