@@ -104,10 +104,17 @@ export function analyse(p: Params, comparisons: readonly Comparison[], facts: Re
         `does not wait for them. A make's COMMIT no longer syncs on the event loop (the WAL sync thread makes its fdatasync, src/store/wal-sync.ts), ` +
         `and the probe's check is answered from the verification cache without reading the database, so the disk is not what the p99 waits for: ` +
         `fdatasync takes ${ms(fact('fsyncP50us'))} ms at p50 and ${ms(fact('fsyncP99us'))} ms at p99 on the idle machine, and ` +
-        `${ms(fact('fsyncLoadedP50us'))} / ${ms(fact('fsyncLoadedP99us'))} ms while argon2id keeps both cores busy, on that thread. What is left is the ` +
-        `event loop's own delay with both cores saturated (the hashing threads at nice 19, the load generators, the make's own statements and ` +
-        `audit chain on the event loop): measured by hand before the sync thread, its p99 was 5-8 ms whatever the hashing threads' priority ` +
-        `(nice 19 or SCHED_IDLE) and with the checkpoint thread off.`,
+        `${ms(fact('fsyncLoadedP50us'))} / ${ms(fact('fsyncLoadedP99us'))} ms while argon2id keeps both cores busy, on that thread. ` +
+        (has('floorHashingP99us')
+          ? `The machine's own limit, measured in the same run: the bare Fastify route, which hashes nothing and reads nothing, goes from ` +
+            `${ms(fact('floorIdleP99us'))} to ${ms(fact('floorHashingP99us'))} ms at p99 (${f2(fact('floorHashingP99us') / fact('floorIdleP99us'))}x) ` +
+            `while raw argon2id runs beside it in another process, as many in flight as the make load, its threads at nice 19` +
+            (fact('floorHashingP99us') > 2 * fact('floorIdleP99us') ? ': no server reaches 2x on this machine while it hashes at full rate. ' : '. ')
+          : '') +
+        `Where the delay comes from (measured by hand with the event loop thread's schedstat at each delay, bench/RESULTS.md): runqueue ` +
+        `waits of one scheduler tick (4 ms) behind other threads of normal priority (the kernel's writeback workers, the load generator, ` +
+        `the probe's own process), whatever the hashing threads' priority (nice 19 or SCHED_IDLE); and the event loop's own time per ` +
+        `check, which triples while argon2id sweeps the caches with 19 MiB per hash.`,
     );
   }
   const jwt = by('jwt-jose');

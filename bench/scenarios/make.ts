@@ -4,6 +4,7 @@
  * token check fares while make saturates the CPU. (Whether an unknown email and a wrong password
  * take the same time is bench/login-enumeration.ts, which run.ts runs too.)
  */
+import { execFile } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { compare, type Context, type ScenarioResult } from '../lib/context.ts';
 import { latencyOf, probe, summarise, type Summary } from '../lib/measure.ts';
-import { send, specTarget } from '../lib/peers.ts';
+import { send, specTarget, startFloor } from '../lib/peers.ts';
 import { median, percentile } from '../lib/stats.ts';
 import { BENCH_PASSWORD } from '../lib/tokend.ts';
 import { lowerThreadpoolPriority, THREADPOOL_NICE } from '../../src/secrets/kdf-priority.ts';
@@ -129,6 +130,18 @@ async function parallelHashes(inFlight: number, durationMs: number): Promise<{ p
   return { perS: done / ((performance.now() - t0) / 1000), cpuMsPerHash: (cpu.user + cpu.system) / 1000 / done };
 }
 
+const HASHER = new URL('../peers/hasher.ts', import.meta.url).pathname;
+
+/**
+ * Raw argon2id in a process of its own (bench/peers/hasher.ts), `inFlight` at a time for
+ * `durationMs`, its pool threads at tokend's priority for them. Resolves when it is done.
+ */
+function hashingProcess(inFlight: number, durationMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [HASHER, String(inFlight), String(durationMs)], { timeout: durationMs + 60_000 }, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
 /** libuv's thread pool, where tokend's hashes run: 4 threads unless UV_THREADPOOL_SIZE says otherwise. */
 const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 
@@ -161,6 +174,11 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
   const checkToken = fixture.v3Tokens[0]!;
   const checkProbe = (durationMs: number) =>
     probe(tokend.url, () => ({ method: 'GET', path: CHECK_PATH, headers: { Authorization: `Bearer ${checkToken}` } }), { ratePerS: PROBE_RATE, durationMs });
+  // The machine's own limit for that probe: the bare Fastify route (no hashing, no database),
+  // alone and beside raw argon2id in another process, as many in flight as the make load.
+  const floor = await startFloor(ctx.work);
+  const floorProbe = (durationMs: number) =>
+    probe(floor.url, () => ({ method: 'GET', path: CHECK_PATH, headers: { Authorization: `Bearer ${checkToken}` } }), { ratePerS: PROBE_RATE, durationMs });
 
   ctx.log(`  make: ${p.rounds} rounds x ${p.makeDurationS} s, ${p.makeConnections} connections; KDF timed ${p.kdfSamples} times per round`);
   await make.run(Math.max(1, p.warmupS));
@@ -172,35 +190,52 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
   const idleCheck: number[] = [];
   const loadedCheck: number[] = [];
   const loadedFsync: { p50us: number; p99us: number }[] = [];
-  for (let r = 0; r < p.rounds; r++) {
-    hashMs.push(await serialHashMs(p.kdfSamples));
-    const raw = await parallelHashes(cores, Math.min(3000, p.makeDurationS * 500));
-    parallel.push(raw.perS);
-    parallelCpuMs.push(raw.cpuMsPerHash);
-    // As many at once as tokend's pool runs (8 makes in flight fill its 4 threads): what
-    // oversubscribing the cores costs the hashing itself.
-    poolWide.push((await parallelHashes(POOL_THREADS, Math.min(3000, p.makeDurationS * 500))).perS);
-    loadedFsync.push(await fsyncBesideHashing(fixture.dir, Math.min(3000, p.makeDurationS * 500)));
-    idleCheck.push(...(await checkProbe(p.makeDurationS * 1000)).samplesUs);
-    // The probe runs beside the make load, from its second half-second to its end.
-    const [result, loaded] = await Promise.all([
-      make.run(p.makeDurationS),
-      (async () => {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        return checkProbe(p.makeDurationS * 1000 - 1000);
-      })(),
-    ]);
-    makeRuns.push(result);
-    loadedCheck.push(...loaded.samplesUs);
-    ctx.log(
-      `    round ${r + 1}/${p.rounds}: one hash ${hashMs[r]!.toFixed(1)} ms (limit ${(cores * 1000 / hashMs[r]!).toFixed(1)}/s), raw parallel ${parallel[r]!.toFixed(1)}/s, make ${result.rps.toFixed(1)}/s${result.errors ? ` (${result.errors} errors)` : ''}`,
-    );
+  const floorIdle: number[] = [];
+  const floorHashing: number[] = [];
+  try {
+    for (let r = 0; r < p.rounds; r++) {
+      hashMs.push(await serialHashMs(p.kdfSamples));
+      const raw = await parallelHashes(cores, Math.min(3000, p.makeDurationS * 500));
+      parallel.push(raw.perS);
+      parallelCpuMs.push(raw.cpuMsPerHash);
+      // As many at once as tokend's pool runs (8 makes in flight fill its 4 threads): what
+      // oversubscribing the cores costs the hashing itself.
+      poolWide.push((await parallelHashes(POOL_THREADS, Math.min(3000, p.makeDurationS * 500))).perS);
+      loadedFsync.push(await fsyncBesideHashing(fixture.dir, Math.min(3000, p.makeDurationS * 500)));
+      idleCheck.push(...(await checkProbe(p.makeDurationS * 1000)).samplesUs);
+      // The probe runs beside the make load, from its second half-second to its end.
+      const [result, loaded] = await Promise.all([
+        make.run(p.makeDurationS),
+        (async () => {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          return checkProbe(p.makeDurationS * 1000 - 1000);
+        })(),
+      ]);
+      makeRuns.push(result);
+      loadedCheck.push(...loaded.samplesUs);
+      floorIdle.push(...(await floorProbe(p.makeDurationS * 1000)).samplesUs);
+      const [, floorLoaded] = await Promise.all([
+        hashingProcess(p.makeConnections, p.makeDurationS * 1000),
+        (async () => {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          return floorProbe(p.makeDurationS * 1000 - 1000);
+        })(),
+      ]);
+      floorHashing.push(...floorLoaded.samplesUs);
+      ctx.log(
+        `    round ${r + 1}/${p.rounds}: one hash ${hashMs[r]!.toFixed(1)} ms (limit ${(cores * 1000 / hashMs[r]!).toFixed(1)}/s), raw parallel ${parallel[r]!.toFixed(1)}/s, make ${result.rps.toFixed(1)}/s${result.errors ? ` (${result.errors} errors)` : ''}`,
+      );
+    }
+  } finally {
+    floor.child.kill('SIGTERM');
   }
   const t1 = median(hashMs);
   const limit = (cores * 1000) / t1;
   const makeSummary = summarise('make', 'tokend ChatApp make', makeRuns);
   const idle = latencyOf(idleCheck);
   const loaded = latencyOf(loadedCheck);
+  const floorAlone = latencyOf(floorIdle);
+  const floorBeside = latencyOf(floorHashing);
   const fsync = fsyncLatency(fixture.dir, 200);
   const fsyncLoaded = { p50us: median(loadedFsync.map((f) => f.p50us)), p99us: median(loadedFsync.map((f) => f.p99us)) };
 
@@ -242,6 +277,9 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
           `| unloaded | ${idle.n} | ${ms(idle.p50us)} | ${ms(idle.p99us)} |`,
           `| during make load | ${loaded.n} | ${ms(loaded.p50us)} | ${ms(loaded.p99us)} |`,
           `| ratio (target p99 <= 2x) | | ${(loaded.p50us / idle.p50us).toFixed(2)} | ${(loaded.p99us / idle.p99us).toFixed(2)} |`,
+          `| bare Fastify route, unloaded | ${floorAlone.n} | ${ms(floorAlone.p50us)} | ${ms(floorAlone.p99us)} |`,
+          `| bare Fastify route beside raw argon2id (${p.makeConnections} in flight, another process, no make) | ${floorBeside.n} | ${ms(floorBeside.p50us)} | ${ms(floorBeside.p99us)} |`,
+          `| ratio of the bare route: the machine's own | | ${(floorBeside.p50us / floorAlone.p50us).toFixed(2)} | ${(floorBeside.p99us / floorAlone.p99us).toFixed(2)} |`,
           '',
           `Each make ends in a durable COMMIT, whose fdatasync the WAL sync thread makes, off the event loop (src/store/wal-sync.ts): ` +
             `fdatasync of 4 KiB in the data directory takes ${ms(fsync.p50us)} ms at p50 and ${ms(fsync.p99us)} ms at p99 on this machine when it is idle, ` +
@@ -262,6 +300,8 @@ export async function makeScenario(ctx: Context): Promise<ScenarioResult> {
       checkLoadedP99us: loaded.p99us,
       checkIdleP50us: idle.p50us,
       checkLoadedP50us: loaded.p50us,
+      floorIdleP99us: floorAlone.p99us,
+      floorHashingP99us: floorBeside.p99us,
       fsyncP50us: fsync.p50us,
       fsyncP99us: fsync.p99us,
       fsyncLoadedP50us: fsyncLoaded.p50us,
