@@ -59,6 +59,18 @@ describe('FingerprintSet', () => {
     for (const h of hashes.slice(10_000)) assert.ok(set.has(h));
   });
 
+  it('adds packed fingerprints (the load\'s pages) as it adds the hashes they come from', () => {
+    const hashes = Array.from({ length: 1000 }, () => sha256Hex(randomBytes(16).toString('hex')));
+    const set = new FingerprintSet();
+    assert.equal(set.addPacked(hashes.map((h) => h.slice(0, 16)).join('')), 1000);
+    assert.equal(set.addPacked(hashes.slice(0, 10).map((h) => h.slice(0, 16)).join('')), 0, 'a fingerprint stored already is not new');
+    assert.equal(set.addPacked(''), 0);
+    assert.equal(set.size, 1000);
+    for (const h of hashes) assert.ok(set.has(h));
+    assert.throws(() => set.addPacked(hashes[0]!.slice(0, 15)), /16-character fingerprints/);
+    assert.throws(() => set.addPacked('x'.repeat(16)), /not a hex digest/);
+  });
+
   it('refuses random hashes (64-bit fingerprints: a false positive is about n / 2^64)', () => {
     const set = new FingerprintSet(100_000);
     for (let i = 0; i < 100_000; i++) set.add(sha256Hex(`stored-${i}`));

@@ -74,6 +74,14 @@ export class FingerprintSet {
     return this.#add(high(hash), low(hash));
   }
 
+  /** Adds every fingerprint of `packed`: fingerprints of 16 hex characters, one after another. Returns how many were new. */
+  addPacked(packed: string): number {
+    if (packed.length % 16 !== 0) throw new Error('not a string of 16-character fingerprints');
+    let added = 0;
+    for (let at = 0; at < packed.length; at += 16) if (this.#add(word(packed, at), word(packed, at + 8))) added++;
+    return added;
+  }
+
   /** True when the fingerprint of `hash` is stored (possibly another hash's of the same 64 bits). */
   has(hash: string): boolean {
     return this.#find(high(hash), low(hash)) >= 0;

@@ -25,6 +25,7 @@ import type {
 import type { AuditContext } from './audit.ts';
 import type { RetentionCut, StoredChainEntry } from './audit-chain.ts';
 import type { OutgoingEvent } from './events/catalog.ts';
+import type { FingerprintPage } from './token-filter.ts';
 import type { LeakRepo, WebhookRepo } from './events/ports.ts';
 import type { StoredCredits } from './policies/credits.ts';
 import type { PolicyRules, Subject } from './policies/rules.ts';
@@ -377,9 +378,9 @@ export interface ApiTokenRepo {
   revokeByAccount(accountId: number, now: number, reason: string): Promise<string[]>;
   /** Batched `last used` times from memory; never moves a time backwards. */
   touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void>;
-  /** Up to `limit` stored hashes greater than `after` (from the first when null), ascending: the API-token filter's load. */
-  pageHashes(after: string | null, limit: number): Promise<string[]>;
-  /** How many tokens are stored (live or not: every hash `pageHashes` gives). */
+  /** One page of the API-token filter's load (FingerprintPage, src/core/token-filter.ts). */
+  pageFingerprints(after: string | null, limit: number): Promise<FingerprintPage>;
+  /** How many tokens are stored (live or not: every hash the pages of `pageFingerprints` cover). */
   countHashes(): Promise<number>;
   /** Hashes of the tokens whose id is in [`fromId`, `toId`): with time-ordered ids, those created in a span of time. */
   hashesWithIdsBetween(fromId: string, toId: string): Promise<string[]>;

@@ -2,7 +2,7 @@
  * Organisation API tokens, resource-server credentials and instance secrets: the queries behind
  * ApiTokenRepo, ResourceServerRepo and InstanceSecretRepo (src/core/ports.ts).
  */
-import type { ExpressionBuilder, Expression, Kysely, Selectable, SqlBool } from 'kysely';
+import { sql, type ExpressionBuilder, type Expression, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { AccountStatus, ApiToken, ApiTokenFormat, ApiTokenStatus, ResourceServer } from '../core/model.ts';
 import type { ApiTokenRepo, InstanceSecretRepo, ResourceServerRepo } from '../core/ports.ts';
 import { prepared } from './prepared.ts';
@@ -177,16 +177,25 @@ export function apiTokenRepo(db: Kysely<DB>): ApiTokenRepo {
       // Callers run this in a transaction (one commit per slice of a flush, not per token).
       for (const e of entries) await TOUCH_LAST_USED.run(db, e);
     },
-    async pageHashes(after, limit) {
-      // Keyset pages along the unique index on hash: each page is one index range, whatever the table's size.
-      const rows = await db
+    async pageFingerprints(after, limit) {
+      // Keyset pages along the unique index on hash: each page is one index range, whatever the
+      // table's size, aggregated into one row (string_agg: PostgreSQL, and SQLite since 3.44).
+      const page = db
         .selectFrom('api_tokens')
         .select('hash')
         .$if(after !== null, (q) => q.where('hash', '>', after!))
         .orderBy('hash')
         .limit(limit)
-        .execute();
-      return rows.map((r) => r.hash);
+        .as('page');
+      const row = await db
+        .selectFrom(page)
+        .select((eb) => [
+          sql<string | null>`string_agg(substr(page.hash, 1, 16), '')`.as('packed'),
+          eb.fn.max('page.hash').as('last'),
+          eb.fn.countAll<number | string | bigint>().as('n'),
+        ])
+        .executeTakeFirst();
+      return { packed: row?.packed ?? '', count: Number(row?.n ?? 0), last: row?.last ?? null };
     },
     async countHashes() {
       const row = await db.selectFrom('api_tokens').select((eb) => eb.fn.countAll<number | string | bigint>().as('n')).executeTakeFirst();
