@@ -1,14 +1,20 @@
-// `npm test`: builds dist/ (without its own type check), then runs every test file, six at a time,
-// while the type check of the whole project runs beside them (its output is held and printed
-// after the tests'). Either failing fails the run. Arguments after `npm test --` go to
-// `node --test` (a name pattern, say).
+// `npm test`: builds dist/ (without its own type check), then runs every test file while the type
+// check of the whole project runs beside them (its output is held and printed after the tests').
+// Either failing fails the run. Arguments after `npm test --` go to `node --test` (a name
+// pattern, say).
+//
+// The files run in six processes at a time: the longest and those that change process-wide state
+// in a process each (three at a time), the others dealt out to three processes that each run
+// their share one file after another (--test-isolation=none). A process that runs many files
+// loads tokend's modules and warms its JIT once, not once a file: those files took half the CPU
+// time they took in a process each (158 CPU-seconds for 97 files, measured).
 //
 // Every Node process of the run (the test files, the `tokend` processes they start) shares one
 // compile cache (NODE_COMPILE_CACHE, in node_modules/.cache): a module's TypeScript is stripped and
 // compiled once per run instead of once per process, which is most of what starting one costs.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { globSync } from 'node:fs';
+import { globSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -19,14 +25,22 @@ env.NODE_COMPILE_CACHE ||= join(root, 'node_modules', '.cache', 'node-compile-ca
 env.TOKEND_TEST_RUN_ID = randomBytes(5).toString('hex');
 
 /**
- * Runs a command; resolves with its exit code (or 1 when killed) and, with `held`, its output,
- * which is otherwise shown as it comes.
+ * Runs a command; resolves with its exit code (or 1 when killed) and its output. `show`: 'live'
+ * (the default) passes the output through as it comes, 'tee' passes it through and keeps it too,
+ * 'held' only keeps it.
  */
-function run(command, args, { held = false } = {}) {
+function run(command, args, { show = 'live' } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: held ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    const child = spawn(command, args, { cwd: root, env, stdio: show === 'live' ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
     const output = [];
-    if (held) for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => output.push(chunk));
+    if (show !== 'live') {
+      for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+        stream.on('data', (chunk) => {
+          output.push(chunk);
+          if (show === 'tee') out.write(chunk);
+        });
+      }
+    }
     child.once('error', (error) => {
       output.push(Buffer.from(`${command}: ${error.message}\n`));
       resolve({ code: 1, output: Buffer.concat(output).toString() });
@@ -42,7 +56,7 @@ if (build.code !== 0) {
 }
 // The type check (about 14 s here) needs nothing the tests make, nor they anything it makes: it
 // runs beside them instead of before them.
-const typecheck = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { held: true });
+const typecheck = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { show: 'held' });
 /**
  * Drops the PostgreSQL databases the run's files made (one at a time: each DROP DATABASE makes the
  * cluster checkpoint, cheap now that nothing else writes). A failure is reported, not fatal: the
@@ -64,12 +78,13 @@ async function dropRunDatabases() {
 }
 
 /**
- * The files that take longest (a minute or more of wall time each: browsers, crash loops, several
- * processes, the README walk-through) start first: the runner starts files in the order given, and
- * one of them started last would run on alone after the others finished (on 2 cores, 10.5 minutes
- * alphabetically). A file missing here just takes its place among the rest.
+ * Files that run in a process of their own, each: the longest (a minute or more of wall time each:
+ * browsers, crash loops, several processes, the README walk-through) and those that change
+ * process-wide state (environment variables). They start first, longest first: the runner starts
+ * files in the order given, and one of them started last would run on alone after the others
+ * finished (on 2 cores, 10.5 minutes alphabetically).
  */
-const LONGEST_FIRST = [
+const OWN_PROCESS = [
   'test/console.operator.browser.test.ts',
   'test/readme.test.ts',
   'test/console.dashboard.browser.test.ts',
@@ -84,20 +99,48 @@ const LONGEST_FIRST = [
   'test/cli.local.test.ts',
   'test/invoicebox.cli.test.ts',
   'test/client.package.test.ts',
+  'test/multinode.outage.test.ts',
 ];
+/** Processes that each run a share of the other files, one file after another. */
+const SHARED_PROCESSES = 3;
+/** Files of OWN_PROCESS at a time, beside those. */
+const OWN_CONCURRENCY = 3;
+
 const files = [...globSync('test/**/*.test.ts', { cwd: root }), ...globSync('src/**/*.test.ts', { cwd: root })].sort();
-const rank = (file) => {
-  const i = LONGEST_FIRST.indexOf(file);
-  return i < 0 ? LONGEST_FIRST.length : i;
-};
-files.sort((a, b) => rank(a) - rank(b));
-const tests = await run(process.execPath, [
-  '--test',
-  '--test-concurrency=6',
-  '--test-reporter=spec',
-  ...process.argv.slice(2),
-  ...files,
-]);
+const own = OWN_PROCESS.filter((f) => files.includes(f));
+// The other files share processes (--test-isolation=none): each process loads tokend's modules
+// and warms its JIT once instead of once a file, about half the CPU time these files took in a
+// process each. A file's size stands for its cost when they are dealt out.
+const groups = Array.from({ length: SHARED_PROCESSES }, () => ({ files: [], bytes: 0 }));
+const rest = files.filter((f) => !own.includes(f)).map((f) => ({ f, bytes: statSync(join(root, f)).size }));
+for (const { f, bytes } of rest.sort((x, y) => y.bytes - x.bytes)) {
+  const lightest = groups.reduce((m, g) => (g.bytes < m.bytes ? g : m));
+  lightest.files.push(f);
+  lightest.bytes += bytes;
+}
+const passed = process.argv.slice(2);
+const started = performance.now();
+const runs = [];
+// Shown as it comes.
+if (own.length > 0) runs.push(run(process.execPath, ['--test', `--test-concurrency=${OWN_CONCURRENCY}`, '--test-reporter=spec', ...passed, ...own], { show: 'tee' }));
+// Each shown whole when it ends.
+for (const g of groups.filter((g) => g.files.length > 0)) {
+  runs.push(
+    run(process.execPath, ['--test', '--test-isolation=none', '--test-reporter=spec', ...passed, ...g.files], { show: 'held' }).then((r) => {
+      process.stdout.write(r.output);
+      return r;
+    }),
+  );
+}
+const results = await Promise.all(runs);
+const tests = { code: results.some((r) => r.code !== 0) ? 1 : 0 };
+/** The sum over the runs of a count their reporters print last (`ℹ tests 1279`). */
+const total = (name) => results.reduce((n, r) => n + Number(new RegExp(`^ℹ ${name} (\\d+)$`, 'm').exec(r.output)?.[1] ?? 0), 0);
+process.stdout.write(
+  `\nnpm test: ${total('tests')} tests in ${files.length} files, ${total('pass')} passed, ${total('fail')} failed, ` +
+    `${total('skipped')} skipped, ${((performance.now() - started) / 1000).toFixed(0)} s (${own.length} files in a process each, ` +
+    `the other ${files.length - own.length} in ${runs.length - (own.length > 0 ? 1 : 0)} shared processes)\n`,
+);
 await dropRunDatabases();
 const checked = await typecheck;
 if (checked.code !== 0) process.stdout.write(`\nnpm test: the type check failed:\n${checked.output}`);
