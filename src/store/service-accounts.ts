@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, ServiceAccount, ServiceAccountStatus, ServiceKey } from '../core/model.ts';
-import type { AuditRepo, CounterRepo, ServiceAccountRepo, ServiceKeyRepo, ServiceStart, SessionRepo } from '../core/ports.ts';
+import type { AuditRepo, CounterRepo, NewSession, ServiceAccountRepo, ServiceKeyRepo, ServiceStart, SessionRepo } from '../core/ports.ts';
 import { entryAroundNumber, type AuditChainer } from './audit.ts';
 import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
@@ -85,7 +85,8 @@ const CLAIM_SERVICE_ACCOUNT_WITH_KEY = prepared((db: Kysely<DB>, { id, keyId, no
     ),
 );
 
-type StartArgs = PairArgs & {
+/** The new session's columns are its own fields, its id named `sessionId`. */
+type StartArgs = PairArgs & Omit<NewSession, 'id'> & {
   serviceAccountId: number;
   keyId: number;
   now: number;
@@ -94,12 +95,6 @@ type StartArgs = PairArgs & {
   limit: number;
   quotaExpiresAt: number;
   sessionId: string;
-  accountId: number;
-  kind: string;
-  clientId: string;
-  scope: string;
-  createdAt: number;
-  expiresAt: number;
   auditAccountId: number | null;
   auditSessionId: string | null;
   address: string | null;
@@ -215,6 +210,7 @@ export function serviceKeyRepo(
     async startSession(c: ServiceStart, entry) {
       const { session } = c;
       if (d.dataModifyingCtes && chainer) {
+        const { id: sessionId, ...sessionColumns } = session;
         const { event, head, tail } = entryAroundNumber(entry, 'startSession');
         const row = await START_SESSION.first(db, {
           serviceAccountId: c.serviceAccountId,
@@ -224,13 +220,8 @@ export function serviceKeyRepo(
           windowStart: c.quota.windowStart,
           limit: c.quota.limit,
           quotaExpiresAt: c.quota.expiresAt,
-          sessionId: session.id,
-          accountId: session.accountId,
-          kind: session.kind,
-          clientId: session.clientId,
-          scope: session.scope,
-          createdAt: session.createdAt,
-          expiresAt: session.expiresAt,
+          sessionId,
+          ...sessionColumns,
           accessHash: c.access.hash,
           accessCreatedAt: c.access.createdAt,
           accessExpiresAt: c.access.expiresAt,
