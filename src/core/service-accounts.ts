@@ -21,7 +21,7 @@ import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import { dailyWindow, takeDailyQuota } from './limits.ts';
+import { dailyWindow } from './limits.ts';
 import type { ServiceAccount, ServiceKey, Session } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
 import { applyExpiryRules, type ExpiryPolicy } from './policies/rules.ts';
@@ -448,23 +448,13 @@ export class ServiceAccountService {
       if (!(await tx.serviceKeys.claimUse(key.id, now))) {
         return rollback({ ok: false, code: key.expiresAt !== null && key.expiresAt <= now ? 'key_expired' : 'key_revoked' });
       }
-      const quota = await takeDailyQuota(tx.counters, clock, quotaScope, this.#d.dailyCreateLimit);
-      if (!quota.ok) {
-        await audit(tx.audit, clock, ctx, {
-          type: 'quota.exceeded',
-          accountId: serviceAccount.accountId,
-          detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey },
-        });
-        return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
-      }
-      const pair = await sessions.start(tx, draft);
-      await audit(tx.audit, clock, ctx, {
+      const started = await sessions.startWithinQuota(tx, draft, { scope: quotaScope, limit: this.#d.dailyCreateLimit }, ctx, {
         type: 'service_token.created',
         accountId: serviceAccount.accountId,
-        sessionId: pair.session.id,
-        detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey, quotaUsed: quota.count },
+        detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey },
       });
-      return { ok: true, pair, serviceAccount, key };
+      if (!started.ok) return started;
+      return { ok: true, pair: started.pair, serviceAccount, key };
     });
   }
 
