@@ -238,10 +238,8 @@ export class ServiceAccountService {
   }
 
   async #setStatus(id: number, status: 'active' | 'disabled', ctx: AuditContext): Promise<boolean> {
-    const { store, clock, changes } = this.#d;
-    const revoked: string[] = [];
-    const result = await store.transaction(async (tx) => {
-      revoked.length = 0;
+    const { clock } = this.#d;
+    return this.#changeRevoking({ kind: 'service_account', id, field: 'serviceAccount', missing: 'no such service account' }, async (tx, revoked) => {
       const sa = await tx.serviceAccounts.findById(id);
       if (!sa) return null;
       // The status write comes first: it waits for any token creation in flight on this row.
@@ -261,8 +259,26 @@ export class ServiceAccountService {
       }
       return changed;
     });
-    if (result === null) throw new InvalidInputError('serviceAccount', 'no such service account');
-    if (result) changes.publish({ kind: 'service_account', ids: [String(id)] });
+  }
+
+  /**
+   * Runs `change` in one transaction, which pushes onto `revoked` the sessions it revokes (emptied
+   * again when the store runs the transaction again), then tells verification caches: of the
+   * record (`target`) when `change` changed it, of the revoked sessions in every case. Returns
+   * whether it changed; null from `change` (no such record) is InvalidInputError(`target.field`).
+   */
+  async #changeRevoking(
+    target: { kind: 'service_account' | 'service_key'; id: number; field: string; missing: string },
+    change: (tx: Repos, revoked: string[]) => Promise<boolean | null>,
+  ): Promise<boolean> {
+    const { store, changes } = this.#d;
+    const revoked: string[] = [];
+    const result = await store.transaction(async (tx) => {
+      revoked.length = 0;
+      return change(tx, revoked);
+    });
+    if (result === null) throw new InvalidInputError(target.field, target.missing);
+    if (result) changes.publish({ kind: target.kind, ids: [String(target.id)] });
     changes.publish({ kind: 'session', ids: [...revoked] });
     return result;
   }
@@ -340,10 +356,8 @@ export class ServiceAccountService {
    * caches. Returns false when it was already revoked (its sessions are revoked again regardless).
    */
   async revokeKey(keyId: number, ctx: AuditContext): Promise<boolean> {
-    const { store, clock, changes } = this.#d;
-    const revoked: string[] = [];
-    const result = await store.transaction(async (tx) => {
-      revoked.length = 0;
+    const { clock } = this.#d;
+    return this.#changeRevoking({ kind: 'service_key', id: keyId, field: 'key', missing: 'no such key' }, async (tx, revoked) => {
       const key = await tx.serviceKeys.findById(keyId);
       if (!key) return null;
       const now = clock.now();
@@ -360,10 +374,6 @@ export class ServiceAccountService {
       }
       return changed;
     });
-    if (result === null) throw new InvalidInputError('key', 'no such key');
-    if (result) changes.publish({ kind: 'service_key', ids: [String(keyId)] });
-    changes.publish({ kind: 'session', ids: [...revoked] });
-    return result;
   }
 
   /**
