@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, ServiceAccount, ServiceAccountStatus, ServiceKey } from '../core/model.ts';
 import type { AuditRepo, CounterRepo, NewSession, ServiceAccountRepo, ServiceKeyRepo, ServiceStart, SessionRepo } from '../core/ports.ts';
+import { rowsOfAccount } from './accounts.ts';
 import { entryAroundNumber, type AuditChainer } from './audit.ts';
 import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
@@ -169,13 +170,10 @@ export function serviceAccountRepo(db: Kysely<DB>): ServiceAccountRepo {
       return row ? toServiceAccount(row) : null;
     },
     async listByAccount(accountId) {
-      const rows = await db.selectFrom('service_accounts').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
-      return rows.map(toServiceAccount);
+      return (await rowsOfAccount(db, 'service_accounts', accountId)).map(toServiceAccount);
     },
     async pageByAccount(accountId, page) {
-      let q = db.selectFrom('service_accounts').selectAll().where('account_id', '=', accountId).orderBy('id').limit(page.limit);
-      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
-      return (await q.execute()).map(toServiceAccount);
+      return (await rowsOfAccount(db, 'service_accounts', accountId, page)).map(toServiceAccount);
     },
     async rename(id, name) {
       const r = await db.updateTable('service_accounts').set({ name }).where('id', '=', id).executeTakeFirst();
