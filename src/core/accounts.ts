@@ -8,7 +8,7 @@ import { isNativeToken, MAX_TOKEN_LENGTH, newToken } from '../secrets/tokens.ts'
 import { audit, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import { dailyQuotaUsed, takeDailyQuota, unguarded, type CredentialGuard } from './limits.ts';
+import { dailyQuotaUsed, unguarded, type CredentialGuard } from './limits.ts';
 import type { PasswordCheck, PasswordCheckVia } from './password-check.ts';
 import type { Account, AccountStatus, App, AuditEvent } from './model.ts';
 import type { AccountListFilter, DeletedAccount, IdPage, Store } from './ports.ts';
@@ -377,7 +377,7 @@ export class AccountService {
    * starts a session, in one transaction: a failure after the quota gives the unit back.
    */
   async passwordLogin(input: { email: string; password: string; appId: string }, ctx: AuditContext): Promise<LoginOutcome> {
-    const { store, clock, passwords, sessions } = this.#d;
+    const { store, passwords, sessions } = this.#d;
     const email = normalizeEmail(input.email);
     const checked = await passwords.check(input, ctx, LOGIN_VIA);
     if (!checked.ok) return checked;
@@ -390,20 +390,16 @@ export class AccountService {
       // Held until this transaction ends: an app deleted meanwhile is either gone here, or its
       // deletion waits for this session and revokes it (deleteApp).
       if (!(await tx.apps.holdForUse(app.appId))) return { ok: false, code: 'app_not_found' };
-      const quota = await takeDailyQuota(tx.counters, clock, makeQuotaScope(email, app.appId), this.#d.dailyMakeLimit);
-      if (!quota.ok) {
-        await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: account.id, detail: { appId: app.appId } });
-        this.#d.metrics?.refused('quota');
-        return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
-      }
-      const pair = await sessions.start(tx, draft);
-      await audit(tx.audit, clock, ctx, {
+      const started = await sessions.startWithinQuota(tx, draft, { scope: makeQuotaScope(email, app.appId), limit: this.#d.dailyMakeLimit }, ctx, {
         type: 'login.succeeded',
         accountId: account.id,
-        sessionId: pair.session.id,
-        detail: { appId: app.appId, quotaUsed: quota.count },
+        detail: { appId: app.appId },
       });
-      return { ok: true, account, pair };
+      if (!started.ok) {
+        this.#d.metrics?.refused('quota');
+        return started;
+      }
+      return { ok: true, account, pair: started.pair };
     });
     if (outcome.ok) this.#d.clientPatterns?.made(account.id, app.appId, outcome.pair.session.id, outcome.pair.accessExpiresAt);
     return outcome;

@@ -21,7 +21,7 @@ import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
-import { dailyWindow, takeDailyQuota } from './limits.ts';
+import { dailyWindow } from './limits.ts';
 import type { ServiceAccount, ServiceKey, Session } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
 import { applyExpiryRules, type ExpiryPolicy } from './policies/rules.ts';
@@ -238,10 +238,8 @@ export class ServiceAccountService {
   }
 
   async #setStatus(id: number, status: 'active' | 'disabled', ctx: AuditContext): Promise<boolean> {
-    const { store, clock, changes } = this.#d;
-    const revoked: string[] = [];
-    const result = await store.transaction(async (tx) => {
-      revoked.length = 0;
+    const { clock } = this.#d;
+    return this.#changeRevoking({ kind: 'service_account', id, field: 'serviceAccount', missing: 'no such service account' }, async (tx, revoked) => {
       const sa = await tx.serviceAccounts.findById(id);
       if (!sa) return null;
       // The status write comes first: it waits for any token creation in flight on this row.
@@ -261,8 +259,26 @@ export class ServiceAccountService {
       }
       return changed;
     });
-    if (result === null) throw new InvalidInputError('serviceAccount', 'no such service account');
-    if (result) changes.publish({ kind: 'service_account', ids: [String(id)] });
+  }
+
+  /**
+   * Runs `change` in one transaction, which pushes onto `revoked` the sessions it revokes (emptied
+   * again when the store runs the transaction again), then tells verification caches: of the
+   * record (`target`) when `change` changed it, of the revoked sessions in every case. Returns
+   * whether it changed; null from `change` (no such record) is InvalidInputError(`target.field`).
+   */
+  async #changeRevoking(
+    target: { kind: 'service_account' | 'service_key'; id: number; field: string; missing: string },
+    change: (tx: Repos, revoked: string[]) => Promise<boolean | null>,
+  ): Promise<boolean> {
+    const { store, changes } = this.#d;
+    const revoked: string[] = [];
+    const result = await store.transaction(async (tx) => {
+      revoked.length = 0;
+      return change(tx, revoked);
+    });
+    if (result === null) throw new InvalidInputError(target.field, target.missing);
+    if (result) changes.publish({ kind: target.kind, ids: [String(target.id)] });
     changes.publish({ kind: 'session', ids: [...revoked] });
     return result;
   }
@@ -340,10 +356,8 @@ export class ServiceAccountService {
    * caches. Returns false when it was already revoked (its sessions are revoked again regardless).
    */
   async revokeKey(keyId: number, ctx: AuditContext): Promise<boolean> {
-    const { store, clock, changes } = this.#d;
-    const revoked: string[] = [];
-    const result = await store.transaction(async (tx) => {
-      revoked.length = 0;
+    const { clock } = this.#d;
+    return this.#changeRevoking({ kind: 'service_key', id: keyId, field: 'key', missing: 'no such key' }, async (tx, revoked) => {
       const key = await tx.serviceKeys.findById(keyId);
       if (!key) return null;
       const now = clock.now();
@@ -360,10 +374,6 @@ export class ServiceAccountService {
       }
       return changed;
     });
-    if (result === null) throw new InvalidInputError('key', 'no such key');
-    if (result) changes.publish({ kind: 'service_key', ids: [String(keyId)] });
-    changes.publish({ kind: 'session', ids: [...revoked] });
-    return result;
   }
 
   /**
@@ -448,23 +458,13 @@ export class ServiceAccountService {
       if (!(await tx.serviceKeys.claimUse(key.id, now))) {
         return rollback({ ok: false, code: key.expiresAt !== null && key.expiresAt <= now ? 'key_expired' : 'key_revoked' });
       }
-      const quota = await takeDailyQuota(tx.counters, clock, quotaScope, this.#d.dailyCreateLimit);
-      if (!quota.ok) {
-        await audit(tx.audit, clock, ctx, {
-          type: 'quota.exceeded',
-          accountId: serviceAccount.accountId,
-          detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey },
-        });
-        return { ok: false, code: 'quota_exceeded', retryAfterSeconds: quota.retryAfterSeconds };
-      }
-      const pair = await sessions.start(tx, draft);
-      await audit(tx.audit, clock, ctx, {
+      const started = await sessions.startWithinQuota(tx, draft, { scope: quotaScope, limit: this.#d.dailyCreateLimit }, ctx, {
         type: 'service_token.created',
         accountId: serviceAccount.accountId,
-        sessionId: pair.session.id,
-        detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey, quotaUsed: quota.count },
+        detail: { serviceAccountId: serviceAccount.id, accessKey: key.accessKey },
       });
-      return { ok: true, pair, serviceAccount, key };
+      if (!started.ok) return started;
+      return { ok: true, pair: started.pair, serviceAccount, key };
     });
   }
 

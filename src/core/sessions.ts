@@ -16,7 +16,8 @@ import { sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, MAX_TOKEN_LENGTH, newRecordId, newToken } from '../secrets/tokens.ts';
 import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { Clock } from './clock.ts';
-import type { Session, SessionKind } from './model.ts';
+import { takeDailyQuota } from './limits.ts';
+import type { AuditType, Session, SessionKind } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
 import type { AccessLookup, NewSession, RefreshLookup, Repos, SessionCursor, SessionListItem, Store } from './ports.ts';
 import type { TokenLookups } from './verification.ts';
@@ -78,6 +79,9 @@ export type RefreshFailure =
   | 'client_expired';
 
 export type RefreshOutcome = { ok: true; pair: TokenPair } | { ok: false; code: RefreshFailure; session?: Session };
+
+/** What SessionService.startWithinQuota ends in: the first pair, or the quota's refusal. */
+export type QuotaStart = { ok: true; pair: TokenPair } | { ok: false; code: 'quota_exceeded'; retryAfterSeconds: number };
 
 export interface SessionEvents {
   /**
@@ -151,6 +155,35 @@ export class SessionService {
     // Counted as stored; a transaction retried after a conflict (rare) counts twice: read it as a rate.
     this.#d.metrics?.issued(draft.session.kind);
     return this.#store(tx, stored, draft.pair);
+  }
+
+  /**
+   * Takes one unit of the daily quota `quota.scope` and starts the drafted session, inside the
+   * caller's transaction (a failure after it gives the unit back). Over the quota nothing starts
+   * and the refusal is audited (`quota.exceeded`, with `entry.detail`); otherwise the start is
+   * audited as `entry.type`, its detail carrying the quota's count as `quotaUsed`.
+   */
+  async startWithinQuota(
+    tx: Repos,
+    draft: SessionDraft,
+    quota: { scope: string; limit: number },
+    ctx: AuditContext,
+    entry: { type: AuditType; accountId: number; detail: Record<string, unknown> },
+  ): Promise<QuotaStart> {
+    const { clock } = this.#d;
+    const taken = await takeDailyQuota(tx.counters, clock, quota.scope, quota.limit);
+    if (!taken.ok) {
+      await audit(tx.audit, clock, ctx, { type: 'quota.exceeded', accountId: entry.accountId, detail: entry.detail });
+      return { ok: false, code: 'quota_exceeded', retryAfterSeconds: taken.retryAfterSeconds };
+    }
+    const pair = await this.start(tx, draft);
+    await audit(tx.audit, clock, ctx, {
+      type: entry.type,
+      accountId: entry.accountId,
+      sessionId: pair.session.id,
+      detail: { ...entry.detail, quotaUsed: taken.count },
+    });
+    return { ok: true, pair };
   }
 
   /**

@@ -26,19 +26,8 @@ import type { CoreMetrics } from './metrics.ts';
 import { FlushSchedule } from './write-behind.ts';
 import type { AccountRepo, AppRepo, TrafficRepo, TrafficRow } from './ports.ts';
 import { ADVICE_DAYS, type ClientFigures, type ClientFinding, type ClientPatterns } from './client-patterns.ts';
-import {
-  CHECK_KINDS,
-  CHECK_OUTCOMES,
-  ISSUED_KINDS,
-  REFRESH_OUTCOMES,
-  REFRESH_SCHEMES,
-  REFUSAL_REASONS,
-  TOKEN_KINDS,
-  TRAFFIC_RANGE_NAMES,
-  type CheckOutcomeName,
-  type TokenKind,
-  type TrafficRange,
-} from './traffic-names.ts';
+import { CHECK_KINDS, CHECK_OUTCOMES, ISSUED_KINDS, REFRESH_OUTCOMES, REFRESH_SCHEMES, REFUSAL_REASONS, TOKEN_KINDS } from './traffic-names.ts';
+import type { CheckOutcomeName, TokenKind, TrafficRange } from './traffic-names.ts';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -50,8 +39,6 @@ export const TRAFFIC_RANGES: Record<TrafficRange, { groups: number; groupMs: num
   '7d': { groups: 168, groupMs: HOUR_MS, sourceMs: HOUR_MS, topMs: HOUR_MS },
   '30d': { groups: 120, groupMs: 6 * HOUR_MS, sourceMs: HOUR_MS, topMs: HOUR_MS },
 } as const;
-export { CHECK_KINDS, CHECK_OUTCOMES, ISSUED_KINDS, REFRESH_OUTCOMES, REFRESH_SCHEMES, REFUSAL_REASONS, TOKEN_KINDS, TRAFFIC_RANGE_NAMES };
-export type { CheckOutcomeName, TokenKind, TrafficRange };
 
 /** How long rows are kept, from their bucket's start. */
 const KEEP = { minute: 26 * HOUR_MS, topMinute: 2 * HOUR_MS, hour: 31 * DAY_MS + HOUR_MS };

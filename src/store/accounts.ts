@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Account, AccountStatus, App } from '../core/model.ts';
-import type { AccountRepo, AppRepo } from '../core/ports.ts';
+import type { AccountRepo, AppRepo, IdPage } from '../core/ports.ts';
 import type { SqlDialect } from './dialect.ts';
 import type { AccountsTable, AppsTable, DB } from './schema.ts';
 
@@ -114,6 +114,20 @@ export function accountRepo(db: Kysely<DB>, d: SqlDialect): AccountRepo {
   };
 }
 
+/** The tables of records an account owns that are listed by id, oldest first (IdPage). */
+type OwnedByAccount = 'apps' | 'service_accounts';
+
+/**
+ * The rows of `table` an account owns, oldest (lowest id) first: all of them, or with `page` the
+ * `page.limit` rows after `page.afterId`.
+ */
+export async function rowsOfAccount<T extends OwnedByAccount>(db: Kysely<DB>, table: T, accountId: number, page?: IdPage): Promise<Selectable<DB[T]>[]> {
+  let q = db.selectFrom(table as OwnedByAccount).selectAll().where('account_id', '=', accountId).orderBy('id');
+  if (page) q = q.limit(page.limit);
+  if (page?.afterId !== undefined) q = q.where('id', '>', page.afterId);
+  return (await q.execute()) as Selectable<DB[T]>[];
+}
+
 function toApp(r: Selectable<AppsTable>): App {
   return { id: r.id, appId: r.app_id, accountId: r.account_id, name: r.name, createdAt: r.created_at };
 }
@@ -134,13 +148,10 @@ export function appRepo(db: Kysely<DB>, d: SqlDialect): AppRepo {
       return row ? toApp(row) : null;
     },
     async listByAccount(accountId) {
-      const rows = await db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
-      return rows.map(toApp);
+      return (await rowsOfAccount(db, 'apps', accountId)).map(toApp);
     },
     async pageByAccount(accountId, page) {
-      let q = db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('id').limit(page.limit);
-      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
-      return (await q.execute()).map(toApp);
+      return (await rowsOfAccount(db, 'apps', accountId, page)).map(toApp);
     },
     async rename(appId, name) {
       const r = await db.updateTable('apps').set({ name }).where('app_id', '=', appId).executeTakeFirst();

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, ServiceAccount, ServiceAccountStatus, ServiceKey } from '../core/model.ts';
-import type { AuditRepo, CounterRepo, ServiceAccountRepo, ServiceKeyRepo, ServiceStart, SessionRepo } from '../core/ports.ts';
+import type { AuditRepo, CounterRepo, NewSession, ServiceAccountRepo, ServiceKeyRepo, ServiceStart, SessionRepo } from '../core/ports.ts';
+import { rowsOfAccount } from './accounts.ts';
 import { entryAroundNumber, type AuditChainer } from './audit.ts';
 import type { SqlDialect } from './dialect.ts';
 import { prepared } from './prepared.ts';
@@ -85,7 +86,8 @@ const CLAIM_SERVICE_ACCOUNT_WITH_KEY = prepared((db: Kysely<DB>, { id, keyId, no
     ),
 );
 
-type StartArgs = PairArgs & {
+/** The new session's columns are its own fields, its id named `sessionId`. */
+type StartArgs = PairArgs & Omit<NewSession, 'id'> & {
   serviceAccountId: number;
   keyId: number;
   now: number;
@@ -94,12 +96,6 @@ type StartArgs = PairArgs & {
   limit: number;
   quotaExpiresAt: number;
   sessionId: string;
-  accountId: number;
-  kind: string;
-  clientId: string;
-  scope: string;
-  createdAt: number;
-  expiresAt: number;
   auditAccountId: number | null;
   auditSessionId: string | null;
   address: string | null;
@@ -174,13 +170,10 @@ export function serviceAccountRepo(db: Kysely<DB>): ServiceAccountRepo {
       return row ? toServiceAccount(row) : null;
     },
     async listByAccount(accountId) {
-      const rows = await db.selectFrom('service_accounts').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
-      return rows.map(toServiceAccount);
+      return (await rowsOfAccount(db, 'service_accounts', accountId)).map(toServiceAccount);
     },
     async pageByAccount(accountId, page) {
-      let q = db.selectFrom('service_accounts').selectAll().where('account_id', '=', accountId).orderBy('id').limit(page.limit);
-      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
-      return (await q.execute()).map(toServiceAccount);
+      return (await rowsOfAccount(db, 'service_accounts', accountId, page)).map(toServiceAccount);
     },
     async rename(id, name) {
       const r = await db.updateTable('service_accounts').set({ name }).where('id', '=', id).executeTakeFirst();
@@ -215,6 +208,7 @@ export function serviceKeyRepo(
     async startSession(c: ServiceStart, entry) {
       const { session } = c;
       if (d.dataModifyingCtes && chainer) {
+        const { id: sessionId, ...sessionColumns } = session;
         const { event, head, tail } = entryAroundNumber(entry, 'startSession');
         const row = await START_SESSION.first(db, {
           serviceAccountId: c.serviceAccountId,
@@ -224,13 +218,8 @@ export function serviceKeyRepo(
           windowStart: c.quota.windowStart,
           limit: c.quota.limit,
           quotaExpiresAt: c.quota.expiresAt,
-          sessionId: session.id,
-          accountId: session.accountId,
-          kind: session.kind,
-          clientId: session.clientId,
-          scope: session.scope,
-          createdAt: session.createdAt,
-          expiresAt: session.expiresAt,
+          sessionId,
+          ...sessionColumns,
           accessHash: c.access.hash,
           accessCreatedAt: c.access.createdAt,
           accessExpiresAt: c.access.expiresAt,

@@ -15,7 +15,8 @@ import { readResponses, writeResponses } from './console-responses.ts';
 import { Nullable, PolicyView } from './console-schemas.ts';
 import { nativeError } from './envelope.ts';
 import { RECORD_ID_PATTERN } from './ids.ts';
-import type {} from './admin/access.ts';
+import { adminRoute } from './admin/access.ts';
+import { notFound } from './answers.ts';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -97,32 +98,28 @@ export async function registerAdminPolicies(app: HttpApp, core: Core): Promise<v
   for (const s of SUBJECTS) {
     const Params = Type.Object({ id: Type.String({ pattern: s.pattern }) }, Strict);
     const url = `/api/admin/${s.path}/:id/policy`;
-    app.get(url, { config: { permission: 'policies:read' }, schema: { tags: ['admin'], summary: `The rules of ${s.what}`, params: Params, response: readResponses(PolicyView, ['not_found', 'too_many_attempts']) } }, async (request, reply) => {
+    app.get(url, adminRoute('policies:read', { summary: `The rules of ${s.what}`, params: Params, response: readResponses(PolicyView, ['not_found', 'too_many_attempts']) }), async (request, reply) => {
       const ref = await core.policies.resolve(s.kind, request.params.id);
-      if (!ref) return sendWire(reply, nativeError('not_found'));
+      if (!ref) return notFound(reply);
       return view(ref, await core.policies.get(ref));
     });
     app.put(
       url,
-      {
-        config: { permission: 'policies:write' },
-        schema: {
-          tags: ['admin'],
-          summary: `Set (replace) the rules of ${s.what}; a bad rule is 400 naming the field, and nothing is stored`,
-          params: Params,
-          body: AdminPolicyBody,
-          response: writeResponses(200, PolicyView, ['not_found', 'too_many_attempts']),
-        },
-      },
+      adminRoute('policies:write', {
+        summary: `Set (replace) the rules of ${s.what}; a bad rule is 400 naming the field, and nothing is stored`,
+        params: Params,
+        body: AdminPolicyBody,
+        response: writeResponses(200, PolicyView, ['not_found', 'too_many_attempts']),
+      }),
       async (request, reply) => {
         const ref = await core.policies.resolve(s.kind, request.params.id);
-        if (!ref) return sendWire(reply, nativeError('not_found'));
+        if (!ref) return notFound(reply);
         return view(ref, await core.policies.put(ref, request.body, consoleContext(request)));
       },
     );
-    app.delete(url, { config: { permission: 'policies:write' }, schema: { tags: ['admin'], summary: `Remove every rule of ${s.what}`, params: Params, response: writeResponses(200, Removed, ['not_found', 'too_many_attempts']) } }, async (request, reply) => {
+    app.delete(url, adminRoute('policies:write', { summary: `Remove every rule of ${s.what}`, params: Params, response: writeResponses(200, Removed, ['not_found', 'too_many_attempts']) }), async (request, reply) => {
       const ref = await core.policies.resolve(s.kind, request.params.id);
-      if (!ref) return sendWire(reply, nativeError('not_found'));
+      if (!ref) return notFound(reply);
       return { removed: await core.policies.remove(ref, consoleContext(request)) };
     });
   }
@@ -134,7 +131,7 @@ export async function registerCabinetPolicies(app: HttpApp, core: Core): Promise
   const url = '/api/cabinet/api-tokens/:id/policy';
   app.get(url, { schema: { tags: ['cabinet'], summary: 'The rules of one of the account\'s API tokens', params: Params, response: readResponses(PolicyView, ['not_found']) } }, async (request, reply) => {
     const ref = await core.policies.resolve('api_token', request.params.id, { accountId: accountOf(request).id });
-    if (!ref) return sendWire(reply, nativeError('not_found'));
+    if (!ref) return notFound(reply);
     return view(ref, await core.policies.get(ref));
   });
   app.put(
@@ -150,7 +147,7 @@ export async function registerCabinetPolicies(app: HttpApp, core: Core): Promise
     },
     async (request, reply) => {
       const ref = await core.policies.resolve('api_token', request.params.id, { accountId: accountOf(request).id });
-      if (!ref) return sendWire(reply, nativeError('not_found'));
+      if (!ref) return notFound(reply);
       const current = await core.policies.get(ref);
       // An exact window writes to the database on every check: the operator's to grant. A customer
       // may keep one the operator set (sent back as it was), never make one.

@@ -7,11 +7,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import type { Core } from '../../core/tokend.ts';
 import { TOKEN_USAGE_DAYS } from '../../core/token-usage.ts';
-import { sendWire, type HttpApp } from '../dialect.ts';
+import type { HttpApp } from '../dialect.ts';
 import { authOf } from './console-auth.ts';
 import { readResponses } from './console-responses.ts';
 import { TokenUsageView } from './console-schemas.ts';
-import { nativeError } from './envelope.ts';
+import { adminRoute } from './admin/access.ts';
+import { notFound } from './answers.ts';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z_-]+$' }) }, { additionalProperties: false });
 const Query = Type.Object({ days: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$', description: `1-${TOKEN_USAGE_DAYS}, default 14.` })) }, { additionalProperties: false });
@@ -31,7 +32,7 @@ async function usageOf(core: Core, id: string, days: number, accountId: number |
 }
 
 function send(reply: FastifyReply, view: Static<typeof TokenUsageView> | null): Static<typeof TokenUsageView> | FastifyReply {
-  return view ?? sendWire(reply, nativeError('not_found'));
+  return view ?? notFound(reply);
 }
 
 export async function registerCabinetTokenUsage(app: HttpApp, core: Core): Promise<void> {
@@ -45,10 +46,7 @@ export async function registerCabinetTokenUsage(app: HttpApp, core: Core): Promi
 export async function registerAdminTokenUsage(app: HttpApp, core: Core): Promise<void> {
   app.get(
     '/api/admin/api-tokens/:id/usage',
-    {
-      config: { permission: 'usage:read' },
-      schema: { tags: ['admin'], summary: 'Checks of an API token per day, by outcome; credits left', params: Params, querystring: Query, response: readResponses(TokenUsageView, ['not_found', 'too_many_attempts']) },
-    },
+    adminRoute('usage:read', { summary: 'Checks of an API token per day, by outcome; credits left', params: Params, querystring: Query, response: readResponses(TokenUsageView, ['not_found', 'too_many_attempts']) }),
     async (request, reply) => send(reply, await usageOf(core, request.params.id, Number(request.query.days ?? 14), undefined)),
   );
 }

@@ -10,15 +10,15 @@ import { MAX_URL_LENGTH } from '../../core/events/address-guard.ts';
 import { EVENT_TYPES } from '../../core/events/catalog.ts';
 import type { EndpointOwner, WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../../core/events/ports.ts';
 import type { Core } from '../../core/tokend.ts';
-import { sendWire, type HttpApp } from '../dialect.ts';
+import type { HttpApp } from '../dialect.ts';
 import type { RouteAccess } from './admin/access.ts';
 import { consoleContext } from './console-auth.ts';
 import { readResponses, writeResponses } from './console-responses.ts';
 import { Nullable } from './console-schemas.ts';
 import { NewWebhookEndpoint, WebhookAttemptPage, WebhookAttemptView, WebhookDeliveryPage, WebhookDeliveryView, WebhookEndpointPage, WebhookEndpointView } from './webhook-schemas.ts';
-import { nativeError } from './envelope.ts';
 import { RECORD_ID_PATTERN } from './ids.ts';
 import { decodeCursor, page, pageLimit, PageQueryProps } from './paging.ts';
+import { notFound } from './answers.ts';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -121,7 +121,7 @@ export async function registerWebhookRoutes(app: HttpApp, core: Core, o: Webhook
     { config: read, schema: { tags: [tag], summary: 'One webhook endpoint', params: IdParams, response: readResponses(WebhookEndpointView, ['not_found']) } },
     async (request, reply) => {
       const e = await core.webhooks.get(request.params.id, o.owner(request));
-      return e ? endpointView(e) : sendWire(reply, nativeError('not_found'));
+      return e ? endpointView(e) : notFound(reply);
     },
   );
 
@@ -140,7 +140,7 @@ export async function registerWebhookRoutes(app: HttpApp, core: Core, o: Webhook
         ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
       };
       const e = await core.webhooks.update(request.params.id, o.owner(request), patch, consoleContext(request));
-      return e ? endpointView(e) : sendWire(reply, nativeError('not_found'));
+      return e ? endpointView(e) : notFound(reply);
     },
   );
 
@@ -149,7 +149,7 @@ export async function registerWebhookRoutes(app: HttpApp, core: Core, o: Webhook
     { config: write, schema: { tags: [tag], summary: 'Delete a webhook endpoint with its deliveries', params: IdParams, response: writeResponses(200, Deleted, ['not_found']) } },
     async (request, reply) => {
       const deleted = await core.webhooks.delete(request.params.id, o.owner(request), consoleContext(request));
-      return deleted ? { deleted: true as const } : sendWire(reply, nativeError('not_found'));
+      return deleted ? { deleted: true as const } : notFound(reply);
     },
   );
 
@@ -161,7 +161,7 @@ export async function registerWebhookRoutes(app: HttpApp, core: Core, o: Webhook
     },
     async (request, reply) => {
       const rotated = await core.webhooks.rotateSecret(request.params.id, o.owner(request), consoleContext(request));
-      return rotated ? { endpoint: endpointView(rotated.endpoint), secret: rotated.secret } : sendWire(reply, nativeError('not_found'));
+      return rotated ? { endpoint: endpointView(rotated.endpoint), secret: rotated.secret } : notFound(reply);
     },
   );
 
@@ -180,7 +180,7 @@ export async function registerWebhookRoutes(app: HttpApp, core: Core, o: Webhook
         const limit = pageLimit(request.query);
         const before = decodeCursor(request.query.cursor, isId);
         const rows = await rowsOf(request.params.id, o.owner(request), { limit: limit + 1, ...(before ? { beforeId: before } : {}) });
-        return rows ? page(rows, limit, view, (r) => r.id) : sendWire(reply, nativeError('not_found'));
+        return rows ? page(rows, limit, view, (r) => r.id) : notFound(reply);
       },
     );
   }
@@ -195,7 +195,7 @@ export async function registerWebhookRoutes(app: HttpApp, core: Core, o: Webhook
     },
     async (request, reply) => {
       const d = await core.webhooks.redeliver(request.params.id, Number(request.params.deliveryId), o.owner(request));
-      return d ? deliveryView(d) : sendWire(reply, nativeError('not_found'));
+      return d ? deliveryView(d) : notFound(reply);
     },
   );
 }

@@ -8,6 +8,7 @@
  *
  * A creating POST sets `config: { idempotent: true }` to honour `Idempotency-Key`.
  */
+import type { FastifyContextConfig, FastifySchema } from 'fastify';
 import type { Permission } from '../../../core/operator-keys.ts';
 
 // The permission model is core's (operator keys carry it); re-exported for the routes.
@@ -26,4 +27,18 @@ declare module 'fastify' {
     /** A creating POST that honours `Idempotency-Key`. */
     idempotent?: boolean;
   }
+}
+
+/** What an admin route declares besides its path and handler (adminRoute). */
+export interface AdminRouteOptions<S extends FastifySchema> {
+  config: FastifyContextConfig;
+  schema: S & { tags: string[] };
+}
+
+/**
+ * The options of an admin route: the access it needs (`config.permission`), whether it honours
+ * `Idempotency-Key`, and its OpenAPI entry, listed under `admin`.
+ */
+export function adminRoute<S extends FastifySchema>(access: RouteAccess, schema: S, options: { idempotent?: true } = {}): AdminRouteOptions<S> {
+  return { config: { permission: access, ...options }, schema: { tags: ['admin'], ...schema } };
 }

@@ -13,8 +13,9 @@ import { AccountPage, AccountView, Nullable, ResetLinkView as ResetLink } from '
 import { nativeError } from '../envelope.ts';
 import { MAX_RECORD_ID, RECORD_ID_PATTERN } from '../ids.ts';
 import { decodeCursor, DEFAULT_PAGE, MAX_PAGE, page, PageQueryProps, pageLimit } from '../paging.ts';
-import type {} from './access.ts';
+import { adminRoute } from './access.ts';
 import { Duration, durationMs } from './duration.ts';
+import { notFound, viewOrNotFound } from '../answers.ts';
 
 const Strict = { additionalProperties: false } as const;
 const NoBody = Type.Object({}, Strict);
@@ -60,15 +61,11 @@ function isIdCursor(key: unknown): key is number {
 export async function registerAdminAccounts(app: HttpApp, core: Core): Promise<void> {
   app.get(
     '/api/admin/accounts',
-    {
-      config: { permission: 'accounts:read' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Accounts, newest first: filter by exact email, status, or email text (q); cursor paging',
-        querystring: AccountsQuery,
-        response: readResponses(AccountPage),
-      },
-    },
+    adminRoute('accounts:read', {
+      summary: 'Accounts, newest first: filter by exact email, status, or email text (q); cursor paging',
+      querystring: AccountsQuery,
+      response: readResponses(AccountPage),
+    }),
     async (request) => {
       const q = request.query;
       const limit = q.limit === undefined && q.before !== undefined ? DEFAULT_PAGE : pageLimit(q);
@@ -88,15 +85,11 @@ export async function registerAdminAccounts(app: HttpApp, core: Core): Promise<v
 
   app.post(
     '/api/admin/accounts',
-    {
-      config: { permission: 'accounts:write', idempotent: true },
-      schema: {
-        tags: ['admin'],
-        summary: 'Create an account (email + password); a taken email is 400 naming `email`',
-        body: CreateAccountBody,
-        response: writeResponses(201, AccountView),
-      },
-    },
+    adminRoute('accounts:write', {
+      summary: 'Create an account (email + password); a taken email is 400 naming `email`',
+      body: CreateAccountBody,
+      response: writeResponses(201, AccountView),
+    }, { idempotent: true }),
     async (request, reply) => {
       const body = request.body;
       const created = await core.accounts.create({ email: body.email, password: body.password, name: body.name?.trim() || null }, consoleContext(request));
@@ -106,29 +99,18 @@ export async function registerAdminAccounts(app: HttpApp, core: Core): Promise<v
 
   app.get(
     '/api/admin/accounts/:id',
-    {
-      config: { permission: 'accounts:read' },
-      schema: { tags: ['admin'], summary: 'One account', params: AccountParams, response: readResponses(AccountView, ['not_found']) },
-    },
-    async (request, reply) => {
-      const account = await core.accounts.get(Number(request.params.id));
-      if (!account) return sendWire(reply, nativeError('not_found'));
-      return accountView(account);
-    },
+    adminRoute('accounts:read', { summary: 'One account', params: AccountParams, response: readResponses(AccountView, ['not_found']) }),
+    async (request, reply) => viewOrNotFound(reply, await core.accounts.get(Number(request.params.id)), accountView),
   );
 
   app.patch(
     '/api/admin/accounts/:id',
-    {
-      config: { permission: 'accounts:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Rename an account or change its email (409 `email_taken` when another account has it)',
-        params: AccountParams,
-        body: UpdateAccountBody,
-        response: writeResponses(200, AccountView, ['not_found', 'email_taken']),
-      },
-    },
+    adminRoute('accounts:write', {
+      summary: 'Rename an account or change its email (409 `email_taken` when another account has it)',
+      params: AccountParams,
+      body: UpdateAccountBody,
+      response: writeResponses(200, AccountView, ['not_found', 'email_taken']),
+    }),
     async (request, reply) => {
       const { name, email } = request.body;
       const updated = await core.accounts.update(
@@ -136,7 +118,7 @@ export async function registerAdminAccounts(app: HttpApp, core: Core): Promise<v
         { ...(name !== undefined ? { name } : {}), ...(email !== undefined ? { email } : {}) },
         consoleContext(request),
       );
-      if (updated === null) return sendWire(reply, nativeError('not_found'));
+      if (updated === null) return notFound(reply);
       if (updated === 'email_taken') return sendWire(reply, nativeError('email_taken'));
       return accountView(updated);
     },
@@ -145,80 +127,60 @@ export async function registerAdminAccounts(app: HttpApp, core: Core): Promise<v
   for (const [action, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
     app.post(
       `/api/admin/accounts/:id/${action}`,
-      {
-        config: { permission: 'accounts:write' },
-        schema: {
-          tags: ['admin'],
-          summary: action === 'disable' ? 'Disable an account: its logins, refreshes and checks fail at once' : 'Re-enable a disabled account',
-          params: AccountParams,
-          body: NoBody,
-          response: writeResponses(200, AccountView, ['not_found']),
-        },
-      },
-      async (request, reply) => {
-        const account = await core.accounts.setStatus(Number(request.params.id), status, consoleContext(request));
-        if (!account) return sendWire(reply, nativeError('not_found'));
-        return accountView(account);
-      },
+      adminRoute('accounts:write', {
+        summary: action === 'disable' ? 'Disable an account: its logins, refreshes and checks fail at once' : 'Re-enable a disabled account',
+        params: AccountParams,
+        body: NoBody,
+        response: writeResponses(200, AccountView, ['not_found']),
+      }),
+      async (request, reply) => viewOrNotFound(reply, await core.accounts.setStatus(Number(request.params.id), status, consoleContext(request)), accountView),
     );
   }
 
   app.delete(
     '/api/admin/accounts/:id',
-    {
-      config: { permission: 'accounts:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Delete an account and everything it owns; its tokens stop working at once on every node; the audit log keeps its entries',
-        params: AccountParams,
-        response: writeResponses(200, Deleted, ['not_found']),
-      },
-    },
+    adminRoute('accounts:write', {
+      summary: 'Delete an account and everything it owns; its tokens stop working at once on every node; the audit log keeps its entries',
+      params: AccountParams,
+      response: writeResponses(200, Deleted, ['not_found']),
+    }),
     async (request, reply) => {
       const deleted = await core.accounts.delete(Number(request.params.id), consoleContext(request));
-      if (!deleted) return sendWire(reply, nativeError('not_found'));
+      if (!deleted) return notFound(reply);
       return { deleted: true as const };
     },
   );
 
   app.put(
     '/api/admin/accounts/:id/password',
-    {
-      config: { permission: 'accounts:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Set the password; the account\'s console sign-ins and unused reset links end',
-        params: AccountParams,
-        body: PasswordBody,
-        response: writeResponses(200, PasswordSet, ['not_found']),
-      },
-    },
+    adminRoute('accounts:write', {
+      summary: 'Set the password; the account\'s console sign-ins and unused reset links end',
+      params: AccountParams,
+      body: PasswordBody,
+      response: writeResponses(200, PasswordSet, ['not_found']),
+    }),
     async (request, reply) => {
       const done = await core.accounts.setPassword(Number(request.params.id), request.body.password, consoleContext(request));
-      if (!done) return sendWire(reply, nativeError('not_found'));
+      if (!done) return notFound(reply);
       return { passwordSet: true as const };
     },
   );
 
   app.post(
     '/api/admin/accounts/:id/password-reset',
-    {
-      config: { permission: 'accounts:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'A one-time password-reset link for the account holder (tokend sends no mail)',
-        params: AccountParams,
-        body: ResetBody,
-        response: writeResponses(201, ResetLink, ['not_found']),
-      },
-    },
+    adminRoute('accounts:write', {
+      summary: 'A one-time password-reset link for the account holder (tokend sends no mail)',
+      params: AccountParams,
+      body: ResetBody,
+      response: writeResponses(201, ResetLink, ['not_found']),
+    }),
     async (request, reply) => {
       const ttl = request.body.expiresIn === undefined ? RESET_DEFAULT_MS : durationMs(request.body.expiresIn);
       if (ttl > RESET_MAX_MS) {
         return sendWire(reply, nativeError('validation_failed', { fields: [{ name: 'expiresIn', code: 'maximum', message: 'must be at most 7d' }] }));
       }
       const issued = await core.accounts.issuePasswordReset(Number(request.params.id), ttl, consoleContext(request));
-      if (!issued) return sendWire(reply, nativeError('not_found'));
+      if (!issued) return notFound(reply);
       const link: Static<typeof ResetLink> = { url: `${request.protocol}://${request.host}/console/reset-password#token=${issued.token}`, expiresAt: issued.expiresAt };
       return reply.code(201).send(link);
     },

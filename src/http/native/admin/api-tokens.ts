@@ -14,9 +14,11 @@ import { Revoked } from '../console-schemas.ts';
 import { nativeError } from '../envelope.ts';
 import { keysetPage, PageQueryProps } from '../paging.ts';
 import { apiTokenView } from '../views.ts';
-import { AccountParams, accountNamed, adminRead, adminWrite, Duration, durationMs, isTimeAndStringId, lifetimeMs, namingField, notFound } from './records-common.ts';
+import { AccountParams, accountRoute, adminRead, adminWrite, Duration, durationMs, isTimeAndStringId, lifetimeMs, namingField } from './records-common.ts';
 import { ApiTokenFormat, NoBody, Strict, StringIdParams } from '../inputs.ts';
 import { AdminApiTokenPage, AdminApiTokenView, AdminNewApiToken, AdminRotatedApiToken } from './records-schemas.ts';
+import { notFound, revokedOr, viewOrNotFound } from '../answers.ts';
+import { adminRoute } from './access.ts';
 
 const Format = { ...ApiTokenFormat, description: 'Default v3.' };
 const Status = Type.Union([Type.Literal('active'), Type.Literal('grace'), Type.Literal('replaced'), Type.Literal('revoked'), Type.Literal('expired')]);
@@ -39,21 +41,18 @@ export function adminApiTokenView(t: ApiToken, now: number): Static<typeof Admin
 export async function registerAdminApiTokens(app: HttpApp, core: Core): Promise<void> {
   const tokens = core.apiTokens;
 
-  app.get(
+  accountRoute(
+    app,
+    core,
+    'GET',
     '/api/admin/accounts/:id/api-tokens',
-    {
-      config: { permission: 'tokens:read' },
-      schema: {
-        tags: ['admin'],
-        summary: "An account's API tokens (hints only), newest first; status filters",
-        params: AccountParams,
-        querystring: ListQuery,
-        response: adminRead(AdminApiTokenPage, ['not_found']),
-      },
-    },
-    async (request, reply) => {
-      const account = await accountNamed(core, request.params.id);
-      if (!account) return notFound(reply);
+    adminRoute('tokens:read', {
+      summary: "An account's API tokens (hints only), newest first; status filters",
+      params: AccountParams,
+      querystring: ListQuery,
+      response: adminRead(AdminApiTokenPage, ['not_found']),
+    }),
+    async (account, request) => {
       const { status } = request.query;
       const now = core.clock.now();
       return keysetPage(
@@ -66,21 +65,18 @@ export async function registerAdminApiTokens(app: HttpApp, core: Core): Promise<
     },
   );
 
-  app.post(
+  accountRoute(
+    app,
+    core,
+    'POST',
     '/api/admin/accounts/:id/api-tokens',
-    {
-      config: { permission: 'tokens:write', idempotent: true },
-      schema: {
-        tags: ['admin'],
-        summary: 'Create an API token of an account; the token is in this response only',
-        params: AccountParams,
-        body: CreateBody,
-        response: adminWrite(201, AdminNewApiToken, ['not_found']),
-      },
-    },
-    async (request, reply) => {
-      const account = await accountNamed(core, request.params.id);
-      if (!account) return notFound(reply);
+    adminRoute('tokens:write', {
+      summary: 'Create an API token of an account; the token is in this response only',
+      params: AccountParams,
+      body: CreateBody,
+      response: adminWrite(201, AdminNewApiToken, ['not_found']),
+    }, { idempotent: true }),
+    async (account, request, reply) => {
       const { format, label, expiresIn } = request.body;
       const now = core.clock.now();
       const created = await namingField(
@@ -102,26 +98,18 @@ export async function registerAdminApiTokens(app: HttpApp, core: Core): Promise<
 
   app.get(
     '/api/admin/api-tokens/:id',
-    { config: { permission: 'tokens:read' }, schema: { tags: ['admin'], summary: 'An API token (its hint, never the token)', params: TokenParams, response: adminRead(AdminApiTokenView, ['not_found']) } },
-    async (request, reply) => {
-      const token = await tokens.get(request.params.id);
-      if (!token) return notFound(reply);
-      return adminApiTokenView(token, core.clock.now());
-    },
+    adminRoute('tokens:read', { summary: 'An API token (its hint, never the token)', params: TokenParams, response: adminRead(AdminApiTokenView, ['not_found']) }),
+    async (request, reply) => viewOrNotFound(reply, await tokens.get(request.params.id), (token) => adminApiTokenView(token, core.clock.now())),
   );
 
   app.post(
     '/api/admin/api-tokens/:id/rotate',
-    {
-      config: { permission: 'tokens:write', idempotent: true },
-      schema: {
-        tags: ['admin'],
-        summary: 'Replace an API token; the old one keeps working for `grace` (default 0s: it stops at once)',
-        params: TokenParams,
-        body: RotateBody,
-        response: adminWrite(201, AdminRotatedApiToken, ['not_found', 'not_active']),
-      },
-    },
+    adminRoute('tokens:write', {
+      summary: 'Replace an API token; the old one keeps working for `grace` (default 0s: it stops at once)',
+      params: TokenParams,
+      body: RotateBody,
+      response: adminWrite(201, AdminRotatedApiToken, ['not_found', 'not_active']),
+    }, { idempotent: true }),
     async (request, reply) => {
       const { grace } = request.body;
       const graceMs = grace === undefined ? 0 : durationMs(grace, 'grace', MAX_ROTATION_GRACE_MS);
@@ -138,21 +126,16 @@ export async function registerAdminApiTokens(app: HttpApp, core: Core): Promise<
 
   app.post(
     '/api/admin/api-tokens/:id/revoke',
-    {
-      config: { permission: 'tokens:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Revoke an API token: checks with it fail from now on',
-        params: TokenParams,
-        body: NoBody,
-        response: adminWrite(200, Revoked, ['not_found', 'not_active']),
-      },
-    },
+    adminRoute('tokens:write', {
+      summary: 'Revoke an API token: checks with it fail from now on',
+      params: TokenParams,
+      body: NoBody,
+      response: adminWrite(200, Revoked, ['not_found', 'not_active']),
+    }),
     async (request, reply) => {
       const token = await tokens.get(request.params.id);
       if (!token) return notFound(reply);
-      if (!(await tokens.revoke(token.id, consoleContext(request)))) return sendWire(reply, nativeError('not_active'));
-      return { revoked: true as const };
+      return revokedOr(reply, await tokens.revoke(token.id, consoleContext(request)), 'not_active');
     },
   );
 }

@@ -17,6 +17,7 @@ import { auditView } from '../views.ts';
 import { RecordId, Strict } from '../inputs.ts';
 import { adminRead, isTimeAndId } from './records-common.ts';
 import { AdminAuditPage, AdminAuditView } from './records-schemas.ts';
+import { adminRoute } from './access.ts';
 
 function Time(description: string): TString {
   return Type.String({ pattern: '^[0-9]{1,15}$', description: `${description} Unix milliseconds.` });
@@ -55,10 +56,7 @@ async function* ndjson(entries: AsyncIterable<AuditEvent>): AsyncGenerator<strin
 export async function registerAdminAudit(app: HttpApp, core: Core): Promise<void> {
   app.get(
     '/api/admin/audit',
-    {
-      config: { permission: 'audit:read' },
-      schema: { tags: ['admin'], summary: 'The audit log, newest first, filtered by account, type and time', querystring: ListQuery, response: adminRead(AdminAuditPage) },
-    },
+    adminRoute('audit:read', { summary: 'The audit log, newest first, filtered by account, type and time', querystring: ListQuery, response: adminRead(AdminAuditPage) }),
     async (request) => {
       return keysetPage(request.query, isTimeAndId, (limit, after) => core.audit.page(filtersOf(request.query), { limit, ...(after ? { after: { at: after[0], id: after[1] } } : {}) }), adminAuditView, (e) => [e.at, e.id]);
     },
@@ -66,19 +64,15 @@ export async function registerAdminAudit(app: HttpApp, core: Core): Promise<void
 
   app.get(
     '/api/admin/audit/export',
-    {
-      config: { permission: 'audit:read' },
-      schema: {
-        tags: ['admin'],
-        summary: 'The audit log as NDJSON (one entry per line), oldest first, streamed',
-        querystring: ExportQuery,
-        response: {
-          ...readResponses(AdminAuditView, ['too_many_attempts']),
-          // Typed as the stream the handler sends; documented as what each of its lines is.
-          200: { description: 'One JSON object per line, each an audit entry.', content: { 'application/x-ndjson': { schema: Type.Unsafe<Readable>(AdminAuditView) } } },
-        },
+    adminRoute('audit:read', {
+      summary: 'The audit log as NDJSON (one entry per line), oldest first, streamed',
+      querystring: ExportQuery,
+      response: {
+        ...readResponses(AdminAuditView, ['too_many_attempts']),
+        // Typed as the stream the handler sends; documented as what each of its lines is.
+        200: { description: 'One JSON object per line, each an audit entry.', content: { 'application/x-ndjson': { schema: Type.Unsafe<Readable>(AdminAuditView) } } },
       },
-    },
+    }),
     async (request, reply) => {
       const filters = filtersOf(request.query);
       return reply

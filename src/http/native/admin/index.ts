@@ -17,7 +17,7 @@ import { nativeError } from '../envelope.ts';
 import { registerAdminRecords } from './records.ts';
 import { registerAdminTokenUsage } from '../token-usage.ts';
 import { registerAdminPolicies } from '../policies.ts';
-import { PERMISSIONS } from './access.ts';
+import { adminRoute, PERMISSIONS } from './access.ts';
 import { registerAdminAccounts } from './accounts.ts';
 import { checkAdminRoute, operatorOf, operatorOnly } from './auth.ts';
 import { documentIdempotency, registerIdempotency } from './idempotency.ts';
@@ -89,7 +89,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
 
     authed.get(
       '/api/admin/me',
-      { config: { permission: 'any' }, schema: { tags: ['admin'], summary: 'Who is calling: the operator console sign-in (and its CSRF token), the admin token or an operator key', response: readResponses(OperatorMe) } },
+      adminRoute('any', { summary: 'Who is calling: the operator console sign-in (and its CSRF token), the admin token or an operator key', response: readResponses(OperatorMe) }),
       async (request) => {
         const signedIn = authOf(request);
         const operator = operatorOf(request);
@@ -110,7 +110,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
 
     authed.delete(
       '/api/admin/session',
-      { config: { permission: 'any' }, schema: { tags: ['admin'], summary: 'Sign the operator out of the console', response: writeResponses(200, SignedOut) } },
+      adminRoute('any', { summary: 'Sign the operator out of the console', response: writeResponses(200, SignedOut) }),
       async (request, reply) => {
         const signedIn = authOf(request);
         if (signedIn) await core.console.signOut(signedIn.auth, consoleContext(request));
@@ -121,7 +121,7 @@ export async function registerAdmin(app: HttpApp, core: Core): Promise<void> {
 
     authed.get(
       '/api/admin/settings',
-      { config: { permission: 'settings:read' }, schema: { tags: ['admin'], summary: 'Instance settings, read-only, without secrets', response: readResponses(SettingsView) } },
+      adminRoute('settings:read', { summary: 'Instance settings, read-only, without secrets', response: readResponses(SettingsView) }),
       async () => ({ database: core.databaseKind, items: settingsView(core) }),
     );
 

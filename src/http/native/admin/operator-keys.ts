@@ -6,13 +6,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { OperatorKey } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire, type HttpApp } from '../../dialect.ts';
+import type { HttpApp } from '../../dialect.ts';
 import { consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
 import { NewOperatorKey as CreatedKey, OperatorKeyList as KeyList, OperatorKeyView } from '../console-schemas.ts';
-import { nativeError } from '../envelope.ts';
-import { PERMISSIONS } from './access.ts';
+import { adminRoute, PERMISSIONS } from './access.ts';
 import { Duration, durationMs } from './duration.ts';
+import { viewOrNotFound } from '../answers.ts';
 
 const Strict = { additionalProperties: false } as const;
 const NoBody = Type.Object({}, Strict);
@@ -35,7 +35,7 @@ function keyView(k: OperatorKey, now: number): Static<typeof OperatorKeyView> {
 export async function registerAdminOperatorKeys(app: HttpApp, core: Core): Promise<void> {
   app.get(
     '/api/admin/operator-keys',
-    { config: { permission: 'admin' }, schema: { tags: ['admin'], summary: 'Operator keys, newest first (never a key itself)', response: readResponses(KeyList) } },
+    adminRoute('admin', { summary: 'Operator keys, newest first (never a key itself)', response: readResponses(KeyList) }),
     async () => {
       const now = core.clock.now();
       return { items: (await core.operatorKeys.list()).map((k) => keyView(k, now)) };
@@ -44,15 +44,11 @@ export async function registerAdminOperatorKeys(app: HttpApp, core: Core): Promi
 
   app.post(
     '/api/admin/operator-keys',
-    {
-      config: { permission: 'admin', idempotent: true },
-      schema: {
-        tags: ['admin'],
-        summary: 'Create an operator key with a permission set; the key is shown once',
-        body: CreateBody,
-        response: writeResponses(201, CreatedKey),
-      },
-    },
+    adminRoute('admin', {
+      summary: 'Create an operator key with a permission set; the key is shown once',
+      body: CreateBody,
+      response: writeResponses(201, CreatedKey),
+    }, { idempotent: true }),
     async (request, reply) => {
       const { name, permissions, expiresIn } = request.body;
       const expiresAt = expiresIn === undefined ? null : core.clock.now() + durationMs(expiresIn);
@@ -64,20 +60,15 @@ export async function registerAdminOperatorKeys(app: HttpApp, core: Core): Promi
 
   app.post(
     '/api/admin/operator-keys/:id/revoke',
-    {
-      config: { permission: 'admin' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Revoke an operator key: every node refuses it at once',
-        params: KeyParams,
-        body: NoBody,
-        response: writeResponses(200, OperatorKeyView, ['not_found']),
-      },
-    },
+    adminRoute('admin', {
+      summary: 'Revoke an operator key: every node refuses it at once',
+      params: KeyParams,
+      body: NoBody,
+      response: writeResponses(200, OperatorKeyView, ['not_found']),
+    }),
     async (request, reply) => {
       const revoked = await core.operatorKeys.revoke(request.params.id.toLowerCase(), consoleContext(request));
-      if (!revoked) return sendWire(reply, nativeError('not_found'));
-      return keyView(revoked, core.clock.now());
+      return viewOrNotFound(reply, revoked, (key) => keyView(key, core.clock.now()));
     },
   );
 }

@@ -3,15 +3,19 @@
  * the responses every admin route declares, and the account a path names.
  */
 import { Type, type TSchema, type TString } from '@sinclair/typebox';
-import type { FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest, FastifySchema, RawServerDefault, RouteGenericInterface } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { DAY_MS } from '../../../core/clock.ts';
 import { InvalidInputError } from '../../../core/errors.ts';
 import type { Account } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire } from '../../dialect.ts';
+import type { HttpApp } from '../../dialect.ts';
+import { notFound } from '../answers.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
-import { nativeError, type NativeCode } from '../envelope.ts';
+import type { NativeCode } from '../envelope.ts';
 import { MAX_RECORD_ID } from '../ids.ts';
+import type { AdminRouteOptions } from './access.ts';
 import { RecordIdParams } from '../inputs.ts';
 
 /** `/accounts/:id/…`: the account the records belong to. */
@@ -77,8 +81,29 @@ export async function accountNamed(core: Core, id: string): Promise<Account | nu
   return Number.isSafeInteger(n) && n > 0 && n <= MAX_RECORD_ID ? core.accounts.get(n) : null;
 }
 
-export function notFound(reply: FastifyReply): FastifyReply {
-  return sendWire(reply, nativeError('not_found'));
+/** The request of a route declared with `schema`, typed from it as the route's own handler sees it. */
+export type RequestOf<S extends FastifySchema> = FastifyRequest<RouteGenericInterface, RawServerDefault, IncomingMessage, S, TypeBoxTypeProvider>;
+
+/**
+ * Registers an admin route on an account's records (`/api/admin/accounts/:id/…`): `handle` runs
+ * with the account the path names. A path that names no account (never created, deleted, or no
+ * record id at all) is answered 404 `not_found` before anything else is read.
+ */
+export function accountRoute<S extends FastifySchema & { params: typeof AccountParams }>(
+  app: HttpApp,
+  core: Core,
+  method: 'GET' | 'POST',
+  url: `/api/admin/accounts/:id/${string}`,
+  options: AdminRouteOptions<S>,
+  handle: (account: Account, request: RequestOf<S>, reply: FastifyReply) => Promise<unknown>,
+): void {
+  async function handler(request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<unknown> {
+    const account = await accountNamed(core, request.params.id);
+    if (!account) return notFound(reply);
+    return handle(account, request as unknown as RequestOf<S>, reply);
+  }
+  // The schema types `handle`'s request; this handler reads only the path's id.
+  app.route({ method, url, ...options, handler } as unknown as Parameters<HttpApp['route']>[0]);
 }
 
 // --- cursor keys: what each list's opaque cursor decodes to ------------------------------------

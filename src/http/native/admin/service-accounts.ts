@@ -7,25 +7,25 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { ServiceAccount, ServiceKey } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire, type HttpApp } from '../../dialect.ts';
+import type { HttpApp } from '../../dialect.ts';
 import { consoleContext } from '../console-auth.ts';
 import { Revoked } from '../console-schemas.ts';
-import { nativeError } from '../envelope.ts';
 import { decodeCursor, page, PageQueryProps, pageLimit } from '../paging.ts';
 import { serviceAccountView } from '../views.ts';
 import {
   AccountParams,
-  accountNamed,
+  accountRoute,
   adminRead,
   adminWrite,
   Duration,
   isRecordId,
   lifetimeMs,
   namingField,
-  notFound,
 } from './records-common.ts';
 import { Actions, NoBody, RecordIdParams, ServiceAccountBody, ServiceAccountName, ServiceKeyParams, Strict } from '../inputs.ts';
 import { AdminNewServiceKey, AdminServiceAccountPage, AdminServiceAccountView } from './records-schemas.ts';
+import { notFound, revokedOr, viewOrNotFound } from '../answers.ts';
+import { adminRoute } from './access.ts';
 
 const SaParams = RecordIdParams;
 const KeyParams = ServiceKeyParams;
@@ -49,21 +49,18 @@ export async function registerAdminServiceAccounts(app: HttpApp, core: Core): Pr
     return service.get(Number(request.params.id));
   }
 
-  app.get(
+  accountRoute(
+    app,
+    core,
+    'GET',
     '/api/admin/accounts/:id/service-accounts',
-    {
-      config: { permission: 'service-accounts:read' },
-      schema: {
-        tags: ['admin'],
-        summary: "An account's service accounts with their keys (never a secret), oldest first",
-        params: AccountParams,
-        querystring: ListQuery,
-        response: adminRead(AdminServiceAccountPage, ['not_found']),
-      },
-    },
-    async (request, reply) => {
-      const account = await accountNamed(core, request.params.id);
-      if (!account) return notFound(reply);
+    adminRoute('service-accounts:read', {
+      summary: "An account's service accounts with their keys (never a secret), oldest first",
+      params: AccountParams,
+      querystring: ListQuery,
+      response: adminRead(AdminServiceAccountPage, ['not_found']),
+    }),
+    async (account, request) => {
       const limit = pageLimit(request.query);
       const afterId = decodeCursor(request.query.cursor, isRecordId);
       const rows = await service.pageByAccount(account.id, { limit: limit + 1, ...(afterId !== undefined ? { afterId } : {}) });
@@ -73,21 +70,18 @@ export async function registerAdminServiceAccounts(app: HttpApp, core: Core): Pr
     },
   );
 
-  app.post(
+  accountRoute(
+    app,
+    core,
+    'POST',
     '/api/admin/accounts/:id/service-accounts',
-    {
-      config: { permission: 'service-accounts:write', idempotent: true },
-      schema: {
-        tags: ['admin'],
-        summary: 'Create a service account of an account with its allowed actions',
-        params: AccountParams,
-        body: CreateBody,
-        response: adminWrite(201, AdminServiceAccountView, ['not_found']),
-      },
-    },
-    async (request, reply) => {
-      const account = await accountNamed(core, request.params.id);
-      if (!account) return notFound(reply);
+    adminRoute('service-accounts:write', {
+      summary: 'Create a service account of an account with its allowed actions',
+      params: AccountParams,
+      body: CreateBody,
+      response: adminWrite(201, AdminServiceAccountView, ['not_found']),
+    }, { idempotent: true }),
+    async (account, request, reply) => {
       const { name, actions } = request.body;
       const sa = await service.create({ accountId: account.id, name, actions }, consoleContext(request));
       return reply.code(201).send(await view(sa));
@@ -96,29 +90,18 @@ export async function registerAdminServiceAccounts(app: HttpApp, core: Core): Pr
 
   app.get(
     '/api/admin/service-accounts/:id',
-    {
-      config: { permission: 'service-accounts:read' },
-      schema: { tags: ['admin'], summary: 'A service account with its keys (never a secret)', params: SaParams, response: adminRead(AdminServiceAccountView, ['not_found']) },
-    },
-    async (request, reply) => {
-      const sa = await serviceAccountOf(request);
-      if (!sa) return notFound(reply);
-      return view(sa);
-    },
+    adminRoute('service-accounts:read', { summary: 'A service account with its keys (never a secret)', params: SaParams, response: adminRead(AdminServiceAccountView, ['not_found']) }),
+    async (request, reply) => viewOrNotFound(reply, await serviceAccountOf(request), view),
   );
 
   app.patch(
     '/api/admin/service-accounts/:id',
-    {
-      config: { permission: 'service-accounts:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Rename a service account or replace its actions (new access tokens carry them)',
-        params: SaParams,
-        body: UpdateBody,
-        response: adminWrite(200, AdminServiceAccountView, ['not_found']),
-      },
-    },
+    adminRoute('service-accounts:write', {
+      summary: 'Rename a service account or replace its actions (new access tokens carry them)',
+      params: SaParams,
+      body: UpdateBody,
+      response: adminWrite(200, AdminServiceAccountView, ['not_found']),
+    }),
     async (request, reply) => {
       const { name, actions } = request.body;
       const sa = await service.update(
@@ -126,24 +109,19 @@ export async function registerAdminServiceAccounts(app: HttpApp, core: Core): Pr
         { ...(name !== undefined ? { name } : {}), ...(actions !== undefined ? { actions } : {}) },
         consoleContext(request),
       );
-      if (!sa) return notFound(reply);
-      return view(sa);
+      return viewOrNotFound(reply, sa, view);
     },
   );
 
   for (const action of ['disable', 'enable'] as const) {
     app.post(
       `/api/admin/service-accounts/:id/${action}`,
-      {
-        config: { permission: 'service-accounts:write' },
-        schema: {
-          tags: ['admin'],
-          summary: action === 'disable' ? 'Disable a service account: its sessions are revoked, its keys stop working' : 'Enable a disabled service account again',
-          params: SaParams,
-          body: NoBody,
-          response: adminWrite(200, AdminServiceAccountView, ['not_found']),
-        },
-      },
+      adminRoute('service-accounts:write', {
+        summary: action === 'disable' ? 'Disable a service account: its sessions are revoked, its keys stop working' : 'Enable a disabled service account again',
+        params: SaParams,
+        body: NoBody,
+        response: adminWrite(200, AdminServiceAccountView, ['not_found']),
+      }),
       async (request, reply) => {
         const sa = await serviceAccountOf(request);
         if (!sa) return notFound(reply);
@@ -155,16 +133,12 @@ export async function registerAdminServiceAccounts(app: HttpApp, core: Core): Pr
 
   app.post(
     '/api/admin/service-accounts/:id/keys',
-    {
-      config: { permission: 'service-accounts:write', idempotent: true },
-      schema: {
-        tags: ['admin'],
-        summary: 'Create an Access Key / Secret Key pair; the Secret Key is in this response only',
-        params: SaParams,
-        body: KeyBody,
-        response: adminWrite(201, AdminNewServiceKey, ['not_found']),
-      },
-    },
+    adminRoute('service-accounts:write', {
+      summary: 'Create an Access Key / Secret Key pair; the Secret Key is in this response only',
+      params: SaParams,
+      body: KeyBody,
+      response: adminWrite(201, AdminNewServiceKey, ['not_found']),
+    }, { idempotent: true }),
     async (request, reply) => {
       const sa = await serviceAccountOf(request);
       if (!sa) return notFound(reply);
@@ -177,21 +151,16 @@ export async function registerAdminServiceAccounts(app: HttpApp, core: Core): Pr
 
   app.post(
     '/api/admin/service-accounts/:id/keys/:keyId/revoke',
-    {
-      config: { permission: 'service-accounts:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Revoke a key and every session it started',
-        params: KeyParams,
-        body: NoBody,
-        response: adminWrite(200, Revoked, ['not_found', 'not_active']),
-      },
-    },
+    adminRoute('service-accounts:write', {
+      summary: 'Revoke a key and every session it started',
+      params: KeyParams,
+      body: NoBody,
+      response: adminWrite(200, Revoked, ['not_found', 'not_active']),
+    }),
     async (request, reply) => {
       const key = await service.getKey(Number(request.params.keyId));
       if (!key || key.serviceAccountId !== Number(request.params.id)) return notFound(reply);
-      if (!(await service.revokeKey(key.id, consoleContext(request)))) return sendWire(reply, nativeError('not_active'));
-      return { revoked: true as const };
+      return revokedOr(reply, await service.revokeKey(key.id, consoleContext(request)), 'not_active');
     },
   );
 }

@@ -11,29 +11,28 @@ import { Revoked, RevokedAll } from '../console-schemas.ts';
 import { decodeCursor, encodeCursor, PageQueryProps, pageLimit } from '../paging.ts';
 import { sessionView } from '../views.ts';
 import { NoBody, Strict, StringIdParams } from '../inputs.ts';
-import { AccountParams, accountNamed, adminRead, adminWrite, isTimeAndStringId, notFound } from './records-common.ts';
+import { AccountParams, accountRoute, adminRead, adminWrite, isTimeAndStringId } from './records-common.ts';
 import { AdminSessionPage } from './records-schemas.ts';
+import { revokedOr } from '../answers.ts';
+import { adminRoute } from './access.ts';
 
 const SessionParams = StringIdParams;
 const ListQuery = Type.Object({ ...PageQueryProps }, Strict);
 const REASON = 'revoked_by_operator';
 
 export async function registerAdminSessions(app: HttpApp, core: Core): Promise<void> {
-  app.get(
+  accountRoute(
+    app,
+    core,
+    'GET',
     '/api/admin/accounts/:id/sessions',
-    {
-      config: { permission: 'sessions:read' },
-      schema: {
-        tags: ['admin'],
-        summary: "An account's live sessions, newest first",
-        params: AccountParams,
-        querystring: ListQuery,
-        response: adminRead(AdminSessionPage, ['not_found']),
-      },
-    },
-    async (request, reply) => {
-      const account = await accountNamed(core, request.params.id);
-      if (!account) return notFound(reply);
+    adminRoute('sessions:read', {
+      summary: "An account's live sessions, newest first",
+      params: AccountParams,
+      querystring: ListQuery,
+      response: adminRead(AdminSessionPage, ['not_found']),
+    }),
+    async (account, request) => {
       const limit = pageLimit(request.query);
       const before = decodeCursor(request.query.cursor, isTimeAndStringId);
       const { items, total } = await core.sessions.listActivePage(account.id, {
@@ -48,37 +47,29 @@ export async function registerAdminSessions(app: HttpApp, core: Core): Promise<v
 
   app.post(
     '/api/admin/sessions/:id/revoke',
-    {
-      config: { permission: 'sessions:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Revoke a live session: its access and refresh tokens stop working',
-        params: SessionParams,
-        body: NoBody,
-        response: adminWrite(200, Revoked, ['not_found']),
-      },
-    },
+    adminRoute('sessions:write', {
+      summary: 'Revoke a live session: its access and refresh tokens stop working',
+      params: SessionParams,
+      body: NoBody,
+      response: adminWrite(200, Revoked, ['not_found']),
+    }),
     async (request, reply) => {
-      if (!(await core.sessions.revoke(request.params.id, consoleContext(request), REASON))) return notFound(reply);
-      return { revoked: true as const };
+      return revokedOr(reply, await core.sessions.revoke(request.params.id, consoleContext(request), REASON), 'not_found');
     },
   );
 
-  app.post(
+  accountRoute(
+    app,
+    core,
+    'POST',
     '/api/admin/accounts/:id/sessions/revoke-all',
-    {
-      config: { permission: 'sessions:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Revoke every session of an account (console sign-ins stay)',
-        params: AccountParams,
-        body: NoBody,
-        response: adminWrite(200, RevokedAll, ['not_found']),
-      },
-    },
-    async (request, reply) => {
-      const account = await accountNamed(core, request.params.id);
-      if (!account) return notFound(reply);
+    adminRoute('sessions:write', {
+      summary: 'Revoke every session of an account (console sign-ins stay)',
+      params: AccountParams,
+      body: NoBody,
+      response: adminWrite(200, RevokedAll, ['not_found']),
+    }),
+    async (account, request) => {
       return { revoked: await core.sessions.revokeAllOf(account.id, consoleContext(request), REASON) };
     },
   );

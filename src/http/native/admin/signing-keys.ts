@@ -11,7 +11,7 @@ import { consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
 import { KeyRotation, SigningKeyList, SigningKeyView } from '../console-schemas.ts';
 import type { HttpApp } from '../../dialect.ts';
-import type {} from './access.ts';
+import { adminRoute } from './access.ts';
 
 const NoBody = Type.Object({}, { additionalProperties: false });
 
@@ -30,14 +30,7 @@ export function signingKeyView(k: SigningKeyInfo): Static<typeof SigningKeyView>
 }
 
 export async function registerAdminSigningKeys(app: HttpApp, core: Core): Promise<void> {
-  app.get('/api/admin/signing-keys', {
-      config: { permission: 'signing-keys:read' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Signing keys: state, published or not, which one signs',
-        response: readResponses(SigningKeyList, ['too_many_attempts']),
-      },
-    }, async () => {
+  app.get('/api/admin/signing-keys', adminRoute('signing-keys:read', { summary: 'Signing keys: state, published or not, which one signs', response: readResponses(SigningKeyList, ['too_many_attempts']) }), async () => {
     await core.signing.ready();
     const keys = await core.signing.list();
     return { items: keys.map(signingKeyView).reverse() };
@@ -45,15 +38,11 @@ export async function registerAdminSigningKeys(app: HttpApp, core: Core): Promis
 
   app.post(
     '/api/admin/signing-keys/rotate',
-    {
-      config: { permission: 'signing-keys:write' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Add a new signing key: published now, signing after the publish delay',
-        body: NoBody,
-        response: writeResponses(200, KeyRotation, ['too_many_attempts']),
-      },
-    },
+    adminRoute('signing-keys:write', {
+      summary: 'Add a new signing key: published now, signing after the publish delay',
+      body: NoBody,
+      response: writeResponses(200, KeyRotation, ['too_many_attempts']),
+    }),
     async (request) => {
       const result = await core.signing.rotate(consoleContext(request));
       return {

@@ -12,6 +12,7 @@ import type { HttpApp } from '../../dialect.ts';
 import { Strict } from '../inputs.ts';
 import { adminRead } from './records-common.ts';
 import { TrafficView } from './stats-schemas.ts';
+import { adminRoute } from './access.ts';
 
 const StatsQuery = Type.Object(
   {
@@ -28,15 +29,11 @@ const StatsQuery = Type.Object(
 export async function registerAdminStats(app: HttpApp, core: Core): Promise<void> {
   app.get(
     '/api/admin/stats',
-    {
-      config: { permission: 'usage:read' },
-      schema: {
-        tags: ['admin'],
-        summary: 'The operator dashboard: checks, issuances, refreshes and refusals over a range, the busiest accounts and tokens, flagged apps',
-        querystring: StatsQuery,
-        response: adminRead(TrafficView),
-      },
-    },
+    adminRoute('usage:read', {
+      summary: 'The operator dashboard: checks, issuances, refreshes and refusals over a range, the busiest accounts and tokens, flagged apps',
+      querystring: StatsQuery,
+      response: adminRead(TrafficView),
+    }),
     async (request) => core.traffic.report((request.query.range ?? '1h') as TrafficRange),
   );
 }

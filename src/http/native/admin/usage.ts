@@ -8,9 +8,10 @@ import { CHECK_HISTORY_DAYS } from '../../../core/usage.ts';
 import type { Core } from '../../../core/tokend.ts';
 import type { HttpApp } from '../../dialect.ts';
 import { Strict } from '../inputs.ts';
-import { AccountParams, accountNamed, adminRead, notFound } from './records-common.ts';
+import { AccountParams, accountRoute, adminRead } from './records-common.ts';
 import { AccountUsage, InstanceUsage } from './records-schemas.ts';
 import { InvalidInputError } from '../../../core/errors.ts';
+import { adminRoute } from './access.ts';
 
 const DEFAULT_DAYS = 14;
 const UsageQuery = Type.Object(
@@ -27,28 +28,22 @@ function daysOf(query: { days?: string }): number {
 export async function registerAdminUsage(app: HttpApp, core: Core): Promise<void> {
   app.get(
     '/api/admin/usage',
-    {
-      config: { permission: 'usage:read' },
-      schema: { tags: ['admin'], summary: 'Successful token checks per UTC day, the whole instance', querystring: UsageQuery, response: adminRead(InstanceUsage) },
-    },
+    adminRoute('usage:read', { summary: 'Successful token checks per UTC day, the whole instance', querystring: UsageQuery, response: adminRead(InstanceUsage) }),
     async (request) => ({ checks: await core.usage.instanceChecksPerDay(daysOf(request.query)) }),
   );
 
-  app.get(
+  accountRoute(
+    app,
+    core,
+    'GET',
     '/api/admin/accounts/:id/usage',
-    {
-      config: { permission: 'usage:read' },
-      schema: {
-        tags: ['admin'],
-        summary: 'Successful token checks per UTC day, one account',
-        params: AccountParams,
-        querystring: UsageQuery,
-        response: adminRead(AccountUsage, ['not_found']),
-      },
-    },
-    async (request, reply) => {
-      const account = await accountNamed(core, request.params.id);
-      if (!account) return notFound(reply);
+    adminRoute('usage:read', {
+      summary: 'Successful token checks per UTC day, one account',
+      params: AccountParams,
+      querystring: UsageQuery,
+      response: adminRead(AccountUsage, ['not_found']),
+    }),
+    async (account, request) => {
       return { accountId: account.id, checks: await core.usage.checksPerDay(account.id, daysOf(request.query)) };
     },
   );

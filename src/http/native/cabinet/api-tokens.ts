@@ -14,6 +14,7 @@ import { ApiTokenList, NewApiToken, Revoked, RotatedApiToken } from '../console-
 import { nativeError } from '../envelope.ts';
 import { ApiTokenFormat, NoBody, Strict, StringIdParams } from '../inputs.ts';
 import { apiTokenView } from '../views.ts';
+import { revokedOr } from '../answers.ts';
 
 const IdParams = StringIdParams;
 const CreateBody = Type.Object(
@@ -97,9 +98,7 @@ export async function registerCabinetApiTokens(app: HttpApp, core: Core): Promis
     },
     async (request, reply) => {
       const { id } = request.params;
-      const done = await core.apiTokens.revoke(id, consoleContext(request), { accountId: accountOf(request).id });
-      if (!done) return sendWire(reply, nativeError('not_found'));
-      return { revoked: true };
+      return revokedOr(reply, await core.apiTokens.revoke(id, consoleContext(request), { accountId: accountOf(request).id }), 'not_found');
     },
   );
 }

@@ -30,6 +30,7 @@ import { registerCabinetServiceAccounts } from './service-accounts.ts';
 import { registerCabinetPassword, registerCabinetPasswordReset } from './password.ts';
 import { RECORD_ID_PATTERN } from '../ids.ts';
 import { accountView, appView, auditView, sessionView } from '../views.ts';
+import { revokedOr } from '../answers.ts';
 
 const SignInBody = Type.Object(
   {
@@ -174,9 +175,7 @@ export async function registerCabinet(app: HttpApp, core: Core): Promise<void> {
       },
       async (request, reply) => {
         const { id } = request.params;
-        const done = await core.sessions.revoke(id, consoleContext(request), 'revoked_in_console', { accountId: accountOf(request).id });
-        if (!done) return sendWire(reply, nativeError('not_found'));
-        return { revoked: true };
+        return revokedOr(reply, await core.sessions.revoke(id, consoleContext(request), 'revoked_in_console', { accountId: accountOf(request).id }), 'not_found');
       },
     );
 

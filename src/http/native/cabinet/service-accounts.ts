@@ -7,13 +7,13 @@ import type { FastifyRequest } from 'fastify';
 import { DAY_MS } from '../../../core/clock.ts';
 import type { ServiceAccount } from '../../../core/model.ts';
 import type { Core } from '../../../core/tokend.ts';
-import { sendWire, type HttpApp } from '../../dialect.ts';
+import type { HttpApp } from '../../dialect.ts';
 import { accountOf, consoleContext } from '../console-auth.ts';
 import { readResponses, writeResponses } from '../console-responses.ts';
 import { NewServiceKey, Revoked, ServiceAccountList, ServiceAccountView } from '../console-schemas.ts';
-import { nativeError } from '../envelope.ts';
 import { NoBody, RecordIdParams, ServiceAccountBody, ServiceKeyParams, Strict } from '../inputs.ts';
 import { serviceAccountView, serviceKeyView } from '../views.ts';
+import { notFound, revokedOr } from '../answers.ts';
 
 const SaParams = RecordIdParams;
 const KeyParams = ServiceKeyParams;
@@ -65,7 +65,7 @@ export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): 
       },
       async (request, reply) => {
         const sa = await owned(request, request.params.id);
-        if (!sa) return sendWire(reply, nativeError('not_found'));
+        if (!sa) return notFound(reply);
         await service[action](sa.id, consoleContext(request));
         return view((await service.get(sa.id)) ?? sa);
       },
@@ -85,7 +85,7 @@ export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): 
     },
     async (request, reply) => {
       const sa = await owned(request, request.params.id);
-      if (!sa) return sendWire(reply, nativeError('not_found'));
+      if (!sa) return notFound(reply);
       const { expiresInDays } = request.body;
       const now = core.clock.now();
       const created = await service.createKey(
@@ -110,9 +110,8 @@ export async function registerCabinetServiceAccounts(app: HttpApp, core: Core): 
     async (request, reply) => {
       const sa = await owned(request, request.params.id);
       const key = sa ? await service.getKey(Number(request.params.keyId)) : null;
-      if (!sa || !key || key.serviceAccountId !== sa.id) return sendWire(reply, nativeError('not_found'));
-      if (!(await service.revokeKey(key.id, consoleContext(request)))) return sendWire(reply, nativeError('not_active'));
-      return { revoked: true };
+      if (!sa || !key || key.serviceAccountId !== sa.id) return notFound(reply);
+      return revokedOr(reply, await service.revokeKey(key.id, consoleContext(request)), 'not_active');
     },
   );
 }
