@@ -5,8 +5,22 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import type { Clock } from '../src/core/clock.ts';
 import { createPasswordHasher, OWASP_ARGON2ID } from '../src/secrets/password.ts';
 import { databases, seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
+
+/** The login-failure window's length (its default): failures are counted per window of the clock. */
+const WINDOW_MS = 15 * 60_000;
+
+/**
+ * Real time, moved to one second after a window began: the counts of a test never straddle two
+ * windows (with the system clock, a test that ran across a quarter hour saw its count restart).
+ */
+function clockAtWindowStart(): Clock {
+  const base = Date.now();
+  const start = Math.floor(base / WINDOW_MS) * WINDOW_MS + 1000;
+  return { now: () => start + (Date.now() - base) };
+}
 
 for (const db of databases()) {
   describe(`login limits under concurrency (${db})`, () => {
@@ -14,7 +28,12 @@ for (const db of databases()) {
     before(async () => {
       // The production cost: the slower the password check, the wider the window a racy guard would lose in.
       const hasher = await createPasswordHasher(OWASP_ARGON2ID);
-      t = await startTokend({ db, hasher, config: { loginMaxFailuresPerAccount: 5, loginMaxFailuresPerAddress: 1000 } });
+      t = await startTokend({
+        db,
+        hasher,
+        clock: clockAtWindowStart(),
+        config: { loginMaxFailuresPerAccount: 5, loginMaxFailuresPerAddress: 1000, loginFailureWindow: WINDOW_MS },
+      });
     });
     after(async () => t.close());
 
