@@ -102,7 +102,7 @@ const OWN_PROCESS = [
   'test/multinode.outage.test.ts',
 ];
 /** Processes that each run a share of the other files, one file after another. */
-const SHARED_PROCESSES = 3;
+const SHARED_PROCESSES = 4;
 /** Files of OWN_PROCESS at a time, beside those. */
 const OWN_CONCURRENCY = 3;
 
