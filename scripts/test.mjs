@@ -104,7 +104,7 @@ const OWN_PROCESS = [
 /** Processes that each run a share of the other files, one file after another. */
 const SHARED_PROCESSES = 3;
 /** Files of OWN_PROCESS at a time, beside those. */
-const OWN_CONCURRENCY = 4;
+const OWN_CONCURRENCY = 3;
 
 const files = [...globSync('test/**/*.test.ts', { cwd: root }), ...globSync('src/**/*.test.ts', { cwd: root })].sort();
 const own = OWN_PROCESS.filter((f) => files.includes(f));
