@@ -89,7 +89,7 @@ for (const db of databases()) {
       const body = JSON.parse(broke.body);
       assert.equal(body.httpCode, 429);
       assert.deepEqual(body.codeList, { error: ['credits_exhausted'] });
-      assert.equal(broke.headers['retry-after'], undefined, 'credits without refill never come back: no Retry-After');
+      assert.equal(broke.headers['retry-after'], '86400', 'credits without refill: every 429 carries Retry-After, a day');
 
       // The key's own actions are its scope: /auth/verify can require one.
       await setPolicy('service_key', String(key.key.id), {});

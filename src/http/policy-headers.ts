@@ -47,11 +47,8 @@ export function policyHeaders(outcome: CheckOutcome): Record<string, string> {
   switch (refusal.code) {
     case 'rate_limited':
       return { ...windowHeaders(refusal.windows), 'retry-after': String(refusal.retryAfterSeconds) };
-    case 'credits_exhausted': {
-      const out: Record<string, string> = { ...windowHeaders(refusal.windows), [CREDITS_HEADER]: '0' };
-      if (refusal.retryAfterSeconds !== null) out['retry-after'] = String(refusal.retryAfterSeconds);
-      return out;
-    }
+    case 'credits_exhausted':
+      return { ...windowHeaders(refusal.windows), [CREDITS_HEADER]: '0', 'retry-after': String(refusal.retryAfterSeconds) };
     default:
       return {};
   }

@@ -158,9 +158,7 @@ export function checkResponse(
   // The console's and the API docs' static files may be cached; everything else, and every error, may not.
   const staticFile = status < 400 && /^\/(console|docs)\//.test(request.url);
   if (!staticFile && !/\bno-store\b/.test(cacheControl)) return `Cache-Control is ${JSON.stringify(cacheControl)}, not no-store`;
-  // The one 429 without a Retry-After: credits used up that never refill (no time would be true).
-  const noRefill = status === 429 && /"(credits_exhausted|ApiCreditsExhaustedError)"/.test(body);
-  if ((status === 429 || status === 503) && !noRefill && !/^\d+$/.test(String(response.headers['retry-after'] ?? ''))) {
+  if ((status === 429 || status === 503) && !/^\d+$/.test(String(response.headers['retry-after'] ?? ''))) {
     return `a ${status} without a Retry-After in seconds`;
   }
   if (status < 400 || status >= 500) return null;

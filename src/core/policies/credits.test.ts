@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { CreditLedger, refillPeriod, type CreditRule, type CreditSink, type PendingSpend, type StoredCredits } from './credits.ts';
+import { CreditLedger, NO_REFILL_RETRY_AFTER_S, refillPeriod, type CreditRule, type CreditSink, type PendingSpend, type StoredCredits } from './credits.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 const DAY = 86_400_000;
@@ -44,7 +44,7 @@ describe('CreditLedger', () => {
     const { ledger, rule } = ledgerWith(3);
     assert.deepEqual(ledger.spend('k', rule, 1, T0), { ok: true, left: 2 });
     assert.deepEqual(ledger.spend('k', rule, 2, T0), { ok: true, left: 0 });
-    assert.deepEqual(ledger.spend('k', rule, 1, T0), { ok: false, retryAfterSeconds: null });
+    assert.deepEqual(ledger.spend('k', rule, 1, T0), { ok: false, retryAfterSeconds: NO_REFILL_RETRY_AFTER_S });
   });
 
   it('a cost larger than what is left is refused whole, not half-spent; cost 0 always passes', () => {

@@ -53,7 +53,14 @@ export interface CreditSink {
   spend(batch: readonly PendingSpend[]): Promise<(StoredCredits | null)[]>;
 }
 
-export type CreditDecision = { ok: true; left: number } | { ok: false; retryAfterSeconds: number | null };
+export type CreditDecision = { ok: true; left: number } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * Retry-After of a refusal for credits that never refill: every 429 carries one, and a balance
+ * without refill comes back only when an operator adds credits. A day keeps a client that honours
+ * it from retrying in a loop meanwhile.
+ */
+export const NO_REFILL_RETRY_AFTER_S = 86_400;
 
 /** How often spent credits are written. */
 export const FLUSH_EVERY_MS = 1_000;
@@ -138,13 +145,13 @@ export class CreditLedger {
   /** Spends `cost` if that many are left: synchronous, so concurrent checks cannot both take the last one. */
   spend(subject: string, rule: CreditRule, cost: number, now: number): CreditDecision {
     const balance = this.#balances.get(subject);
-    if (!balance) return { ok: false, retryAfterSeconds: null };
+    if (!balance) return { ok: false, retryAfterSeconds: NO_REFILL_RETRY_AFTER_S };
     this.#refill(balance, rule, now);
     const used = balance.pending.get(balance.period) ?? 0;
     const left = balance.stored - used;
     if (left < cost) {
       const at = nextRefill(rule.refill, now);
-      return { ok: false, retryAfterSeconds: at === null ? null : Math.max(1, Math.ceil((at - now) / 1000)) };
+      return { ok: false, retryAfterSeconds: at === null ? NO_REFILL_RETRY_AFTER_S : Math.max(1, Math.ceil((at - now) / 1000)) };
     }
     if (cost > 0) {
       balance.pending.set(balance.period, used + cost);

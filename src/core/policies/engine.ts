@@ -44,7 +44,7 @@ export type PolicyRefusal =
   | { ok: false; code: 'ip_denied' }
   | { ok: false; code: 'scope_missing'; scope: string }
   | { ok: false; code: 'rate_limited'; retryAfterSeconds: number; window: WindowStatus; windows: WindowStatus[] }
-  | { ok: false; code: 'credits_exhausted'; retryAfterSeconds: number | null; windows: WindowStatus[] };
+  | { ok: false; code: 'credits_exhausted'; retryAfterSeconds: number; windows: WindowStatus[] };
 
 export type PolicyDecision = { ok: true; windows: WindowStatus[]; creditsLeft: number | null } | PolicyRefusal;
 

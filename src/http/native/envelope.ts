@@ -34,7 +34,7 @@ export const NATIVE_CODES = {
   rate_limited: { status: 429, en: 'Rate limit exceeded', ru: 'Превышен лимит запросов',
     when: '`/auth/verify`: the token is valid, but its rate limit is used up (docs/policies.md). `Retry-After`, `RateLimit-Policy` and `RateLimit` say when and which window.' },
   credits_exhausted: { status: 429, en: 'No credits left', ru: 'Кредиты исчерпаны',
-    when: '`/auth/verify`: the token is valid, but it has no credits left (docs/policies.md). `Retry-After` says when they refill, if they do.' },
+    when: '`/auth/verify`: the token is valid, but it has no credits left (docs/policies.md). `Retry-After` says when they refill (a day when they never do).' },
   ip_denied: { status: 403, en: 'Not allowed from this address', ru: 'Доступ с этого адреса запрещён',
     when: '`/auth/verify`: the token is valid, but the client address is outside its IP allow-list (docs/policies.md).' },
   scope_missing: { status: 403, en: 'The token lacks the required scope', ru: 'У токена нет требуемого права',

@@ -145,7 +145,7 @@ export async function registerOauth(app: HttpApp, core: Core): Promise<void> {
         // authenticated resource server) asks why.
         if (request.body.include_reason !== 'true') return sendWire(reply, { status: 200, body: { active: false } });
         const body: Static<typeof IntrospectionView> = { active: false, reason: check.reason };
-        if (check.policy && 'retryAfterSeconds' in check.policy && check.policy.retryAfterSeconds !== null) body.retry_after = check.policy.retryAfterSeconds;
+        if (check.policy && 'retryAfterSeconds' in check.policy) body.retry_after = check.policy.retryAfterSeconds;
         return sendWire(reply, withPolicyHeaders({ status: 200, body }, check));
       },
     );

@@ -26,7 +26,7 @@ export const CHATAPP_CODES = {
   ApiRateLimitError: { status: 429, en: 'Rate limit exceeded', ru: 'Превышен лимит запросов',
     when: 'The token is valid, but its app\'s rate limit is used up (docs/policies.md). `Retry-After`, `RateLimit-Policy` and `RateLimit` say when and which window.' },
   ApiCreditsExhaustedError: { status: 429, en: 'No credits left', ru: 'Кредиты исчерпаны',
-    when: 'The token is valid, but its app has no credits left (docs/policies.md). `Retry-After` says when they refill, if they do.' },
+    when: 'The token is valid, but its app has no credits left (docs/policies.md). `Retry-After` says when they refill (a day when they never do).' },
   ApiIpDeniedError: { status: 403, en: 'Not allowed from this address', ru: 'Доступ с этого адреса запрещён',
     when: 'The token is valid, but the client address is outside its app\'s IP allow-list (docs/policies.md).' },
   ApiScopeMissingError: { status: 403, en: 'The token lacks the required scope', ru: 'У токена нет требуемого права',

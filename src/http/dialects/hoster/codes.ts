@@ -36,7 +36,7 @@ export const HOSTER_CODES = {
   rate_limited: { status: 429, en: 'Rate limit exceeded', ru: 'Превышен лимит запросов',
     when: 'The access token is valid, but its key\'s rate limit is used up (docs/policies.md). `Retry-After`, `RateLimit-Policy` and `RateLimit` say when and which window.' },
   credits_exhausted: { status: 429, en: 'No credits left', ru: 'Кредиты исчерпаны',
-    when: 'The access token is valid, but its key has no credits left (docs/policies.md). `Retry-After` says when they refill, if they do.' },
+    when: 'The access token is valid, but its key has no credits left (docs/policies.md). `Retry-After` says when they refill (a day when they never do).' },
   ip_denied: { status: 403, en: 'Not allowed from this address', ru: 'Доступ с этого адреса запрещён',
     when: 'The access token is valid, but the client address is outside its key\'s IP allow-list (docs/policies.md).' },
   scope_missing: { status: 403, en: 'The token lacks the required action', ru: 'У токена нет требуемого действия',

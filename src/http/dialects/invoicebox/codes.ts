@@ -14,7 +14,7 @@ export const INVOICEBOX_CODES = {
   too_many_requests: { status: 429, en: 'Too Many Requests', ru: 'Слишком много запросов',
     when: 'The API token is valid, but its rate limit is used up (docs/policies.md). `Retry-After`, `RateLimit-Policy` and `RateLimit` say when and which window.' },
   credits_exhausted: { status: 429, en: 'Credits exhausted', ru: 'Кредиты исчерпаны',
-    when: 'The API token is valid, but it has no credits left (docs/policies.md). `Retry-After` says when they refill, if they do.' },
+    when: 'The API token is valid, but it has no credits left (docs/policies.md). `Retry-After` says when they refill (a day when they never do).' },
   ...failureCodes({ malformed_body: { en: 'Malformed request', ru: 'Некорректный запрос' } }),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
