@@ -8,7 +8,7 @@
  * through the `around` hook, hold one back, or, once, make one fail.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -72,6 +72,29 @@ describe('SQLite commits synced off the event loop', () => {
     try {
       const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.dialect.db);
       assert.equal(rows[0]!.synchronous, 1, 'NORMAL');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the sub-journal of a batch\'s savepoints in memory, not in a temporary file', async () => {
+    const { store } = await open('subjournal', {});
+    try {
+      const { rows } = await sql<{ temp_store: number }>`pragma temp_store`.execute(store.dialect.db);
+      assert.equal(rows[0]!.temp_store, 2, 'MEMORY');
+      // Far more than 64 KiB of pages changed inside one transaction's savepoint: with SQLite's
+      // default, the sub-journal would now be an open (already deleted) temporary file.
+      const open = await store.transaction(async (tx) => {
+        for (let i = 0; i < 3000; i++) await tx.counters.increment(`subjournal-${i}-${'x'.repeat(64)}`, WINDOW, FAR);
+        return readdirSync('/proc/self/fd').map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        });
+      });
+      assert.deepEqual(open.filter((target) => target.includes('etilqs_')), [], 'a temporary file of SQLite was open');
     } finally {
       await store.close();
     }
