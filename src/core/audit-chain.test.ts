@@ -32,6 +32,22 @@ describe('audit chain', () => {
     assert.notEqual(chainHash(e, 'f'.repeat(64)), chainHash(e, GENESIS_HASH));
   });
 
+  it('hashes as it always has: chains already stored still verify', () => {
+    const e = {
+      seq: 7,
+      at: 1_700_000_000_123,
+      type: 'session.refreshed',
+      accountId: 42,
+      sessionId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+      address: '2001:db8::1',
+      detail: { kind: 'chatapp', generation: 3, nested: { z: [1, 'two', null, { b: true, a: 1.5 }], a: 'é\u2028"' } },
+    };
+    assert.equal(canonicalJson(e.detail), '{"generation":3,"kind":"chatapp","nested":{"a":"é\u2028\\"","z":[1,"two",null,{"a":1.5,"b":true}]}}');
+    assert.equal(chainHash(e, GENESIS_HASH), '948a2c5696b31922cd5021de37b82158dcb02cb8d4c829d2ff80a38227f08e28');
+    assert.equal(chainHash({ ...e, accountId: null, sessionId: null, address: null, detail: {} }, 'ab'.repeat(32)), 'f4e3bc3424962aa27139ba32fec46f6e8f57cd20f93ce86da9f032ff162a59d1');
+    assert.equal(canonicalJson({ '': 0, b: [], a: {}, B: undefined, é: 'x', 'a b': 1 }), '{"":0,"a":{},"a b":1,"b":[],"é":"x"}');
+  });
+
   it('proves an intact chain and names the first broken link', () => {
     const entries = chain(10);
     assert.deepEqual(verify(entries), { ok: true, entries: 10, firstSeq: 1, lastSeq: 10, lastHash: entries[9]!.hash });

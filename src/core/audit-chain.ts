@@ -32,10 +32,16 @@ export function canonicalJson(value: unknown): string {
     return out === undefined ? 'null' : out;
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined && typeof v !== 'function')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  // Every audited write hashes an entry: one string built as the keys go, no arrays of entries.
+  // The default sort orders strings by UTF-16 code units, as JCS requires.
+  const object = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(object).sort()) {
+    const v = object[key];
+    if (v === undefined || typeof v === 'function') continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
 }
 
 export function chainHash(entry: ChainedFields, prevHash: string): string {
