@@ -84,7 +84,7 @@ describe('SQLite commits synced off the event loop', () => {
       assert.equal(rows[0]!.temp_store, 2, 'MEMORY');
       // Far more than 64 KiB of pages changed inside one transaction's savepoint: with SQLite's
       // default, the sub-journal would now be an open (already deleted) temporary file.
-      const open = await store.transaction(async (tx) => {
+      const openFiles = await store.transaction(async (tx) => {
         for (let i = 0; i < 3000; i++) await tx.counters.increment(`subjournal-${i}-${'x'.repeat(64)}`, WINDOW, FAR);
         return readdirSync('/proc/self/fd').map((fd) => {
           try {
@@ -94,7 +94,7 @@ describe('SQLite commits synced off the event loop', () => {
           }
         });
       });
-      assert.deepEqual(open.filter((target) => target.includes('etilqs_')), [], 'a temporary file of SQLite was open');
+      assert.deepEqual(openFiles.filter((target) => target.includes('etilqs_')), [], 'a temporary file of SQLite was open');
     } finally {
       await store.close();
     }

@@ -387,8 +387,8 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     // commit opens one per transaction of a batch) and temporary tables stay in memory. With
     // SQLite's default, a batch's sub-journal past 64 KiB goes into a temporary file that SQLite
     // creates, writes page by page and deletes: about 10 more system calls per ChatApp refresh,
-    // and about a tenth fewer refreshes a second (bench/RESULTS.md). Nothing durable is in it: it only undoes a savepoint
-    // rolled back inside a transaction that is still open.
+    // and about a tenth fewer refreshes a second (bench/RESULTS.md). Nothing durable is in it:
+    // it only undoes a savepoint rolled back inside a transaction that is still open.
     database.exec('pragma temp_store = MEMORY');
     // A WAL that grew under a burst is cut back to this size once it is reused.
     database.exec(`pragma journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
