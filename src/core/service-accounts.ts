@@ -19,13 +19,14 @@ import { constantTimeEqual, sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, newToken, tokenHint } from '../secrets/tokens.ts';
 import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
+import { cacheTag, VerifyCache } from './verify-cache.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import { dailyWindow } from './limits.ts';
 import type { ServiceAccount, ServiceKey, Session } from './model.ts';
 import { judgeRefresh } from './liveness.ts';
 import { applyExpiryRules, type ExpiryPolicy } from './policies/rules.ts';
-import { rollback, type AccessTokenSigner, type IdPage, type Repos, type Rollback, type Store } from './ports.ts';
+import { rollback, type AccessTokenSigner, type IdPage, type Repos, type Rollback, type ServiceKeyLookup, type Store } from './ports.ts';
 import type { AccessTokenMinter, RefreshOutcome, SessionPolicy, SessionService, TokenPair } from './sessions.ts';
 import { type TokenIdentity, type Verification } from './verification.ts';
 
@@ -77,7 +78,19 @@ export interface ServiceAccountServiceDeps {
   dailyCreateLimit: number;
   /** Maximum lifetime and mandatory expiry of new keys (docs/policies.md). */
   expiryPolicy?: ExpiryPolicy;
+  /** The key cache of token creation (the verification cache's settings); off when absent. */
+  cache?: { ttlMs: number; maxEntries: number };
 }
+
+/** What a cached key lookup depends on: a change to any of these drops it. */
+const keyTags = (found: ServiceKeyLookup): readonly string[] => [
+  cacheTag('service_key', found.key.id),
+  cacheTag('service_account', found.serviceAccount.id),
+  cacheTag('account', found.serviceAccount.accountId),
+];
+
+/** createTokens' answer when what the key cache held no longer holds: read the key again. */
+const STALE = Symbol('stale');
 
 /** A fresh public Access Key. */
 export function newAccessKey(): string {
@@ -139,9 +152,21 @@ export function serviceSessionPolicy(options: { clock: Clock; accessTtlMs: numbe
 
 export class ServiceAccountService {
   readonly #d: ServiceAccountServiceDeps;
+  /**
+   * Key lookups of token creation, by Access Key. A cached lookup only ever leads to a creation
+   * that the write itself confirms (the key live, the service account active with the same
+   * actions, its account active: ServiceKeyRepo.startSession); anything else it would answer,
+   * a refusal included, is decided again from a fresh read. So the cache saves a creation one
+   * round trip to the database and never changes an answer.
+   */
+  readonly #keys: VerifyCache<ServiceKeyLookup>;
+  readonly #loadKey: (accessKey: string) => Promise<ServiceKeyLookup | null>;
 
   constructor(deps: ServiceAccountServiceDeps) {
     this.#d = deps;
+    this.#keys = new VerifyCache({ ...(deps.cache ?? { ttlMs: 0, maxEntries: 0 }), clock: deps.clock });
+    this.#keys.follow(deps.changes);
+    this.#loadKey = (accessKey) => deps.store.serviceKeys.findByAccessKey(accessKey);
   }
 
   // --- service accounts -------------------------------------------------------------------
@@ -405,16 +430,32 @@ export class ServiceAccountService {
    * pair. A wrong secret and an unknown Access Key get the same answer at the same cost.
    */
   async createTokens(input: { accessKey: string; secretKey: string }, ctx: AuditContext): Promise<CreateTokensOutcome> {
-    const { store, clock, sessions } = this.#d;
     // Shape and checksum first: a malformed secret never reaches storage.
     if (!ACCESS_KEY_RE.test(input.accessKey) || !isNativeToken(input.secretKey, 'secretKey')) return { ok: false, code: 'invalid_keys' };
-    const found = await store.serviceKeys.findByAccessKey(input.accessKey);
-    const secretMatches = constantTimeEqual(sha256Hex(input.secretKey), found?.secretHash ?? DUMMY_SECRET_HASH);
+    const cached = this.#keys.get(input.accessKey);
+    if (cached !== undefined) {
+      const outcome = await this.#create(cached, input.secretKey, ctx, true);
+      if (outcome !== STALE) return outcome;
+      this.#keys.invalidate(cacheTag('service_key', cached.key.id));
+    }
+    const found = await this.#keys.getOrLoad(input.accessKey, this.#loadKey, keyTags);
+    return this.#create(found, input.secretKey, ctx, false) as Promise<CreateTokensOutcome>;
+  }
+
+  /**
+   * createTokens from a key lookup. From the cache (`cached`), it answers only what the lookup
+   * cannot have gone stale on (a wrong secret: a key's secret never changes) or a creation the
+   * write confirmed; everything else is STALE.
+   */
+  async #create(found: ServiceKeyLookup | null, secretKey: string, ctx: AuditContext, cached: boolean): Promise<CreateTokensOutcome | typeof STALE> {
+    const { store, clock, sessions } = this.#d;
+    const secretMatches = constantTimeEqual(sha256Hex(secretKey), found?.secretHash ?? DUMMY_SECRET_HASH);
     if (!found || !secretMatches) return { ok: false, code: 'invalid_keys' };
     const { key, serviceAccount } = found;
-    const early = this.#keyUnusable(key, clock.now()) ?? (serviceAccount.status !== 'active' ? 'service_account_disabled' : null);
-    if (early) return { ok: false, code: early };
-    if (found.accountStatus !== 'active') return { ok: false, code: 'account_disabled' };
+    const early =
+      this.#keyUnusable(key, clock.now()) ??
+      (serviceAccount.status !== 'active' ? 'service_account_disabled' : found.accountStatus !== 'active' ? 'account_disabled' : null);
+    if (early) return cached ? STALE : { ok: false, code: early };
 
     // Minted (the JWT signed) before the transaction, which then holds its locks only for writes.
     const draft = await sessions.draft({
@@ -450,6 +491,7 @@ export class ServiceAccountService {
       ),
     );
     if (used !== null) return { ok: true, pair: sessions.started(draft), serviceAccount, key };
+    if (cached) return STALE;
     return store.transaction(async (tx): Promise<CreateTokensOutcome | Rollback<CreateTokensOutcome>> => {
       const now = clock.now();
       // Writes on the service account's and the key's rows: a disable or revoke racing with this

@@ -123,14 +123,17 @@ export function createCore(deps: CoreDeps): Core {
       changes.publish({ kind: 'session', ids });
     },
   };
-  // Every check's lookups go through this cache (bounded staleness, dropped on changes).
   // Holds nothing (every candidate goes to storage) until a long-running server starts it.
   const apiTokenFilter = new ApiTokenFilter();
+  // The settings of every cache of what storage said (bounded staleness, dropped on changes), each
+  // cache with its own bound of entries.
+  const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
+  // Every check's lookups go through this cache.
   const lookups = new TokenLookups({
     store,
     clock,
     changes,
-    cache: { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize },
+    cache,
     apiTokenFilter,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
@@ -185,6 +188,7 @@ export function createCore(deps: CoreDeps): Core {
     changes,
     dailyCreateLimit: config.serviceDailyCreateLimit,
     expiryPolicy: policies,
+    cache,
   });
   const loginGuard = new LoginGuard(store.counters, clock, {
     maxFailuresPerAccount: config.loginMaxFailuresPerAccount,
@@ -224,7 +228,6 @@ export function createCore(deps: CoreDeps): Core {
       policies.forget([{ kind: 'app', id: appId }]);
     },
   });
-  const cache = { ttlMs: config.verifyCacheTtl, maxEntries: config.verifyCacheSize };
   const apiTokens = new ApiTokenService({ store, clock, changes, lastUsed, verification, expiryPolicy: policies, filter: apiTokenFilter, ...counted });
   const callers = new CallerService({ store, clock, changes, adminToken: config.adminToken, cache });
   const operatorKeys = new OperatorKeyService({ store, clock, changes, cache });

@@ -66,23 +66,35 @@ const CLAIM_KEY = prepared((db: Kysely<DB>, { id, now }: { id: number; now: numb
 /**
  * The service account's claim of a creation (startSession): CLAIM_SERVICE_ACCOUNT, and only when
  * the key's claim will hold too, so that a creation refused for its key records no use of the
- * service account either (as the transaction that rolls back records none).
+ * service account either (as the transaction that rolls back records none); and only while the
+ * service account grants exactly the scope the tokens carry and its account is active (the lookup
+ * the tokens were minted from may be a cached one).
  */
-const CLAIM_SERVICE_ACCOUNT_WITH_KEY = prepared((db: Kysely<DB>, { id, keyId, now }: { id: number; keyId: number; now: number }) =>
+const CLAIM_SERVICE_ACCOUNT_WITH_KEY = prepared((db: Kysely<DB>, { id, keyId, now, actions }: { id: number; keyId: number; now: number; actions: string }) =>
   db
     .updateTable('service_accounts')
     .set({ last_used_at: now })
     .where('id', '=', id)
     .where('status', '=', 'active')
+    .where('actions', '=', actions)
     .where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('service_keys as k')
-          .select(sql<number>`1`.as('one'))
-          .where('k.id', '=', keyId)
-          .where('k.revoked_at', 'is', null)
-          .where((e) => e.or([e('k.expires_at', 'is', null), e('k.expires_at', '>', now)])),
-      ),
+      eb.and([
+        eb.exists(
+          eb
+            .selectFrom('service_keys as k')
+            .select(sql<number>`1`.as('one'))
+            .where('k.id', '=', keyId)
+            .where('k.revoked_at', 'is', null)
+            .where((e) => e.or([e('k.expires_at', 'is', null), e('k.expires_at', '>', now)])),
+        ),
+        eb.exists(
+          eb
+            .selectFrom('accounts as a')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('a.id', '=', 'service_accounts.account_id')
+            .where('a.status', '=', 'active'),
+        ),
+      ]),
     ),
 );
 
@@ -117,8 +129,9 @@ const START_SESSION = prepared((db: Kysely<DB>, a: StartArgs) => ({
   compile: () =>
     sql<{ count: number | null }>`with claimed_sa as (
   update service_accounts set last_used_at = ${a.now}
-  where id = ${a.serviceAccountId} and status = 'active'
+  where id = ${a.serviceAccountId} and status = 'active' and actions = ${a.scope}
     and exists (select 1 from service_keys as k where k.id = ${a.keyId} and k.revoked_at is null and (k.expires_at is null or k.expires_at > ${a.now}))
+    and exists (select 1 from accounts as a where a.id = service_accounts.account_id and a.status = 'active')
   returning id
 ), claimed_key as (
   update service_keys set last_used_at = ${a.now}
@@ -239,7 +252,8 @@ export function serviceKeyRepo(
         return Number(row.count);
       }
       // SQLite's one writer holds what the first claim checked until the rest is written.
-      if ((await CLAIM_SERVICE_ACCOUNT_WITH_KEY.affected(db, { id: c.serviceAccountId, keyId: c.keyId, now: c.now })) !== 1) return null;
+      const claim = { id: c.serviceAccountId, keyId: c.keyId, now: c.now, actions: session.scope };
+      if ((await CLAIM_SERVICE_ACCOUNT_WITH_KEY.affected(db, claim)) !== 1) return null;
       if ((await CLAIM_KEY.affected(db, { id: c.keyId, now: c.now })) !== 1) return null;
       const count = await repos.counters.incrementBelow(c.quota.scope, c.quota.windowStart, c.quota.limit, c.quota.expiresAt);
       if (count === null) return null;
