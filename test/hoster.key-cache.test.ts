@@ -56,23 +56,20 @@ for (const db of databases()) {
       assert.equal(await created(k), 'dns_orders_list');
     });
 
-    it('the account disabled behind the cache: refused at once, and served again once enabled', async () => {
-      const k = await seedServiceKey(t.core);
-      await created(k);
-      assert.ok(await t.core.store.accounts.setStatus(k.accountId, 'disabled'));
-      await refused(k, 403, 'account_disabled');
-      assert.ok(await t.core.store.accounts.setStatus(k.accountId, 'active'));
-      await created(k);
-    });
-
-    it('the service account disabled behind the cache: refused at once, and served again once enabled', async () => {
-      const k = await seedServiceKey(t.core);
-      await created(k);
-      assert.ok(await t.core.store.serviceAccounts.setStatus(k.serviceAccountId, 'disabled'));
-      await refused(k, 403, 'service_account_disabled');
-      assert.ok(await t.core.store.serviceAccounts.setStatus(k.serviceAccountId, 'active'));
-      await created(k);
-    });
+    const disables = [
+      { what: 'account', code: 'account_disabled', set: (k: TestKey, status: 'active' | 'disabled') => t.core.store.accounts.setStatus(k.accountId, status) },
+      { what: 'service account', code: 'service_account_disabled', set: (k: TestKey, status: 'active' | 'disabled') => t.core.store.serviceAccounts.setStatus(k.serviceAccountId, status) },
+    ];
+    for (const { what, code, set } of disables) {
+      it(`the ${what} disabled behind the cache: refused at once, and served again once enabled`, async () => {
+        const k = await seedServiceKey(t.core);
+        await created(k);
+        assert.ok(await set(k, 'disabled'));
+        await refused(k, 403, code);
+        assert.ok(await set(k, 'active'));
+        await created(k);
+      });
+    }
 
     it('the key revoked behind the cache: refused at once', async () => {
       const k = await seedServiceKey(t.core);
