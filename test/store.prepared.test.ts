@@ -2,13 +2,15 @@
  * Prepared queries (src/store/prepared.ts): built and compiled once per dialect, then run with new
  * values, they answer exactly what the same query built each time answers, on SQLite and
  * PostgreSQL, inside transactions too; a builder that does not use an argument as a value is refused.
+ * On SQLite, run directly on the connection a transaction holds (the group commit's batches), they
+ * answer exactly what Kysely's driver answers.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { createStore, type Database } from '../src/store/database.ts';
 import { openDialect } from '../src/store/dialect.ts';
-import { prepared } from '../src/store/prepared.ts';
+import { prepared, runPreparedDirectly } from '../src/store/prepared.ts';
 import type { DB } from '../src/store/schema.ts';
 import { createTestDatabase, databases, type TestDatabase, TEST_DIALECT_OPTIONS } from './helpers/harness.ts';
 
@@ -73,6 +75,37 @@ for (const kind of databases()) {
         /roll back/,
       );
       assert.equal(await countOf.first(db, { scope: 'p:tx' }), undefined);
+    });
+
+    // SQLite only: PostgreSQL has no direct runner (its statements are round trips to the server).
+    if (kind === 'sqlite') it('run directly on the connection a transaction holds, they answer what Kysely answers', async () => {
+      const run = store.dialect.direct;
+      assert.ok(run, 'SQLite has a direct runner');
+      const ways = ['kysely', 'direct'] as const;
+      const answers: Record<(typeof ways)[number], unknown[]> = { kysely: [], direct: [] };
+      for (const way of ways) {
+        await assert.rejects(
+          db.transaction().execute(async (trx) => {
+            if (way === 'direct') runPreparedDirectly(trx, run);
+            const scope = `p:way`;
+            answers[way].push(await addTo.run(trx, { scope, amount: 3 }));
+            answers[way].push(await addTo.run(trx, { scope, amount: 4 }));
+            answers[way].push(await countOf.run(trx, { scope }));
+            answers[way].push(await countOf.run(trx, { scope: 'p:none' }));
+            answers[way].push(await expireAll.run(trx, { prefix: 'p:way', at: W + 7 }));
+            // An error is a rejection, named as the driver names it.
+            await assert.rejects(
+              prepared((d: Kysely<DB>, { scope: s }: { scope: string }) => d.insertInto('counters').values({ scope: s, window_start: W, count: 1, expires_at: null, nope: 1 } as never)).run(trx, { scope }),
+              /nope/,
+            );
+            throw new Error('roll back');
+          }),
+          /roll back/,
+        );
+      }
+      assert.deepEqual(answers.direct, answers.kysely);
+      assert.equal((answers.direct[4] as { numAffectedRows: bigint }).numAffectedRows, 1n);
+      assert.equal(await countOf.first(db, { scope: 'p:way' }), undefined);
     });
 
     it('refuses a builder that does not put an argument in the query as a value', async () => {

@@ -148,7 +148,11 @@ export function createStore(d: SqlDialect, metrics: StoreMetrics = NO_STORE_METR
   const chainer = chainDb ? new AuditChainer(chainDb, d) : null;
   const base = reposOf(d.db, d, chainer);
   const batches = d.groupCommit
-    ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), { onBatch: (size) => metrics.groupCommitBatch(size), durable: () => d.durable() })
+    ? new GroupCommit(d.db, (trx) => reposOf(trx, d, chainer), {
+        onBatch: (size) => metrics.groupCommitBatch(size),
+        durable: () => d.durable(),
+        ...(d.direct ? { direct: d.direct } : {}),
+      })
     : null;
   // The repositories write a rotation or a token creation as one statement (src/store/sessions.ts).
   const oneStatement = d.dataModifyingCtes && chainer !== null;

@@ -34,6 +34,7 @@ import { WalSync, type WalSyncOptions } from './wal-sync.ts';
 import { noChangeBridge, PgChangeBridge, type ChangeBridge } from './pg-notify.ts';
 import { PgInsertFeed, SqliteInsertFeed } from './token-feeds.ts';
 import type { InsertFeed } from '../core/token-filter.ts';
+import type { DirectRunner } from './prepared.ts';
 import type { DB } from './schema.ts';
 
 export type { ChangeBridge } from './pg-notify.ts';
@@ -97,6 +98,12 @@ export interface SqlDialect {
   durable(): Promise<void> | undefined;
   /** PostgreSQL: the request pool's use now (metrics). SQLite has one connection and no pool. */
   poolStats?(): PoolStats;
+  /**
+   * SQLite: runs a statement at once on its one connection, as Kysely's driver would, for a
+   * transaction that holds that connection (the group commit's batches). PostgreSQL: none; its
+   * statements are round trips to the server.
+   */
+  readonly direct?: DirectRunner;
   /**
    * Serialises the audit chain's writers until the end of the transaction `db` runs (the chain must
    * stay linear: each entry links to the one committed before it). PostgreSQL: a transaction-level
@@ -402,8 +409,9 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     database.exec(`pragma wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
   }
   const sync = walSync;
+  const statements = kyselyDatabase(database, sync ? () => sync.noteCommit() : null);
   const db = new Kysely<DB>({
-    dialect: new ImmediateSqliteDialect({ database: kyselyDatabase(database, sync ? () => sync.noteCommit() : null) }, async () => {
+    dialect: new ImmediateSqliteDialect({ database: statements }, async () => {
       await sync?.stop();
       await checkpointer?.stop();
     }),
@@ -413,6 +421,14 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqlDialec
     db,
     idColumn: (col) => col.primaryKey().autoIncrement(),
     groupCommit: true,
+    // What Kysely's SQLite driver does with a statement (SqliteConnection.executeQuery), without
+    // its turns of promises: the same kept statements, the same rows and counts.
+    direct(sql, parameters) {
+      const statement = statements.prepare(sql);
+      if (statement.reader) return { rows: statement.all(parameters) };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return { insertId: BigInt(lastInsertRowid), numAffectedRows: BigInt(changes), rows: [] };
+    },
     keyShareLocks: false,
     isTransient: (e) => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(e)),
     // AUTOINCREMENT already continues after the largest id ever inserted.

@@ -31,6 +31,7 @@
  */
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { isRollback, type Repos, type Rollback } from '../core/ports.ts';
+import { runPreparedDirectly, type DirectRunner } from './prepared.ts';
 import type { DB } from './schema.ts';
 
 export interface GroupCommitOptions {
@@ -45,6 +46,11 @@ export interface GroupCommitOptions {
    * once it is (SqlDialect.durable). The batch's callers are answered after it.
    */
   durable?: () => Promise<void> | undefined;
+  /**
+   * Runs a statement at once on the connection a batch holds (SqlDialect.direct): the batch's
+   * savepoint statements and its transactions' prepared queries go through it, not through Kysely.
+   */
+  direct?: DirectRunner;
 }
 
 interface Pending {
@@ -67,6 +73,7 @@ export class GroupCommit {
   readonly #maxBatchMs: number;
   readonly #onBatch: ((size: number) => void) | undefined;
   readonly #durable: (() => Promise<void> | undefined) | undefined;
+  readonly #direct: DirectRunner | undefined;
   #queue: Pending[] = [];
   #running = false;
   #batches = 0;
@@ -79,6 +86,7 @@ export class GroupCommit {
     this.#maxBatchMs = options.maxBatchMs ?? 20;
     this.#onBatch = options.onBatch;
     this.#durable = options.durable;
+    this.#direct = options.direct;
   }
 
   /** Physical COMMITs attempted and logical transactions run so far (for tests and metrics). */
@@ -119,23 +127,27 @@ export class GroupCommit {
     this.#batches++;
     try {
       await this.#db.transaction().execute(async (trx) => {
+        const direct = this.#direct;
+        // The batch holds the connection until its COMMIT, and runs its transactions one at a time.
+        if (direct) runPreparedDirectly(trx, direct);
+        const exec = direct ? (q: CompiledQuery) => direct(q.sql, q.parameters) : (q: CompiledQuery) => trx.executeQuery(q);
         const repos = this.#repos(trx);
         const started = performance.now();
         while (this.#queue.length > 0 && batch.length < this.#maxBatch && performance.now() - started < this.#maxBatchMs) {
           const entry: { item: Pending; outcome: Outcome | null } = { item: this.#queue.shift()!, outcome: null };
           batch.push(entry);
           this.#transactions++;
-          await trx.executeQuery(SAVEPOINT);
+          await exec(SAVEPOINT);
           try {
             const value = await entry.item.fn(repos);
             // A returned rollback(value): undo this transaction's writes, answer with the value.
-            if (isRollback(value)) await trx.executeQuery(ROLLBACK_TO);
-            await trx.executeQuery(RELEASE);
+            if (isRollback(value)) await exec(ROLLBACK_TO);
+            await exec(RELEASE);
             entry.outcome = { ok: true, value: isRollback(value) ? value.value : value };
           } catch (error) {
             // Undo this transaction's writes only; the batch goes on.
-            await trx.executeQuery(ROLLBACK_TO);
-            await trx.executeQuery(RELEASE);
+            await exec(ROLLBACK_TO);
+            await exec(RELEASE);
             entry.outcome = { ok: false, error };
           }
         }
