@@ -19,7 +19,6 @@ import { constantTimeEqual, sha256Hex } from '../secrets/hash.ts';
 import { isNativeToken, newToken, tokenHint } from '../secrets/tokens.ts';
 import { audit, auditEvent, type AuditContext } from './audit.ts';
 import type { ChangeBus } from './changes.ts';
-import { cacheTag, VerifyCache } from './verify-cache.ts';
 import type { Clock } from './clock.ts';
 import { InvalidInputError } from './errors.ts';
 import { dailyWindow } from './limits.ts';
@@ -29,6 +28,7 @@ import { applyExpiryRules, type ExpiryPolicy } from './policies/rules.ts';
 import { rollback, type AccessTokenSigner, type IdPage, type Repos, type Rollback, type ServiceKeyLookup, type Store } from './ports.ts';
 import type { AccessTokenMinter, RefreshOutcome, SessionPolicy, SessionService, TokenPair } from './sessions.ts';
 import { type TokenIdentity, type Verification } from './verification.ts';
+import { cacheTag, VerifyCache } from './verify-cache.ts';
 
 /** An action name: what a resource server checks in `scope` (`dns_orders_list`, `cloud:read`, …). */
 export const ACTION_RE = /^[A-Za-z0-9_.:/-]{1,100}$/;
@@ -427,7 +427,8 @@ export class ServiceAccountService {
 
   /**
    * `POST /service/account/create/token`: Access Key + Secret Key -> a new session and its first
-   * pair. A wrong secret and an unknown Access Key get the same answer at the same cost.
+   * pair. A wrong secret and an unknown Access Key get the same answer, at the same cost unless
+   * the key is in the cache (docs/SECURITY.md).
    */
   async createTokens(input: { accessKey: string; secretKey: string }, ctx: AuditContext): Promise<CreateTokensOutcome> {
     // Shape and checksum first: a malformed secret never reaches storage.
