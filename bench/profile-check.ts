@@ -12,11 +12,12 @@
  * bench's "check, a new random token of each format per request".
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Target } from './lib/measure.ts';
+import { largestProfile, readProfile, shortPath, type Profile } from './lib/cpuprofile.ts';
 import { send, specTarget, withCpu } from './lib/peers.ts';
 import { freePort } from './lib/procs.ts';
 import { prepareTokend, startTokend } from './lib/tokend.ts';
@@ -45,17 +46,14 @@ try {
   await new Promise((res) => server.child.once('exit', res));
   // The largest: the main thread's (`tokend serve` writes a small one of its start before it
   // replaces itself with node's flags, and the checkpoint thread writes its own).
-  const file = readdirSync(work)
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .sort((a, b) => statSync(join(work, b)).size - statSync(join(work, a)).size)[0];
-  if (!file) throw new Error('no profile written');
-  const profile = JSON.parse(readFileSync(join(work, file), 'utf8')) as Profile;
-  if (process.env.PROFILE_OUT) copyFileSync(join(work, file), process.env.PROFILE_OUT);
+  const file = largestProfile(work);
+  const profile = readProfile(file);
+  if (process.env.PROFILE_OUT) copyFileSync(file, process.env.PROFILE_OUT);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   for (const id of profile.samples) {
     const n = byId.get(id)!;
-    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/(dist|src)\//, '$1/');
+    const url = shortPath(n.callFrame.url);
     const key = `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + 1);
   }
@@ -79,11 +77,6 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-interface Profile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /**
  * Each function's inclusive time (every sample with it on the stack, once per sample), in µs per
@@ -96,7 +89,7 @@ function inclusive(profile: Profile, responses: number): [string, number][] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const keyOf = (id: number): string => {
     const f = byId.get(id)!.callFrame;
-    const url = f.url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/(dist|src)\//, '$1/');
+    const url = shortPath(f.url);
     return `${f.functionName || '(anonymous)'} ${url}:${f.lineNumber + 1}`;
   };
   const us = new Map<string, number>();

@@ -6,7 +6,7 @@
  *   node bench/profile-pg.ts [refresh|create, default refresh] [seconds, default 20] [rows, default 40]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { send, withCpu } from './lib/peers.ts';
@@ -15,6 +15,7 @@ import { freePort } from './lib/procs.ts';
 import { issueRefreshPool, prepareTokend, startTokend } from './lib/tokend.ts';
 import { runWrk, writeSpec } from './lib/wrk.ts';
 import { CREATE_PATH, REFRESH_PATH } from './scenarios/durable.ts';
+import { largestProfile, readProfile, shortPath } from './lib/cpuprofile.ts';
 
 const [what = 'refresh', secondsArg = '20', rowsArg = '40'] = process.argv.slice(2);
 const seconds = Number(secondsArg);
@@ -52,17 +53,12 @@ try {
   process.stdout.write(`${what}: ${Math.round(r.rps)} req/s under the profiler, ${r.cpuUsPerReq?.toFixed(0)} µs CPU per response, ${r.errors} errors\n`);
   server.child.kill('SIGTERM');
   await new Promise((res) => server.child.once('exit', res));
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) throw new Error('no profile written');
-  const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
-    samples: number[];
-  };
+  const profile = readProfile(largestProfile(profDir));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   for (const id of profile.samples) {
     const n = byId.get(id)!;
-    const u = n.callFrame.url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/(dist|src)\//, '$1/');
+    const u = shortPath(n.callFrame.url);
     const key = `${n.callFrame.functionName || '(anonymous)'} ${u}:${n.callFrame.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + 1);
   }

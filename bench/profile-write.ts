@@ -8,9 +8,10 @@
  *   node bench/profile-write.ts refresh|create [seconds, default 20] [rows, default 40]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { largestProfile, readProfile, shortPath } from './lib/cpuprofile.ts';
 import { send, specTarget, withCpu } from './lib/peers.ts';
 import { freePort } from './lib/procs.ts';
 import { issueRefreshPool, prepareTokend, startTokend } from './lib/tokend.ts';
@@ -72,18 +73,11 @@ try {
   }
   server.child.kill('SIGTERM');
   await new Promise((res) => server.child.once('exit', res));
-  const name = readdirSync(work).find((f) => f.endsWith('.cpuprofile'));
-  if (!name) throw new Error('no profile written');
-  const profile = JSON.parse(readFileSync(join(work, name), 'utf8')) as {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
-    samples: number[];
-    startTime: number;
-    endTime: number;
-  };
+  const profile = readProfile(largestProfile(work));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const short = (url: string): string => url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/(dist|src)\//, '$1/');
+  const short = shortPath;
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   let busy = 0;
