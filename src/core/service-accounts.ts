@@ -440,7 +440,10 @@ export class ServiceAccountService {
       this.#keys.invalidate(cacheTag('service_key', cached.key.id));
     }
     const found = await this.#keys.getOrLoad(input.accessKey, this.#loadKey, keyTags);
-    return this.#create(found, input.secretKey, ctx, false) as Promise<CreateTokensOutcome>;
+    const outcome = await this.#create(found, input.secretKey, ctx, false);
+    // Only what a cached lookup led to is ever STALE.
+    if (outcome === STALE) throw new Error('a creation from a fresh read of the key came back stale');
+    return outcome;
   }
 
   /**
