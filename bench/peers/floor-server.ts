@@ -5,22 +5,12 @@
  * answers a ChatApp pair of the same size as tokend's. `node bench/peers/floor-server.ts <port>`.
  */
 import Fastify from 'fastify';
+import { CHECK_ANSWER, PAIR } from './answers.ts';
 
 const port = Number(process.argv[2] ?? 0);
-const ANSWER = { data: { userId: '01771533-8e75-3234-8e3d-9213ae2d7c52', profile: null, accessToken: null }, extendedData: [] };
 
 const app = Fastify({ logger: false });
-app.get('/v3/security/api/auth/auth', async () => ANSWER);
-const PAIR = {
-  success: true,
-  data: {
-    cabinetUserId: 14545,
-    accessToken: 'tda_0123456789ABCDEFGHIJabcdefghij012',
-    accessTokenEndTime: 1625915202,
-    refreshToken: 'tdr_0123456789ABCDEFGHIJabcdefghij012',
-    refreshTokenEndTime: 1626001602,
-  },
-};
+app.get('/v3/security/api/auth/auth', async () => CHECK_ANSWER);
 app.post('/v1/tokens/refresh', async () => PAIR);
 app.get('/healthz', async () => ({ status: 'ok' }));
 await app.listen({ port, host: '127.0.0.1' });

@@ -16,6 +16,7 @@ import { BACKSTOP_WAL_PAGES, Checkpointer } from '../../src/store/checkpointer.t
 import { createStore } from '../../src/store/database.ts';
 import { openSqlite } from '../../src/store/dialect.ts';
 import { WalSync } from '../../src/store/wal-sync.ts';
+import { PAIR } from '../peers/answers.ts';
 import { RefreshWriter } from './refresh-writer.ts';
 
 const [portArg, mode, dir] = process.argv.slice(2);
@@ -75,16 +76,6 @@ function flush(): void {
   }
 }
 
-const PAIR = {
-  success: true,
-  data: {
-    cabinetUserId: 14545,
-    accessToken: 'tda_0123456789ABCDEFGHIJabcdefghij012',
-    accessTokenEndTime: 1625915202,
-    refreshToken: 'tdr_0123456789ABCDEFGHIJabcdefghij012',
-    refreshTokenEndTime: 1626001602,
-  },
-};
 const app = Fastify({ logger: false });
 app.post('/v1/tokens/refresh', async () => {
   await new Promise<void>((resolve) => {
