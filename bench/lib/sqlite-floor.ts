@@ -15,9 +15,9 @@ import { BACKSTOP_WAL_PAGES, Checkpointer } from '../../src/store/checkpointer.t
 import { createStore } from '../../src/store/database.ts';
 import { openSqlite } from '../../src/store/dialect.ts';
 import { newRecordId } from '../../src/secrets/tokens.ts';
+import { RefreshWriter } from './refresh-writer.ts';
 
 const BATCH = 32;
-const POOL = 256;
 
 export interface FloorResult {
   refreshPerS: number;
@@ -53,11 +53,6 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
     );
     const insAccess = db.prepare('insert into access_tokens (hash, session_id, generation, created_at, expires_at) values (?, ?, ?, ?, ?)');
     const insRefresh = db.prepare('insert into refresh_tokens (hash, session_id, generation, created_at, expires_at, rotated_at) values (?, ?, ?, ?, ?, null)');
-    const findRefresh = db.prepare(
-      'select * from refresh_tokens t join sessions s on s.id = t.session_id join accounts a on a.id = s.account_id where t.hash = +?',
-    );
-    const claim = db.prepare('update refresh_tokens set rotated_at = ? where hash = +? and rotated_at is null');
-    const advance = db.prepare('update sessions set generation = ? where id = +? and generation = +? and revoked_at is null');
     const audit = db.prepare(`insert into audit_events (at, type, account_id, session_id, address, detail) values (?, ?, 1, ?, '127.0.0.1', ?)`);
     const claimSa = db.prepare(`update service_accounts set last_used_at = ? where id = 1 and status = 'active'`);
     const claimKey = db.prepare('update service_keys set last_used_at = ? where id = 1 and revoked_at is null and (expires_at is null or expires_at > ?)');
@@ -66,36 +61,18 @@ export async function sqliteFloor(durationMs: number): Promise<FloorResult> {
     );
     const far = 9e15;
 
-    const chains: { id: string; generation: number; refresh: string }[] = [];
-    transaction(db, () => {
-      for (let i = 0; i < POOL; i++) {
-        const id = newRecordId();
-        const refresh = hex();
-        insSession.run(id, 'chatapp', 'app', 0, far);
-        insAccess.run(hex(), id, 1, 0, far);
-        insRefresh.run(refresh, id, 1, 0, far);
-        chains.push({ id, generation: 1, refresh });
-      }
-    })();
-
+    // The refresh: the statements of bench/lib/refresh-writer.ts, on a connection of their own.
+    const refresher = new RefreshWriter(file, BACKSTOP_WAL_PAGES, 'FULL');
     let n = 0;
-    const refreshBatch = transaction(db, () => {
-      for (let k = 0; k < BATCH; k++) {
-        const c = chains[n++ % POOL]!;
-        const now = Date.now();
-        findRefresh.get(c.refresh);
-        claim.run(now, c.refresh);
-        advance.run(c.generation + 1, c.id, c.generation);
-        c.generation++;
-        c.refresh = hex();
-        insAccess.run(hex(), c.id, c.generation, now, far);
-        insRefresh.run(c.refresh, c.id, c.generation, now, far);
-        audit.run(now, 'session.refreshed', c.id, '{"kind":"chatapp","generation":2}');
-      }
-    });
     let t0 = performance.now();
-    n = 0;
-    while (performance.now() - t0 < durationMs) refreshBatch();
+    try {
+      while (performance.now() - t0 < durationMs) {
+        refresher.batch(BATCH);
+        n += BATCH;
+      }
+    } finally {
+      refresher.close();
+    }
     const refreshPerS = n / ((performance.now() - t0) / 1000);
 
     // Creation: the same writes as tokend's, and an Ed25519 signature (node:crypto, synchronous: its cheapest form).

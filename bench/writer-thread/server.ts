@@ -1,13 +1,20 @@
 /**
  * The writer-thread probe's server: a bare Fastify POST route (the durable rows' HTTP floor) that
- * answers a ChatApp pair only once its refresh's statements are committed with synchronous=FULL,
- * commits grouped by what is waiting (one batch in flight; the requests that arrive meanwhile make
- * the next). `inline`: the batch runs on the event loop, as the ceiling of the durable rows
- * assumes (one core doing HTTP and SQL). `worker`: a worker thread owns the write connection and
- * the event loop only sends it the batch's size and answers when it is done: the layout of a
- * writer thread, with nothing of tokend around it.
+ * answers a ChatApp pair only once its refresh's statements are durable, commits grouped by what
+ * is waiting (at most PROBE_IN_FLIGHT batches not yet durable, default 1; the requests that arrive
+ * meanwhile make the next). The modes:
  *
- *   node bench/writer-thread/server.ts <port> inline|worker <dir>
+ * - `inline`: the batch runs on the event loop and its COMMIT syncs the log (synchronous=FULL), as
+ *   the ceiling of the durable rows assumes (one core doing HTTP and SQL);
+ * - `inline-sync`: tokend's layout, the log synced by a thread of its own after each COMMIT
+ *   (synchronous=NORMAL, src/store/wal-sync.ts), the next batch running meanwhile;
+ * - `worker`: a worker thread owns the write connection, the event loop only sends it the batch's
+ *   size and answers when it is done;
+ * - `worker-sync`: that worker with the sync thread of `inline-sync`.
+ *
+ * The writer-thread layouts, with nothing of tokend around them.
+ *
+ *   node bench/writer-thread/server.ts <port> inline|inline-sync|worker|worker-sync <dir>
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -17,7 +24,7 @@ import { createStore } from '../../src/store/database.ts';
 import { openSqlite } from '../../src/store/dialect.ts';
 import { WalSync } from '../../src/store/wal-sync.ts';
 import { PAIR } from '../peers/answers.ts';
-import { RefreshWriter } from './refresh-writer.ts';
+import { RefreshWriter } from '../lib/refresh-writer.ts';
 
 const [portArg, mode, dir] = process.argv.slice(2);
 const MODES = ['inline', 'inline-sync', 'worker', 'worker-sync'];

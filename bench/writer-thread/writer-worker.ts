@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { WalSync } from '../../src/store/wal-sync.ts';
-import { RefreshWriter } from './refresh-writer.ts';
+import { RefreshWriter } from '../lib/refresh-writer.ts';
 
 const { file, walAutocheckpoint, sync } = workerData as { file: string; walAutocheckpoint: number; sync: boolean };
 const writer = new RefreshWriter(file, walAutocheckpoint, sync ? 'NORMAL' : 'FULL');

@@ -1,8 +1,8 @@
 /**
- * The refresh's statements by hand (as bench/lib/sqlite-floor.ts runs them: find, claim, advance,
- * two inserts, the audit row), on a database of tokend's schema, a batch of them per COMMIT with
- * synchronous=FULL: the SQL half of the writer-thread probe. Used on the server's main thread
- * (inline) or on a worker thread that owns the connection (writer-worker.ts).
+ * The ChatApp refresh's statements by hand (find, claim, advance, two inserts, the audit row), on
+ * a database of tokend's schema, a batch of them per COMMIT, over 256 rotation chains of its own:
+ * the SQLite floor's refresh (sqlite-floor.ts) and the SQL half of the writer-thread probe
+ * (bench/writer-thread: on the server's event loop, or on a worker thread that owns the connection).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
