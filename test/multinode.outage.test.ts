@@ -22,7 +22,7 @@ describe('a node whose database goes away and comes back', { skip: withPostgres 
   let c: Node;
   let d: Node;
   let dbInfo: { url: string; dataDir: string };
-  let load: { stop(): Promise<LoadResult[]> } | undefined;
+  let load: ReturnType<typeof startLoad> | undefined;
 
   before(async () => {
     cluster = await ThrowawayCluster.create();
@@ -138,6 +138,10 @@ describe('a node whose database goes away and comes back', { skip: withPostgres 
     }
     assert.ok(!statuses.includes(500));
     for (const n of [c, d]) assert.ok(alive(n), `${n.name} exited while the database was down:\n${n.output.join('')}`);
+    // The load meets the outage before the database comes back: on a busy machine its requests can
+    // all be in flight (an argon2id hash, a wait for a connection) through the checks above.
+    const met = await eventually(20_000, async () => load!.seen.some((x) => x.status === 503), 50);
+    assert.ok(met, 'the load met the outage while the database was down');
 
     await cluster.start();
 
@@ -190,7 +194,7 @@ interface LoadResult {
  * Workers that each loop make -> check -> refresh -> check on alternating nodes until stopped,
  * recording every status (and a fetch failure as status 0, which is never allowed).
  */
-function startLoad(nodeList: Node[], users: { email: string; password: string; appId: string }[]): { stop(): Promise<LoadResult[]> } {
+function startLoad(nodeList: Node[], users: { email: string; password: string; appId: string }[]): { seen: readonly LoadResult[]; stop(): Promise<LoadResult[]> } {
   let running = true;
   const seen: LoadResult[] = [];
   const note = (what: string, r: Res | null, allowed: number[]): Res | null => {
@@ -215,6 +219,7 @@ function startLoad(nodeList: Node[], users: { email: string; password: string; a
     }
   });
   return {
+    seen,
     // Idempotent: the test stops the load when it has seen enough, and again in `after` (a failed
     // assertion must not leave workers running).
     async stop() {
