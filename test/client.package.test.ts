@@ -14,15 +14,11 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { launchChromium, skipBrowser } from './helpers/browser.ts';
 import { seedAccount, startTokend, type TestTokend } from './helpers/harness.ts';
-
-// playwright-core has no browser of its own and must never fetch one.
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENT = join(ROOT, 'client');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** npm with the Node running this test first on PATH (its lifecycle scripts run on it too). */
 function npm(args: string[], cwd: string): string {
@@ -102,8 +98,7 @@ export const wrong: Promise<string> = client.check().then((c) => c.noSuchField);
     execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.json')], { cwd: app, encoding: 'utf8' });
   });
 
-  const noBrowser = !existsSync(CHROMIUM) && !process.env.CI ? `no Chromium at ${CHROMIUM} (CI installs it)` : false;
-  it('bundles with Vite into a page that runs in Chromium', { skip: noBrowser }, async () => {
+  it('bundles with Vite into a page that runs in Chromium', { skip: skipBrowser }, async () => {
     const page = join(app, 'page');
     mkdirSync(page);
     writeFileSync(join(page, 'index.html'), '<!doctype html><meta charset="utf-8"><title>sdk</title><script type="module" src="./main.js"></script><pre id="out">…</pre>');
@@ -123,8 +118,7 @@ client.check().then((c) => { document.getElementById('out').textContent = JSON.s
 
     // The page and tokend on one origin, as an app would serve them: its files here, the rest to tokend.
     const server = await servePage(join(page, 'dist'), t.url);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

